@@ -1,0 +1,43 @@
+# The two commands a user needs are `make run` and `make test`; everything else is a convenience.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STACK  := $(BIN)/python -m shared.stack
+
+.PHONY: install run up down status logs test unit demo clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo ">> creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo ">> installing Python dependencies (cached by pip after the first run)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
+	@$(STACK) run
+
+up: install       ## the same stack, detached
+	@$(STACK) up
+
+down:             ## stop everything `up` or `run` started
+	@if [ -x $(BIN)/python ]; then $(STACK) down; else echo "nothing to stop (no $(VENV))"; fi
+
+status: install
+	@$(STACK) status
+
+logs: install
+	@$(STACK) logs
+
+test: install     ## start the stack if needed, run every test, stop what was started
+	@$(STACK) test
+
+unit: install     ## unit tests only: no infrastructure needed
+	@$(BIN)/python -m pytest tests/unit -q
+
+demo: install     ## place a few orders against a running stack and follow them
+	@$(STACK) demo
+
+clean: down
+	rm -rf .stack

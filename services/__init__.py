@@ -1,0 +1,1 @@
+"""The four services: order, warehouse, factory, delivery — each laid out the same way."""

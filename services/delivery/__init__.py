@@ -1,0 +1,1 @@
+"""Delivery service: takes delivery commands, hands shipments to a (simulated) courier."""

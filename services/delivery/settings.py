@@ -1,0 +1,15 @@
+"""Delivery service settings (FULFIL_DELIVERY_* environment variables)."""
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings, local_database_url
+
+
+class DeliverySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FULFIL_DELIVERY_", extra="ignore")
+
+    service_name: str = "delivery"
+    http_port: int = 8004
+    database_url: str = local_database_url("delivery")
+    # How long the simulated courier takes from hand-over to delivered.
+    courier_delay_seconds: float = 3.0
+    courier_poll_seconds: float = 0.5

@@ -1,0 +1,27 @@
+"""Factory HTTP API: the production orders it has taken."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from services.factory import db
+from shared.db import unit_of_work
+from shared.http import Sessions
+
+router = APIRouter(tags=["production"])
+
+
+class ProductionOrderView(BaseModel):
+    request_id: str
+    order_id: str
+    sku: str
+    quantity: int
+    status: str
+
+
+@router.get("/production-orders", response_model=list[ProductionOrderView])
+def list_production_orders(all_sessions: Sessions) -> list[ProductionOrderView]:
+    with unit_of_work(all_sessions) as session:
+        return [ProductionOrderView(request_id=r.request_id, order_id=r.order_id, sku=r.sku,
+                                    quantity=r.quantity, status=r.status)
+                for r in db.all_production_orders(session)]

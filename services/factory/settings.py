@@ -1,0 +1,12 @@
+"""Factory service settings (FULFIL_FACTORY_* environment variables)."""
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings, local_database_url
+
+
+class FactorySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FULFIL_FACTORY_", extra="ignore")
+
+    service_name: str = "factory"
+    http_port: int = 8003
+    database_url: str = local_database_url("factory")

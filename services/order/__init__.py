@@ -1,0 +1,1 @@
+"""Order service: takes orders over HTTP, starts their fulfilment process, keeps their status."""

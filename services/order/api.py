@@ -1,0 +1,108 @@
+"""Order HTTP API: place, read and list orders."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from services.order import commands, db
+from services.order.domain import IdempotencyConflict, InvalidOrder, OrderLine, OrderStatus
+from shared.db import unit_of_work
+from shared.http import Sessions
+
+router = APIRouter(tags=["orders"])
+
+
+class Item(BaseModel):
+    sku: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=10_000)
+
+
+class ShippingAddress(BaseModel):
+    name: str = Field(min_length=1)
+    street: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    postal_code: str = Field(min_length=1)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+
+
+class PlaceOrder(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=100)
+    items: list[Item] = Field(min_length=1, max_length=100)
+    shipping_address: ShippingAddress
+
+
+class TimelineEntry(BaseModel):
+    at: str
+    status: str
+    what: str
+    event_type: str | None = None
+
+
+class OrderView(BaseModel):
+    id: str
+    customer_id: str
+    status: OrderStatus
+    items: list[Item]
+    process_instance_key: int | None
+    created_at: str
+    updated_at: str
+    timeline: list[TimelineEntry] | None = None
+
+
+
+def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
+    timeline = None
+    if with_timeline:
+        timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
+                    for t in db.get_timeline(session, order.id)]
+    return OrderView(
+        id=order.id, customer_id=order.customer_id, status=order.status,
+        items=[Item(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
+        process_instance_key=order.process_instance_key,
+        created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(), timeline=timeline,
+    )
+
+
+@router.post("/orders", status_code=201, response_model=OrderView,
+             responses={200: {"description": "A retry with the same Idempotency-Key: the original order"},
+                        409: {"description": "Idempotency-Key reused for a different request"},
+                        422: {"description": "Invalid order"}})
+def place_order(body: PlaceOrder, response: Response, all_sessions: Sessions,
+                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> OrderView:
+    try:
+        with unit_of_work(all_sessions) as session:
+            placed = commands.place_order(
+                session, customer_id=body.customer_id,
+                items=[OrderLine(i.sku, i.quantity) for i in body.items],
+                shipping_address=body.shipping_address.model_dump(), idempotency_key=idempotency_key,
+            )
+    except InvalidOrder as exc:
+        raise HTTPException(422, detail=f"invalid order: {exc}") from exc
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    if not placed.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/orders/{placed.order_id}"
+    with unit_of_work(all_sessions) as session:
+        return _view(session, db.get_order(session, placed.order_id), with_timeline=True)
+
+
+@router.get("/orders/{order_id}", response_model=OrderView)
+def get_order(order_id: str, all_sessions: Sessions) -> OrderView:
+    with unit_of_work(all_sessions) as session:
+        order = db.get_order(session, order_id)
+        if order is None:
+            raise HTTPException(404, detail=f"no order with id {order_id}")
+        return _view(session, order, with_timeline=True)
+
+
+@router.get("/orders", response_model=list[OrderView])
+def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                offset: Annotated[int, Query(ge=0)] = 0) -> list[OrderView]:
+    with unit_of_work(all_sessions) as session:
+        return [_view(session, o, with_timeline=False)
+                for o in db.list_orders(session, status=status, limit=limit, offset=offset)]

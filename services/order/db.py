@@ -1,0 +1,108 @@
+"""Order tables and the queries the service needs."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, insert,
+                        select, update)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from services.order.domain import OrderLine, OrderStatus, advance
+
+metadata = MetaData()
+
+orders = Table(
+    "orders", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(100), nullable=False),
+    # Customer data stays in this database; process variables and events carry ids only.
+    Column("shipping_address", JSONB, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("request_fingerprint", String(64), nullable=False),
+    Column("process_instance_key", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+order_lines = Table(
+    "order_lines", metadata,
+    Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+order_timeline = Table(
+    "order_timeline", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("what", String(200), nullable=False),
+    Column("event_type", String(200)),
+    Column("event_id", String(200)),
+)
+
+
+def insert_order(session: Session, *, order_id: str, customer_id: str, shipping_address: dict,
+                 lines: list[OrderLine], idempotency_key: str | None, fingerprint: str) -> None:
+    session.execute(insert(orders).values(
+        id=order_id, customer_id=customer_id, shipping_address=shipping_address, status=OrderStatus.PLACED,
+        idempotency_key=idempotency_key, request_fingerprint=fingerprint,
+    ))
+    session.execute(insert(order_lines), [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
+    add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
+
+
+def find_by_idempotency_key(session: Session, key: str):
+    return session.execute(select(orders).where(orders.c.idempotency_key == key)).first()
+
+
+def get_order(session: Session, order_id: str, *, for_update: bool = False):
+    query = select(orders).where(orders.c.id == order_id)
+    return session.execute(query.with_for_update() if for_update else query).first()
+
+
+def get_lines(session: Session, order_id: str) -> list[OrderLine]:
+    rows = session.execute(select(order_lines).where(order_lines.c.order_id == order_id)
+                           .order_by(order_lines.c.sku)).all()
+    return [OrderLine(r.sku, r.quantity) for r in rows]
+
+
+def get_timeline(session: Session, order_id: str):
+    return session.execute(select(order_timeline).where(order_timeline.c.order_id == order_id)
+                           .order_by(order_timeline.c.at, order_timeline.c.id)).all()
+
+
+def list_orders(session: Session, *, status: str | None, limit: int, offset: int):
+    query = select(orders).order_by(orders.c.created_at.desc()).limit(limit).offset(offset)
+    if status:
+        query = query.where(orders.c.status == status)
+    return session.execute(query).all()
+
+
+def add_timeline(session: Session, order_id: str, status: OrderStatus, what: str, *,
+                 event_type: str | None = None, event_id: str | None = None,
+                 at: datetime | None = None) -> None:
+    session.execute(insert(order_timeline).values(
+        order_id=order_id, at=at or datetime.now(timezone.utc), status=status, what=what,
+        event_type=event_type, event_id=event_id,
+    ))
+
+
+def record_progress(session: Session, order_id: str, reported: OrderStatus, what: str, **timeline) -> bool:
+    """Apply a reported stage to the order (forward only) and log it; False when the order is unknown."""
+    order = get_order(session, order_id, for_update=True)
+    if order is None:
+        return False
+    new_status = advance(OrderStatus(order.status), reported)
+    session.execute(update(orders).where(orders.c.id == order_id)
+                    .values(status=new_status, updated_at=func.now()))
+    add_timeline(session, order_id, new_status, what, **timeline)
+    return True
+
+
+def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:
+    session.execute(update(orders).where(orders.c.id == order_id)
+                    .values(process_instance_key=process_instance_key))

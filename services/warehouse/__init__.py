@@ -1,0 +1,1 @@
+"""Warehouse service: stock per SKU, reservations, pick and pack."""

@@ -1,0 +1,42 @@
+"""Warehouse HTTP API: read stock, and set a SKU's on-hand quantity (operators and tests)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from services.warehouse import db
+from shared.db import unit_of_work
+from shared.http import Sessions
+
+router = APIRouter(tags=["stock"])
+
+
+class StockView(BaseModel):
+    sku: str
+    name: str
+    on_hand: int
+    reserved: int
+
+
+class SetStock(BaseModel):
+    on_hand: int = Field(ge=0, le=1_000_000)
+
+
+
+@router.get("/stock", response_model=list[StockView])
+def list_stock(all_sessions: Sessions) -> list[StockView]:
+    with unit_of_work(all_sessions) as session:
+        return [StockView(sku=r.sku, name=r.name, on_hand=r.on_hand, reserved=r.reserved)
+                for r in db.all_stock(session)]
+
+
+@router.put("/stock/{sku}", response_model=StockView)
+def set_stock(sku: str, body: SetStock, all_sessions: Sessions) -> StockView:
+    with unit_of_work(all_sessions) as session:
+        if not db.set_on_hand(session, sku, body.on_hand):
+            raise HTTPException(404, detail=f"unknown sku {sku}")
+        row = next(r for r in db.all_stock(session) if r.sku == sku)
+        return StockView(sku=row.sku, name=row.name, on_hand=row.on_hand, reserved=row.reserved)

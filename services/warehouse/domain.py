@@ -1,0 +1,76 @@
+"""Stock and reservations in plain Python: no HTTP, Kafka, Zeebe or SQL here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UnknownSku(ValueError):
+    """An order line names a SKU the warehouse does not carry."""
+
+
+class InsufficientStock(ValueError):
+    """Not every line could be reserved in full."""
+
+
+class ReservationOutcome(StrEnum):
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+@dataclass
+class StockLevel:
+    """`on_hand` is free stock; reserved units are counted apart until they ship."""
+
+    sku: str
+    on_hand: int
+    reserved: int = 0
+
+
+@dataclass(frozen=True)
+class LineReservation:
+    sku: str
+    requested: int
+    reserved: int
+
+    @property
+    def missing(self) -> int:
+        return self.requested - self.reserved
+
+
+def reserve(lines: list[tuple[str, int]], stock: dict[str, StockLevel]) -> list[LineReservation]:
+    """Reserve what is free for each line, moving it from on-hand to reserved in `stock`."""
+    unknown = sorted({sku for sku, _ in lines if sku not in stock})
+    if unknown:
+        raise UnknownSku(f"unknown sku: {', '.join(unknown)}")
+    result = []
+    for sku, requested in lines:
+        level = stock[sku]
+        taken = min(requested, level.on_hand)
+        level.on_hand -= taken
+        level.reserved += taken
+        result.append(LineReservation(sku, requested, taken))
+    return result
+
+
+def outcome(reservations: list[LineReservation]) -> ReservationOutcome:
+    if all(r.missing == 0 for r in reservations):
+        return ReservationOutcome.FULL
+    if any(r.reserved for r in reservations):
+        return ReservationOutcome.PARTIAL
+    return ReservationOutcome.NONE
+
+
+def describe_shortage(reservations: list[LineReservation]) -> str:
+    return "; ".join(f"{r.sku}: {r.requested} requested, {r.reserved} available"
+                     for r in reservations if r.missing)
+
+
+def pick(reserved: list[tuple[str, int]], stock: dict[str, StockLevel]) -> None:
+    """Picked units leave the reserved count; they are now in a shipment."""
+    for sku, quantity in reserved:
+        level = stock[sku]
+        if level.reserved < quantity:
+            raise ValueError(f"{sku}: cannot pick {quantity}, only {level.reserved} reserved")
+        level.reserved -= quantity

@@ -1,0 +1,25 @@
+"""seed the catalog with its starting stock
+
+Revision ID: 0002
+Revises: 0001
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from services.warehouse.catalog import CATALOG
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+stock = sa.table("stock", sa.column("sku", sa.String), sa.column("name", sa.String),
+                 sa.column("on_hand", sa.Integer), sa.column("reserved", sa.Integer))
+
+
+def upgrade() -> None:
+    op.bulk_insert(stock, [{**item, "reserved": 0} for item in CATALOG])
+
+
+def downgrade() -> None:
+    op.execute(stock.delete().where(stock.c.sku.in_([item["sku"] for item in CATALOG])))

@@ -1,0 +1,1 @@
+"""Plumbing shared by every service: settings, DB sessions, outbox, inbox, CloudEvents, Zeebe runtime."""

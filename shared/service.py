@@ -1,0 +1,119 @@
+"""The composition root every service uses: migrate, then HTTP + outbox relay + consumer + Zeebe worker."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pyzeebe import ZeebeTaskRouter
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import logging as service_logging
+from shared.db import make_engine, make_session_factory
+from shared.inbox import EventConsumer, Subscription
+from shared.migrations import upgrade_to_head
+from shared.outbox import OutboxRelay, kafka_producer
+from shared.settings import ServiceSettings
+from shared.topics import dead_letter_topic
+from shared.zeebe import build_worker, make_channel, make_client
+
+log = logging.getLogger(__name__)
+
+BackgroundLoop = Callable[[threading.Event], None]
+
+
+@dataclass
+class Service:
+    """Everything that differs between services; the wiring below is the same for all four."""
+
+    settings: ServiceSettings
+    migrations: Path
+    api: APIRouter
+    title: str
+    # Builds the service's pyzeebe router around its session factory.
+    workers: Callable[[sessionmaker[Session]], ZeebeTaskRouter] | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)
+    consumed_topics: list[str] = field(default_factory=list)
+    # Extra loops, given the session factory, e.g. the delivery service's simulated courier.
+    background: list[Callable[[sessionmaker[Session]], BackgroundLoop]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sessions = make_session_factory(make_engine(self.settings.database_url))
+
+
+def create_app(service: Service) -> FastAPI:
+    settings = service.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+        producer = kafka_producer(settings.kafka_bootstrap)
+        zeebe_client = make_client(settings.zeebe_address)
+        loops: list[BackgroundLoop] = [
+            OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds).run,
+        ]
+        if service.subscriptions:
+            loops.append(EventConsumer(
+                name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
+                topics=service.consumed_topics, subscriptions=service.subscriptions,
+                sessions=service.sessions, dead_letter_topic=dead_letter_topic(settings.service_name),
+                producer=producer,
+            ).run)
+        loops += [make(service.sessions) for make in service.background]
+        threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
+                   for run in loops]
+        for thread in threads:
+            thread.start()
+        worker = None
+        worker_task = None
+        if service.workers is not None:
+            worker = build_worker(make_channel(settings.zeebe_address), f"{settings.service_name}-worker",
+                                  service.workers(service.sessions))
+            worker_task = asyncio.create_task(worker.work())
+        app.state.sessions = service.sessions
+        log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker.stop()
+                worker_task.cancel()
+            for thread in threads:
+                await asyncio.to_thread(thread.join, 15)
+
+    app = FastAPI(title=service.title, lifespan=lifespan)
+    app.include_router(service.api)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict:
+        return {"status": "UP", "service": settings.service_name}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
+        return JSONResponse(status_code=422, content={"detail": f"invalid request: {summary}", "errors": problems})
+
+    return app
+
+
+def serve(service: Service) -> None:
+    """Entry point of `python -m services.<name>`: migrate the schema, then run until stopped."""
+    settings = service.settings
+    service_logging.configure(settings.service_name)
+    upgrade_to_head(service.migrations, settings.database_url)
+    uvicorn.run(create_app(service), host=settings.http_host, port=settings.http_port,
+                log_level="info", access_log=False)

@@ -1,0 +1,3 @@
+from shared.stack.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""`python -m shared.stack up|down|status|logs|run|test|demo`: the stack on one machine, no Docker."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from shared.stack import camunda, kafka, postgres, services
+from shared.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, SERVICES, StackSettings
+from shared.stack.errors import StackError
+from shared.stack.processes import read_pid, step, stop
+
+COMPONENTS = ("postgres", kafka.NAME, camunda.NAME, *SERVICES)
+
+
+def is_running(settings: StackSettings) -> bool:
+    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, *SERVICES))
+
+
+def up(settings: StackSettings) -> None:
+    started = time.monotonic()
+    step(f"stack state lives in {settings.state_dir}")
+    postgres.start(settings)
+    kafka.start(settings)
+    from shared.topics import ensure_topics
+
+    created = ensure_topics(settings.kafka_bootstrap)
+    if created:
+        step(f"created Kafka topics: {', '.join(created)}")
+    camunda.start(settings)
+    deploy_bpmn(settings)
+    services.start_all(settings)
+    step(f"stack ready in {time.monotonic() - started:.1f}s")
+    print_urls(settings)
+
+
+def deploy_bpmn(settings: StackSettings) -> None:
+    from shared.zeebe import deploy_processes, make_client
+
+    async def deploy() -> list[str]:
+        return await deploy_processes(make_client(settings.zeebe_address))
+
+    files = asyncio.run(deploy())
+    step(f"deployed {len(files)} BPMN file(s): {', '.join(os.path.basename(f) for f in files)}")
+
+
+def down(settings: StackSettings) -> None:
+    services.stop_all(settings)
+    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka")):
+        if stop(settings, name, timeout=30):
+            step(f"stopped {what}")
+    if postgres.stop(settings):
+        step("stopped PostgreSQL")
+
+
+def print_urls(settings: StackSettings) -> None:
+    print(f"""
+  Order API (docs)   http://127.0.0.1:{settings.order_port}/docs
+  Warehouse API      http://127.0.0.1:{settings.warehouse_port}/docs
+  Factory API        http://127.0.0.1:{settings.factory_port}/docs
+  Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
+  Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
+  Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
+  Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
+  PostgreSQL         127.0.0.1:{settings.postgres_port}
+  Logs               {settings.logs}
+""", flush=True)
+
+
+def status(settings: StackSettings) -> int:
+    all_up = True
+    for name in COMPONENTS:
+        if name == "postgres":
+            from shared.stack.processes import port_is_open
+
+            running = port_is_open(settings.postgres_port)
+        else:
+            running = read_pid(settings, name) is not None
+        all_up &= running
+        print(f"  {name:<10} {'running' if running else 'stopped'}")
+    return 0 if all_up else 3
+
+
+def follow_logs(settings: StackSettings, names=COMPONENTS, from_end: bool = True) -> None:
+    """Print new lines of every component's log, prefixed by its name, until interrupted."""
+    handles = {}
+    while True:
+        for name in names:
+            path = settings.logs / f"{name}.log"
+            if name not in handles and path.is_file():
+                handles[name] = open(path, errors="replace")
+                if from_end:
+                    handles[name].seek(0, os.SEEK_END)
+            handle = handles.get(name)
+            while handle and (line := handle.readline()):
+                print(f"{name:<9}| {line}", end="", flush=True)
+        time.sleep(0.3)
+
+
+def run(settings: StackSettings) -> None:
+    """Foreground mode: everything up, logs streamed, Ctrl-C stops it all."""
+    try:
+        up(settings)
+        print("Streaming logs; press Ctrl-C to stop everything.", flush=True)
+        follow_logs(settings, names=SERVICES)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        down(settings)
+
+
+def test(settings: StackSettings, pytest_args: list[str]) -> int:
+    """Start what is not running, run the whole suite, stop what this command started."""
+    started_here = not is_running(settings)
+    try:
+        up(settings)
+        step("running the test suite against the real stack")
+        env = {**os.environ, "FULFIL_STACK_RUNNING": "1"}
+        result = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO_ROOT, env=env)
+        return result.returncode
+    finally:
+        if started_here:
+            step("stopping the stack this test run started")
+            down(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest)")
+    args = parser.parse_args(argv)
+    settings = StackSettings()
+    try:
+        if args.command == "up":
+            up(settings)
+        elif args.command == "down":
+            down(settings)
+        elif args.command == "status":
+            sys.exit(status(settings))
+        elif args.command == "logs":
+            follow_logs(settings, from_end=False)
+        elif args.command == "run":
+            run(settings)
+        elif args.command == "test":
+            sys.exit(test(settings, args.rest or ["-q"]))
+        elif args.command == "demo":
+            from shared.stack.demo import demo
+
+            demo(settings)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

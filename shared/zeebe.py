@@ -1,0 +1,78 @@
+"""Zeebe worker runtime on pyzeebe: retry with exponential backoff, then an incident Operate shows.
+
+Job types are retried JOB_RETRIES times (set in the BPMN), waiting 200 ms, 400 ms, ... up to 30 s.
+A job whose input can never succeed fails with no retries left at once, so the incident appears
+immediately with a message that says what is wrong.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import ValidationError
+from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
+
+log = logging.getLogger(__name__)
+
+JOB_RETRIES = 7
+FIRST_BACKOFF_MS = 200
+MAX_BACKOFF_MS = 30_000
+BPMN_DIR = Path(__file__).resolve().parents[1] / "bpmn"
+
+
+class JobRejected(Exception):
+    """The job's input is wrong; retrying cannot help, so it becomes an incident straight away."""
+
+
+class BusinessError(Exception):
+    """An outcome the process models as a BPMN error event (caught by a boundary event)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
+    """Delay before the next attempt, given the retries that remain after this failure."""
+    failed_attempts = max(total - retries_left, 1)
+    return min(FIRST_BACKOFF_MS * 2 ** (failed_attempts - 1), MAX_BACKOFF_MS)
+
+
+def make_channel(address: str):
+    return create_insecure_channel(grpc_address=address)
+
+
+def make_client(address: str) -> ZeebeClient:
+    return ZeebeClient(make_channel(address))
+
+
+def build_worker(channel, name: str, *routers: ZeebeTaskRouter) -> ZeebeWorker:
+    worker = ZeebeWorker(channel, name=name, max_connection_retries=-1, poll_retry_delay=1)
+
+    async def on_exception(exc: Exception, job: Job, controller: JobController) -> None:
+        if isinstance(exc, BusinessError):
+            log.info("job %s (%s) throws BPMN error %s: %s", job.key, job.type, exc.code, exc)
+            await controller.set_error_status(str(exc), error_code=exc.code)
+        elif isinstance(exc, (JobRejected, ValidationError)):
+            message = f"{job.type}: {exc}"
+            log.warning("job %s rejected, raising an incident: %s", job.key, message)
+            await worker.zeebe_adapter.fail_job(job_key=job.key, retries=0, message=message[:4000],
+                                                retry_back_off_ms=0, variables={})
+        else:
+            backoff = retry_backoff_ms(job.retries - 1)
+            log.warning("job %s (%s) failed, %s retries left, next in %s ms: %s",
+                        job.key, job.type, job.retries - 1, backoff, exc)
+            await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=backoff)
+
+    for router in routers:
+        for task in router.tasks:
+            task.config.exception_handler = on_exception
+        worker.include_router(router)
+    return worker
+
+
+async def deploy_processes(client: ZeebeClient, directory: Path = BPMN_DIR) -> list[str]:
+    files = sorted(str(p) for p in directory.glob("*.bpmn"))
+    if files:
+        await client.deploy_resource(*files)
+    return files
