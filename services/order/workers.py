@@ -1,5 +1,4 @@
 """Order job workers: the BPMN job types this service owns."""
-from __future__ import annotations
 
 from pyzeebe import Job, ZeebeTaskRouter
 from sqlalchemy.orm import Session, sessionmaker

@@ -1,0 +1,84 @@
+"""Fixtures shared by the integration and end-to-end tests: the running real stack."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+
+from shared.stack.config import SERVICES, StackSettings
+from shared.stack.services import healthy
+
+
+@pytest.fixture(scope="session")
+def stack() -> StackSettings:
+    """The stack `make test` started; a missing stack is a failure, never a skip."""
+    settings = StackSettings()
+    down = [s for s in SERVICES if not healthy(settings, s)]
+    if down:
+        pytest.fail(f"the stack is not running ({', '.join(down)} down): run the suite with `make test`")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def order_api(stack):
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.order_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def warehouse_api(stack):
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.warehouse_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def delivery_api(stack):
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.delivery_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def camunda_api(stack):
+    with httpx.Client(base_url=f"http://localhost:{stack.camunda_http_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def service_db(stack):
+    """Direct read access to a service's own database, for checking what it stored."""
+    engines = {}
+
+    def connect(service: str):
+        if service not in engines:
+            engines[service] = create_engine(stack.database_url(service))
+        return engines[service].connect()
+
+    yield connect
+    for engine in engines.values():
+        engine.dispose()
+
+
+def eventually(check, *, timeout: float = 30, interval: float = 0.25, what: str = "condition"):
+    """Poll `check` until it returns something truthy; fail with `what` and the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def new_order_request(**overrides) -> dict:
+    body = {
+        "customer_id": f"customer-{uuid.uuid4().hex[:8]}",
+        "items": [{"sku": "KB-101", "quantity": 1}, {"sku": "MS-202", "quantity": 2}],
+        "shipping_address": {"name": "Ada Lovelace", "street": "12 Analytical Row", "city": "London",
+                             "postal_code": "N1 9GU", "country": "GB"},
+    }
+    body.update(overrides)
+    return body
