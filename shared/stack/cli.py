@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
 import time
 
+from shared import bootstrap
 from shared.stack import camunda, kafka, postgres, services
 from shared.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, SERVICES, StackSettings
 from shared.stack.errors import StackError
@@ -25,26 +25,15 @@ def up(settings: StackSettings) -> None:
     step(f"stack state lives in {settings.state_dir}")
     postgres.start(settings)
     kafka.start(settings)
-    from shared.topics import ensure_topics
-
-    created = ensure_topics(settings.kafka_bootstrap)
+    created = bootstrap.create_topics(settings.kafka_bootstrap)
     if created:
         step(f"created Kafka topics: {', '.join(created)}")
     camunda.start(settings)
-    deploy_bpmn(settings)
+    files = bootstrap.deploy_bpmn(settings.zeebe_address)
+    step(f"deployed {len(files)} BPMN file(s): {', '.join(os.path.basename(f) for f in files)}")
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)
-
-
-def deploy_bpmn(settings: StackSettings) -> None:
-    from shared.zeebe import deploy_processes, make_client
-
-    async def deploy() -> list[str]:
-        return await deploy_processes(make_client(settings.zeebe_address))
-
-    files = asyncio.run(deploy())
-    step(f"deployed {len(files)} BPMN file(s): {', '.join(os.path.basename(f) for f in files)}")
 
 
 def down(settings: StackSettings) -> None:

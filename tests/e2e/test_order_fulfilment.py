@@ -15,6 +15,14 @@ def order_status(order_api, order_id):
     return order_api.get(f"/orders/{order_id}").json()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def enough_stock(warehouse_api):
+    """Earlier runs on the same stack use stock up; these tests are about the happy path."""
+    for sku in ("KB-101", "MS-202"):
+        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": 500})
+        assert response.status_code == 200, response.text
+
+
 @pytest.fixture(scope="module")
 def completed_order(order_api):
     response = order_api.post("/orders", json=new_order_request())

@@ -1,0 +1,35 @@
+"""A scratch database with the plumbing tables, so plumbing tests never touch a service's data."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shared.db import make_session_factory
+from shared.tables import metadata
+
+
+@pytest.fixture
+def scratch_sessions(stack):
+    name = f"plumbing_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/{name}")
+    metadata.create_all(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def scratch_topic(stack):
+    from shared.topics import ensure_topics
+
+    name = f"test.{uuid.uuid4().hex[:8]}"
+    ensure_topics(stack.kafka_bootstrap, [name, f"{name}.dead-letter"])
+    return name
