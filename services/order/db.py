@@ -96,10 +96,11 @@ def record_progress(session: Session, order_id: str, reported: OrderStatus, what
     order = get_order(session, order_id, for_update=True)
     if order is None:
         return False
-    new_status = advance(OrderStatus(order.status), reported)
     session.execute(update(orders).where(orders.c.id == order_id)
-                    .values(status=new_status, updated_at=func.now()))
-    add_timeline(session, order_id, new_status, what, **timeline)
+                    .values(status=advance(OrderStatus(order.status), reported), updated_at=func.now()))
+    # The timeline records the stage each event reports, at the time it happened, even when
+    # events from different topics arrive out of order.
+    add_timeline(session, order_id, reported, what, **timeline)
     return True
 
 

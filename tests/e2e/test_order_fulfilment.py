@@ -184,3 +184,23 @@ def test_a_malformed_event_goes_to_the_dead_letter_topic_with_its_cause(stack):
     assert headers["dlt_topic"] == b"delivery.events"
     assert b"not a CloudEvents" in headers["dlt_reason"]
     assert dead.value() == b"{not json"
+
+
+def test_a_resent_process_start_is_refused_so_an_order_never_gets_two_processes(completed_order, stack):
+    """What the outbox relay does after a crash between sending the start and marking it sent."""
+    import asyncio
+
+    from pyzeebe.errors import MessageAlreadyExistsError
+
+    from services.order.events import ORDER_PLACED_MESSAGE
+    from shared.zeebe import make_client
+
+    order_id = completed_order["id"]
+
+    async def resend():
+        await make_client(stack.zeebe_address).publish_message(
+            ORDER_PLACED_MESSAGE, correlation_key=order_id, message_id=order_id,
+            variables={"orderId": order_id, "items": []})
+
+    with pytest.raises(MessageAlreadyExistsError):
+        asyncio.run(resend())
