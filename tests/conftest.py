@@ -22,28 +22,29 @@ def stack() -> StackSettings:
     return settings
 
 
+def _http_client(base_url: str):
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def order_api(stack):
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.order_port}", timeout=10) as client:
-        yield client
+    yield from _http_client(f"http://127.0.0.1:{stack.order_port}")
 
 
 @pytest.fixture(scope="session")
 def warehouse_api(stack):
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.warehouse_port}", timeout=10) as client:
-        yield client
+    yield from _http_client(f"http://127.0.0.1:{stack.warehouse_port}")
 
 
 @pytest.fixture(scope="session")
 def delivery_api(stack):
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.delivery_port}", timeout=10) as client:
-        yield client
+    yield from _http_client(f"http://127.0.0.1:{stack.delivery_port}")
 
 
 @pytest.fixture(scope="session")
 def camunda_api(stack):
-    with httpx.Client(base_url=f"http://localhost:{stack.camunda_http_port}", timeout=10) as client:
-        yield client
+    yield from _http_client(f"http://localhost:{stack.camunda_http_port}")
 
 
 @pytest.fixture(scope="session")
