@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
 
-.PHONY: install run up down status logs test unit demo clean
+.PHONY: install run up down status logs incidents test unit demo clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ status: install
 
 logs: install
 	@$(STACK) logs
+
+incidents: install ## open incidents of the running stack and how to resolve them
+	@$(STACK) incidents
 
 test: install     ## start the stack if needed, run every test, stop what was started
 	@$(STACK) test

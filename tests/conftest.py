@@ -48,6 +48,15 @@ def camunda_api(stack):
 
 
 @pytest.fixture(scope="session")
+def engine_records(stack):
+    """What the engine reported (instances, incidents, user tasks), from the record-log exporter."""
+    from shared.stack.camunda import record_log
+    from shared.stack.records import RecordLog
+
+    return RecordLog(record_log(stack))
+
+
+@pytest.fixture(scope="session")
 def service_db(stack):
     """Direct read access to a service's own database, for checking what it stored."""
     engines = {}

@@ -2,14 +2,44 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
+from pathlib import Path
 
 from shared.stack import artifacts
 from shared.stack.config import CAMUNDA_VERSION, StackSettings
+from shared.stack.errors import StackError
 from shared.stack.java import java_home
 from shared.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
 
 NAME = "camunda"
+EXPORTER_SOURCE = Path(__file__).with_name("exporter") / "RecordLogExporter.java"
+EXPORTER_CLASS = "fulfilment.exporter.RecordLogExporter"
+
+
+def record_log(settings: StackSettings) -> Path:
+    """Where the engine's events are appended as JSON lines (see the exporter's javadoc)."""
+    return settings.state_dir / "camunda" / "records.jsonl"
+
+
+def build_exporter(settings: StackSettings, home: Path) -> Path:
+    """Compile the record-log exporter against this Camunda's own jars, once per source change."""
+    build = settings.state_dir / "camunda" / "exporter"
+    jar = build / f"record-log-exporter-{CAMUNDA_VERSION}.jar"
+    if jar.is_file() and jar.stat().st_mtime >= EXPORTER_SOURCE.stat().st_mtime:
+        return jar
+    step("compiling the record-log exporter")
+    classes = build / "classes"
+    classes.mkdir(parents=True, exist_ok=True)
+    jdk = java_home() / "bin"
+    for args in (
+        [str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(EXPORTER_SOURCE)],
+        [str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."],
+    ):
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StackError(f"building the record-log exporter failed: {result.stderr.strip()[-400:]}")
+    return jar
 
 
 def start(settings: StackSettings) -> None:
@@ -25,6 +55,7 @@ def start(settings: StackSettings) -> None:
     ):
         require_free_port(port, what)
     home = artifacts.camunda_home(settings)
+    exporter = build_exporter(settings, home)
     data = settings.state_dir / "camunda" / "data"
     data.mkdir(parents=True, exist_ok=True)
     env = {
@@ -39,6 +70,9 @@ def start(settings: StackSettings) -> None:
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_REPLICATION": "256MB",
         "ZEEBE_CLOCK_CONTROLLED": "true",
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_CLASSNAME": EXPORTER_CLASS,
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_JARPATH": str(exporter),
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_ARGS_PATH": str(record_log(settings)),
         "SERVER_PORT": str(settings.camunda_http_port),
         "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
     }

@@ -73,6 +73,24 @@ def status(settings: StackSettings) -> int:
     return 0 if all_up else 3
 
 
+def incidents(settings: StackSettings) -> int:
+    """Open incidents, as Operate would list them; resolve with the commands printed."""
+    from shared.stack.camunda import record_log
+    from shared.stack.records import RecordLog
+
+    open_incidents = RecordLog(record_log(settings)).open_incidents()
+    for incident in open_incidents:
+        print(f"incident {incident.key}  instance {incident.process_instance_key}  at {incident.element_id}"
+              f"  ({incident.error_type})\n  {incident.message}")
+        if incident.job_key > 0:
+            print(f"  after fixing the cause: curl -X PATCH localhost:{settings.camunda_http_port}/v2/jobs/"
+                  f"{incident.job_key} -H 'Content-Type: application/json' -d '{{\"changeset\": {{\"retries\": 1}}}}'")
+        print(f"  then: curl -X POST localhost:{settings.camunda_http_port}/v2/incidents/{incident.key}/resolution"
+              f" -H 'Content-Type: application/json' -d '{{}}'")
+    print(f"{len(open_incidents)} open incident(s)")
+    return 0
+
+
 def follow_logs(settings: StackSettings, names=COMPONENTS, from_end: bool = True) -> None:
     """Print new lines of every component's log, prefixed by its name, until interrupted."""
     handles = {}
@@ -118,7 +136,7 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo"])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "incidents"])
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest)")
     args = parser.parse_args(argv)
     settings = StackSettings()
@@ -135,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             run(settings)
         elif args.command == "test":
             sys.exit(test(settings, args.rest or ["-q"]))
+        elif args.command == "incidents":
+            sys.exit(incidents(settings))
         elif args.command == "demo":
             from shared.stack.demo import demo
 
