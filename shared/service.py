@@ -17,7 +17,7 @@ from pyzeebe import ZeebeTaskRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import logging as service_logging
-from shared.db import make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory, unit_of_work
 from shared.inbox import EventConsumer, Subscription
 from shared.migrations import upgrade_to_head
 from shared.outbox import OutboxRelay, kafka_producer
@@ -47,6 +47,25 @@ class Service:
 
     def __post_init__(self) -> None:
         self.sessions = make_session_factory(make_engine(self.settings.database_url))
+
+
+def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float):
+    """A background loop that runs `step` in a unit of work, at once again while it finds work."""
+
+    def for_sessions(sessions: sessionmaker[Session]) -> BackgroundLoop:
+        def run(stop: threading.Event) -> None:
+            while not stop.is_set():
+                try:
+                    with unit_of_work(sessions) as session:
+                        done = step(session)
+                except Exception:  # the work stays due and is picked up next round
+                    log.exception("%s round failed", name)
+                    done = 0
+                if not done:
+                    stop.wait(poll_seconds)
+        return run
+
+    return for_sessions
 
 
 def create_app(service: Service) -> FastAPI:
@@ -80,6 +99,7 @@ def create_app(service: Service) -> FastAPI:
                                   service.workers(service.sessions))
             worker_task = asyncio.create_task(worker.work())
         app.state.sessions = service.sessions
+        app.state.settings = settings
         log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
         try:
             yield

@@ -38,6 +38,6 @@ def finish_due_deliveries(session: Session) -> int:
         db.mark_delivered(session, delivery.id, now)
         publisher.publish(session, DeliveryCompleted(order_id=delivery.order_id, delivery_id=delivery.id,
                                                      shipment_id=delivery.shipment_id))
-        add_zeebe_message(session, name=DELIVERY_COMPLETED_MESSAGE, correlation_key=delivery.order_id,
+        add_zeebe_message(session, name=DELIVERY_COMPLETED_MESSAGE, correlation_key=delivery.shipment_id,
                           message_id=delivery.id, variables={"deliveredAt": now.isoformat()})
     return len(due)

@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from shared.envelope import DomainEvent
 
-# Caught by the process's delivery wait; correlated by order id.
+# Caught by the shipment process's delivery wait; correlated by shipment id (an order may have two).
 DELIVERY_COMPLETED_MESSAGE = "delivery-completed"
 
 

@@ -1,15 +1,18 @@
-"""Factory wiring: settings, routes, event subscriptions."""
+"""Factory wiring: settings, routes, event subscriptions, the production line."""
 from pathlib import Path
 
-from services.factory import api, consumers
+from services.factory import api, consumers, production
 from services.factory.settings import FactorySettings
 from shared.service import Service
 
+settings = FactorySettings()
+
 service = Service(
-    settings=FactorySettings(),
+    settings=settings,
     migrations=Path(__file__).with_name("migrations"),
     api=api.router,
     title="Factory service",
-    subscriptions=consumers.SUBSCRIPTIONS,
+    subscriptions=consumers.subscriptions(settings.production_seconds),
     consumed_topics=consumers.TOPICS,
+    background=[production.make_production_line(settings.production_poll_seconds)],
 )

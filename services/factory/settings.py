@@ -10,3 +10,6 @@ class FactorySettings(ServiceSettings):
     service_name: str = "factory"
     http_port: int = 8003
     database_url: str = local_database_url("factory")
+    # How long producing a replenishment request takes.
+    production_seconds: float = 2.0
+    production_poll_seconds: float = 0.5

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ class PlaceOrder(BaseModel):
     customer_id: str = Field(min_length=1, max_length=100)
     items: list[Item] = Field(min_length=1, max_length=100)
     shipping_address: ShippingAddress
+    accept_partial_shipments: bool = Field(
+        default=True, description="ship what is in stock now and the rest later; false waits for everything")
 
 
 class TimelineEntry(BaseModel):
@@ -45,6 +47,7 @@ class OrderView(BaseModel):
     id: str
     customer_id: str
     status: OrderStatus
+    accepts_partial: bool
     items: list[Item]
     process_instance_key: int | None
     created_at: str
@@ -59,25 +62,33 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
         timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
                     for t in db.get_timeline(session, order.id)]
     return OrderView(
-        id=order.id, customer_id=order.customer_id, status=order.status,
+        id=order.id, customer_id=order.customer_id, status=order.status, accepts_partial=order.accepts_partial,
         items=[Item(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(), timeline=timeline,
     )
 
 
+def deadlines(request: Request) -> dict[str, str]:
+    """The process deadlines of this deployment, as process variables."""
+    settings = request.app.state.settings
+    return {"stockWaitReminder": settings.stock_wait_reminder, "stockWaitDeadline": settings.stock_wait_deadline,
+            "deliveryReminder": settings.delivery_reminder, "deliveryDeadline": settings.delivery_deadline}
+
+
 @router.post("/orders", status_code=201, response_model=OrderView,
              responses={200: {"description": "A retry with the same Idempotency-Key: the original order"},
                         409: {"description": "Idempotency-Key reused for a different request"},
                         422: {"description": "Invalid order"}})
-def place_order(body: PlaceOrder, response: Response, all_sessions: Sessions,
+def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions,
                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> OrderView:
     try:
         with unit_of_work(all_sessions) as session:
             placed = commands.place_order(
                 session, customer_id=body.customer_id,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
-                shipping_address=body.shipping_address.model_dump(), idempotency_key=idempotency_key,
+                shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
+                idempotency_key=idempotency_key, deadlines=deadlines(request),
             )
     except InvalidOrder as exc:
         raise HTTPException(422, detail=f"invalid order: {exc}") from exc

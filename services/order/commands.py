@@ -22,13 +22,14 @@ class Placed:
 
 
 def place_order(session: Session, *, customer_id: str, items: list[OrderLine], shipping_address: dict,
-                idempotency_key: str | None) -> Placed:
+                accepts_partial: bool, idempotency_key: str | None, deadlines: dict[str, str]) -> Placed:
     """Store the order and, in the same transaction, the event and the message that starts its process."""
     lines = normalise_lines(items)
     fingerprint = request_fingerprint({
         "customer_id": customer_id,
         "items": [{"sku": l.sku, "quantity": l.quantity} for l in lines],
         "shipping_address": shipping_address,
+        "accepts_partial": accepts_partial,
     })
     if idempotency_key:
         existing = db.find_by_idempotency_key(session, idempotency_key)
@@ -37,12 +38,14 @@ def place_order(session: Session, *, customer_id: str, items: list[OrderLine], s
             return Placed(existing.id, created=False)
     order_id = str(uuid.uuid4())
     db.insert_order(session, order_id=order_id, customer_id=customer_id, shipping_address=shipping_address,
-                    lines=lines, idempotency_key=idempotency_key, fingerprint=fingerprint)
+                    lines=lines, accepts_partial=accepts_partial, idempotency_key=idempotency_key,
+                    fingerprint=fingerprint)
     wire_items = [Line(sku=l.sku, quantity=l.quantity) for l in lines]
     publisher.publish(session, OrderPlaced(order_id=order_id, customer_id=customer_id, items=wire_items))
     # Ids and line items only: customer data never enters the process.
     add_zeebe_message(session, name=ORDER_PLACED_MESSAGE, correlation_key=order_id, message_id=order_id,
-                      variables={"orderId": order_id, "items": [i.model_dump() for i in wire_items]})
+                      variables={"orderId": order_id, "items": [i.model_dump() for i in wire_items],
+                                 "acceptsPartial": accepts_partial, **deadlines})
     return Placed(order_id, created=True)
 
 
@@ -54,6 +57,7 @@ def complete_order(session: Session, order_id: str, process_instance_key: int) -
     if order.status == OrderStatus.COMPLETED:
         return True  # a retried job: already done
     db.set_process_instance(session, order_id, process_instance_key)
-    db.record_progress(session, order_id, OrderStatus.COMPLETED, "order completed")
+    db.record_progress(session, order_id, "order completed", reported=OrderStatus.COMPLETED,
+                       final=OrderStatus.COMPLETED)
     publisher.publish(session, OrderCompleted(order_id=order_id))
     return True

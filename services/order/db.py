@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, insert,
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, insert,
                         select, update)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.order.domain import OrderLine, OrderStatus, advance
+from services.order.domain import (FINAL_STATUSES, OrderLine, OrderStatus, Progress, ShipmentStage, later_stage,
+                                   status_of)
 
 metadata = MetaData()
 
@@ -19,6 +21,10 @@ orders = Table(
     # Customer data stays in this database; process variables and events carry ids only.
     Column("shipping_address", JSONB, nullable=False),
     Column("status", String(32), nullable=False),
+    Column("accepts_partial", Boolean, nullable=False, server_default="true"),
+    # Facts reported by the other services; the status is derived from them (domain.status_of).
+    Column("reserved", Boolean, nullable=False, server_default="false"),
+    Column("backorder_open", Boolean, nullable=False, server_default="false"),
     Column("idempotency_key", String(200), unique=True),
     Column("request_fingerprint", String(64), nullable=False),
     Column("process_instance_key", BigInteger),
@@ -31,6 +37,13 @@ order_lines = Table(
     Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
     Column("sku", String(100), primary_key=True),
     Column("quantity", Integer, nullable=False),
+)
+
+order_shipments = Table(
+    "order_shipments", metadata,
+    Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
+    Column("shipment_id", String(36), primary_key=True),
+    Column("stage", String(32), nullable=False),
 )
 
 order_timeline = Table(
@@ -46,10 +59,11 @@ order_timeline = Table(
 
 
 def insert_order(session: Session, *, order_id: str, customer_id: str, shipping_address: dict,
-                 lines: list[OrderLine], idempotency_key: str | None, fingerprint: str) -> None:
+                 lines: list[OrderLine], accepts_partial: bool, idempotency_key: str | None,
+                 fingerprint: str) -> None:
     session.execute(insert(orders).values(
         id=order_id, customer_id=customer_id, shipping_address=shipping_address, status=OrderStatus.PLACED,
-        idempotency_key=idempotency_key, request_fingerprint=fingerprint,
+        accepts_partial=accepts_partial, idempotency_key=idempotency_key, request_fingerprint=fingerprint,
     ))
     session.execute(insert(order_lines), [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
@@ -82,7 +96,7 @@ def list_orders(session: Session, *, status: str | None, limit: int, offset: int
     return session.execute(query).all()
 
 
-def add_timeline(session: Session, order_id: str, status: OrderStatus, what: str, *,
+def add_timeline(session: Session, order_id: str, status: str, what: str, *,
                  event_type: str | None = None, event_id: str | None = None,
                  at: datetime | None = None) -> None:
     session.execute(insert(order_timeline).values(
@@ -91,13 +105,28 @@ def add_timeline(session: Session, order_id: str, status: OrderStatus, what: str
     ))
 
 
-def record_progress(session: Session, order_id: str, reported: OrderStatus, what: str, **timeline) -> bool:
-    """Apply a reported stage to the order (forward only) and log it; False when the order is unknown."""
+def record_progress(session: Session, order_id: str, what: str, *, reported: str, reserved: bool | None = None,
+                    backorder_open: bool | None = None, shipment: tuple[str, ShipmentStage] | None = None,
+                    final: OrderStatus | None = None, **timeline) -> bool:
+    """Store what a service reported, re-derive the status, log it; False when the order is unknown."""
     order = get_order(session, order_id, for_update=True)
     if order is None:
         return False
+    if shipment is not None:
+        shipment_id, stage = shipment
+        current = session.execute(select(order_shipments.c.stage).where(
+            order_shipments.c.order_id == order_id, order_shipments.c.shipment_id == shipment_id)).scalar()
+        stage = later_stage(ShipmentStage(current) if current else None, stage)
+        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, stage=stage)
+                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_={"stage": stage}))
+    facts = {"reserved": order.reserved if reserved is None else reserved,
+             "backorder_open": order.backorder_open if backorder_open is None else backorder_open}
+    stages = session.execute(select(order_shipments.c.stage).where(order_shipments.c.order_id == order_id)).scalars()
+    already_final = OrderStatus(order.status) if order.status in FINAL_STATUSES else None
+    status = status_of(Progress(**facts, shipments=tuple(ShipmentStage(s) for s in stages),
+                                final=already_final or final))
     session.execute(update(orders).where(orders.c.id == order_id)
-                    .values(status=advance(OrderStatus(order.status), reported), updated_at=func.now()))
+                    .values(status=status, updated_at=func.now(), **facts))
     # The timeline records the stage each event reports, at the time it happened, even when
     # events from different topics arrive out of order.
     add_timeline(session, order_id, reported, what, **timeline)

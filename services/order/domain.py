@@ -8,17 +8,30 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
+    """The lifecycle an order goes through; docs/order-lifecycle.md describes each one."""
+
     PLACED = "PLACED"
+    AWAITING_STOCK = "AWAITING_STOCK"
     RESERVED = "RESERVED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     PACKED = "PACKED"
     IN_DELIVERY = "IN_DELIVERY"
     DELIVERED = "DELIVERED"
     COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    DELIVERY_FAILED = "DELIVERY_FAILED"
 
 
-# Events from different topics can arrive in any order; status only ever moves forward.
-_PROGRESS = list(OrderStatus)
-FINAL_STATUSES = frozenset({OrderStatus.COMPLETED})
+FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.DELIVERY_FAILED})
+
+
+class ShipmentStage(StrEnum):
+    PACKED = "PACKED"
+    IN_DELIVERY = "IN_DELIVERY"
+    DELIVERED = "DELIVERED"
+
+
+_STAGES = list(ShipmentStage)
 
 
 class InvalidOrder(ValueError):
@@ -33,6 +46,16 @@ class IdempotencyConflict(ValueError):
 class OrderLine:
     sku: str
     quantity: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the other services have reported about an order so far."""
+
+    reserved: bool = False
+    backorder_open: bool = False
+    shipments: tuple[ShipmentStage, ...] = ()
+    final: OrderStatus | None = None
 
 
 def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
@@ -50,11 +73,24 @@ def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
     return [OrderLine(sku, quantity) for sku, quantity in totals.items()]
 
 
-def advance(current: OrderStatus, reported: OrderStatus) -> OrderStatus:
-    """The status after an event reports `reported`: later stages win, final statuses stay."""
-    if current in FINAL_STATUSES:
-        return current
-    return max(current, reported, key=_PROGRESS.index)
+def status_of(progress: Progress) -> OrderStatus:
+    """The status follows from the facts, so events arriving in any order give the same answer."""
+    if progress.final is not None:
+        return progress.final
+    if not progress.shipments:
+        if progress.backorder_open:
+            return OrderStatus.AWAITING_STOCK
+        return OrderStatus.RESERVED if progress.reserved else OrderStatus.PLACED
+    if progress.backorder_open:
+        return OrderStatus.PARTIALLY_SHIPPED
+    return OrderStatus(min(progress.shipments, key=_STAGES.index).value)
+
+
+def later_stage(current: ShipmentStage | None, reported: ShipmentStage) -> ShipmentStage:
+    """A shipment's stage only moves forward, whatever order its events arrive in."""
+    if current is None:
+        return reported
+    return max(current, reported, key=_STAGES.index)
 
 
 def request_fingerprint(request: dict) -> str:

@@ -1,7 +1,7 @@
-"""Warehouse wiring: settings, routes, job workers."""
+"""Warehouse wiring: settings, routes, job workers, event subscriptions."""
 from pathlib import Path
 
-from services.warehouse import api, workers
+from services.warehouse import api, consumers, workers
 from services.warehouse.settings import WarehouseSettings
 from shared.service import Service
 
@@ -11,4 +11,6 @@ service = Service(
     api=api.router,
     title="Warehouse service",
     workers=workers.make_router,
+    subscriptions=consumers.SUBSCRIPTIONS,
+    consumed_topics=consumers.TOPICS,
 )

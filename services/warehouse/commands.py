@@ -2,55 +2,94 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from services.warehouse import db
-from services.warehouse.domain import (InsufficientStock, LineReservation, ReservationOutcome, describe_shortage,
-                                       outcome, pick, reserve)
-from services.warehouse.events import PackedLine, ReservedLine, ShipmentPacked, StockReserved
-from shared.outbox import EventPublisher
+from services.warehouse.domain import (LineReservation, OpenBackorder, ReservationOutcome, allocate_arrival, outcome,
+                                       pick, reserve)
+from services.warehouse.events import (STOCK_ALLOCATED_MESSAGE, PackedLine, ReplenishmentRequested, ReservedLine,
+                                       ShipmentPacked, StockAllocated, StockReserved)
+from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
 publisher = EventPublisher(source="/fulfilment/warehouse", topic=events_topic("warehouse"))
 
 
-def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> list[LineReservation]:
-    """Reserve every line in full, or nothing; a repeated call returns the first result."""
+@dataclass(frozen=True)
+class Reservation:
+    outcome: ReservationOutcome
+    lines: list[LineReservation]
+
+
+def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
+    """Reserve what is free now; backorder the rest and ask the factory for it. Repeatable."""
     existing = db.reservations_of(session, order_id)
     if existing:
-        return [LineReservation(r.sku, r.requested, r.reserved) for r in existing]
+        missing = {b.sku: b.quantity for b in db.backorders_of(session, order_id)}
+        first = [LineReservation(r.sku, r.requested, r.requested - missing.get(r.sku, 0)) for r in existing]
+        return Reservation(outcome(first), first)
     levels = db.lock_stock(session, [sku for sku, _ in lines])
     reservations = reserve(lines, levels)
-    if outcome(reservations) is not ReservationOutcome.FULL:
-        # Partial fulfilment and backorders arrive with the full process; until then, no change at all.
-        raise InsufficientStock(f"not enough stock for order {order_id}: {describe_shortage(reservations)}")
     db.save_stock(session, levels)
     db.insert_reservations(session, order_id, reservations)
+    result = outcome(reservations)
     publisher.publish(session, StockReserved(
-        order_id=order_id, outcome=outcome(reservations),
+        order_id=order_id, outcome=result,
         lines=[ReservedLine(sku=r.sku, requested=r.requested, reserved=r.reserved) for r in reservations],
     ))
-    return reservations
+    shortages = [(str(uuid.uuid4()), r.sku, r.missing) for r in reservations if r.missing]
+    if shortages:
+        db.insert_backorders(session, order_id, shortages)
+        for backorder_id, sku, quantity in shortages:
+            # The backorder id doubles as the request id: one production request per backordered line.
+            publisher.publish(session, ReplenishmentRequested(order_id=order_id, request_id=backorder_id,
+                                                              sku=sku, quantity=quantity))
+    return Reservation(result, reservations)
 
 
-def pick_and_pack(session: Session, order_id: str) -> tuple[str, list[tuple[str, int]]]:
-    """Move the order's reserved units into one shipment; a repeated call returns the same shipment."""
-    shipment = db.shipment_of(session, order_id)
+def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
+    """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
+    shipment = db.shipment_of(session, order_id, shipment_no)
     if shipment is not None:
         return shipment.id, [(l.sku, l.quantity) for l in db.shipment_lines_of(session, shipment.id)]
-    reserved = [(r.sku, r.reserved) for r in db.reservations_of(session, order_id)
-                if r.status == "reserved" and r.reserved > 0]
-    if not reserved:
-        raise ValueError(f"order {order_id} has no reserved stock to pack")
-    levels = db.lock_stock(session, [sku for sku, _ in reserved])
-    pick(reserved, levels)
+    to_pick = [(r.sku, r.reserved - r.picked) for r in db.reservations_of(session, order_id, for_update=True)
+               if r.status == "reserved" and r.reserved > r.picked]
+    if not to_pick:
+        return None, []
+    levels = db.lock_stock(session, [sku for sku, _ in to_pick])
+    pick(to_pick, levels)
     db.save_stock(session, levels)
-    db.mark_picked(session, order_id)
+    db.add_picked(session, order_id, to_pick)
     shipment_id = str(uuid.uuid4())
-    db.insert_shipment(session, shipment_id, order_id, reserved)
+    db.insert_shipment(session, shipment_id, order_id, shipment_no, to_pick)
     publisher.publish(session, ShipmentPacked(
-        order_id=order_id, shipment_id=shipment_id,
-        lines=[PackedLine(sku=sku, quantity=q) for sku, q in reserved],
+        order_id=order_id, shipment_id=shipment_id, shipment_no=shipment_no,
+        lines=[PackedLine(sku=sku, quantity=q) for sku, q in to_pick],
     ))
-    return shipment_id, reserved
+    return shipment_id, to_pick
+
+
+def receive_produced_items(session: Session, sku: str, quantity: int) -> list[str]:
+    """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
+    levels = db.lock_stock(session, [sku])
+    level = levels[sku]
+    level.on_hand += quantity
+    waiting = [OpenBackorder(b.id, b.order_id, b.quantity - b.allocated) for b in db.open_backorders_for(session, sku)]
+    completed_orders = []
+    for backorder, taken in allocate_arrival(quantity, waiting):
+        level.on_hand -= taken
+        level.reserved += taken
+        db.add_to_reservation(session, backorder.order_id, sku, taken)
+        if db.allocate_to_backorder(session, backorder.id, taken) and all(
+                b.status != "OPEN" for b in db.backorders_of(session, backorder.order_id)):
+            completed_orders.append(backorder.order_id)
+    db.save_stock(session, levels)
+    for order_id in completed_orders:
+        allocated = [PackedLine(sku=b.sku, quantity=b.quantity) for b in db.backorders_of(session, order_id)]
+        publisher.publish(session, StockAllocated(order_id=order_id, lines=allocated))
+        add_zeebe_message(session, name=STOCK_ALLOCATED_MESSAGE, correlation_key=order_id,
+                          message_id=f"{STOCK_ALLOCATED_MESSAGE}:{order_id}", variables={},
+                          ttl_ms=7 * 24 * 3_600_000)
+    return completed_orders

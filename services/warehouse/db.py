@@ -1,7 +1,8 @@
 """Warehouse tables and the queries the service needs."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, UniqueConstraint, func,
+                        insert, select, update)
 from sqlalchemy.orm import Session
 
 from services.warehouse.domain import StockLevel
@@ -22,18 +23,39 @@ reservations = Table(
     Column("order_id", String(36), primary_key=True),
     Column("sku", String(100), ForeignKey("stock.sku"), primary_key=True),
     Column("requested", Integer, nullable=False),
+    # Units set aside for the order so far: at reservation, then from arrivals for its backorder.
     Column("reserved", Integer, nullable=False),
-    # reserved -> picked once the units are in a shipment
+    # Of those, units already picked into a shipment.
+    Column("picked", Integer, nullable=False, server_default="0"),
+    # reserved -> released when the order is cancelled before shipping
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+backorders = Table(
+    "backorders", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False, index=True),
+    Column("sku", String(100), ForeignKey("stock.sku"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False, server_default="0"),
+    # OPEN -> ALLOCATED when every unit arrived, or WITHDRAWN when the order is cancelled
+    Column("status", String(16), nullable=False),
+    Column("expedited", Boolean, nullable=False, server_default="false"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("order_id", "sku", name="backorders_one_per_order_line"),
 )
 
 shipments = Table(
     "shipments", metadata,
     Column("id", String(36), primary_key=True),
-    Column("order_id", String(36), nullable=False, unique=True),
+    Column("order_id", String(36), nullable=False),
+    # 1 for what ships at once, 2 for what ships after the backorder arrived.
+    Column("shipment_no", Integer, nullable=False),
+    # PACKED -> RETURNED when the delivery failed or the order was cancelled
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("order_id", "shipment_no", name="shipments_one_per_order_and_number"),
 )
 
 shipment_lines = Table(
@@ -67,9 +89,9 @@ def set_on_hand(session: Session, sku: str, on_hand: int) -> bool:
     return result.rowcount == 1
 
 
-def reservations_of(session: Session, order_id: str):
-    return session.execute(select(reservations).where(reservations.c.order_id == order_id)
-                           .order_by(reservations.c.sku)).all()
+def reservations_of(session: Session, order_id: str, *, for_update: bool = False):
+    query = select(reservations).where(reservations.c.order_id == order_id).order_by(reservations.c.sku)
+    return session.execute(query.with_for_update() if for_update else query).all()
 
 
 def insert_reservations(session: Session, order_id: str, lines) -> None:
@@ -79,12 +101,49 @@ def insert_reservations(session: Session, order_id: str, lines) -> None:
     ])
 
 
-def mark_picked(session: Session, order_id: str) -> None:
-    session.execute(update(reservations).where(reservations.c.order_id == order_id).values(status="picked"))
+def add_to_reservation(session: Session, order_id: str, sku: str, quantity: int) -> None:
+    session.execute(update(reservations).where(reservations.c.order_id == order_id, reservations.c.sku == sku)
+                    .values(reserved=reservations.c.reserved + quantity))
 
 
-def shipment_of(session: Session, order_id: str):
-    return session.execute(select(shipments).where(shipments.c.order_id == order_id)).first()
+def add_picked(session: Session, order_id: str, picked: list[tuple[str, int]]) -> None:
+    for sku, quantity in picked:
+        session.execute(update(reservations).where(reservations.c.order_id == order_id, reservations.c.sku == sku)
+                        .values(picked=reservations.c.picked + quantity))
+
+
+def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, str, int]]) -> None:
+    session.execute(insert(backorders), [
+        {"id": backorder_id, "order_id": order_id, "sku": sku, "quantity": quantity, "status": "OPEN"}
+        for backorder_id, sku, quantity in missing
+    ])
+
+
+def backorders_of(session: Session, order_id: str):
+    return session.execute(select(backorders).where(backorders.c.order_id == order_id)
+                           .order_by(backorders.c.sku)).all()
+
+
+def open_backorders_for(session: Session, sku: str):
+    """Oldest first, locked: arrivals are allocated first come, first served."""
+    return session.execute(select(backorders).where(backorders.c.sku == sku, backorders.c.status == "OPEN")
+                           .order_by(backorders.c.created_at, backorders.c.id).with_for_update()).all()
+
+
+def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) -> bool:
+    """Adds allocated units; True when the backorder is now complete."""
+    row = session.execute(update(backorders).where(backorders.c.id == backorder_id)
+                          .values(allocated=backorders.c.allocated + quantity)
+                          .returning(backorders.c.allocated, backorders.c.quantity)).one()
+    if row.allocated >= row.quantity:
+        session.execute(update(backorders).where(backorders.c.id == backorder_id).values(status="ALLOCATED"))
+        return True
+    return False
+
+
+def shipment_of(session: Session, order_id: str, shipment_no: int):
+    return session.execute(select(shipments).where(shipments.c.order_id == order_id,
+                                                   shipments.c.shipment_no == shipment_no)).first()
 
 
 def shipment_lines_of(session: Session, shipment_id: str):
@@ -92,7 +151,9 @@ def shipment_lines_of(session: Session, shipment_id: str):
                            .order_by(shipment_lines.c.sku)).all()
 
 
-def insert_shipment(session: Session, shipment_id: str, order_id: str, lines: list[tuple[str, int]]) -> None:
-    session.execute(insert(shipments).values(id=shipment_id, order_id=order_id, status="packed"))
+def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_no: int,
+                    lines: list[tuple[str, int]]) -> None:
+    session.execute(insert(shipments).values(id=shipment_id, order_id=order_id, shipment_no=shipment_no,
+                                             status="PACKED"))
     session.execute(insert(shipment_lines),
                     [{"shipment_id": shipment_id, "sku": sku, "quantity": q} for sku, q in lines])

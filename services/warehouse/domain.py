@@ -9,10 +9,6 @@ class UnknownSku(ValueError):
     """An order line names a SKU the warehouse does not carry."""
 
 
-class InsufficientStock(ValueError):
-    """Not every line could be reserved in full."""
-
-
 class ReservationOutcome(StrEnum):
     FULL = "full"
     PARTIAL = "partial"
@@ -62,6 +58,29 @@ def outcome(reservations: list[LineReservation]) -> ReservationOutcome:
     return ReservationOutcome.NONE
 
 
+@dataclass(frozen=True)
+class OpenBackorder:
+    """Units an order still waits for, in the order the shortages arose."""
+
+    id: str
+    order_id: str
+    missing: int
+
+
+def allocate_arrival(quantity: int, backorders: list[OpenBackorder]) -> list[tuple[OpenBackorder, int]]:
+    """First come, first served: the oldest backorders get the arrived units, never more than arrived."""
+    allocations = []
+    left = quantity
+    for backorder in backorders:
+        if left == 0:
+            break
+        taken = min(left, backorder.missing)
+        if taken:
+            allocations.append((backorder, taken))
+            left -= taken
+    return allocations
+
+
 def describe_shortage(reservations: list[LineReservation]) -> str:
     return "; ".join(f"{r.sku}: {r.requested} requested, {r.reserved} available"
                      for r in reservations if r.missing)
@@ -74,3 +93,14 @@ def pick(reserved: list[tuple[str, int]], stock: dict[str, StockLevel]) -> None:
         if level.reserved < quantity:
             raise ValueError(f"{sku}: cannot pick {quantity}, only {level.reserved} reserved")
         level.reserved -= quantity
+
+
+def release(lines: list[tuple[str, int]], stock: dict[str, StockLevel], *, from_reserved: bool) -> None:
+    """Units go back to free stock: from the reserved count, or from a returned shipment."""
+    for sku, quantity in lines:
+        level = stock[sku]
+        if from_reserved:
+            if level.reserved < quantity:
+                raise ValueError(f"{sku}: cannot release {quantity}, only {level.reserved} reserved")
+            level.reserved -= quantity
+        level.on_hand += quantity

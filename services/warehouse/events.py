@@ -1,4 +1,4 @@
-"""Events the Warehouse publishes on `warehouse.events`."""
+"""Events the Warehouse publishes on `warehouse.events`, and the message that wakes a waiting order."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -6,6 +6,9 @@ from typing import ClassVar
 from pydantic import BaseModel, NonNegativeInt, PositiveInt
 
 from shared.envelope import DomainEvent
+
+# Wakes the order's process from its stock wait; correlated by order id.
+STOCK_ALLOCATED_MESSAGE = "stock-allocated"
 
 
 class ReservedLine(BaseModel):
@@ -28,6 +31,7 @@ class StockReserved(DomainEvent):
 class ShipmentPacked(DomainEvent):
     event_type: ClassVar[str] = "fulfilment.warehouse.shipment-packed.v1"
     shipment_id: str
+    shipment_no: PositiveInt
     lines: list[PackedLine]
 
 
@@ -38,3 +42,10 @@ class ReplenishmentRequested(DomainEvent):
     request_id: str
     sku: str
     quantity: PositiveInt
+
+
+class StockAllocated(DomainEvent):
+    """Every backordered unit of the order has arrived and is reserved for it."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.stock-allocated.v1"
+    lines: list[PackedLine]

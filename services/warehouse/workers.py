@@ -1,12 +1,10 @@
 """Warehouse job workers: the BPMN job types this service owns."""
-from __future__ import annotations
-
 from pydantic import BaseModel, PositiveInt
 from pyzeebe import ZeebeTaskRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.warehouse import commands
-from services.warehouse.domain import InsufficientStock, UnknownSku
+from services.warehouse.domain import UnknownSku
 from shared.db import unit_of_work
 from shared.zeebe import JobRejected
 
@@ -21,6 +19,11 @@ class ReserveInput(BaseModel):
     items: list[JobLine]
 
 
+class PickInput(BaseModel):
+    orderId: str
+    shipmentNo: PositiveInt
+
+
 def make_router(sessions: sessionmaker[Session]) -> ZeebeTaskRouter:
     router = ZeebeTaskRouter()
 
@@ -29,17 +32,16 @@ def make_router(sessions: sessionmaker[Session]) -> ZeebeTaskRouter:
         job = ReserveInput.model_validate({"orderId": orderId, "items": items})
         try:
             with unit_of_work(sessions) as session:
-                lines = commands.reserve_stock(session, job.orderId, [(i.sku, i.quantity) for i in job.items])
-        except (UnknownSku, InsufficientStock) as exc:
+                reservation = commands.reserve_stock(session, job.orderId, [(i.sku, i.quantity) for i in job.items])
+        except UnknownSku as exc:
             raise JobRejected(str(exc)) from exc
-        return {"reservation": [{"sku": l.sku, "requested": l.requested, "reserved": l.reserved} for l in lines]}
+        return {"reservationOutcome": reservation.outcome.value}
 
     @router.task(task_type="warehouse.pick-pack")
-    def pick_pack(orderId: str | None = None) -> dict:
-        if not orderId:
-            raise JobRejected("variable orderId is missing")
+    def pick_pack(orderId: str | None = None, shipmentNo: int | None = None) -> dict:
+        job = PickInput.model_validate({"orderId": orderId, "shipmentNo": shipmentNo})
         with unit_of_work(sessions) as session:
-            shipment_id, lines = commands.pick_and_pack(session, orderId)
+            shipment_id, lines = commands.pick_and_pack(session, job.orderId, job.shipmentNo)
         return {"shipmentId": shipment_id, "shipmentItems": [{"sku": s, "quantity": q} for s, q in lines]}
 
     return router

@@ -1,7 +1,8 @@
 import pytest
 
-from services.order.domain import (IdempotencyConflict, InvalidOrder, OrderLine, OrderStatus, advance,
-                                   check_idempotent_retry, normalise_lines, request_fingerprint)
+from services.order.domain import (IdempotencyConflict, InvalidOrder, OrderLine, OrderStatus, Progress,
+                                   ShipmentStage, check_idempotent_retry, later_stage, normalise_lines,
+                                   request_fingerprint, status_of)
 
 
 def test_lines_of_the_same_sku_are_merged_in_first_seen_order():
@@ -19,13 +20,25 @@ def test_invalid_lines_are_rejected_with_a_reason(lines, reason):
         normalise_lines(lines)
 
 
-def test_status_only_moves_forward():
-    assert advance(OrderStatus.PACKED, OrderStatus.RESERVED) is OrderStatus.PACKED
-    assert advance(OrderStatus.RESERVED, OrderStatus.IN_DELIVERY) is OrderStatus.IN_DELIVERY
+@pytest.mark.parametrize("progress, status", [
+    (Progress(), OrderStatus.PLACED),
+    (Progress(reserved=True), OrderStatus.RESERVED),
+    (Progress(backorder_open=True), OrderStatus.AWAITING_STOCK),
+    (Progress(reserved=True, backorder_open=True), OrderStatus.AWAITING_STOCK),
+    (Progress(reserved=True, backorder_open=True, shipments=(ShipmentStage.DELIVERED,)), OrderStatus.PARTIALLY_SHIPPED),
+    (Progress(reserved=True, shipments=(ShipmentStage.PACKED,)), OrderStatus.PACKED),
+    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED, ShipmentStage.IN_DELIVERY)), OrderStatus.IN_DELIVERY),
+    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED, ShipmentStage.DELIVERED)), OrderStatus.DELIVERED),
+    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED,), final=OrderStatus.COMPLETED), OrderStatus.COMPLETED),
+])
+def test_status_follows_from_what_was_reported(progress, status):
+    assert status_of(progress) is status
 
 
-def test_a_completed_order_stays_completed():
-    assert advance(OrderStatus.COMPLETED, OrderStatus.DELIVERED) is OrderStatus.COMPLETED
+def test_a_shipment_stage_only_moves_forward():
+    assert later_stage(ShipmentStage.IN_DELIVERY, ShipmentStage.PACKED) is ShipmentStage.IN_DELIVERY
+    assert later_stage(None, ShipmentStage.PACKED) is ShipmentStage.PACKED
+    assert later_stage(ShipmentStage.PACKED, ShipmentStage.DELIVERED) is ShipmentStage.DELIVERED
 
 
 def test_fingerprint_ignores_key_order_but_not_content():

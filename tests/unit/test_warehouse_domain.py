@@ -1,7 +1,7 @@
 import pytest
 
-from services.warehouse.domain import (ReservationOutcome, StockLevel, UnknownSku, describe_shortage, outcome, pick,
-                                       reserve)
+from services.warehouse.domain import (OpenBackorder, ReservationOutcome, StockLevel, UnknownSku, allocate_arrival,
+                                       describe_shortage, outcome, pick, release, reserve)
 
 
 def stock(**on_hand):
@@ -41,3 +41,18 @@ def test_picking_cannot_take_more_than_is_reserved():
     assert levels["A"].reserved == 0
     with pytest.raises(ValueError, match="only 0 reserved"):
         pick([("A", 1)], levels)
+
+
+def test_arrivals_go_to_the_oldest_backorders_first_and_never_beyond_what_arrived():
+    waiting = [OpenBackorder("b1", "o1", 3), OpenBackorder("b2", "o2", 4), OpenBackorder("b3", "o3", 1)]
+    assert [(b.id, n) for b, n in allocate_arrival(5, waiting)] == [("b1", 3), ("b2", 2)]
+    assert allocate_arrival(0, waiting) == []
+    assert [(b.id, n) for b, n in allocate_arrival(100, waiting)] == [("b1", 3), ("b2", 4), ("b3", 1)]
+
+
+def test_released_units_return_to_free_stock():
+    levels = {"A": StockLevel("A", on_hand=1, reserved=3)}
+    release([("A", 2)], levels, from_reserved=True)
+    assert (levels["A"].on_hand, levels["A"].reserved) == (3, 1)
+    release([("A", 4)], levels, from_reserved=False)  # a returned shipment
+    assert (levels["A"].on_hand, levels["A"].reserved) == (7, 1)

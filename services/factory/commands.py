@@ -1,0 +1,31 @@
+"""Factory use cases: each runs in one unit of work and writes its events to the outbox."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.orm import Session
+
+from services.factory import db
+from services.factory.events import ItemsProduced
+from shared.outbox import EventPublisher
+from shared.topics import events_topic
+
+publisher = EventPublisher(source="/fulfilment/factory", topic=events_topic("factory"))
+
+
+def take_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
+                 production_seconds: float) -> None:
+    """Record a production order; it is produced once `production_seconds` have passed."""
+    db.record_request(session, request_id=request_id, order_id=order_id, sku=sku, quantity=quantity,
+                      due_at=datetime.now(timezone.utc) + timedelta(seconds=production_seconds))
+
+
+def produce_due(session: Session) -> int:
+    """Finish every production order that is due and announce the items."""
+    now = datetime.now(timezone.utc)
+    due = db.claim_due(session, now)
+    for order in due:
+        db.mark_produced(session, order.request_id, now)
+        publisher.publish(session, ItemsProduced(order_id=order.order_id, request_id=order.request_id,
+                                                 sku=order.sku, quantity=order.quantity))
+    return len(due)
