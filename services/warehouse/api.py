@@ -23,6 +23,8 @@ class StockView(BaseModel):
 
 class SetStock(BaseModel):
     on_hand: int = Field(ge=0, le=1_000_000)
+    name: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="needed only to add a SKU the catalog does not have yet")
 
 
 
@@ -35,8 +37,11 @@ def list_stock(all_sessions: Sessions) -> list[StockView]:
 
 @router.put("/stock/{sku}", response_model=StockView)
 def set_stock(sku: str, body: SetStock, all_sessions: Sessions) -> StockView:
+    """Set the free on-hand quantity of a SKU; with a name, an unknown SKU is added to the catalog."""
     with unit_of_work(all_sessions) as session:
         if not db.set_on_hand(session, sku, body.on_hand):
-            raise HTTPException(404, detail=f"unknown sku {sku}")
+            if body.name is None:
+                raise HTTPException(404, detail=f"unknown sku {sku}: give a name to add it to the catalog")
+            db.add_sku(session, sku, body.name, body.on_hand)
         row = next(r for r in db.all_stock(session) if r.sku == sku)
         return StockView(sku=row.sku, name=row.name, on_hand=row.on_hand, reserved=row.reserved)

@@ -18,6 +18,15 @@ stock = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+stock_adjustments = Table(
+    "stock_adjustments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", String(100), ForeignKey("stock.sku"), nullable=False),
+    Column("on_hand_before", Integer, nullable=False),
+    Column("on_hand_after", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 reservations = Table(
     "reservations", metadata,
     Column("order_id", String(36), primary_key=True),
@@ -84,9 +93,18 @@ def all_stock(session: Session):
 
 
 def set_on_hand(session: Session, sku: str, on_hand: int) -> bool:
-    result = session.execute(update(stock).where(stock.c.sku == sku)
-                             .values(on_hand=on_hand, updated_at=func.now()))
-    return result.rowcount == 1
+    """An operator's count; every change is kept, so stock can be reconciled later."""
+    before = session.execute(select(stock.c.on_hand).where(stock.c.sku == sku).with_for_update()).scalar()
+    if before is None:
+        return False
+    session.execute(update(stock).where(stock.c.sku == sku).values(on_hand=on_hand, updated_at=func.now()))
+    session.execute(insert(stock_adjustments).values(sku=sku, on_hand_before=before, on_hand_after=on_hand))
+    return True
+
+
+def add_sku(session: Session, sku: str, name: str, on_hand: int) -> None:
+    session.execute(insert(stock).values(sku=sku, name=name, on_hand=0, reserved=0))
+    set_on_hand(session, sku, on_hand)
 
 
 def reservations_of(session: Session, order_id: str, *, for_update: bool = False):

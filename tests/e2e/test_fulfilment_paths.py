@@ -1,0 +1,119 @@
+"""Every way an order can be fulfilled: all in stock, partly, nothing in stock, no partial shipments."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import eventually, new_order_request
+from tests.e2e.invariants import check_invariants
+
+
+@pytest.fixture
+def fresh_sku(warehouse_api):
+    """A SKU of this test's own, so no other order's backorder competes for its stock."""
+    created = {}
+
+    def make(on_hand: int) -> str:
+        sku = f"T-{uuid.uuid4().hex[:8]}"
+        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
+        assert response.status_code == 200, response.text
+        created[sku] = on_hand
+        return sku
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def invariants(stack, service_db, engine_records):
+    yield
+    check_invariants(service_db, engine_records)
+
+
+def place_and_complete(order_api, **overrides) -> dict:
+    response = order_api.post("/orders", json=new_order_request(**overrides))
+    assert response.status_code == 201, response.text
+    order_id = response.json()["id"]
+    return eventually(lambda: (o := order_api.get(f"/orders/{order_id}").json())["status"] == "COMPLETED" and o,
+                      timeout=60, what=f"order {order_id} to complete")
+
+
+def shipments_of(service_db, order_id: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    with service_db("warehouse") as db:
+        rows = db.execute(text(
+            "SELECT s.shipment_no, l.sku, l.quantity FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.id "
+            "WHERE s.order_id = :id ORDER BY s.shipment_no, l.sku"), {"id": order_id}).all()
+    shipments: dict[int, list] = {}
+    for number, sku, quantity in rows:
+        shipments.setdefault(number, []).append((sku, quantity))
+    return sorted(shipments.items())
+
+
+def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
+    with service_db("factory") as db:
+        return [tuple(r) for r in db.execute(text(
+            "SELECT sku, quantity, status FROM production_orders WHERE order_id = :id ORDER BY sku"),
+            {"id": order_id}).all()]
+
+
+def delivered_shipments(service_db, order_id: str) -> int:
+    with service_db("delivery") as db:
+        return db.execute(text("SELECT count(*) FROM deliveries WHERE order_id = :id AND status = 'DELIVERED'"),
+                          {"id": order_id}).scalar()
+
+
+def test_everything_in_stock_ships_at_once_in_one_shipment(order_api, fresh_sku, service_db, engine_records):
+    sku = fresh_sku(5)
+    order = place_and_complete(order_api, items=[{"sku": sku, "quantity": 3}])
+    assert shipments_of(service_db, order["id"]) == [(1, [(sku, 3)])]
+    assert production_of(service_db, order["id"]) == []
+    assert "StockAllocated" not in engine_records.visited_elements(order["process_instance_key"])
+
+
+def test_a_partly_available_order_ships_what_is_there_and_the_rest_after_replenishment(
+        order_api, fresh_sku, service_db, engine_records):
+    in_stock, short = fresh_sku(4), fresh_sku(1)
+    order = place_and_complete(order_api, items=[{"sku": in_stock, "quantity": 2}, {"sku": short, "quantity": 3}])
+    assert shipments_of(service_db, order["id"]) == [
+        (1, sorted([(in_stock, 2), (short, 1)])),
+        (2, [(short, 2)]),
+    ]
+    assert production_of(service_db, order["id"]) == [(short, 2, "PRODUCED")]
+    assert delivered_shipments(service_db, order["id"]) == 2
+    stages = [entry["status"] for entry in order["timeline"]]
+    assert stages.index("AWAITING_STOCK") < stages.index("PACKED")
+    assert stages.count("PACKED") == 2 and stages.count("DELIVERED") == 2
+    visited = engine_records.visited_elements(order["process_instance_key"])
+    assert {"ShipAvailable", "StockAllocated", "ShipBackorder"} <= set(visited)
+
+
+def test_nothing_in_stock_waits_for_the_factory_then_ships_everything(order_api, fresh_sku, service_db):
+    sku = fresh_sku(0)
+    order = place_and_complete(order_api, items=[{"sku": sku, "quantity": 2}])
+    assert shipments_of(service_db, order["id"]) == [(2, [(sku, 2)])]
+    assert production_of(service_db, order["id"]) == [(sku, 2, "PRODUCED")]
+
+
+def test_an_order_that_accepts_no_partial_shipment_waits_and_ships_once(order_api, fresh_sku, service_db):
+    in_stock, short = fresh_sku(4), fresh_sku(1)
+    order = place_and_complete(order_api, accept_partial_shipments=False,
+                               items=[{"sku": in_stock, "quantity": 2}, {"sku": short, "quantity": 3}])
+    assert shipments_of(service_db, order["id"]) == [(2, sorted([(in_stock, 2), (short, 3)]))]
+    assert delivered_shipments(service_db, order["id"]) == 1
+
+
+def test_one_arrival_wakes_every_order_it_covers_but_a_partial_arrival_wakes_nobody(
+        order_api, fresh_sku, service_db, stack):
+    """Two orders wait for the same SKU; the first production covers one, and only that one moves on."""
+    sku = fresh_sku(0)
+    first = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 2}])).json()["id"]
+    eventually(lambda: production_of(service_db, first), what="the first replenishment request")
+    second = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}])).json()["id"]
+    for order_id in (first, second):
+        eventually(lambda o=order_id: order_api.get(f"/orders/{o}").json()["status"] == "COMPLETED",
+                   timeout=60, what=f"order {order_id} to complete")
+    with service_db("warehouse") as db:
+        allocated = db.execute(text("SELECT order_id, quantity, allocated, status FROM backorders WHERE sku = :s "
+                                    "ORDER BY created_at"), {"s": sku}).all()
+    assert [tuple(r)[1:] for r in allocated] == [(2, 2, "ALLOCATED"), (1, 1, "ALLOCATED")]
