@@ -63,7 +63,7 @@ def service_db(stack):
 
     def connect(service: str):
         if service not in engines:
-            engines[service] = create_engine(stack.database_url(service))
+            engines[service] = create_engine(stack.database_url(service), pool_pre_ping=True)
         return engines[service].connect()
 
     yield connect
