@@ -32,6 +32,13 @@ class BusinessError(Exception):
         self.code = code
 
 
+def required(value, name: str):
+    """A job variable the handler cannot do without; its absence is an incident, not a retry."""
+    if value is None or value == "":
+        raise JobRejected(f"variable {name} is missing")
+    return value
+
+
 def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
     """Delay before the next attempt, given the retries that remain after this failure."""
     failed_attempts = max(total - retries_left, 1)

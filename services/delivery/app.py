@@ -13,6 +13,6 @@ service = Service(
     migrations=Path(__file__).with_name("migrations"),
     api=api.router,
     title="Delivery service",
-    workers=partial(workers.make_router, courier_delay_seconds=settings.courier_delay_seconds),
+    workers=partial(workers.make_router, settings=settings),
     background=[courier.make_courier(settings.courier_poll_seconds)],
 )

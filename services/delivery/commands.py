@@ -2,32 +2,46 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
 from services.delivery import db
-from services.delivery.domain import plan_delivery
-from services.delivery.events import DELIVERY_COMPLETED_MESSAGE, DeliveryCompleted, DeliveryStarted
+from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
+from services.delivery.events import (DELIVERY_COMPLETED_MESSAGE, DeliveryCancelled, DeliveryCompleted,
+                                     DeliveryRedispatched, DeliveryRefused, DeliveryStarted)
 from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
 publisher = EventPublisher(source="/fulfilment/delivery", topic=events_topic("delivery"))
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """The command's answer: the delivery id, or why no courier took the shipment."""
+
+    delivery_id: str | None
+    refused: str | None = None
+
+
 def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: list[dict],
-                   delay_seconds: float) -> str:
-    """The delivery command: returns the delivery id, the same one for a repeated command."""
+                   delay_seconds: float, address: dict) -> Dispatch:
+    """The delivery command: the same delivery for a repeated command."""
     existing = db.find(session, order_id, shipment_id)
     if existing is not None:
-        return existing.id
+        return Dispatch(existing.id)
+    reason = refusal_reason(address)
+    if reason is not None:
+        publisher.publish(session, DeliveryRefused(order_id=order_id, shipment_id=shipment_id, reason=reason))
+        return Dispatch(None, refused=reason)
     delivery_id = str(uuid.uuid4())
     plan = plan_delivery(shipment_id, datetime.now(timezone.utc), delay_seconds)
     db.insert_delivery(session, id=delivery_id, order_id=order_id, shipment_id=shipment_id, items=items,
                        courier=plan.courier, due_at=plan.due_at)
     publisher.publish(session, DeliveryStarted(order_id=order_id, delivery_id=delivery_id,
                                                shipment_id=shipment_id, courier=plan.courier))
-    return delivery_id
+    return Dispatch(delivery_id)
 
 
 def finish_due_deliveries(session: Session) -> int:
@@ -41,3 +55,28 @@ def finish_due_deliveries(session: Session) -> int:
         add_zeebe_message(session, name=DELIVERY_COMPLETED_MESSAGE, correlation_key=delivery.shipment_id,
                           message_id=delivery.id, variables={"deliveredAt": now.isoformat()})
     return len(due)
+
+
+def redispatch(session: Session, shipment_id: str, delay_seconds: float) -> str | None:
+    """Hand a late, undelivered shipment to the next courier; returns that courier (None if nothing to do)."""
+    delivery = db.find_by_shipment(session, shipment_id)
+    if delivery is None or delivery.status != DeliveryStatus.DISPATCHED:
+        return None
+    courier = other_courier(delivery.courier)
+    db.reassign(session, delivery.id, courier, datetime.now(timezone.utc) + timedelta(seconds=delay_seconds))
+    publisher.publish(session, DeliveryRedispatched(order_id=delivery.order_id, delivery_id=delivery.id,
+                                                    shipment_id=shipment_id, courier=courier))
+    return courier
+
+
+def cancel_deliveries(session: Session, order_id: str) -> list[str]:
+    """Call back every delivery of the order not yet delivered; returns the shipments that were delivered."""
+    delivered = []
+    for delivery in db.of_order_for_update(session, order_id):
+        if delivery.status == DeliveryStatus.DELIVERED:
+            delivered.append(delivery.shipment_id)
+        elif delivery.status == DeliveryStatus.DISPATCHED:
+            db.set_status(session, delivery.id, DeliveryStatus.CANCELLED)
+            publisher.publish(session, DeliveryCancelled(order_id=order_id, delivery_id=delivery.id,
+                                                         shipment_id=delivery.shipment_id))
+    return delivered

@@ -56,3 +56,21 @@ def claim_due(session: Session, now: datetime, limit: int = 50):
 def mark_delivered(session: Session, delivery_id: str, now: datetime) -> None:
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id)
                     .values(status=DeliveryStatus.DELIVERED, delivered_at=now))
+
+
+def of_order_for_update(session: Session, order_id: str):
+    return session.execute(select(deliveries).where(deliveries.c.order_id == order_id)
+                           .order_by(deliveries.c.dispatched_at).with_for_update()).all()
+
+
+def find_by_shipment(session: Session, shipment_id: str):
+    return session.execute(select(deliveries).where(deliveries.c.shipment_id == shipment_id)
+                           .with_for_update()).first()
+
+
+def set_status(session: Session, delivery_id: str, status: DeliveryStatus) -> None:
+    session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(status=status))
+
+
+def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime) -> None:
+    session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(courier=courier, due_at=due_at))

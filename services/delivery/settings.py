@@ -13,3 +13,5 @@ class DeliverySettings(ServiceSettings):
     # How long the simulated courier takes from hand-over to delivered.
     courier_delay_seconds: float = 3.0
     courier_poll_seconds: float = 0.5
+    # The Order service's API, for the shipping address (it never travels in process variables).
+    order_api_url: str = "http://127.0.0.1:8001"

@@ -17,11 +17,30 @@ class ProductionOrderView(BaseModel):
     sku: str
     quantity: int
     status: str
+    expedited: bool
+
+
+class ProductionLine(BaseModel):
+    running: bool
 
 
 @router.get("/production-orders", response_model=list[ProductionOrderView])
 def list_production_orders(all_sessions: Sessions) -> list[ProductionOrderView]:
     with unit_of_work(all_sessions) as session:
         return [ProductionOrderView(request_id=r.request_id, order_id=r.order_id, sku=r.sku,
-                                    quantity=r.quantity, status=r.status)
+                                    quantity=r.quantity, status=r.status, expedited=r.expedited)
                 for r in db.all_production_orders(session)]
+
+
+@router.get("/production-line", response_model=ProductionLine)
+def get_production_line(all_sessions: Sessions) -> ProductionLine:
+    with unit_of_work(all_sessions) as session:
+        return ProductionLine(running=db.line_running(session))
+
+
+@router.put("/production-line", response_model=ProductionLine)
+def set_production_line(body: ProductionLine, all_sessions: Sessions) -> ProductionLine:
+    """Stop or restart production (maintenance); requests keep arriving and wait."""
+    with unit_of_work(all_sessions) as session:
+        db.set_line_running(session, body.running)
+    return body

@@ -22,6 +22,8 @@ def take_request(session: Session, *, request_id: str, order_id: str, sku: str, 
 
 def produce_due(session: Session) -> int:
     """Finish every production order that is due and announce the items."""
+    if not db.line_running(session):
+        return 0
     now = datetime.now(timezone.utc)
     due = db.claim_due(session, now)
     for order in due:
@@ -29,3 +31,11 @@ def produce_due(session: Session) -> int:
         publisher.publish(session, ItemsProduced(order_id=order.order_id, request_id=order.request_id,
                                                  sku=order.sku, quantity=order.quantity))
     return len(due)
+
+
+def expedite(session: Session, request_id: str) -> bool:
+    return db.expedite(session, request_id, datetime.now(timezone.utc))
+
+
+def withdraw(session: Session, request_id: str) -> bool:
+    return db.withdraw(session, request_id)

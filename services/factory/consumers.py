@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.factory import commands
-from services.warehouse.events import ReplenishmentRequested
+from services.warehouse.events import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
 from shared.envelope import Envelope
 from shared.inbox import Subscription
 from shared.topics import events_topic
@@ -17,4 +17,14 @@ def subscriptions(production_seconds: float) -> list[Subscription]:
         commands.take_request(session, request_id=event.request_id, order_id=event.order_id, sku=event.sku,
                               quantity=event.quantity, production_seconds=production_seconds)
 
-    return [Subscription(ReplenishmentRequested, on_replenishment_requested)]
+    def on_replenishment_expedited(session: Session, event: ReplenishmentExpedited, _: Envelope) -> None:
+        commands.expedite(session, event.request_id)
+
+    def on_replenishment_withdrawn(session: Session, event: ReplenishmentWithdrawn, _: Envelope) -> None:
+        commands.withdraw(session, event.request_id)
+
+    return [
+        Subscription(ReplenishmentRequested, on_replenishment_requested),
+        Subscription(ReplenishmentExpedited, on_replenishment_expedited),
+        Subscription(ReplenishmentWithdrawn, on_replenishment_withdrawn),
+    ]

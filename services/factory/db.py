@@ -26,6 +26,24 @@ production_orders = Table(
 )
 
 
+production_line = Table(
+    "production_line", metadata,
+    Column("id", Integer, primary_key=True),
+    # An operator can stop the line; due production waits until it runs again.
+    Column("running", Boolean, nullable=False, server_default="true"),
+)
+
+
+def line_running(session: Session) -> bool:
+    running = session.execute(select(production_line.c.running).where(production_line.c.id == 1)).scalar()
+    return running is not False
+
+
+def set_line_running(session: Session, running: bool) -> None:
+    session.execute(insert(production_line).values(id=1, running=running)
+                    .on_conflict_do_update(index_elements=["id"], set_={"running": running}))
+
+
 def record_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
                    due_at: datetime) -> None:
     session.execute(insert(production_orders).values(
@@ -50,3 +68,21 @@ def mark_produced(session: Session, request_id: str, now: datetime) -> None:
 
 def all_production_orders(session: Session):
     return session.execute(select(production_orders).order_by(production_orders.c.created_at)).all()
+
+
+def expedite(session: Session, request_id: str, now: datetime) -> bool:
+    """Due at once, if not produced or withdrawn yet."""
+    result = session.execute(update(production_orders)
+                             .where(production_orders.c.request_id == request_id,
+                                    production_orders.c.status == ProductionStatus.REQUESTED)
+                             .values(expedited=True, due_at=now))
+    return result.rowcount == 1
+
+
+def withdraw(session: Session, request_id: str) -> bool:
+    """Calls off production that has not happened yet; produced goods stay produced."""
+    result = session.execute(update(production_orders)
+                             .where(production_orders.c.request_id == request_id,
+                                    production_orders.c.status == ProductionStatus.REQUESTED)
+                             .values(status=ProductionStatus.WITHDRAWN))
+    return result.rowcount == 1

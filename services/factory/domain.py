@@ -7,3 +7,4 @@ from enum import StrEnum
 class ProductionStatus(StrEnum):
     REQUESTED = "REQUESTED"
     PRODUCED = "PRODUCED"
+    WITHDRAWN = "WITHDRAWN"

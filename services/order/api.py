@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from services.order import commands, db
-from services.order.domain import IdempotencyConflict, InvalidOrder, OrderLine, OrderStatus
+from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
+                                   UnknownOrder)
 from shared.db import unit_of_work
 from shared.http import Sessions
 
@@ -117,3 +118,35 @@ def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
     with unit_of_work(all_sessions) as session:
         return [_view(session, o, with_timeline=False)
                 for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
+
+
+class CancellationView(BaseModel):
+    order_id: str
+    result: str
+    status: OrderStatus
+
+
+@router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancellationView,
+             responses={404: {"description": "Unknown order"},
+                        409: {"description": "Delivered or otherwise ended: cannot be cancelled"}})
+def cancel_order(order_id: str, all_sessions: Sessions) -> CancellationView:
+    """Ask for cancellation; the process stops wherever it is and undoes what was done."""
+    try:
+        with unit_of_work(all_sessions) as session:
+            result = commands.request_cancellation(session, order_id)
+            status = db.get_order(session, order_id).status
+    except UnknownOrder as exc:
+        raise HTTPException(404, detail=f"no order with id {order_id}") from exc
+    except NotCancellable as exc:
+        raise HTTPException(409, detail=f"order {order_id} cannot be cancelled: {exc}") from exc
+    return CancellationView(order_id=order_id, result=result, status=status)
+
+
+@router.get("/orders/{order_id}/shipping-address", response_model=ShippingAddress, tags=["internal"])
+def shipping_address(order_id: str, all_sessions: Sessions) -> ShippingAddress:
+    """For the Delivery service: the address stays here and never enters the process."""
+    with unit_of_work(all_sessions) as session:
+        order = db.get_order(session, order_id)
+        if order is None:
+            raise HTTPException(404, detail=f"no order with id {order_id}")
+        return ShippingAddress.model_validate(order.shipping_address)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from services.order import db
-from services.order.domain import OrderLine, OrderStatus, check_idempotent_retry, normalise_lines, request_fingerprint
-from services.order.events import ORDER_PLACED_MESSAGE, Line, OrderCompleted, OrderPlaced
+from services.order.domain import (OrderLine, OrderStatus, UnknownOrder, check_cancellable, check_idempotent_retry,
+                                   normalise_lines, request_fingerprint)
+from services.order.events import (CANCEL_REQUESTED_MESSAGE, ORDER_PLACED_MESSAGE, Line, OrderCancellationRequested,
+                                   OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced)
 from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
@@ -49,15 +51,37 @@ def place_order(session: Session, *, customer_id: str, items: list[OrderLine], s
     return Placed(order_id, created=True)
 
 
-def complete_order(session: Session, order_id: str, process_instance_key: int) -> bool:
-    """The last step of the process; False if the order does not exist."""
+CLOSING_EVENTS = {
+    OrderStatus.COMPLETED: (OrderCompleted, "order completed"),
+    OrderStatus.CANCELLED: (OrderCancelled, "order cancelled; stock returned"),
+    OrderStatus.DELIVERY_FAILED: (OrderDeliveryFailed, "delivery failed; goods returned to stock"),
+}
+
+
+def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> bool:
+    """The process's last step sets the final status; False if the order does not exist."""
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
         return False
-    if order.status == OrderStatus.COMPLETED:
+    if order.status == status:
         return True  # a retried job: already done
+    event, what = CLOSING_EVENTS[status]
     db.set_process_instance(session, order_id, process_instance_key)
-    db.record_progress(session, order_id, "order completed", reported=OrderStatus.COMPLETED,
-                       final=OrderStatus.COMPLETED)
-    publisher.publish(session, OrderCompleted(order_id=order_id))
+    db.record_progress(session, order_id, what, reported=status, final=status)
+    publisher.publish(session, event(order_id=order_id))
     return True
+
+
+def request_cancellation(session: Session, order_id: str) -> str:
+    """Ask the order's process to stop; returns what happened: requested, already-cancelled or a refusal."""
+    order = db.get_order(session, order_id, for_update=True)
+    if order is None:
+        raise UnknownOrder(order_id)
+    check_cancellable(OrderStatus(order.status))
+    if order.status == OrderStatus.CANCELLED:
+        return "already cancelled"
+    add_zeebe_message(session, name=CANCEL_REQUESTED_MESSAGE, correlation_key=order_id,
+                      message_id=f"{CANCEL_REQUESTED_MESSAGE}:{order_id}", variables={})
+    db.add_timeline(session, order_id, order.status, "cancellation requested")
+    publisher.publish(session, OrderCancellationRequested(order_id=order_id))
+    return "cancellation requested"

@@ -42,6 +42,22 @@ class IdempotencyConflict(ValueError):
     """An Idempotency-Key reused for a different request."""
 
 
+class UnknownOrder(LookupError):
+    """No order has this id."""
+
+
+class NotCancellable(ValueError):
+    """The order is past the point where it can be cancelled."""
+
+
+def check_cancellable(status: OrderStatus) -> None:
+    """Until delivery an order can be cancelled; afterwards the goods are with the customer."""
+    if status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        raise NotCancellable("the order has been delivered; return the goods instead of cancelling")
+    if status is OrderStatus.DELIVERY_FAILED:
+        raise NotCancellable("the order already ended: its delivery failed and the goods were returned")
+
+
 @dataclass(frozen=True)
 class OrderLine:
     sku: str

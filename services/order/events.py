@@ -9,6 +9,8 @@ from shared.envelope import DomainEvent
 
 # The message start event of bpmn/order-fulfillment.bpmn; correlated by order id.
 ORDER_PLACED_MESSAGE = "order-placed"
+# Interrupts the order's fulfilment wherever it is; correlated by order id.
+CANCEL_REQUESTED_MESSAGE = "order-cancel-requested"
 
 
 class Line(BaseModel):
@@ -24,3 +26,15 @@ class OrderPlaced(DomainEvent):
 
 class OrderCompleted(DomainEvent):
     event_type: ClassVar[str] = "fulfilment.order.completed.v1"
+
+
+class OrderCancellationRequested(DomainEvent):
+    event_type: ClassVar[str] = "fulfilment.order.cancellation-requested.v1"
+
+
+class OrderCancelled(DomainEvent):
+    event_type: ClassVar[str] = "fulfilment.order.cancelled.v1"
+
+
+class OrderDeliveryFailed(DomainEvent):
+    event_type: ClassVar[str] = "fulfilment.order.delivery-failed.v1"

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from services.warehouse import db
 from services.warehouse.domain import (LineReservation, OpenBackorder, ReservationOutcome, allocate_arrival, outcome,
-                                       pick, reserve)
-from services.warehouse.events import (STOCK_ALLOCATED_MESSAGE, PackedLine, ReplenishmentRequested, ReservedLine,
-                                       ShipmentPacked, StockAllocated, StockReserved)
+                                       pick, release, reserve)
+from services.warehouse.events import (STOCK_ALLOCATED_MESSAGE, PackedLine, ReplenishmentExpedited,
+                                       ReplenishmentRequested, ReplenishmentWithdrawn, ReservedLine, ShipmentPacked,
+                                       ShipmentReturned, StockAllocated, StockReleased, StockReserved)
 from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
@@ -93,3 +94,50 @@ def receive_produced_items(session: Session, sku: str, quantity: int) -> list[st
                           message_id=f"{STOCK_ALLOCATED_MESSAGE}:{order_id}", variables={},
                           ttl_ms=7 * 24 * 3_600_000)
     return completed_orders
+
+
+def expedite_backorder(session: Session, order_id: str) -> int:
+    """Flag the order's open backorders and ask the factory to hurry; repeating it does nothing new."""
+    flagged = db.flag_expedited(session, order_id)
+    for row in flagged:
+        publisher.publish(session, ReplenishmentExpedited(order_id=order_id, request_id=row.id))
+    return len(flagged)
+
+
+def return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
+    """Put a packed shipment's goods back into free stock; False if it was not packed (any more)."""
+    shipment = next((s for s in db.shipments_of_order(session, order_id) if s.id == shipment_id), None)
+    if shipment is None or shipment.status != "PACKED":
+        return False
+    lines = [(l.sku, l.quantity) for l in db.shipment_lines_of(session, shipment_id)]
+    levels = db.lock_stock(session, [sku for sku, _ in lines])
+    release(lines, levels, from_reserved=False)
+    db.save_stock(session, levels)
+    db.set_shipment_status(session, shipment_id, "RETURNED")
+    publisher.publish(session, ShipmentReturned(order_id=order_id, shipment_id=shipment_id,
+                                                lines=[PackedLine(sku=s, quantity=q) for s, q in lines]))
+    return True
+
+
+def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[str]) -> None:
+    """Undo the warehouse's part of an order that will not complete; every step is repeatable.
+
+    Packed shipments that were not delivered come back, reserved units are freed, and backorders
+    are withdrawn so the factory can call off production it has not started.
+    """
+    for shipment in db.shipments_of_order(session, order_id):
+        if shipment.id not in delivered_shipment_ids:
+            return_shipment(session, order_id, shipment.id)
+    outstanding = [(r.sku, r.reserved - r.picked) for r in db.reservations_of(session, order_id, for_update=True)
+                   if r.status == "reserved" and r.reserved > r.picked]
+    if outstanding:
+        levels = db.lock_stock(session, [sku for sku, _ in outstanding])
+        release(outstanding, levels, from_reserved=True)
+        db.save_stock(session, levels)
+        publisher.publish(session, StockReleased(order_id=order_id,
+                                                 lines=[PackedLine(sku=s, quantity=q) for s, q in outstanding]))
+    db.release_reservations(session, order_id)
+    for backorder in db.backorders_of(session, order_id):
+        if backorder.status == "OPEN":
+            db.set_backorder_status(session, backorder.id, "WITHDRAWN")
+            publisher.publish(session, ReplenishmentWithdrawn(order_id=order_id, request_id=backorder.id))

@@ -175,3 +175,29 @@ def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_
                                              status="PACKED"))
     session.execute(insert(shipment_lines),
                     [{"shipment_id": shipment_id, "sku": sku, "quantity": q} for sku, q in lines])
+
+
+def shipments_of_order(session: Session, order_id: str):
+    return session.execute(select(shipments).where(shipments.c.order_id == order_id)
+                           .order_by(shipments.c.shipment_no).with_for_update()).all()
+
+
+def set_shipment_status(session: Session, shipment_id: str, status: str) -> None:
+    session.execute(update(shipments).where(shipments.c.id == shipment_id).values(status=status))
+
+
+def release_reservations(session: Session, order_id: str) -> None:
+    session.execute(update(reservations).where(reservations.c.order_id == order_id)
+                    .values(status="released"))
+
+
+def set_backorder_status(session: Session, backorder_id: str, status: str) -> None:
+    session.execute(update(backorders).where(backorders.c.id == backorder_id).values(status=status))
+
+
+def flag_expedited(session: Session, order_id: str) -> list:
+    """Marks the order's open backorders expedited; returns those not flagged before."""
+    return session.execute(update(backorders)
+                           .where(backorders.c.order_id == order_id, backorders.c.status == "OPEN",
+                                  backorders.c.expedited.is_(False))
+                           .values(expedited=True).returning(backorders.c.id)).all()

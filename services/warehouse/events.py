@@ -49,3 +49,32 @@ class StockAllocated(DomainEvent):
 
     event_type: ClassVar[str] = "fulfilment.warehouse.stock-allocated.v1"
     lines: list[PackedLine]
+
+
+class ReplenishmentExpedited(DomainEvent):
+    """The order has waited too long: the factory should produce this request first."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-expedited.v1"
+    request_id: str
+
+
+class ReplenishmentWithdrawn(DomainEvent):
+    """The order no longer needs the units; production that has not started is called off."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-withdrawn.v1"
+    request_id: str
+
+
+class ShipmentReturned(DomainEvent):
+    """A packed shipment went back to stock: its delivery failed or the order was cancelled."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.shipment-returned.v1"
+    shipment_id: str
+    lines: list[PackedLine]
+
+
+class StockReleased(DomainEvent):
+    """Units reserved for the order went back to free stock (cancellation or failed delivery)."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.stock-released.v1"
+    lines: list[PackedLine]

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.warehouse import commands
 from services.warehouse.domain import UnknownSku
 from shared.db import unit_of_work
-from shared.zeebe import JobRejected
+from shared.zeebe import JobRejected, required
 
 
 class JobLine(BaseModel):
@@ -44,4 +44,23 @@ def make_router(sessions: sessionmaker[Session]) -> ZeebeTaskRouter:
             shipment_id, lines = commands.pick_and_pack(session, job.orderId, job.shipmentNo)
         return {"shipmentId": shipment_id, "shipmentItems": [{"sku": s, "quantity": q} for s, q in lines]}
 
+    @router.task(task_type="warehouse.expedite-backorder")
+    def expedite_backorder(orderId: str | None = None) -> dict:
+        with unit_of_work(sessions) as session:
+            commands.expedite_backorder(session, required(orderId, "orderId"))
+        return {}
+
+    @router.task(task_type="warehouse.return-shipment")
+    def return_shipment(orderId: str | None = None, shipmentId: str | None = None) -> dict:
+        with unit_of_work(sessions) as session:
+            commands.return_shipment(session, required(orderId, "orderId"), required(shipmentId, "shipmentId"))
+        return {}
+
+    @router.task(task_type="warehouse.release-stock")
+    def release_stock(orderId: str | None = None, deliveredShipmentIds: list | None = None) -> dict:
+        with unit_of_work(sessions) as session:
+            commands.release_stock(session, required(orderId, "orderId"), deliveredShipmentIds or [])
+        return {}
+
     return router
+

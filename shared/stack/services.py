@@ -9,13 +9,16 @@ from shared.stack.processes import python_executable, read_pid, require_free_por
 
 def environment(settings: StackSettings, service: str) -> dict[str, str]:
     prefix = f"FULFIL_{service.upper()}_"
-    return {
+    env = {
         prefix + "HTTP_PORT": str(settings.service_port(service)),
         prefix + "DATABASE_URL": settings.database_url(service),
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
         "PYTHONUNBUFFERED": "1",
     }
+    if service == "delivery":
+        env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{settings.order_port}"
+    return env
 
 
 def healthy(settings: StackSettings, service: str) -> bool:

@@ -63,7 +63,7 @@ def test_its_process_instance_is_completed_in_zeebe(completed_order, camunda_api
     assert engine_records.process_instance_state(key) == "COMPLETED"
     visited = engine_records.visited_elements(key)
     assert {"ReserveStock", "ShipAvailable", "CompleteOrder", "OrderCompleted"} <= set(visited)
-    assert "StockAllocated" not in visited, "all in stock: no stock wait"
+    assert "AwaitStock" not in visited, "all in stock: no stock wait"
     # The engine's REST API agrees: a finished instance's variables can no longer be changed.
     response = camunda_api.put(f"/v2/element-instances/{key}/variables", json={"variables": {"probe": 1}})
     assert response.status_code == 404, response.text
