@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from shared.stack.config import SERVICES, StackSettings
 from shared.stack.services import healthy
@@ -35,6 +35,11 @@ def order_api(stack):
 @pytest.fixture(scope="session")
 def warehouse_api(stack):
     yield from _http_client(f"http://127.0.0.1:{stack.warehouse_port}")
+
+
+@pytest.fixture(scope="session")
+def factory_api(stack):
+    yield from _http_client(f"http://127.0.0.1:{stack.factory_port}")
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +74,36 @@ def service_db(stack):
     yield connect
     for engine in engines.values():
         engine.dispose()
+
+
+@pytest.fixture
+def database_outage(stack):
+    """Make a service's database refuse that service (a technical failure outside the code).
+
+    Returns `start(service)`, which starts the outage and returns a function that ends it;
+    every outage ends at teardown at the latest.
+    """
+    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
+                          isolation_level="AUTOCOMMIT")
+    roles = []
+
+    def set_login(role: str, allowed: bool) -> None:
+        with admin.connect() as db:
+            db.execute(text(f"ALTER ROLE {role} {'LOGIN' if allowed else 'NOLOGIN'}"))
+            if not allowed:
+                db.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
+                           {"r": role})
+
+    def start(service: str):
+        role = f"{service}_service"
+        roles.append(role)
+        set_login(role, False)
+        return lambda: set_login(role, True)
+
+    yield start
+    for role in roles:
+        set_login(role, True)
+    admin.dispose()
 
 
 def eventually(check, *, timeout: float = 30, interval: float = 0.25, what: str = "condition"):

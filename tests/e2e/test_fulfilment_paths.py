@@ -1,66 +1,14 @@
 """Every way an order can be fulfilled: all in stock, partly, nothing in stock, no partial shipments."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
+
 from sqlalchemy import text
 
 from tests.conftest import eventually, new_order_request
-from tests.e2e.invariants import check_invariants
+from tests.e2e.conftest import delivered_shipments, place_and_complete, production_of, shipments_of
 
-
-@pytest.fixture
-def fresh_sku(warehouse_api):
-    """A SKU of this test's own, so no other order's backorder competes for its stock."""
-    created = {}
-
-    def make(on_hand: int) -> str:
-        sku = f"T-{uuid.uuid4().hex[:8]}"
-        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
-        assert response.status_code == 200, response.text
-        created[sku] = on_hand
-        return sku
-
-    return make
-
-
-@pytest.fixture(autouse=True)
-def invariants(stack, service_db, engine_records):
-    yield
-    check_invariants(service_db, engine_records)
-
-
-def place_and_complete(order_api, **overrides) -> dict:
-    response = order_api.post("/orders", json=new_order_request(**overrides))
-    assert response.status_code == 201, response.text
-    order_id = response.json()["id"]
-    return eventually(lambda: (o := order_api.get(f"/orders/{order_id}").json())["status"] == "COMPLETED" and o,
-                      timeout=60, what=f"order {order_id} to complete")
-
-
-def shipments_of(service_db, order_id: str) -> list[tuple[int, list[tuple[str, int]]]]:
-    with service_db("warehouse") as db:
-        rows = db.execute(text(
-            "SELECT s.shipment_no, l.sku, l.quantity FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.id "
-            "WHERE s.order_id = :id ORDER BY s.shipment_no, l.sku"), {"id": order_id}).all()
-    shipments: dict[int, list] = {}
-    for number, sku, quantity in rows:
-        shipments.setdefault(number, []).append((sku, quantity))
-    return sorted(shipments.items())
-
-
-def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
-    with service_db("factory") as db:
-        return [tuple(r) for r in db.execute(text(
-            "SELECT sku, quantity, status FROM production_orders WHERE order_id = :id ORDER BY sku"),
-            {"id": order_id}).all()]
-
-
-def delivered_shipments(service_db, order_id: str) -> int:
-    with service_db("delivery") as db:
-        return db.execute(text("SELECT count(*) FROM deliveries WHERE order_id = :id AND status = 'DELIVERED'"),
-                          {"id": order_id}).scalar()
+pytestmark = pytest.mark.usefixtures("invariants")
 
 
 def test_everything_in_stock_ships_at_once_in_one_shipment(order_api, fresh_sku, service_db, engine_records):

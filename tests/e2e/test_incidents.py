@@ -2,30 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.conftest import eventually, new_order_request
 
 
 @pytest.fixture
-def warehouse_database_outage(stack):
-    """The warehouse's database refuses its service: a technical failure, outside the code."""
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
-
-    def set_login(allowed: bool) -> None:
-        with admin.connect() as db:
-            db.execute(text(f"ALTER ROLE warehouse_service {'LOGIN' if allowed else 'NOLOGIN'}"))
-            if not allowed:
-                db.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE usename = 'warehouse_service'"))
-
-    set_login(False)
-    try:
-        yield lambda: set_login(True)
-    finally:
-        set_login(True)
-        admin.dispose()
+def warehouse_database_outage(database_outage):
+    return database_outage("warehouse")
 
 
 def job_failures(engine_records, process_instance_key: int, element_id: str) -> list[dict]:

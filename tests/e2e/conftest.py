@@ -1,0 +1,87 @@
+"""Fixtures and helpers for the end-to-end tests of fulfilment paths."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import eventually, new_order_request
+from tests.e2e.invariants import check_invariants
+
+
+@pytest.fixture
+def fresh_sku(warehouse_api):
+    """A SKU of this test's own, so no other order's backorder competes for its stock."""
+    def make(on_hand: int) -> str:
+        sku = f"T-{uuid.uuid4().hex[:8]}"
+        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
+        assert response.status_code == 200, response.text
+        return sku
+
+    return make
+
+
+@pytest.fixture
+def invariants(stack, service_db, engine_records):
+    yield
+    check_invariants(service_db, engine_records)
+
+
+def place_and_complete(order_api, **overrides) -> dict:
+    response = order_api.post("/orders", json=new_order_request(**overrides))
+    assert response.status_code == 201, response.text
+    return wait_for_status(order_api, response.json()["id"], "COMPLETED")
+
+
+def wait_for_status(order_api, order_id: str, status: str, timeout: float = 60) -> dict:
+    return eventually(lambda: (o := order_api.get(f"/orders/{order_id}").json())["status"] == status and o,
+                      timeout=timeout, interval=0.1, what=f"order {order_id} to be {status}")
+
+
+@pytest.fixture
+def engine_clock(camunda_api):
+    """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""
+    start_ms = int(time.time() * 1000)
+
+    def advance_to(seconds_after_start: float) -> None:
+        response = camunda_api.put("/v2/clock", json={"timestamp": start_ms + int(seconds_after_start * 1000)})
+        assert response.status_code == 204, response.text
+
+    yield advance_to
+    camunda_api.post("/v2/clock/reset", json={})
+
+
+@pytest.fixture
+def paused_production(stack, factory_api):
+    """The factory's line stands still, so orders keep waiting for stock as long as the test needs."""
+    assert factory_api.put("/production-line", json={"running": False}).status_code == 200
+    yield lambda: factory_api.put("/production-line", json={"running": True})
+    factory_api.put("/production-line", json={"running": True})
+
+
+def shipments_of(service_db, order_id: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    with service_db("warehouse") as db:
+        rows = db.execute(text(
+            "SELECT s.shipment_no, l.sku, l.quantity FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.id "
+            "WHERE s.order_id = :id ORDER BY s.shipment_no, l.sku"), {"id": order_id}).all()
+    shipments: dict[int, list] = {}
+    for number, sku, quantity in rows:
+        shipments.setdefault(number, []).append((sku, quantity))
+    return sorted(shipments.items())
+
+
+def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
+    with service_db("factory") as db:
+        return [tuple(r) for r in db.execute(text(
+            "SELECT sku, quantity, status FROM production_orders WHERE order_id = :id ORDER BY sku"),
+            {"id": order_id}).all()]
+
+
+def delivered_shipments(service_db, order_id: str) -> int:
+    with service_db("delivery") as db:
+        return db.execute(text("SELECT count(*) FROM deliveries WHERE order_id = :id AND status = 'DELIVERED'"),
+                          {"id": order_id}).scalar()
+
+

@@ -1,0 +1,194 @@
+"""The hard cases: cancellation at every stage, a courier who refuses, deadlines that escalate to a person."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import eventually, new_order_request
+from tests.e2e.conftest import production_of, wait_for_status
+
+pytestmark = pytest.mark.usefixtures("invariants")
+
+DAY = 24 * 3600
+UNDELIVERABLE = {"name": "Nobody", "street": "Nowhere 1", "city": "Atlantis", "postal_code": "00000",
+                 "country": "GR"}
+
+
+def place(order_api, **overrides) -> str:
+    response = order_api.post("/orders", json=new_order_request(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def cancel(order_api, order_id: str):
+    return order_api.post(f"/orders/{order_id}/cancel")
+
+
+def instances_of(engine_records, order_id: str) -> list[int]:
+    """The order's process instance first, then its shipment sub-processes."""
+    return eventually(lambda: engine_records.instances_with_variable("orderId", order_id),
+                      what=f"the process of order {order_id}")
+
+
+def visited(engine_records, order_id: str) -> set[str]:
+    return {element for instance in engine_records.instances_with_variable("orderId", order_id)
+            for element in engine_records.visited_elements(instance)}
+
+
+def warehouse_rows(service_db, sql: str, order_id: str) -> list[tuple]:
+    with service_db("warehouse") as db:
+        return [tuple(r) for r in db.execute(text(sql), {"id": order_id}).all()]
+
+
+def stock_of(warehouse_api, sku: str) -> tuple[int, int]:
+    row = next(s for s in warehouse_api.get("/stock").json() if s["sku"] == sku)
+    return row["on_hand"], row["reserved"]
+
+
+def open_user_task(engine_records, order_id: str, element_id: str):
+    def find():
+        for instance in engine_records.instances_with_variable("orderId", order_id):
+            for task in engine_records.open_user_tasks(instance):
+                if task.element_id == element_id:
+                    return task
+        return None
+    return eventually(find, what=f"user task {element_id} for order {order_id}")
+
+
+def complete_user_task(camunda_api, task, decision: str) -> None:
+    response = camunda_api.post(f"/v2/user-tasks/{task.key}/completion", json={"variables": {"decision": decision}})
+    assert response.status_code == 204, response.text
+
+
+# --- cancellation ----------------------------------------------------------------------------
+
+def test_cancelling_before_stock_is_reserved_leaves_nothing_reserved(
+        order_api, fresh_sku, database_outage, service_db, engine_records):
+    sku = fresh_sku(5)
+    end_outage = database_outage("warehouse")  # reservation cannot happen yet
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
+    instances_of(engine_records, order_id)
+    response = cancel(order_api, order_id)
+    assert response.status_code == 202 and response.json()["result"] == "cancellation requested"
+    end_outage()
+    order = wait_for_status(order_api, order_id, "CANCELLED")
+    assert warehouse_rows(service_db, "SELECT sku, reserved FROM reservations WHERE order_id = :id", order_id) == []
+    assert {"CancelRequested", "CancelDeliveries", "ReleaseStock", "CancelOrder"} <= visited(engine_records, order_id)
+    assert "ShipAvailable" not in visited(engine_records, order_id)
+    assert [e["what"] for e in order["timeline"]][-1] == "order cancelled; stock returned"
+
+
+def test_cancelling_while_awaiting_stock_withdraws_the_backorder_and_the_unstarted_production(
+        order_api, fresh_sku, paused_production, service_db, warehouse_api):
+    in_stock, short = fresh_sku(3), fresh_sku(0)
+    order_id = place(order_api, accept_partial_shipments=False,
+                     items=[{"sku": in_stock, "quantity": 2}, {"sku": short, "quantity": 4}])
+    wait_for_status(order_api, order_id, "AWAITING_STOCK")
+    eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
+    assert cancel(order_api, order_id).status_code == 202
+    wait_for_status(order_api, order_id, "CANCELLED")
+    assert warehouse_rows(service_db, "SELECT sku, status FROM backorders WHERE order_id = :id", order_id) == [
+        (short, "WITHDRAWN")]
+    eventually(lambda: production_of(service_db, order_id) == [(short, 4, "WITHDRAWN")],
+               what="the factory to withdraw the unstarted production")
+    assert stock_of(warehouse_api, in_stock) == (3, 0), "the reserved units are free again"
+
+
+def test_cancelling_after_packing_returns_the_shipment_to_stock(
+        order_api, fresh_sku, database_outage, service_db, warehouse_api):
+    sku = fresh_sku(5)
+    end_outage = database_outage("delivery")  # packed, but the delivery cannot start yet
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
+    wait_for_status(order_api, order_id, "PACKED")
+    assert cancel(order_api, order_id).status_code == 202
+    end_outage()
+    wait_for_status(order_api, order_id, "CANCELLED")
+    assert warehouse_rows(service_db, "SELECT shipment_no, status FROM shipments WHERE order_id = :id",
+                          order_id) == [(1, "RETURNED")]
+    assert stock_of(warehouse_api, sku) == (5, 0)
+
+
+def test_cancelling_after_the_delivery_started_calls_the_delivery_back(
+        order_api, fresh_sku, service_db, warehouse_api, delivery_api):
+    sku = fresh_sku(5)
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
+    wait_for_status(order_api, order_id, "IN_DELIVERY")
+    assert cancel(order_api, order_id).status_code == 202
+    wait_for_status(order_api, order_id, "CANCELLED")
+    assert [d["status"] for d in delivery_api.get("/deliveries", params={"order_id": order_id}).json()] == [
+        "CANCELLED"]
+    assert stock_of(warehouse_api, sku) == (5, 0)
+
+
+def test_a_delivered_order_cannot_be_cancelled(order_api, fresh_sku):
+    order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+    wait_for_status(order_api, order_id, "COMPLETED")
+    response = cancel(order_api, order_id)
+    assert response.status_code == 409
+    assert "delivered" in response.json()["detail"]
+    assert order_api.get(f"/orders/{order_id}").json()["status"] == "COMPLETED"
+
+
+def test_cancelling_an_unknown_order_is_a_404(order_api):
+    assert cancel(order_api, "no-such-order").status_code == 404
+
+
+# --- courier failure -------------------------------------------------------------------------
+
+def test_a_refused_delivery_returns_the_goods_to_stock_and_marks_the_order(
+        order_api, fresh_sku, service_db, warehouse_api, engine_records):
+    sku = fresh_sku(4)
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 3}], shipping_address=UNDELIVERABLE)
+    order = wait_for_status(order_api, order_id, "DELIVERY_FAILED")
+    assert warehouse_rows(service_db, "SELECT shipment_no, status FROM shipments WHERE order_id = :id",
+                          order_id) == [(1, "RETURNED")]
+    assert stock_of(warehouse_api, sku) == (4, 0)
+    assert {"CourierRefused", "CompensatePicking", "ReturnShipment", "FailOrder"} <= visited(engine_records, order_id)
+    assert "delivery failed" in order["timeline"][-1]["what"]
+    assert cancel(order_api, order_id).status_code == 409
+
+
+# --- escalation ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("decision, final_status", [("continue", "COMPLETED"), ("cancel", "CANCELLED")])
+def test_a_late_backorder_is_expedited_then_handed_to_a_person(
+        decision, final_status, order_api, fresh_sku, paused_production, engine_clock, camunda_api,
+        engine_records, service_db, factory_api):
+    sku = fresh_sku(0)
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
+    wait_for_status(order_api, order_id, "AWAITING_STOCK")
+    eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
+
+    engine_clock(1 * DAY + 60)  # past the first deadline: expedite, keep waiting
+    eventually(lambda: warehouse_rows(service_db, "SELECT expedited FROM backorders WHERE order_id = :id",
+                                      order_id) == [(True,)], what="the backorder to be flagged")
+    eventually(lambda: [p["expedited"] for p in factory_api.get("/production-orders").json()
+                        if p["order_id"] == order_id] == [True], what="the factory to expedite")
+    assert order_api.get(f"/orders/{order_id}").json()["status"] == "AWAITING_STOCK"
+
+    engine_clock(3 * DAY + 60)  # past the second deadline: a person decides
+    task = open_user_task(engine_records, order_id, "DecideLateStock")
+    complete_user_task(camunda_api, task, decision)
+    if decision == "continue":
+        paused_production()  # the line runs again; the order goes on as if nothing happened
+    wait_for_status(order_api, order_id, final_status)
+    assert {"StockReminder", "ExpediteBackorder", "StockDeadline", "DecideLateStock"} <= visited(
+        engine_records, order_id)
+
+
+@pytest.mark.parametrize("decision, final_status", [("continue", "COMPLETED"), ("cancel", "CANCELLED")])
+def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
+        decision, final_status, order_api, fresh_sku, engine_clock, camunda_api, engine_records, delivery_api):
+    order_id = place(order_api, items=[{"sku": fresh_sku(3), "quantity": 1}])
+    wait_for_status(order_api, order_id, "IN_DELIVERY")
+    first_courier = delivery_api.get("/deliveries", params={"order_id": order_id}).json()[0]["courier"]
+
+    engine_clock(2 * DAY + 60)  # past the first deadline: another courier takes over
+    eventually(lambda: delivery_api.get("/deliveries", params={"order_id": order_id}).json()[0]["courier"]
+               != first_courier, what="the delivery to be re-dispatched")
+    engine_clock(5 * DAY + 60)  # past the second deadline: a person decides
+    task = open_user_task(engine_records, order_id, "DecideOverdueDelivery")
+    complete_user_task(camunda_api, task, decision)
+    wait_for_status(order_api, order_id, final_status)
+    assert {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"} <= visited(
+        engine_records, order_id)
