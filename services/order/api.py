@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.order import commands, db
@@ -83,14 +84,21 @@ def deadlines(request: Request) -> dict[str, str]:
                         422: {"description": "Invalid order"}})
 def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions,
                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> OrderView:
-    try:
+    def place():
         with unit_of_work(all_sessions) as session:
-            placed = commands.place_order(
+            return commands.place_order(
                 session, customer_id=body.customer_id,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=deadlines(request),
             )
+
+    try:
+        try:
+            placed = place()
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race; this one is its retry.
+            placed = place()
     except InvalidOrder as exc:
         raise HTTPException(422, detail=f"invalid order: {exc}") from exc
     except IdempotencyConflict as exc:

@@ -207,3 +207,17 @@ def test_a_resent_process_start_is_refused_so_an_order_never_gets_two_processes(
 
     with pytest.raises(MessageAlreadyExistsError):
         asyncio.run(resend())
+
+
+def test_concurrent_requests_with_one_idempotency_key_create_one_order(order_api, service_db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = f"race-{uuid.uuid4()}"
+    body = new_order_request()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: order_api.post("/orders", json=body, headers={"Idempotency-Key": key}),
+                                  range(6)))
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    with service_db("order") as db:
+        assert db.execute(text("SELECT count(*) FROM orders WHERE idempotency_key = :k"), {"k": key}).scalar() == 1

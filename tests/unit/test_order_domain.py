@@ -1,8 +1,8 @@
 import pytest
 
-from services.order.domain import (IdempotencyConflict, InvalidOrder, OrderLine, OrderStatus, Progress,
-                                   ShipmentStage, check_idempotent_retry, later_stage, normalise_lines,
-                                   request_fingerprint, status_of)
+from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
+                                   Progress, ShipmentStage, check_cancellable, check_idempotent_retry, later_stage,
+                                   normalise_lines, request_fingerprint, status_of)
 
 
 def test_lines_of_the_same_sku_are_merged_in_first_seen_order():
@@ -50,3 +50,15 @@ def test_reusing_an_idempotency_key_for_another_request_is_a_conflict():
     check_idempotent_retry("same", "same")
     with pytest.raises(IdempotencyConflict):
         check_idempotent_retry("first", "second")
+
+
+@pytest.mark.parametrize("status", [OrderStatus.PLACED, OrderStatus.AWAITING_STOCK, OrderStatus.PACKED,
+                                    OrderStatus.IN_DELIVERY, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.CANCELLED])
+def test_an_order_can_be_cancelled_until_it_is_delivered(status):
+    check_cancellable(status)
+
+
+@pytest.mark.parametrize("status", [OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.DELIVERY_FAILED])
+def test_a_delivered_or_ended_order_cannot_be_cancelled(status):
+    with pytest.raises(NotCancellable):
+        check_cancellable(status)
