@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
 
-.PHONY: install run up down status logs incidents test unit demo clean
+.PHONY: install run up down status logs incidents tasks test unit demo clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ logs: install
 
 incidents: install ## open incidents of the running stack and how to resolve them
 	@$(STACK) incidents
+
+tasks: install    ## open user tasks of the running stack and how to complete them
+	@$(STACK) tasks
 
 test: install     ## start the stack if needed, run every test, stop what was started
 	@$(STACK) test

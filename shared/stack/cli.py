@@ -91,6 +91,21 @@ def incidents(settings: StackSettings) -> int:
     return 0
 
 
+def user_tasks(settings: StackSettings) -> int:
+    """Open user tasks, as Tasklist would list them, with the command that completes each."""
+    from shared.stack.camunda import record_log
+    from shared.stack.records import RecordLog
+
+    tasks = RecordLog(record_log(settings)).open_user_tasks()
+    for task in tasks:
+        print(f"user task {task.key}  {task.element_id}  instance {task.process_instance_key}\n"
+              f"  curl -X POST localhost:{settings.camunda_http_port}/v2/user-tasks/{task.key}/completion"
+              f" -H 'Content-Type: application/json' -d '{{\"variables\": {{\"decision\": \"continue\"}}}}'"
+              f"   # or \"cancel\"")
+    print(f"{len(tasks)} open user task(s)")
+    return 0
+
+
 def follow_logs(settings: StackSettings, names=COMPONENTS, from_end: bool = True) -> None:
     """Print new lines of every component's log, prefixed by its name, until interrupted."""
     handles = {}
@@ -136,7 +151,7 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "incidents"])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "incidents", "tasks"])
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest)")
     args = parser.parse_args(argv)
     settings = StackSettings()
@@ -153,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
             run(settings)
         elif args.command == "test":
             sys.exit(test(settings, args.rest or ["-q"]))
+        elif args.command == "tasks":
+            sys.exit(user_tasks(settings))
         elif args.command == "incidents":
             sys.exit(incidents(settings))
         elif args.command == "demo":
