@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,3 +29,12 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_for_order(session: Session, order_id: str) -> None:
+    """Serialise this transaction with any other one about the same order (released at commit).
+
+    Work and its undo can otherwise interleave: a retried job that was cancelled in the engine may
+    still be running its transaction while the compensation for the order commits.
+    """
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:order_id))"), {"order_id": order_id})

@@ -11,6 +11,7 @@ from services.delivery import db
 from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
 from services.delivery.events import (DELIVERY_COMPLETED_MESSAGE, DeliveryCancelled, DeliveryCompleted,
                                      DeliveryRedispatched, DeliveryRefused, DeliveryStarted)
+from shared.db import lock_for_order
 from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
@@ -28,6 +29,9 @@ class Dispatch:
 def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: list[dict],
                    delay_seconds: float, address: dict) -> Dispatch:
     """The delivery command: the same delivery for a repeated command."""
+    lock_for_order(session, order_id)
+    if db.is_closed(session, order_id):
+        return Dispatch(None, refused=f"order {order_id} was cancelled")
     existing = db.find(session, order_id, shipment_id)
     if existing is not None:
         return Dispatch(existing.id)
@@ -71,6 +75,8 @@ def redispatch(session: Session, shipment_id: str, delay_seconds: float) -> str 
 
 def cancel_deliveries(session: Session, order_id: str) -> list[str]:
     """Call back every delivery of the order not yet delivered; returns the shipments that were delivered."""
+    lock_for_order(session, order_id)
+    db.close_order(session, order_id)
     delivered = []
     for delivery in db.of_order_for_update(session, order_id):
         if delivery.status == DeliveryStatus.DELIVERED:

@@ -12,6 +12,7 @@ from services.warehouse.domain import (LineReservation, OpenBackorder, Reservati
 from services.warehouse.events import (STOCK_ALLOCATED_MESSAGE, PackedLine, ReplenishmentExpedited,
                                        ReplenishmentRequested, ReplenishmentWithdrawn, ReservedLine, ShipmentPacked,
                                        ShipmentReturned, StockAllocated, StockReleased, StockReserved)
+from shared.db import lock_for_order
 from shared.outbox import EventPublisher, add_zeebe_message
 from shared.topics import events_topic
 
@@ -26,6 +27,9 @@ class Reservation:
 
 def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
     """Reserve what is free now; backorder the rest and ask the factory for it. Repeatable."""
+    lock_for_order(session, order_id)
+    if db.is_closed(session, order_id):
+        return Reservation(ReservationOutcome.NONE, [])
     existing = db.reservations_of(session, order_id)
     if existing:
         missing = {b.sku: b.quantity for b in db.backorders_of(session, order_id)}
@@ -52,6 +56,9 @@ def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]])
 
 def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
     """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
+    lock_for_order(session, order_id)
+    if db.is_closed(session, order_id):
+        return None, []
     shipment = db.shipment_of(session, order_id, shipment_no)
     if shipment is not None:
         return shipment.id, [(l.sku, l.quantity) for l in db.shipment_lines_of(session, shipment.id)]
@@ -125,6 +132,8 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
     Packed shipments that were not delivered come back, reserved units are freed, and backorders
     are withdrawn so the factory can call off production it has not started.
     """
+    lock_for_order(session, order_id)
+    db.close_order(session, order_id)
     for shipment in db.shipments_of_order(session, order_id):
         if shipment.id not in delivered_shipment_ids:
             return_shipment(session, order_id, shipment.id)

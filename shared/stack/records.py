@@ -64,10 +64,25 @@ class RecordLog:
                 found.append(variable["processInstanceKey"])
         return found
 
-    def visited_elements(self, process_instance_key: int) -> list[str]:
-        """Element ids the instance completed, in order (for asserting which path it took)."""
+    def visited_elements(self, process_instance_key: int, intent: str = "ELEMENT_COMPLETED") -> list[str]:
+        """Element ids the instance completed (or, with another intent, e.g. terminated), in order."""
         return [r["value"]["elementId"] for r in self.records("PROCESS_INSTANCE")
-                if r["value"]["processInstanceKey"] == process_instance_key and r["intent"] == "ELEMENT_COMPLETED"]
+                if r["value"]["processInstanceKey"] == process_instance_key and r["intent"] == intent]
+
+    def open_instances_by_variable(self, name: str) -> dict:
+        """For each value of variable `name`: does an instance that set it still run? One pass over the log."""
+        running: dict[int, bool] = {}
+        values: dict[int, object] = {}
+        for record in self.records():
+            value = record["value"]
+            if record["valueType"] == "VARIABLE" and record["intent"] == "CREATED" and value["name"] == name:
+                values.setdefault(value["processInstanceKey"], json.loads(value["value"]))
+            elif record["valueType"] == "PROCESS_INSTANCE" and value["bpmnElementType"] == "PROCESS":
+                running[record["key"]] = record["intent"] not in ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED")
+        live: dict = {}
+        for instance, variable in values.items():
+            live[variable] = live.get(variable, False) or running.get(instance, False)
+        return live
 
     def open_incidents(self, process_instance_key: int | None = None) -> list[Incident]:
         incidents: dict[int, Incident] = {}

@@ -67,9 +67,11 @@ def test_cancelling_before_stock_is_reserved_leaves_nothing_reserved(
     sku = fresh_sku(5)
     end_outage = database_outage("warehouse")  # reservation cannot happen yet
     order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
-    instances_of(engine_records, order_id)
+    [instance] = instances_of(engine_records, order_id)
     response = cancel(order_api, order_id)
     assert response.status_code == 202 and response.json()["result"] == "cancellation requested"
+    eventually(lambda: "ReserveStock" in engine_records.visited_elements(instance, "ELEMENT_TERMINATED"),
+               what="the cancellation to interrupt the reservation")
     end_outage()
     order = wait_for_status(order_api, order_id, "CANCELLED")
     assert warehouse_rows(service_db, "SELECT sku, reserved FROM reservations WHERE order_id = :id", order_id) == []
