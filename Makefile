@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
+BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install run up down status logs incidents tasks test unit demo clean
+.PHONY: install lint-bpmn run up down status logs incidents tasks test unit demo clean
 
 install: $(STAMP)
 
@@ -14,6 +15,14 @@ $(STAMP): pyproject.toml
 	@echo ">> installing Python dependencies (cached by pip after the first run)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@rm -f $(VENV)/.installed-*; touch $@
+
+$(BPMNLINT): bpmn/package.json bpmn/package-lock.json
+	@echo ">> installing bpmnlint with the Camunda compatibility rules (npm)"
+	@cd bpmn && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+lint-bpmn: $(BPMNLINT)  ## check the BPMN files as Camunda Modeler does (bpmnlint + camunda-compat 8.6)
+	@cd bpmn && ./node_modules/.bin/bpmnlint *.bpmn && echo "bpmnlint: no problems"
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
 	@$(STACK) run
@@ -36,7 +45,7 @@ incidents: install ## open incidents of the running stack and how to resolve the
 tasks: install    ## open user tasks of the running stack and how to complete them
 	@$(STACK) tasks
 
-test: install     ## start the stack if needed, run every test, stop what was started
+test: install $(BPMNLINT) ## start the stack if needed, run every test, stop what was started
 	@$(STACK) test
 
 unit: install     ## unit tests only: no infrastructure needed

@@ -79,7 +79,8 @@ def build_worker(channel, name: str, *routers: ZeebeTaskRouter) -> ZeebeWorker:
 
 
 async def deploy_processes(client: ZeebeClient, directory: Path = BPMN_DIR) -> list[str]:
-    files = sorted(str(p) for p in directory.glob("*.bpmn"))
+    """Deploys the processes and the forms their user tasks link to."""
+    files = sorted(str(p) for pattern in ("*.bpmn", "*.form") for p in directory.glob(pattern))
     if files:
         await client.deploy_resource(*files)
     return files

@@ -30,7 +30,7 @@ def up(settings: StackSettings) -> None:
         step(f"created Kafka topics: {', '.join(created)}")
     camunda.start(settings)
     files = bootstrap.deploy_bpmn(settings.zeebe_address)
-    step(f"deployed {len(files)} BPMN file(s): {', '.join(os.path.basename(f) for f in files)}")
+    step(f"deployed {len(files)} process and form file(s): {', '.join(os.path.basename(f) for f in files)}")
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)

@@ -1,0 +1,49 @@
+"""Every job type in the BPMN leads in one hop to exactly one handler, in the service its name names."""
+import re
+from pathlib import Path
+
+import pytest
+
+from services.delivery import workers as delivery_workers
+from services.delivery.settings import DeliverySettings
+from services.order import workers as order_workers
+from services.warehouse import workers as warehouse_workers
+from shared.zeebe import BPMN_DIR
+
+ROUTERS = {
+    "order": order_workers.make_router(None),
+    "warehouse": warehouse_workers.make_router(None),
+    "delivery": delivery_workers.make_router(None, DeliverySettings()),
+}
+
+
+def job_types_in_bpmn() -> set[str]:
+    return {t for f in BPMN_DIR.glob("*.bpmn") for t in re.findall(r'zeebe:taskDefinition type="([^"]+)"', f.read_text())}
+
+
+def handled() -> dict[str, list[str]]:
+    owners: dict[str, list[str]] = {}
+    for service, router in ROUTERS.items():
+        for task in router.tasks:
+            owners.setdefault(task.type, []).append(service)
+    return owners
+
+
+def test_every_job_type_in_the_bpmn_has_exactly_one_handler():
+    owners = handled()
+    assert {t: owners.get(t) for t in job_types_in_bpmn() if len(owners.get(t, [])) != 1} == {}
+
+
+def test_no_handler_waits_for_a_job_type_the_bpmn_does_not_use():
+    assert set(handled()) - job_types_in_bpmn() == set()
+
+
+@pytest.mark.parametrize("job_type", sorted(job_types_in_bpmn()))
+def test_a_job_type_is_named_after_its_owning_service(job_type):
+    assert handled()[job_type] == [job_type.split(".")[0]]
+
+
+def test_every_linked_form_is_deployed_with_the_processes():
+    linked = {f for p in BPMN_DIR.glob("*.bpmn") for f in re.findall(r'formId="([^"]+)"', p.read_text())}
+    shipped = {Path(p).stem for p in BPMN_DIR.glob("*.form")}
+    assert linked and linked <= shipped
