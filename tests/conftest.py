@@ -11,6 +11,10 @@ from sqlalchemy import create_engine, text
 from shared.stack.config import SERVICES, StackSettings
 from shared.stack.services import healthy
 
+# Header on records a test puts on a service topic to prove bad input is handled; the catalog
+# check skips exactly these, and no others.
+INJECTED_BY_TEST = "test_injected"
+
 
 @pytest.fixture(scope="session")
 def stack() -> StackSettings:

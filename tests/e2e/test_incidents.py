@@ -43,7 +43,8 @@ def test_a_technical_failure_is_retried_with_backoff_then_resolved_incident_lets
     assert camunda_api.post(f"/v2/incidents/{incident.key}/resolution", json={}).status_code == 204
     eventually(lambda: order_api.get(f"/orders/{order_id}").json()["status"] == "COMPLETED", timeout=60,
                what=f"order {order_id} to complete after the incident was resolved")
-    assert engine_records.process_instance_state(instance) == "COMPLETED"
+    eventually(lambda: engine_records.process_instance_state(instance) == "COMPLETED", timeout=10,
+               what=f"process instance {instance} to complete")
     assert engine_records.open_incidents(instance) == []
 
 

@@ -8,7 +8,7 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import text
 
 from shared.envelope import Envelope
-from tests.conftest import eventually, new_order_request
+from tests.conftest import INJECTED_BY_TEST, eventually, new_order_request
 
 
 def order_status(order_api, order_id):
@@ -60,7 +60,9 @@ def test_an_order_placed_over_http_reaches_completed(completed_order):
 def test_its_process_instance_is_completed_in_zeebe(completed_order, camunda_api, engine_records):
     key = completed_order["process_instance_key"]
     assert key, "the order records the key of the process instance that completed it"
-    assert engine_records.process_instance_state(key) == "COMPLETED"
+    # The order is COMPLETED when the last job commits; the engine ends the instance right after.
+    eventually(lambda: engine_records.process_instance_state(key) == "COMPLETED", timeout=10,
+               what=f"process instance {key} to complete")
     visited = engine_records.visited_elements(key)
     assert {"ReserveStock", "ShipAvailable", "CompleteOrder", "OrderCompleted"} <= set(visited)
     assert "AwaitStock" not in visited, "all in stock: no stock wait"
@@ -182,7 +184,8 @@ def test_an_invalid_order_gets_a_422_with_a_reason_and_creates_nothing(order_api
 def test_a_malformed_event_goes_to_the_dead_letter_topic_with_its_cause(stack):
     key = f"bad-{uuid.uuid4()}"
     producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
-    producer.produce("delivery.events", key=key, value=b"{not json", headers=[("ce_type", b"x")])
+    producer.produce("delivery.events", key=key, value=b"{not json",
+                     headers=[("ce_type", b"x"), (INJECTED_BY_TEST, b"malformed on purpose")])
     assert producer.flush(10) == 0
     [dead] = read_events(stack, "order.dead-letter", key, expected=1)
     headers = dict(dead.headers())
