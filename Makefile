@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
 BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install lint-bpmn run up down status logs incidents tasks test unit demo clean
+.PHONY: install lint-bpmn catalog run up down status logs incidents tasks test unit demo clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ $(BPMNLINT): bpmn/package.json bpmn/package-lock.json
 
 lint-bpmn: $(BPMNLINT)  ## check the BPMN files as Camunda Modeler does (bpmnlint + camunda-compat 8.6)
 	@cd bpmn && ./node_modules/.bin/bpmnlint *.bpmn && echo "bpmnlint: no problems"
+
+catalog: install  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the event classes
+	@$(BIN)/python -m services.catalog
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
 	@$(STACK) run
