@@ -40,6 +40,14 @@ def wait_for_status(order_api, order_id: str, status: str, timeout: float = 60) 
                       timeout=timeout, interval=0.1, what=f"order {order_id} to be {status}")
 
 
+def stages_when(order_api, order_id: str, ready) -> list[str]:
+    """The order's timeline stages once `ready(stages)` holds: the read model follows Kafka events,
+    which may arrive just after the process has already completed the order."""
+    return eventually(lambda: ready(stages := [e["status"] for e in order_api.get(f"/orders/{order_id}").json()
+                                               ["timeline"]]) and stages,
+                      timeout=10, what=f"the timeline of {order_id}")
+
+
 @pytest.fixture
 def engine_clock(camunda_api):
     """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""

@@ -19,7 +19,6 @@ def test_place_and_watch_an_order_until_it_completes(stack):
     assert watched.returncode == 0, watched.stdout + watched.stderr
     lines = watched.stdout.splitlines()
     assert "PLACED" in lines[0] and lines[-1] == f"order {order_id} is COMPLETED"
-    assert any("DELIVERED" in line for line in lines)
     assert f"{sku}" in fulfil("stock", "list").stdout
 
 
