@@ -30,7 +30,7 @@ def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: 
                    delay_seconds: float, address: dict) -> Dispatch:
     """The delivery command: the same delivery for a repeated command."""
     lock_for_order(session, order_id)
-    if db.is_closed(session, order_id):
+    if db.closed_orders.is_closed(session, order_id):
         return Dispatch(None, refused=f"order {order_id} was cancelled")
     existing = db.find(session, order_id, shipment_id)
     if existing is not None:
@@ -76,7 +76,7 @@ def redispatch(session: Session, shipment_id: str, delay_seconds: float) -> str 
 def cancel_deliveries(session: Session, order_id: str) -> list[str]:
     """Call back every delivery of the order not yet delivered; returns the shipments that were delivered."""
     lock_for_order(session, order_id)
-    db.close_order(session, order_id)
+    db.closed_orders.close(session, order_id)
     delivered = []
     for delivery in db.of_order_for_update(session, order_id):
         if delivery.status == DeliveryStatus.DELIVERED:

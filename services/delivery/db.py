@@ -5,10 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.delivery.domain import DeliveryStatus
+from shared.closing import ClosedOrders
 
 metadata = MetaData()
 
@@ -77,18 +77,6 @@ def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime)
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(courier=courier, due_at=due_at))
 
 
-closed_orders = Table(
-    "closed_orders", metadata,
-    Column("order_id", String(36), primary_key=True),
-    Column("closed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
 
-
-def close_order(session: Session, order_id: str) -> None:
-    """After this, late work for the order (a job the engine already cancelled) does nothing."""
-    session.execute(pg_insert(closed_orders).values(order_id=order_id).on_conflict_do_nothing())
-
-
-def is_closed(session: Session, order_id: str) -> bool:
-    return session.execute(select(closed_orders.c.order_id).where(closed_orders.c.order_id == order_id)).first() \
-        is not None
+# Marks orders whose work was undone (see shared.closing).
+closed_orders = ClosedOrders(metadata)

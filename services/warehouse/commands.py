@@ -28,7 +28,7 @@ class Reservation:
 def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
     """Reserve what is free now; backorder the rest and ask the factory for it. Repeatable."""
     lock_for_order(session, order_id)
-    if db.is_closed(session, order_id):
+    if db.closed_orders.is_closed(session, order_id):
         return Reservation(ReservationOutcome.NONE, [])
     existing = db.reservations_of(session, order_id)
     if existing:
@@ -57,7 +57,7 @@ def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]])
 def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
     """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
     lock_for_order(session, order_id)
-    if db.is_closed(session, order_id):
+    if db.closed_orders.is_closed(session, order_id):
         return None, []
     shipment = db.shipment_of(session, order_id, shipment_no)
     if shipment is not None:
@@ -133,7 +133,7 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
     are withdrawn so the factory can call off production it has not started.
     """
     lock_for_order(session, order_id)
-    db.close_order(session, order_id)
+    db.closed_orders.close(session, order_id)
     for shipment in db.shipments_of_order(session, order_id):
         if shipment.id not in delivered_shipment_ids:
             return_shipment(session, order_id, shipment.id)

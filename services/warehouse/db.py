@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, UniqueConstraint, func,
                         insert, select, update)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.warehouse.domain import StockLevel
+from shared.closing import ClosedOrders
 
 metadata = MetaData()
 
@@ -204,18 +204,6 @@ def flag_expedited(session: Session, order_id: str) -> list:
                            .values(expedited=True).returning(backorders.c.id)).all()
 
 
-closed_orders = Table(
-    "closed_orders", metadata,
-    Column("order_id", String(36), primary_key=True),
-    Column("closed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
 
-
-def close_order(session: Session, order_id: str) -> None:
-    """After this, late work for the order (a job the engine already cancelled) does nothing."""
-    session.execute(pg_insert(closed_orders).values(order_id=order_id).on_conflict_do_nothing())
-
-
-def is_closed(session: Session, order_id: str) -> bool:
-    return session.execute(select(closed_orders.c.order_id).where(closed_orders.c.order_id == order_id)).first() \
-        is not None
+# Marks orders whose work was undone (see shared.closing).
+closed_orders = ClosedOrders(metadata)

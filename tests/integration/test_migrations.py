@@ -1,0 +1,16 @@
+"""Migrations are the only way the schema changes: each service's database, migrated to head, matches its models."""
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from shared.migrations import alembic_config
+from shared.stack.config import SERVICES
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_migrated_schema_matches_the_models(stack, service):
+    # Raises when autogenerate would write a new migration, i.e. a model changed without one.
+    command.check(alembic_config(SERVICES_DIR / service / "migrations", stack.database_url(service)))
