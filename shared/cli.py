@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.exit(0)
 
 
 if __name__ == "__main__":
