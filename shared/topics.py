@@ -9,6 +9,8 @@ EVENT_TOPICS = {
     "factory": "factory.events",
     "delivery": "delivery.events",
 }
+# Services that consume, each with its own dead-letter topic.
+CONSUMERS = ("order", "warehouse", "factory", "delivery", "analytics")
 PARTITIONS = 3
 
 
@@ -22,7 +24,7 @@ def dead_letter_topic(service: str) -> str:
 
 
 def all_topics() -> list[str]:
-    return [*EVENT_TOPICS.values(), *(dead_letter_topic(s) for s in EVENT_TOPICS)]
+    return [*EVENT_TOPICS.values(), *(dead_letter_topic(s) for s in CONSUMERS)]
 
 
 def ensure_topics(bootstrap: str, names: list[str] | None = None) -> list[str]:

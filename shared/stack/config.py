@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CAMUNDA_VERSION = "8.6.0"
 KAFKA_VERSION = "4.1.1"
 
-SERVICES = ("order", "warehouse", "factory", "delivery")
+SERVICES = ("order", "warehouse", "factory", "delivery", "analytics")
 
 
 class StackSettings(BaseSettings):
@@ -34,6 +34,7 @@ class StackSettings(BaseSettings):
     warehouse_port: int = 8002
     factory_port: int = 8003
     delivery_port: int = 8004
+    analytics_port: int = 8005
 
     @property
     def downloads(self) -> Path:

@@ -7,3 +7,5 @@ CREATE ROLE factory_service LOGIN;
 CREATE DATABASE factory_service OWNER factory_service;
 CREATE ROLE delivery_service LOGIN;
 CREATE DATABASE delivery_service OWNER delivery_service;
+CREATE ROLE analytics_service LOGIN;
+CREATE DATABASE analytics_service OWNER analytics_service;

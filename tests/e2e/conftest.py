@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+from confluent_kafka import Consumer
 from sqlalchemy import text
 
 from tests.conftest import eventually, new_order_request
@@ -46,6 +47,24 @@ def stages_when(order_api, order_id: str, ready) -> list[str]:
     return eventually(lambda: ready(stages := [e["status"] for e in order_api.get(f"/orders/{order_id}").json()
                                                ["timeline"]]) and stages,
                       timeout=10, what=f"the timeline of {order_id}")
+
+
+def wait_until_consumed(stack, group: str, topic: str) -> bool:
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": group})
+    try:
+        partitions = [TopicPartition(topic, p) for p in admin.list_topics(topic).topics[topic].partitions]
+
+        def caught_up():
+            committed = consumer.committed(partitions, timeout=5)
+            # A partition the group never read from has no committed offset (negative): it counts as 0.
+            return all(max(c.offset, 0) == consumer.get_watermark_offsets(c, timeout=5)[1] for c in committed)
+        return eventually(caught_up, what=f"consumer group {group} to catch up on {topic}")
+    finally:
+        consumer.close()
 
 
 @pytest.fixture

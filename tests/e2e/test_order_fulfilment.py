@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from shared.envelope import Envelope
 from tests.conftest import INJECTED_BY_TEST, eventually, new_order_request
-from tests.e2e.conftest import stages_when
+from tests.e2e.conftest import stages_when, wait_until_consumed
 
 
 def order_status(order_api, order_id):
@@ -129,29 +129,11 @@ def test_a_replayed_event_changes_nothing(completed_order, stack, order_api, ser
         with service_db("order") as db:
             return db.execute(text("SELECT count(*) FROM inbox WHERE event_id = :id"), {"id": event_id}).scalar() == 1
     eventually(seen_twice, what="the original event in the order inbox")
-    replay_consumed = _wait_until_group_caught_up(stack, "order-service", "warehouse.events")
+    replay_consumed = wait_until_consumed(stack, "order-service", "warehouse.events")
     assert replay_consumed
     after = order_status(order_api, order_id)
     assert after["status"] == before["status"] == "COMPLETED"
     assert after["timeline"] == before["timeline"]
-
-
-def _wait_until_group_caught_up(stack, group: str, topic: str) -> bool:
-    from confluent_kafka import TopicPartition
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
-    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": group})
-    try:
-        partitions = [TopicPartition(topic, p) for p in admin.list_topics(topic).topics[topic].partitions]
-
-        def caught_up():
-            committed = consumer.committed(partitions, timeout=5)
-            # A partition the group never read from has no committed offset (negative): it counts as 0.
-            return all(max(c.offset, 0) == consumer.get_watermark_offsets(c, timeout=5)[1] for c in committed)
-        return eventually(caught_up, what=f"consumer group {group} to catch up on {topic}")
-    finally:
-        consumer.close()
 
 
 def test_a_repeated_idempotency_key_creates_no_second_order(order_api, service_db):

@@ -1,0 +1,1 @@
+"""Analytics service: consumes every event topic and serves fulfilment figures (JSON, Prometheus, a web page)."""

@@ -1,0 +1,4 @@
+from services.analytics.app import service
+from shared.service import serve
+
+serve(service)

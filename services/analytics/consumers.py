@@ -1,0 +1,74 @@
+"""Analytics reads every event topic and keeps the facts the figures are computed from."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.analytics import db
+from services.delivery.events import DeliveryCompleted, DeliveryRedispatched
+from services.factory.events import ItemsProduced
+from services.order.events import OrderCancelled, OrderCompleted, OrderPlaced
+from services.warehouse.events import ReplenishmentRequested, ReplenishmentWithdrawn, StockAllocated, StockReserved
+from shared.envelope import Envelope
+from shared.inbox import Subscription
+from shared.topics import EVENT_TOPICS
+
+TOPICS = list(EVENT_TOPICS.values())
+
+
+def on_order_placed(session: Session, event: OrderPlaced, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, placed_at=envelope.time)
+
+
+def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, first_pass_full=event.outcome == "full")
+
+
+def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
+    # The last delivery of an order ends its lead time; a later one moves it forward.
+    db.record_order(session, event.order_id)
+    db.set_delivered(session, event.order_id, envelope.time)
+
+
+def on_order_completed(session: Session, event: OrderCompleted, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, completed_at=envelope.time)
+
+
+def on_order_cancelled(session: Session, event: OrderCancelled, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, cancelled_at=envelope.time)
+    db.close_backorders(session, order_id=event.order_id, at=envelope.time)
+
+
+def on_replenishment_requested(session: Session, event: ReplenishmentRequested, envelope: Envelope) -> None:
+    db.record_backorder(session, request_id=event.request_id, order_id=event.order_id, sku=event.sku,
+                        quantity=event.quantity, at=envelope.time)
+
+
+def on_stock_allocated(session: Session, event: StockAllocated, envelope: Envelope) -> None:
+    db.close_backorders(session, order_id=event.order_id, at=envelope.time)
+
+
+def on_replenishment_withdrawn(session: Session, event: ReplenishmentWithdrawn, envelope: Envelope) -> None:
+    db.close_backorders(session, request_id=event.request_id, at=envelope.time)
+
+
+def on_items_produced(session: Session, event: ItemsProduced, envelope: Envelope) -> None:
+    db.record_production(session, request_id=event.request_id, sku=event.sku, quantity=event.quantity,
+                         at=envelope.time)
+
+
+def on_delivery_redispatched(session: Session, event: DeliveryRedispatched, envelope: Envelope) -> None:
+    db.record_breach(session, event_id=envelope.id, order_id=event.order_id, at=envelope.time)
+
+
+SUBSCRIPTIONS = [
+    Subscription(OrderPlaced, on_order_placed),
+    Subscription(StockReserved, on_stock_reserved),
+    Subscription(DeliveryCompleted, on_delivery_completed),
+    Subscription(OrderCompleted, on_order_completed),
+    Subscription(OrderCancelled, on_order_cancelled),
+    Subscription(ReplenishmentRequested, on_replenishment_requested),
+    Subscription(StockAllocated, on_stock_allocated),
+    Subscription(ReplenishmentWithdrawn, on_replenishment_withdrawn),
+    Subscription(ItemsProduced, on_items_produced),
+    Subscription(DeliveryRedispatched, on_delivery_redispatched),
+]

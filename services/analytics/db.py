@@ -1,0 +1,89 @@
+"""Analytics facts: one row per order, backorder, production and deadline breach; figures are queries."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+metadata = MetaData()
+
+order_facts = Table(
+    "order_facts", metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("placed_at", DateTime(timezone=True)),
+    Column("first_pass_full", Boolean),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+)
+
+backorder_facts = Table(
+    "backorder_facts", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False, index=True),
+    Column("sku", String(100), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+production_facts = Table(
+    "production_facts", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("sku", String(100), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("produced_at", DateTime(timezone=True), nullable=False),
+)
+
+deadline_breaches = Table(
+    "deadline_breaches", metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
+def record_order(session: Session, order_id: str, **facts) -> None:
+    """Upsert: each fact is set once, and a later event never erases an earlier one."""
+    statement = insert(order_facts).values(order_id=order_id, **facts)
+    if not facts:
+        session.execute(statement.on_conflict_do_nothing())
+        return
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["order_id"],
+        set_={name: func.coalesce(order_facts.c[name], statement.excluded[name]) for name in facts},
+    ))
+
+
+def record_backorder(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
+                     at: datetime) -> None:
+    session.execute(insert(backorder_facts).values(request_id=request_id, order_id=order_id, sku=sku,
+                                                   quantity=quantity, requested_at=at).on_conflict_do_nothing())
+
+
+def close_backorders(session: Session, *, at: datetime, order_id: str | None = None,
+                     request_id: str | None = None) -> None:
+    condition = (backorder_facts.c.order_id == order_id) if order_id else (backorder_facts.c.request_id == request_id)
+    session.execute(update(backorder_facts).where(condition, backorder_facts.c.closed_at.is_(None))
+                    .values(closed_at=at))
+
+
+def record_production(session: Session, *, request_id: str, sku: str, quantity: int, at: datetime) -> None:
+    session.execute(insert(production_facts).values(request_id=request_id, sku=sku, quantity=quantity,
+                                                    produced_at=at).on_conflict_do_nothing())
+
+
+def record_breach(session: Session, *, event_id: str, order_id: str, at: datetime) -> None:
+    session.execute(insert(deadline_breaches).values(event_id=event_id, order_id=order_id, at=at)
+                    .on_conflict_do_nothing())
+
+
+def all_rows(session: Session, table: Table):
+    return session.execute(select(table)).all()
+
+
+def set_delivered(session: Session, order_id: str, at: datetime) -> None:
+    session.execute(update(order_facts).where(order_facts.c.order_id == order_id)
+                    .values(delivered_at=func.greatest(func.coalesce(order_facts.c.delivered_at, at), at)))
