@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
 BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install lint-bpmn catalog run up down status logs incidents tasks test unit demo clean
+.PHONY: install lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ lint-bpmn: $(BPMNLINT)  ## check the BPMN files as Camunda Modeler does (bpmnlin
 
 catalog: install  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the event classes
 	@$(BIN)/python -m services.catalog
+
+diagrams: install ## render docs/images/*.png from the BPMN files (bpmn-js in Debian's headless chromium)
+	@cd docs/diagrams && npm ci --no-audit --no-fund --silent
+	@$(BIN)/python docs/diagrams/render.py
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
 	@$(STACK) run
