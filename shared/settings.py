@@ -23,12 +23,12 @@ class ServiceSettings(BaseSettings):
     def group_id(self) -> str:
         return self.consumer_group or f"{self.service_name}-service"
 
-    @property
-    def event_source(self) -> str:
-        """The CloudEvents `source` of everything this service publishes."""
-        return f"/fulfilment/{self.service_name}"
+
+def database_name(service: str) -> str:
+    """One database and one role per service; `order` alone is an SQL keyword, hence the suffix."""
+    return f"{service}_service"
 
 
 def local_database_url(service: str, port: int = 5432) -> str:
-    name = f"{service}_service"
+    name = database_name(service)
     return f"postgresql+psycopg://{name}@127.0.0.1:{port}/{name}"

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.settings import local_database_url
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Camunda stopped publishing its distribution to Maven Central after 8.6.0; this is the newest
@@ -60,10 +62,4 @@ class StackSettings(BaseSettings):
         return f"localhost:{self.zeebe_grpc_port}"
 
     def database_url(self, service: str) -> str:
-        name = database_name(service)
-        return f"postgresql+psycopg://{name}@127.0.0.1:{self.postgres_port}/{name}"
-
-
-def database_name(service: str) -> str:
-    """One database and one role per service; `order` alone is an SQL keyword, hence the suffix."""
-    return f"{service}_service"
+        return local_database_url(service, self.postgres_port)

@@ -8,7 +8,8 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from shared.stack.config import SERVICES, StackSettings, database_name
+from shared.settings import database_name
+from shared.stack.config import SERVICES, StackSettings
 from shared.stack.errors import StackError
 from shared.stack.processes import port_is_open, require_free_port, step, wait_until
 
