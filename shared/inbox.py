@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.backoff import FailureBackoff
 from shared.db import unit_of_work
 from shared.envelope import DomainEvent, Envelope, InvalidEnvelope
 from shared.tables import inbox
@@ -46,9 +47,6 @@ def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool
 class EventConsumer:
     """Consumes topics one record at a time; offsets are committed only after the handler's commit."""
 
-    RETRY_FIRST_SECONDS = 0.2
-    RETRY_MAX_SECONDS = 30.0
-
     def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
                  subscriptions: list[Subscription], sessions: sessionmaker[Session],
                  dead_letter_topic: str, producer: Producer) -> None:
@@ -68,7 +66,7 @@ class EventConsumer:
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(self.config)
         consumer.subscribe(self.topics)
-        failures = 0
+        failures = FailureBackoff(f"consumer {self.name}", log)
         try:
             while not stop.is_set():
                 message = consumer.poll(0.5)
@@ -80,14 +78,11 @@ class EventConsumer:
                 try:
                     self.handle(message)
                     consumer.commit(message=message, asynchronous=False)
-                    failures = 0
                 except Exception:  # technical failure: rewind and try the same record again
-                    failures += 1
-                    delay = min(self.RETRY_FIRST_SECONDS * 2 ** (failures - 1), self.RETRY_MAX_SECONDS)
-                    log.exception("consumer %s failed on %s@%s; retrying in %.1fs",
-                                  self.name, message.topic(), message.offset(), delay)
                     consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
-                    stop.wait(delay)
+                    stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
+                    continue
+                failures.succeeded()
         finally:
             consumer.close()
 

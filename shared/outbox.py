@@ -18,6 +18,7 @@ from pyzeebe.errors import MessageAlreadyExistsError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.backoff import FailureBackoff
 from shared.db import unit_of_work
 from shared.envelope import DomainEvent, Envelope
 from shared.tables import outbox
@@ -94,12 +95,14 @@ class OutboxRelay:
         self._delivery_error = None
 
     def run(self, stop: threading.Event) -> None:
+        failures = FailureBackoff("outbox relay", log)
         while not stop.is_set():
             try:
                 relayed = self.relay_batch()
             except Exception:  # keep relaying after a transient failure; the rows stay unpublished
-                log.exception("outbox relay failed; retrying")
-                relayed = 0
+                stop.wait(failures.failed())
+                continue
+            failures.succeeded()
             if relayed == 0:
                 stop.wait(self.poll_seconds)
         self.producer.flush(10)

@@ -17,6 +17,7 @@ from pyzeebe import ZeebeTaskRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import logging as service_logging
+from shared.backoff import FailureBackoff
 from shared.db import make_engine, make_session_factory, unit_of_work
 from shared.inbox import EventConsumer, Subscription
 from shared.migrations import upgrade_to_head
@@ -54,13 +55,15 @@ def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float)
 
     def for_sessions(sessions: sessionmaker[Session]) -> BackgroundLoop:
         def run(stop: threading.Event) -> None:
+            failures = FailureBackoff(f"{name} round", log)
             while not stop.is_set():
                 try:
                     with unit_of_work(sessions) as session:
                         done = step(session)
                 except Exception:  # the work stays due and is picked up next round
-                    log.exception("%s round failed", name)
-                    done = 0
+                    stop.wait(failures.failed())
+                    continue
+                failures.succeeded()
                 if not done:
                     stop.wait(poll_seconds)
         return run

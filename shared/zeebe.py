@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import ValidationError
 from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
 
+from shared.backoff import exponential
+
 log = logging.getLogger(__name__)
 
 JOB_RETRIES = 7
@@ -41,8 +43,7 @@ def required(value, name: str):
 
 def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
     """Delay before the next attempt, given the retries that remain after this failure."""
-    failed_attempts = max(total - retries_left, 1)
-    return min(FIRST_BACKOFF_MS * 2 ** (failed_attempts - 1), MAX_BACKOFF_MS)
+    return int(exponential(total - retries_left, FIRST_BACKOFF_MS, MAX_BACKOFF_MS))
 
 
 def make_channel(address: str):
@@ -57,18 +58,22 @@ def build_worker(channel, name: str, *routers: ZeebeTaskRouter) -> ZeebeWorker:
     worker = ZeebeWorker(channel, name=name, max_connection_retries=-1, poll_retry_delay=1)
 
     async def on_exception(exc: Exception, job: Job, controller: JobController) -> None:
+        # The order id and instance key are what an operator greps for when an order is stuck.
+        about = f"job {job.key} ({job.type}, order {job.variables.get('orderId', '?')}, " \
+                f"instance {job.process_instance_key})"
         if isinstance(exc, BusinessError):
-            log.info("job %s (%s) throws BPMN error %s: %s", job.key, job.type, exc.code, exc)
+            log.info("%s throws BPMN error %s: %s", about, exc.code, exc)
             await controller.set_error_status(str(exc), error_code=exc.code)
         elif isinstance(exc, (JobRejected, ValidationError)):
             message = f"{job.type}: {exc}"
-            log.warning("job %s rejected, raising an incident: %s", job.key, message)
+            log.warning("%s rejected, raising an incident: %s", about, message)
             await worker.zeebe_adapter.fail_job(job_key=job.key, retries=0, message=message[:4000],
                                                 retry_back_off_ms=0, variables={})
         else:
-            backoff = retry_backoff_ms(job.retries - 1)
-            log.warning("job %s (%s) failed, %s retries left, next in %s ms: %s",
-                        job.key, job.type, job.retries - 1, backoff, exc)
+            retries_left = job.retries - 1
+            backoff = retry_backoff_ms(retries_left)
+            then = f"retrying in {backoff} ms ({retries_left} left)" if retries_left > 0 else "no retries left: incident"
+            log.warning("%s failed, %s: %s", about, then, exc)
             await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=backoff)
 
     for router in routers:

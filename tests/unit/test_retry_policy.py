@@ -1,3 +1,6 @@
+import logging
+
+from shared.backoff import FailureBackoff
 from shared.zeebe import JOB_RETRIES, MAX_BACKOFF_MS, retry_backoff_ms
 
 
@@ -9,3 +12,33 @@ def test_backoff_starts_at_200_ms_and_doubles_per_failed_attempt():
 
 def test_backoff_is_capped_at_30_seconds():
     assert retry_backoff_ms(0, total=20) == MAX_BACKOFF_MS == 30_000
+
+
+def test_a_loop_waits_longer_after_each_failure_in_a_row_up_to_its_cap():
+    backoff = FailureBackoff("relay", logging.getLogger("test"), first_seconds=0.2, max_seconds=1.0)
+    delays = []
+    for _ in range(5):
+        try:
+            raise ConnectionError("database down")
+        except ConnectionError:
+            delays.append(backoff.failed())
+    assert delays == [0.2, 0.4, 0.8, 1.0, 1.0]
+
+
+def test_a_loop_logs_one_traceback_per_outage_then_one_line_per_round(caplog):
+    backoff = FailureBackoff("relay", logging.getLogger("test"))
+    caplog.set_level(logging.INFO, logger="test")
+    for outage in range(2):
+        for _ in range(3):
+            try:
+                raise ConnectionError("connection refused\nsecond line of detail")
+            except ConnectionError:
+                backoff.failed(where="orders@7")
+        backoff.succeeded()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 2  # the first failure of each outage
+    repeats = [r.getMessage() for r in caplog.records if not r.exc_info and r.levelno == logging.WARNING]
+    assert repeats[0] == "relay failed again on orders@7 (2 in a row); retrying in 0.4s: ConnectionError: connection refused"
+    recoveries = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert recoveries == ["relay works again after 3 failed rounds"] * 2
+    assert backoff.failures == 0
