@@ -25,7 +25,8 @@ def camunda_home(settings: StackSettings) -> Path:
         return home
     settings.downloads.mkdir(parents=True, exist_ok=True)
     archive = fetch(settings, "io.camunda:camunda-zeebe", CAMUNDA_VERSION, "tar.gz")
-    step(f"unpacking {archive.name}")
+    step(f"unpacking {archive.name}: Camunda License 1.0, for non-production use only "
+         "(see docs/adr/0003-camunda-licence.md)")
     with tarfile.open(archive) as tar:
         tar.extractall(settings.downloads, filter="tar")
     archive.unlink()
