@@ -1,9 +1,12 @@
-"""FastAPI dependencies shared by every service's routes."""
+"""What every service's routes share: the session dependency, text types that are safe to store, the error shape."""
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -12,3 +15,43 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 
 
 Sessions = Annotated[sessionmaker[Session], Depends(_sessions)]
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL refuses NUL and lone surrogates outright; other control characters have no place in
+    # names, addresses or ids and would garble logs and events downstream.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+# Documents the rule in the OpenAPI schema; the validator above enforces it with a readable message.
+_NO_CONTROL_CHARACTERS = Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"})
+
+Text = Annotated[str, AfterValidator(_no_control_characters), _NO_CONTROL_CHARACTERS]
+"""Text as a person types it; use with Field(min_length=..., max_length=...)."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control_characters),
+                      _NO_CONTROL_CHARACTERS]
+"""An id in a path or query: an order id, a SKU, a delivery id."""
+
+
+class FieldProblem(BaseModel):
+    field: str
+    problem: str
+
+
+class Problem(BaseModel):
+    """The body of every 4xx answer: a sentence for people, and for 422 the fields at fault."""
+
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+def problem(description: str) -> dict:
+    """An entry for a route's `responses`, so the OpenAPI document lists the error and its shape."""
+    return {"model": Problem, "description": description}
+
+
+NOT_JSON = {400: problem("The body is not well-formed JSON")}
+"""For routes that take a body: FastAPI answers 400 before validation when the body cannot be parsed."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import logging as service_logging
 from shared.backoff import FailureBackoff
 from shared.db import make_engine, make_session_factory, unit_of_work
+from shared.http import FieldProblem, Problem, problem
 from shared.inbox import EventConsumer, Subscription
 from shared.migrations import upgrade_to_head
 from shared.outbox import OutboxRelay, kafka_producer
@@ -114,7 +115,9 @@ def create_app(service: Service) -> FastAPI:
             for thread in threads:
                 await asyncio.to_thread(thread.join, 15)
 
-    app = FastAPI(title=service.title, lifespan=lifespan)
+    # Every route answers bad input with a Problem, and the OpenAPI document says so.
+    app = FastAPI(title=service.title, lifespan=lifespan,
+                  responses={422: problem("Invalid request: the reason, and the fields at fault")})
     app.include_router(service.api)
 
     @app.get("/health", tags=["operations"])
@@ -124,11 +127,12 @@ def create_app(service: Service) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+            FieldProblem(field=".".join(str(p) for p in e["loc"] if p != "body"), problem=e["msg"])
             for e in exc.errors()
         ]
-        summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
-        return JSONResponse(status_code=422, content={"detail": f"invalid request: {summary}", "errors": problems})
+        summary = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
+        body = Problem(detail=f"invalid request: {summary}", errors=problems)
+        return JSONResponse(status_code=422, content=body.model_dump())
 
     return app
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from services.delivery import db
 from shared.db import unit_of_work
-from shared.http import Sessions
+from shared.http import Identifier, Sessions, problem
 
 router = APIRouter(tags=["deliveries"])
 
@@ -30,13 +30,13 @@ def _view(row) -> DeliveryView:
 
 
 @router.get("/deliveries", response_model=list[DeliveryView])
-def deliveries_of_order(order_id: str, all_sessions: Sessions) -> list[DeliveryView]:
+def deliveries_of_order(order_id: Identifier, all_sessions: Sessions) -> list[DeliveryView]:
     with unit_of_work(all_sessions) as session:
         return [_view(r) for r in db.of_order(session, order_id)]
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryView)
-def get_delivery(delivery_id: str, all_sessions: Sessions) -> DeliveryView:
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryView, responses={404: problem("Unknown delivery")})
+def get_delivery(delivery_id: Identifier, all_sessions: Sessions) -> DeliveryView:
     with unit_of_work(all_sessions) as session:
         row = db.get(session, delivery_id)
         if row is None:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.factory import db
 from shared.db import unit_of_work
-from shared.http import Sessions
+from shared.http import NOT_JSON, Sessions
 
 router = APIRouter(tags=["production"])
 
@@ -21,7 +21,7 @@ class ProductionOrderView(BaseModel):
 
 
 class ProductionLine(BaseModel):
-    running: bool
+    running: bool = Field(strict=True)
 
 
 @router.get("/production-orders", response_model=list[ProductionOrderView])
@@ -38,7 +38,7 @@ def get_production_line(all_sessions: Sessions) -> ProductionLine:
         return ProductionLine(running=db.line_running(session))
 
 
-@router.put("/production-line", response_model=ProductionLine)
+@router.put("/production-line", response_model=ProductionLine, responses=NOT_JSON)
 def set_production_line(body: ProductionLine, all_sessions: Sessions) -> ProductionLine:
     """Stop or restart production (maintenance); requests keep arriving and wait."""
     with unit_of_work(all_sessions) as session:

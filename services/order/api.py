@@ -12,30 +12,44 @@ from services.order import commands, db
 from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
                                    UnknownOrder)
 from shared.db import unit_of_work
-from shared.http import Sessions
+from shared.http import NOT_JSON, Identifier, Sessions, Text, problem
 
 router = APIRouter(tags=["orders"])
 
 
 class Item(BaseModel):
-    sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0, le=10_000)
+    sku: Text = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=10_000, strict=True)
 
 
 class ShippingAddress(BaseModel):
-    name: str = Field(min_length=1)
-    street: str = Field(min_length=1)
-    city: str = Field(min_length=1)
-    postal_code: str = Field(min_length=1)
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    name: Text = Field(min_length=1, max_length=200)
+    street: Text = Field(min_length=1, max_length=200)
+    city: Text = Field(min_length=1, max_length=100)
+    postal_code: Text = Field(min_length=1, max_length=20)
+    country: str = Field(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
 
 
 class PlaceOrder(BaseModel):
-    customer_id: str = Field(min_length=1, max_length=100)
+    customer_id: Text = Field(min_length=1, max_length=100)
     items: list[Item] = Field(min_length=1, max_length=100)
     shipping_address: ShippingAddress
     accept_partial_shipments: bool = Field(
-        default=True, description="ship what is in stock now and the rest later; false waits for everything")
+        default=True, strict=True, description="ship what is in stock now and the rest later; false waits for everything")
+
+
+# Answers are not validated against the rules for requests: what is stored is shown as it is.
+class LineView(BaseModel):
+    sku: str
+    quantity: int
+
+
+class AddressView(BaseModel):
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
 
 
 class TimelineEntry(BaseModel):
@@ -50,7 +64,7 @@ class OrderView(BaseModel):
     customer_id: str
     status: OrderStatus
     accepts_partial: bool
-    items: list[Item]
+    items: list[LineView]
     process_instance_key: int | None
     created_at: str
     updated_at: str
@@ -65,7 +79,7 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
                     for t in db.get_timeline(session, order.id)]
     return OrderView(
         id=order.id, customer_id=order.customer_id, status=order.status, accepts_partial=order.accepts_partial,
-        items=[Item(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
+        items=[LineView(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(), timeline=timeline,
     )
@@ -79,11 +93,11 @@ def deadlines(request: Request) -> dict[str, str]:
 
 
 @router.post("/orders", status_code=201, response_model=OrderView,
-             responses={200: {"description": "A retry with the same Idempotency-Key: the original order"},
-                        409: {"description": "Idempotency-Key reused for a different request"},
-                        422: {"description": "Invalid order"}})
+             responses={**NOT_JSON, 200: {"description": "A retry with the same Idempotency-Key: the original order"},
+                        409: problem("Idempotency-Key reused for a different request"),
+                        422: problem("Invalid order: the reason, and the fields at fault")})
 def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions,
-                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> OrderView:
+                idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None) -> OrderView:
     def place():
         with unit_of_work(all_sessions) as session:
             return commands.place_order(
@@ -110,8 +124,8 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         return _view(session, db.get_order(session, placed.order_id), with_timeline=True)
 
 
-@router.get("/orders/{order_id}", response_model=OrderView)
-def get_order(order_id: str, all_sessions: Sessions) -> OrderView:
+@router.get("/orders/{order_id}", response_model=OrderView, responses={404: problem("Unknown order")})
+def get_order(order_id: Identifier, all_sessions: Sessions) -> OrderView:
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
@@ -122,7 +136,7 @@ def get_order(order_id: str, all_sessions: Sessions) -> OrderView:
 @router.get("/orders", response_model=list[OrderView])
 def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[OrderView]:
+                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
     with unit_of_work(all_sessions) as session:
         return [_view(session, o, with_timeline=False)
                 for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
@@ -135,9 +149,9 @@ class CancellationView(BaseModel):
 
 
 @router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancellationView,
-             responses={404: {"description": "Unknown order"},
-                        409: {"description": "Delivered or otherwise ended: cannot be cancelled"}})
-def cancel_order(order_id: str, all_sessions: Sessions) -> CancellationView:
+             responses={404: problem("Unknown order"),
+                        409: problem("Delivered or otherwise ended: cannot be cancelled")})
+def cancel_order(order_id: Identifier, all_sessions: Sessions) -> CancellationView:
     """Ask for cancellation; the process stops wherever it is and undoes what was done."""
     try:
         with unit_of_work(all_sessions) as session:
@@ -150,11 +164,12 @@ def cancel_order(order_id: str, all_sessions: Sessions) -> CancellationView:
     return CancellationView(order_id=order_id, result=result, status=status)
 
 
-@router.get("/orders/{order_id}/shipping-address", response_model=ShippingAddress, tags=["internal"])
-def shipping_address(order_id: str, all_sessions: Sessions) -> ShippingAddress:
+@router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],
+            responses={404: problem("Unknown order")})
+def shipping_address(order_id: Identifier, all_sessions: Sessions) -> AddressView:
     """For the Delivery service: the address stays here and never enters the process."""
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
             raise HTTPException(404, detail=f"no order with id {order_id}")
-        return ShippingAddress.model_validate(order.shipping_address)
+        return AddressView.model_validate(order.shipping_address)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.warehouse import db
 from shared.db import unit_of_work
-from shared.http import Sessions
+from shared.http import NOT_JSON, Identifier, Sessions, Text, problem
 
 router = APIRouter(tags=["stock"])
 
@@ -22,8 +22,8 @@ class StockView(BaseModel):
 
 
 class SetStock(BaseModel):
-    on_hand: int = Field(ge=0, le=1_000_000)
-    name: str | None = Field(default=None, min_length=1, max_length=200,
+    on_hand: int = Field(ge=0, le=1_000_000, strict=True)
+    name: Text | None = Field(default=None, min_length=1, max_length=200,
                              description="needed only to add a SKU the catalog does not have yet")
 
 
@@ -35,8 +35,9 @@ def list_stock(all_sessions: Sessions) -> list[StockView]:
                 for r in db.all_stock(session)]
 
 
-@router.put("/stock/{sku}", response_model=StockView)
-def set_stock(sku: str, body: SetStock, all_sessions: Sessions) -> StockView:
+@router.put("/stock/{sku}", response_model=StockView,
+            responses={**NOT_JSON, 404: problem("Unknown SKU and no name to add it with")})
+def set_stock(sku: Identifier, body: SetStock, all_sessions: Sessions) -> StockView:
     """Set the free on-hand quantity of a SKU; with a name, an unknown SKU is added to the catalog."""
     with unit_of_work(all_sessions) as session:
         if not db.set_on_hand(session, sku, body.on_hand):

@@ -156,6 +156,10 @@ def test_a_repeated_idempotency_key_creates_no_second_order(order_api, service_d
     (new_order_request(items=[{"sku": "KB-101", "quantity": 0}]), "items.0.quantity"),
     ({"items": [{"sku": "KB-101", "quantity": 1}]}, "customer_id"),
     (new_order_request(shipping_address={"city": "Nowhere"}), "shipping_address.street"),
+    # PostgreSQL cannot store NUL: refused at the door instead of failing inside the transaction.
+    (new_order_request(items=[{"sku": "KB-\u0000101", "quantity": 1}]), "items.0.sku: must not contain control"),
+    (new_order_request(customer_id="ada\nlovelace"), "customer_id: must not contain control"),
+    (new_order_request(items=[{"sku": "KB-101", "quantity": True}]), "items.0.quantity"),
 ])
 def test_an_invalid_order_gets_a_422_with_a_reason_and_creates_nothing(order_api, service_db, body, complaint):
     with service_db("order") as db:
