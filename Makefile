@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m shared.stack
 BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo clean
+.PHONY: install lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench clean
 
 install: $(STAMP)
 
@@ -60,6 +60,9 @@ unit: install     ## unit tests only: no infrastructure needed
 
 demo: install     ## place a few orders against a running stack and follow them
 	@$(STACK) demo
+
+bench: install    ## place ORDERS (50) orders, CONCURRENCY (10) at a time, on a running stack; print timings
+	@$(STACK) bench $(or $(ORDERS),50) $(or $(CONCURRENCY),10)
 
 clean: down
 	rm -rf .stack

@@ -25,6 +25,9 @@ from shared.tables import outbox
 
 log = logging.getLogger(__name__)
 
+ZEEBE_TIMEOUT_SECONDS = 15
+NOT_ATTEMPTED = RuntimeError("not attempted: an earlier message with the same key failed")
+
 
 class EventPublisher:
     """Adds a service's domain events to its outbox, wrapped in the CloudEvents envelope."""
@@ -116,13 +119,14 @@ class OutboxRelay:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            zeebe_outcomes = self._publish_zeebe_messages([row for row in rows if row.destination == "zeebe"])
             published, failed = [], {}
             for row in rows:
                 try:
                     if row.destination == "kafka":
                         self._produce(row)
-                    else:
-                        self._publish_zeebe_message(row)
+                    elif (error := zeebe_outcomes.get(row.id, NOT_ATTEMPTED)) is not None:
+                        raise error
                     published.append(row.id)
                 except Exception as exc:  # recorded on the row and retried next round
                     failed[row.id] = f"{type(exc).__name__}: {exc}"
@@ -136,6 +140,35 @@ class OutboxRelay:
                 session.execute(update(outbox).where(outbox.c.id == row_id)
                                 .values(attempts=outbox.c.attempts + 1, last_error=error[:2000]))
             return len(published)
+
+    def _publish_zeebe_messages(self, rows) -> dict:
+        """Publishes concurrently across correlation keys and in order within one; row id -> error or None.
+
+        Under load the broker takes a few hundred milliseconds to answer each publish, so one at a
+        time would hold back every order's start. A key's later rows wait for the next round after
+        a failure.
+        """
+        if not rows:
+            return {}
+        by_key: dict[str, list] = {}
+        for row in rows:
+            by_key.setdefault(row.key, []).append(row)
+        outcomes: dict = {}
+
+        async def publish_in_order(rows_of_key) -> None:
+            for row in rows_of_key:
+                try:
+                    await asyncio.wait_for(self._publish_zeebe_message(row), ZEEBE_TIMEOUT_SECONDS)
+                    outcomes[row.id] = None
+                except Exception as exc:
+                    outcomes[row.id] = exc
+                    return
+
+        async def publish_all() -> None:
+            await asyncio.gather(*(publish_in_order(rows_of_key) for rows_of_key in by_key.values()))
+
+        asyncio.run_coroutine_threadsafe(publish_all(), self.loop).result(timeout=ZEEBE_TIMEOUT_SECONDS * len(rows))
+        return outcomes
 
     def _produce(self, row) -> None:
         message = _envelope_from_row(row.payload).to_kafka()
@@ -155,19 +188,15 @@ class OutboxRelay:
             # Rolling back keeps the rows unpublished; the idempotent producer de-duplicates resends.
             raise KafkaException(self._delivery_error or f"{remaining} records not acknowledged")
 
-    def _publish_zeebe_message(self, row) -> None:
+    async def _publish_zeebe_message(self, row) -> None:
         payload = row.payload
-        future = asyncio.run_coroutine_threadsafe(
-            self.zeebe.publish_message(
+        try:
+            await self.zeebe.publish_message(
                 name=row.topic,
                 correlation_key=row.key,
                 variables=payload["variables"],
                 time_to_live_in_milliseconds=payload["ttl_ms"],
                 message_id=payload["message_id"],
-            ),
-            self.loop,
-        )
-        try:
-            future.result(timeout=15)
+            )
         except MessageAlreadyExistsError:
             log.info("message %s %s was already published", row.topic, payload["message_id"])

@@ -27,9 +27,12 @@ class StartDeliveryCommand(BaseModel):
 
 def make_router(sessions: sessionmaker[Session], settings: DeliverySettings) -> ZeebeTaskRouter:
     router = ZeebeTaskRouter()
+    # One client for the process: building one per call costs a TLS context each time, which under
+    # load took two thirds of this service's CPU.
+    order_api = httpx.Client(base_url=settings.order_api_url, timeout=5)
 
     def shipping_address(order_id: str) -> dict:
-        response = httpx.get(f"{settings.order_api_url}/orders/{order_id}/shipping-address", timeout=5)
+        response = order_api.get(f"/orders/{order_id}/shipping-address")
         if response.status_code == 404:
             raise JobRejected(f"the Order service knows no order {order_id}")
         response.raise_for_status()  # anything else is technical: retried with backoff

@@ -1,4 +1,4 @@
-"""`python -m shared.stack up|down|status|logs|run|test|demo`: the stack on one machine, no Docker."""
+"""`python -m shared.stack up|down|status|logs|run|test|demo|bench`: the stack on one machine, no Docker."""
 from __future__ import annotations
 
 import argparse
@@ -152,8 +152,8 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "incidents", "tasks"])
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest)")
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench", "incidents", "tasks"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY])")
     args = parser.parse_args(argv)
     settings = StackSettings()
     try:
@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> None:
             from shared.stack.demo import demo
 
             demo(settings)
+        elif args.command == "bench":
+            from shared.stack.bench import bench
+
+            bench(settings, *(int(n) for n in args.rest[:2]))
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
