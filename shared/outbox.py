@@ -26,7 +26,10 @@ from shared.tables import outbox
 log = logging.getLogger(__name__)
 
 ZEEBE_TIMEOUT_SECONDS = 15
-NOT_ATTEMPTED = RuntimeError("not attempted: an earlier message with the same key failed")
+
+
+class HeldBack(Exception):
+    """A Zeebe message not sent this round because an earlier one with the same key failed."""
 
 
 class EventPublisher:
@@ -125,8 +128,10 @@ class OutboxRelay:
                 try:
                     if row.destination == "kafka":
                         self._produce(row)
-                    elif (error := zeebe_outcomes.get(row.id, NOT_ATTEMPTED)) is not None:
-                        raise error
+                    elif row.id not in zeebe_outcomes:
+                        raise HeldBack(f"an earlier message for {row.key} failed")
+                    elif zeebe_outcomes[row.id] is not None:
+                        raise zeebe_outcomes[row.id]
                     published.append(row.id)
                 except Exception as exc:  # recorded on the row and retried next round
                     failed[row.id] = f"{type(exc).__name__}: {exc}"
