@@ -4,6 +4,8 @@
     fulfil order watch <id>                                  follow its timeline live until it ends
     fulfil order show <id> | list | cancel <id>
     fulfil stock list | set <sku> <on-hand> [--name NAME]
+    fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
+    fulfil dead-letters put-back <id>                        publish one on its topic again
     fulfil stack up | down | status | logs | incidents | tasks
 """
 from __future__ import annotations
@@ -14,8 +16,11 @@ import sys
 import time
 
 import httpx
+from confluent_kafka import KafkaException
 
+from shared import dead_letters
 from shared.stack.config import StackSettings
+from shared.topics import CONSUMERS
 
 FINAL = {"COMPLETED", "CANCELLED", "DELIVERY_FAILED"}
 ADDRESS = {"name": "CLI customer", "street": "1 Command Line", "city": "Zurich", "postal_code": "8001",
@@ -122,6 +127,32 @@ def stock_set(settings: StackSettings, args) -> int:
     return 0
 
 
+def dead_letters_list(settings: StackSettings, args) -> int:
+    letters = _kafka_call(lambda: dead_letters.read(settings.kafka_bootstrap,
+                                                    (args.consumer,) if args.consumer else CONSUMERS))
+    for letter in letters:
+        print(f"{letter.id:<18} {letter.at:%Y-%m-%d %H:%M:%S}  from {letter.source_topic}@{letter.source_position}"
+              f"  {letter.event_type}  key {(letter.key or b'').decode(errors='replace')}")
+        print(f"{'':<18} {letter.reason}")
+    print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def dead_letters_put_back(settings: StackSettings, args) -> int:
+    letter = _kafka_call(lambda: dead_letters.put_back(settings.kafka_bootstrap, args.id))
+    print(f"{letter.id} is back on {letter.source_topic}; its consumers will see it again")
+    return 0
+
+
+def _kafka_call(call):
+    try:
+        return call()
+    except dead_letters.UnknownDeadLetter as exc:
+        raise CliError(str(exc)) from exc
+    except (KafkaException, RuntimeError) as exc:
+        raise CliError(f"Kafka: {exc}; is the stack up? (`fulfil stack up`)") from exc
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -157,6 +188,16 @@ def parser() -> argparse.ArgumentParser:
     setting.add_argument("on_hand", type=int)
     setting.add_argument("--name")
     setting.set_defaults(run=stock_set)
+
+    dead = areas.add_parser("dead-letters", help="events the consumers could not accept").add_subparsers(
+        dest="command", required=True)
+    listing = dead.add_parser("list", help="every dead letter with its reason and origin")
+    listing.add_argument("--consumer", choices=CONSUMERS)
+    listing.set_defaults(run=dead_letters_list)
+    put_back = dead.add_parser("put-back", help="publish a dead letter's record on its source topic again "
+                                                 "(after fixing what made the consumer refuse it)")
+    put_back.add_argument("id", help="CONSUMER:PARTITION:OFFSET, as `list` shows it")
+    put_back.set_defaults(run=dead_letters_put_back)
 
     stack = areas.add_parser("stack", help="the local stack (same as the make targets)")
     stack.add_argument("command", choices=["up", "down", "status", "logs", "incidents", "tasks"])

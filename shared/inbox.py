@@ -19,6 +19,8 @@ from shared.tables import inbox
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, DomainEvent, Envelope], None]
+# Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
+DLT_PREFIX = "dlt_"
 
 
 class EventRejected(ValueError):
@@ -113,13 +115,10 @@ class EventConsumer:
 
     def dead_letter(self, message: Message, reason: str) -> None:
         log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
-        headers = list(message.headers() or []) + [
-            ("dlt_reason", reason.encode()),
-            ("dlt_consumer", self.name.encode()),
-            ("dlt_topic", message.topic().encode()),
-            ("dlt_partition", str(message.partition()).encode()),
-            ("dlt_offset", str(message.offset()).encode()),
-        ]
+        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
+                 "partition": message.partition(), "offset": message.offset()}
+        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
+                                                   for name, value in about.items()]
         self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
         if self.producer.flush(15):
             raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")

@@ -112,3 +112,19 @@ def delivered_shipments(service_db, order_id: str) -> int:
                           {"id": order_id}).scalar()
 
 
+def read_events(stack, topic: str, key: str, expected: int, timeout: float = 20) -> list:
+    """All records with one key (an order id, mostly) on a topic, read from the start with a throw-away group."""
+    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    found = []
+    try:
+        def poll():
+            message = consumer.poll(0.5)
+            if message is not None and not message.error() and message.key() == key.encode():
+                found.append(message)
+            return len(found) >= expected
+        eventually(poll, timeout=timeout, interval=0, what=f"{expected} records of {key} on {topic}")
+    finally:
+        consumer.close()
+    return found

@@ -3,6 +3,12 @@ import subprocess
 import sys
 import uuid
 
+from confluent_kafka import Producer
+
+from shared import dead_letters
+from tests.conftest import INJECTED_BY_TEST, eventually
+from tests.e2e.conftest import read_events
+
 
 def fulfil(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
@@ -28,3 +34,34 @@ def test_errors_are_one_readable_line_with_a_non_zero_exit(stack):
     assert missing.stderr.strip() == "error: 404: no order with id no-such-order"
     bad_item = fulfil("order", "place", "--item", "KB-101")
     assert bad_item.returncode == 2 and "expected SKU:QUANTITY" in bad_item.stderr
+
+
+def test_an_operator_lists_a_dead_letter_with_its_reason_and_puts_it_back_on_its_topic(stack):
+    key = f"bad-{uuid.uuid4()}"
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    original_headers = [("ce_type", b"x"), (INJECTED_BY_TEST, b"malformed on purpose")]
+    producer.produce("delivery.events", key=key, value=b"{not json", headers=original_headers)
+    assert producer.flush(10) == 0
+
+    def letters_of_order_consumer():
+        return [d for d in dead_letters.read(stack.kafka_bootstrap, ("order",)) if d.key == key.encode()]
+
+    [letter] = eventually(letters_of_order_consumer, what=f"the order consumer to dead-letter {key}")
+    listed = fulfil("dead-letters", "list", "--consumer", "order")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{letter.id} " in listed.stdout and f"key {key}" in listed.stdout
+    assert "not a CloudEvents 1.0 binary-mode record" in listed.stdout
+
+    put_back = fulfil("dead-letters", "put-back", letter.id)
+    assert put_back.returncode == 0, put_back.stderr
+    assert put_back.stdout.strip() == f"{letter.id} is back on delivery.events; its consumers will see it again"
+    # Back on its topic exactly as it first arrived, without the dead-letter headers...
+    copies = read_events(stack, "delivery.events", key, expected=2)
+    assert [(c.value(), c.headers()) for c in copies] == [(b"{not json", original_headers)] * 2
+    # ...and, its cause not being fixed, refused again by the consumer with the same reason.
+    again = eventually(lambda: len(found := letters_of_order_consumer()) == 2 and found,
+                       what="a second dead letter")
+    assert {d.reason for d in again} == {letter.reason}
+
+    unknown = fulfil("dead-letters", "put-back", "order:0:999999999")
+    assert unknown.returncode == 2 and "no dead letter order:0:999999999" in unknown.stderr

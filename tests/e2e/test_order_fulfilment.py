@@ -4,12 +4,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from sqlalchemy import text
 
 from shared.envelope import Envelope
 from tests.conftest import INJECTED_BY_TEST, eventually, new_order_request
-from tests.e2e.conftest import stages_when, wait_until_consumed
+from tests.e2e.conftest import read_events, stages_when, wait_until_consumed
 
 
 def order_status(order_api, order_id):
@@ -32,24 +32,6 @@ def completed_order(order_api):
     order = eventually(lambda: (o := order_status(order_api, order_id))["status"] == "COMPLETED" and o,
                        timeout=60, what=f"order {order_id} to complete")
     return order
-
-
-def read_events(stack, topic: str, order_id: str, expected: int, timeout: float = 20) -> list:
-    """All records of one order on a topic, read from the start with a throw-away consumer group."""
-    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
-    found = []
-    try:
-        def poll():
-            message = consumer.poll(0.5)
-            if message is not None and not message.error() and message.key() == order_id.encode():
-                found.append(message)
-            return len(found) >= expected
-        eventually(poll, timeout=timeout, interval=0, what=f"{expected} records of {order_id} on {topic}")
-    finally:
-        consumer.close()
-    return found
 
 
 def test_an_order_placed_over_http_reaches_completed(completed_order, order_api):
