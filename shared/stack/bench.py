@@ -23,8 +23,11 @@ FINAL = {"COMPLETED", "CANCELLED", "DELIVERY_FAILED"}
 
 
 def _percentiles(values: list[float]) -> str:
-    if len(values) < 2:
-        return " ".join(f"{v:7.2f}" for v in values * 3) or "      -"
+    """p50, p95 and max, aligned in columns."""
+    if not values:
+        return "      -"
+    if len(values) == 1:
+        values = values * 2  # quantiles() needs two points; one value is its own p50, p95 and max
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return f"{cuts[49]:7.2f} {cuts[94]:7.2f} {max(values):7.2f}"
 
