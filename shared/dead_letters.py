@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from shared.inbox import DLT_PREFIX
+from shared.outbox import kafka_producer
 from shared.topics import CONSUMERS, dead_letter_topic
 
 
@@ -105,7 +106,7 @@ def put_back(bootstrap: str, dead_letter_id: str) -> DeadLetter:
     letter = next((d for d in read(bootstrap, (consumer,)) if d.id == dead_letter_id), None)
     if letter is None:
         raise UnknownDeadLetter(f"no dead letter {dead_letter_id}; `fulfil dead-letters list` shows them")
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer = kafka_producer(bootstrap)
     producer.produce(letter.source_topic, key=letter.key, value=letter.value, headers=letter.headers)
     if producer.flush(15):
         raise RuntimeError(f"{letter.source_topic} did not acknowledge the record")

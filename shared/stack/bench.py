@@ -15,11 +15,10 @@ from datetime import datetime
 
 import httpx
 
+from shared.cli import FINAL
 from shared.stack.config import StackSettings
 from shared.stack.demo import ADDRESS
 from shared.stack.errors import StackError
-
-FINAL = {"COMPLETED", "CANCELLED", "DELIVERY_FAILED"}
 
 
 def _percentiles(values: list[float]) -> str:
