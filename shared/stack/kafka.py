@@ -74,7 +74,8 @@ def start(settings: StackSettings) -> None:
     if not (home / "data" / "meta.properties").is_file():
         step("formatting Kafka KRaft storage")
         result = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(properties), "--standalone"],
+            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id()}",
+             "-c", str(properties), "--standalone"],
             capture_output=True, text=True,
         )
         if result.returncode != 0:
@@ -85,11 +86,18 @@ def start(settings: StackSettings) -> None:
                settings=settings, log_name=NAME, pid_name=NAME)
 
 
-def _cluster_id() -> str:
-    # KRaft wants a base64url-encoded 16-byte id, which is what a random UUID gives.
+def cluster_id() -> str:
+    """A KRaft cluster id: a random 16-byte id, base64url-encoded, as Kafka's own tool makes it.
+
+    Like Kafka's Uuid.randomUuid, never one that starts with "-": the storage tool's argument
+    parser would read it as an option (a CI run failed on exactly that, one time in 64).
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _broker_ready(settings: StackSettings) -> bool:
