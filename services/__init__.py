@@ -1,1 +1,1 @@
-"""The four services: order, warehouse, factory, delivery — each laid out the same way."""
+"""The services: order, warehouse, factory and delivery, plus analytics, which only reads events — each laid out the same way."""

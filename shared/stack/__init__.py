@@ -1,1 +1,1 @@
-"""The local stack launcher: fetches, starts and stops Camunda, Kafka, PostgreSQL and the four services."""
+"""The local stack launcher: fetches, starts and stops Camunda, Kafka, PostgreSQL and the services."""

@@ -13,6 +13,16 @@ from shared.stack.java import java_home
 from shared.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
 
 NAME = "camunda"
+
+# The broker settings docker-compose.yml must share (tests/unit/test_docker_compose.py checks it):
+# a laptop-sized single node with the gateway inside, no authentication, and a clock tests can move.
+TOPOLOGY = {
+    "ZEEBE_BROKER_GATEWAY_ENABLE": "true",
+    "ZEEBE_BROKER_GATEWAY_SECURITY_AUTHENTICATION_MODE": "none",
+    "ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT": "1",
+    "ZEEBE_CLOCK_CONTROLLED": "true",
+}
+
 EXPORTER_SOURCE = Path(__file__).with_name("exporter") / "RecordLogExporter.java"
 EXPORTER_CLASS = "fulfilment.exporter.RecordLogExporter"
 
@@ -61,15 +71,12 @@ def start(settings: StackSettings) -> None:
     env = {
         "JAVA_HOME": str(java_home()),
         "JAVA_OPTS": f"-Xmx{settings.java_heap} -XX:+ExitOnOutOfMemoryError",
-        "ZEEBE_BROKER_GATEWAY_ENABLE": "true",
+        **TOPOLOGY,
         "ZEEBE_BROKER_GATEWAY_NETWORK_PORT": str(settings.zeebe_grpc_port),
-        "ZEEBE_BROKER_GATEWAY_SECURITY_AUTHENTICATION_MODE": "none",
         "ZEEBE_BROKER_DATA_DIRECTORY": str(data),
-        # A laptop-sized single node: one partition, and a disk watermark that a busy dev disk passes.
-        "ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT": "1",
+        # A disk watermark that a busy development disk passes.
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_REPLICATION": "256MB",
-        "ZEEBE_CLOCK_CONTROLLED": "true",
         "ZEEBE_BROKER_EXPORTERS_RECORDLOG_CLASSNAME": EXPORTER_CLASS,
         "ZEEBE_BROKER_EXPORTERS_RECORDLOG_JARPATH": str(exporter),
         "ZEEBE_BROKER_EXPORTERS_RECORDLOG_ARGS_PATH": str(record_log(settings)),

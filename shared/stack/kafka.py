@@ -33,7 +33,7 @@ Configuration:
 """
 
 
-def _server_properties(settings: StackSettings) -> str:
+def server_properties(settings: StackSettings) -> str:
     data = settings.state_dir / "kafka" / "data"
     return "\n".join([
         "process.roles=broker,controller",
@@ -68,7 +68,7 @@ def start(settings: StackSettings) -> None:
     home = settings.state_dir / "kafka"
     home.mkdir(parents=True, exist_ok=True)
     properties = home / "server.properties"
-    properties.write_text(_server_properties(settings))
+    properties.write_text(server_properties(settings))
     (home / "log4j2.yaml").write_text(LOG4J2)
     java = [java_binary(), "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={home / 'log4j2.yaml'}"]
     if not (home / "data" / "meta.properties").is_file():

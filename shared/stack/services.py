@@ -1,4 +1,4 @@
-"""Start the four services as separate processes, each pointed at its own database."""
+"""Start the services as separate processes, each pointed at its own database."""
 from __future__ import annotations
 
 import urllib.request
