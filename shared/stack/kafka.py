@@ -1,6 +1,7 @@
 """Apache Kafka 4 as a single KRaft node from its Maven Central jars; storage is formatted once."""
 from __future__ import annotations
 
+import base64
 import subprocess
 import uuid
 
@@ -92,8 +93,6 @@ def cluster_id() -> str:
     Like Kafka's Uuid.randomUuid, never one that starts with "-": the storage tool's argument
     parser would read it as an option (a CI run failed on exactly that, one time in 64).
     """
-    import base64
-
     while True:
         candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not candidate.startswith("-"):
