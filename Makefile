@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-STACK  := $(BIN)/python -m shared.stack
+STACK  := $(BIN)/python -m tools.stack
 BPMNLINT := bpmn/node_modules/.installed
 
 .PHONY: install lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench clean
@@ -25,7 +25,7 @@ lint-bpmn: $(BPMNLINT)  ## check the BPMN files as Camunda Modeler does (bpmnlin
 	@cd bpmn && ./node_modules/.bin/bpmnlint *.bpmn && echo "bpmnlint: no problems"
 
 catalog: install  ## regenerate docs/events/*.schema.json and docs/asyncapi.json from the event classes
-	@$(BIN)/python -m services.catalog
+	@$(BIN)/python -m tools.catalog
 
 diagrams: install ## render docs/images/*.png from the BPMN files (bpmn-js in Debian's headless chromium)
 	@cd docs/diagrams && npm ci --no-audit --no-fund --silent

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from shared.stack.config import SERVICES, StackSettings
-from shared.stack.services import healthy
+from contracts.registry import SERVICES
+from tools.stack.config import StackSettings
+from tools.stack.services import healthy
 
 # Header on records a test puts on a service topic to prove bad input is handled; the catalog
 # check skips exactly these, and no others.
@@ -59,8 +60,8 @@ def camunda_api(stack):
 @pytest.fixture(scope="session")
 def engine_records(stack):
     """What the engine reported (instances, incidents, user tasks), from the record-log exporter."""
-    from shared.stack.camunda import record_log
-    from shared.stack.records import RecordLog
+    from tools.stack.camunda import record_log
+    from tools.stack.records import RecordLog
 
     return RecordLog(record_log(stack))
 

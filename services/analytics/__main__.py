@@ -1,4 +1,4 @@
 from services.analytics.app import service
-from shared.service import serve
+from runtime.service import serve
 
 serve(service)

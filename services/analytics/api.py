@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from services.analytics import figures
-from shared.db import unit_of_work
-from shared.http import Sessions
+from runtime.db import unit_of_work
+from runtime.http import Sessions
 
 router = APIRouter(tags=["analytics"])
 

@@ -1,9 +1,10 @@
 """Analytics wiring: settings, routes, event subscriptions."""
 from pathlib import Path
 
+from contracts.registry import ANALYTICS
+from runtime.service import Service
 from services.analytics import api, consumers
 from services.analytics.settings import AnalyticsSettings
-from shared.service import Service
 
 service = Service(
     settings=AnalyticsSettings(),
@@ -11,5 +12,6 @@ service = Service(
     api=api.router,
     title="Analytics service",
     subscriptions=consumers.SUBSCRIPTIONS,
-    consumed_topics=consumers.TOPICS,
+    consumed_topics=ANALYTICS.consumed_topics,
+    dead_letter_topic=ANALYTICS.dead_letter_topic,
 )

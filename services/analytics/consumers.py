@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from contracts.delivery import DeliveryCompleted, DeliveryRedispatched
+from contracts.factory import ItemsProduced
+from contracts.order import OrderCancelled, OrderCompleted, OrderPlaced
+from contracts.warehouse import (ReplenishmentRequested, ReplenishmentWithdrawn, ReservationOutcome, StockAllocated,
+                                 StockReserved)
+from runtime.envelope import Envelope
+from runtime.inbox import Subscription
 from services.analytics import db
-from services.delivery.events import DeliveryCompleted, DeliveryRedispatched
-from services.factory.events import ItemsProduced
-from services.order.events import OrderCancelled, OrderCompleted, OrderPlaced
-from services.warehouse.events import ReplenishmentRequested, ReplenishmentWithdrawn, StockAllocated, StockReserved
-from shared.envelope import Envelope
-from shared.inbox import Subscription
-from shared.topics import EVENT_TOPICS
-
-TOPICS = list(EVENT_TOPICS.values())
 
 
 def on_order_placed(session: Session, event: OrderPlaced, envelope: Envelope) -> None:
@@ -20,7 +18,7 @@ def on_order_placed(session: Session, event: OrderPlaced, envelope: Envelope) ->
 
 
 def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
-    db.record_order(session, event.order_id, first_pass_full=event.outcome == "full")
+    db.record_order(session, event.order_id, first_pass_full=event.outcome == ReservationOutcome.FULL)
 
 
 def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:

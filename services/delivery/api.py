@@ -5,8 +5,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from services.delivery import db
-from shared.db import unit_of_work
-from shared.http import Identifier, Sessions, problem
+from runtime.db import unit_of_work
+from runtime.http import Identifier, Sessions, problem
 
 router = APIRouter(tags=["deliveries"])
 

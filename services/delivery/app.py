@@ -1,10 +1,9 @@
-"""Delivery wiring: settings, routes, job workers, the simulated courier."""
-from functools import partial
+"""Delivery wiring: settings, routes, job handlers, the simulated courier."""
 from pathlib import Path
 
+from runtime.service import Service
 from services.delivery import api, courier, workers
 from services.delivery.settings import DeliverySettings
-from shared.service import Service
 
 settings = DeliverySettings()
 
@@ -13,6 +12,7 @@ service = Service(
     migrations=Path(__file__).with_name("migrations"),
     api=api.router,
     title="Delivery service",
-    workers=partial(workers.make_router, settings=settings),
+    jobs=workers.handlers,
+    job_dependencies={"order_api": workers.order_api_client(settings)},
     background=[courier.make_courier(settings.courier_poll_seconds)],
 )

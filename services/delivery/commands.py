@@ -7,15 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from contracts.delivery import (DELIVERY_COMPLETED, SERVICE, Delivered, DeliveryCancelled, DeliveryCompleted,
+                                DeliveryRedispatched, DeliveryRefused, DeliveryStarted)
+from runtime.db import serialise_on
+from runtime.outbox import EventPublisher, add_zeebe_message
 from services.delivery import db
 from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
-from services.delivery.events import (DELIVERY_COMPLETED_MESSAGE, DeliveryCancelled, DeliveryCompleted,
-                                     DeliveryRedispatched, DeliveryRefused, DeliveryStarted)
-from shared.db import lock_for_order
-from shared.outbox import EventPublisher, add_zeebe_message
-from shared.topics import events_topic
 
-publisher = EventPublisher(source="/fulfilment/delivery", topic=events_topic("delivery"))
+publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Dispatch:
 def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: list[dict],
                    delay_seconds: float, address: dict) -> Dispatch:
     """The delivery command: the same delivery for a repeated command."""
-    lock_for_order(session, order_id)
+    serialise_on(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
         return Dispatch(None, refused=f"order {order_id} was cancelled")
     existing = db.find(session, order_id, shipment_id)
@@ -56,8 +55,9 @@ def finish_due_deliveries(session: Session) -> int:
         db.mark_delivered(session, delivery.id, now)
         publisher.publish(session, DeliveryCompleted(order_id=delivery.order_id, delivery_id=delivery.id,
                                                      shipment_id=delivery.shipment_id))
-        add_zeebe_message(session, name=DELIVERY_COMPLETED_MESSAGE, correlation_key=delivery.shipment_id,
-                          message_id=delivery.id, variables={"deliveredAt": now.isoformat()})
+        add_zeebe_message(session, name=DELIVERY_COMPLETED.name, correlation_key=delivery.shipment_id,
+                          message_id=delivery.id, variables=Delivered(delivered_at=now.isoformat()).to_variables(),
+                          ttl_ms=DELIVERY_COMPLETED.ttl_ms)
     return len(due)
 
 
@@ -75,7 +75,7 @@ def redispatch(session: Session, shipment_id: str, delay_seconds: float) -> str 
 
 def cancel_deliveries(session: Session, order_id: str) -> list[str]:
     """Call back every delivery of the order not yet delivered; returns the shipments that were delivered."""
-    lock_for_order(session, order_id)
+    serialise_on(session, order_id)
     db.closed_orders.close(session, order_id)
     delivered = []
     for delivery in db.of_order_for_update(session, order_id):

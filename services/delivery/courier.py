@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.delivery import commands
-from shared.service import polling_loop
+from runtime.service import polling_loop
 
 
 def make_courier(poll_seconds: float):

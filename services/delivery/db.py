@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from services.delivery.domain import DeliveryStatus
-from shared.closing import ClosedOrders
+from runtime.closing import ClosedKeys
 
 metadata = MetaData()
 
@@ -78,5 +78,5 @@ def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime)
 
 
 
-# Marks orders whose work was undone (see shared.closing).
-closed_orders = ClosedOrders(metadata)
+# Marks orders whose work was undone (see runtime.closing).
+closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")

@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.factory import db
-from shared.db import unit_of_work
-from shared.http import NOT_JSON, Sessions
+from runtime.db import unit_of_work
+from runtime.http import NOT_JSON, Sessions
 
 router = APIRouter(tags=["production"])
 

@@ -1,9 +1,10 @@
 """Factory wiring: settings, routes, event subscriptions, the production line."""
 from pathlib import Path
 
+from contracts.registry import FACTORY
+from runtime.service import Service
 from services.factory import api, consumers, production
 from services.factory.settings import FactorySettings
-from shared.service import Service
 
 settings = FactorySettings()
 
@@ -13,6 +14,7 @@ service = Service(
     api=api.router,
     title="Factory service",
     subscriptions=consumers.subscriptions(settings.production_seconds),
-    consumed_topics=consumers.TOPICS,
+    consumed_topics=FACTORY.consumed_topics,
+    dead_letter_topic=FACTORY.dead_letter_topic,
     background=[production.make_production_line(settings.production_poll_seconds)],
 )

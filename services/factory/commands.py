@@ -5,19 +5,19 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from contracts.factory import SERVICE, ItemsProduced
+from runtime.outbox import EventPublisher
 from services.factory import db
-from services.factory.events import ItemsProduced
-from shared.outbox import EventPublisher
-from shared.topics import events_topic
 
-publisher = EventPublisher(source="/fulfilment/factory", topic=events_topic("factory"))
+publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
 def take_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
-                 production_seconds: float) -> None:
+                 production_seconds: float, requested_by_event: str | None = None) -> None:
     """Record a production order; it is produced once `production_seconds` have passed."""
     db.record_request(session, request_id=request_id, order_id=order_id, sku=sku, quantity=quantity,
-                      due_at=datetime.now(timezone.utc) + timedelta(seconds=production_seconds))
+                      due_at=datetime.now(timezone.utc) + timedelta(seconds=production_seconds),
+                      requested_by_event=requested_by_event)
 
 
 def produce_due(session: Session) -> int:
@@ -29,7 +29,8 @@ def produce_due(session: Session) -> int:
     for order in due:
         db.mark_produced(session, order.request_id, now)
         publisher.publish(session, ItemsProduced(order_id=order.order_id, request_id=order.request_id,
-                                                 sku=order.sku, quantity=order.quantity))
+                                                 sku=order.sku, quantity=order.quantity),
+                          causation_id=order.requested_by_event)
     return len(due)
 
 

@@ -3,19 +3,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from contracts.warehouse import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
+from runtime.envelope import Envelope
+from runtime.inbox import Subscription
 from services.factory import commands
-from services.warehouse.events import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
-from shared.envelope import Envelope
-from shared.inbox import Subscription
-from shared.topics import events_topic
-
-TOPICS = [events_topic("warehouse")]
 
 
 def subscriptions(production_seconds: float) -> list[Subscription]:
-    def on_replenishment_requested(session: Session, event: ReplenishmentRequested, _: Envelope) -> None:
+    def on_replenishment_requested(session: Session, event: ReplenishmentRequested, envelope: Envelope) -> None:
         commands.take_request(session, request_id=event.request_id, order_id=event.order_id, sku=event.sku,
-                              quantity=event.quantity, production_seconds=production_seconds)
+                              quantity=event.quantity, production_seconds=production_seconds,
+                              requested_by_event=envelope.id)
 
     def on_replenishment_expedited(session: Session, event: ReplenishmentExpedited, _: Envelope) -> None:
         commands.expedite(session, event.request_id)

@@ -23,6 +23,8 @@ production_orders = Table(
     Column("expedited", Boolean, nullable=False, server_default="false"),
     Column("produced_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The replenishment-requested event this order came from: the causation of its items-produced.
+    Column("requested_by_event", String(200)),
 )
 
 
@@ -45,10 +47,10 @@ def set_line_running(session: Session, running: bool) -> None:
 
 
 def record_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
-                   due_at: datetime) -> None:
+                   due_at: datetime, requested_by_event: str | None) -> None:
     session.execute(insert(production_orders).values(
         request_id=request_id, order_id=order_id, sku=sku, quantity=quantity, status=ProductionStatus.REQUESTED,
-        due_at=due_at,
+        due_at=due_at, requested_by_event=requested_by_event,
     ).on_conflict_do_nothing())
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.factory import commands
-from shared.service import polling_loop
+from runtime.service import polling_loop
 
 
 def make_production_line(poll_seconds: float):

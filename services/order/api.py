@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from services.order import commands, db
 from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
                                    UnknownOrder)
-from shared.db import unit_of_work
-from shared.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.db import unit_of_work
+from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 
 router = APIRouter(tags=["orders"])
 
@@ -85,13 +85,6 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
     )
 
 
-def deadlines(request: Request) -> dict[str, str]:
-    """The process deadlines of this deployment, as process variables."""
-    settings = request.app.state.settings
-    return {"stockWaitReminder": settings.stock_wait_reminder, "stockWaitDeadline": settings.stock_wait_deadline,
-            "deliveryReminder": settings.delivery_reminder, "deliveryDeadline": settings.delivery_deadline}
-
-
 @router.post("/orders", status_code=201, response_model=OrderView,
              responses={**NOT_JSON, 200: {"description": "A retry with the same Idempotency-Key: the original order"},
                         409: problem("Idempotency-Key reused for a different request"),
@@ -104,7 +97,7 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
                 session, customer_id=body.customer_id,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
-                idempotency_key=idempotency_key, deadlines=deadlines(request),
+                idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
             )
 
     try:

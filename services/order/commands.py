@@ -6,15 +6,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from contracts.base import Line
+from contracts.order import (CANCEL_REQUESTED, ORDER_PLACED, SERVICE, OrderCancellationRequested, OrderCancelled,
+                             OrderCompleted, OrderDeliveryFailed, OrderPlaced)
+from contracts.process import Deadlines, OrderStart
+from runtime.envelope import Envelope
+from runtime.outbox import EventPublisher, add_zeebe_message
 from services.order import db
-from services.order.domain import (OrderLine, OrderStatus, UnknownOrder, check_cancellable, check_idempotent_retry,
-                                   normalise_lines, request_fingerprint)
-from services.order.events import (CANCEL_REQUESTED_MESSAGE, ORDER_PLACED_MESSAGE, Line, OrderCancellationRequested,
-                                   OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced)
-from shared.outbox import EventPublisher, add_zeebe_message
-from shared.topics import events_topic
+from services.order.domain import (FINAL_STATUSES, OrderLine, OrderStatus, Progress, Report, UnknownOrder,
+                                   check_cancellable, check_idempotent_retry, normalise_lines, request_fingerprint,
+                                   status_of, take_in)
 
-publisher = EventPublisher(source="/fulfilment/order", topic=events_topic("order"))
+publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Placed:
 
 
 def place_order(session: Session, *, customer_id: str, items: list[OrderLine], shipping_address: dict,
-                accepts_partial: bool, idempotency_key: str | None, deadlines: dict[str, str]) -> Placed:
+                accepts_partial: bool, idempotency_key: str | None, deadlines: Deadlines) -> Placed:
     """Store the order and, in the same transaction, the event and the message that starts its process."""
     lines = normalise_lines(items)
     fingerprint = request_fingerprint({
@@ -45,9 +48,9 @@ def place_order(session: Session, *, customer_id: str, items: list[OrderLine], s
     wire_items = [Line(sku=l.sku, quantity=l.quantity) for l in lines]
     publisher.publish(session, OrderPlaced(order_id=order_id, customer_id=customer_id, items=wire_items))
     # Ids and line items only: customer data never enters the process.
-    add_zeebe_message(session, name=ORDER_PLACED_MESSAGE, correlation_key=order_id, message_id=order_id,
-                      variables={"orderId": order_id, "items": [i.model_dump() for i in wire_items],
-                                 "acceptsPartial": accepts_partial, **deadlines})
+    start = OrderStart(order_id=order_id, items=wire_items, accepts_partial=accepts_partial, **dict(deadlines))
+    add_zeebe_message(session, name=ORDER_PLACED.name, correlation_key=order_id, message_id=order_id,
+                      variables=start.to_variables(), ttl_ms=ORDER_PLACED.ttl_ms)
     return Placed(order_id, created=True)
 
 
@@ -67,7 +70,7 @@ def close_order(session: Session, order_id: str, status: OrderStatus, process_in
         return True  # a retried job: already done
     event, what = CLOSING_EVENTS[status]
     db.set_process_instance(session, order_id, process_instance_key)
-    db.record_progress(session, order_id, what, reported=status, final=status)
+    record_progress(session, order_id, what, Report(final=status), reported=status)
     publisher.publish(session, event(order_id=order_id))
     return True
 
@@ -80,8 +83,30 @@ def request_cancellation(session: Session, order_id: str) -> str:
     check_cancellable(OrderStatus(order.status))
     if order.status == OrderStatus.CANCELLED:
         return "already cancelled"
-    add_zeebe_message(session, name=CANCEL_REQUESTED_MESSAGE, correlation_key=order_id,
-                      message_id=f"{CANCEL_REQUESTED_MESSAGE}:{order_id}", variables={})
+    add_zeebe_message(session, name=CANCEL_REQUESTED.name, correlation_key=order_id,
+                      message_id=f"{CANCEL_REQUESTED.name}:{order_id}", variables={}, ttl_ms=CANCEL_REQUESTED.ttl_ms)
     db.add_timeline(session, order_id, order.status, "cancellation requested")
     publisher.publish(session, OrderCancellationRequested(order_id=order_id))
     return "cancellation requested"
+
+
+def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
+                    caused_by: Envelope | None = None) -> bool:
+    """Take in what a service reported, re-derive the status, log it; False when the order is unknown."""
+    order = db.get_order(session, order_id, for_update=True)
+    if order is None:
+        return False
+    stored = OrderStatus(order.status)
+    current = Progress(reserved=order.reserved, backorder_open=order.backorder_open,
+                       final=stored if stored in FINAL_STATUSES else None)
+    progress, stages = take_in(current, db.shipment_stages(session, order_id), report)
+    changed = {report.shipment[0]: stages[report.shipment[0]]} if report.shipment else {}
+    db.save_progress(session, order_id, progress, status_of(progress), changed)
+    # The timeline records the stage each event reports, at the time it happened, even when
+    # events from different topics arrive out of order.
+    if caused_by is None:
+        db.add_timeline(session, order_id, reported, what)
+    else:
+        db.add_timeline(session, order_id, reported, what, event_type=caused_by.type, event_id=caused_by.id,
+                        at=caused_by.time)
+    return True

@@ -3,51 +3,49 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.delivery.events import DeliveryCompleted, DeliveryStarted
-from services.order import db
-from services.order.domain import OrderStatus, ShipmentStage
-from services.warehouse.events import ShipmentPacked, StockAllocated, StockReserved
-from shared.envelope import DomainEvent, Envelope
-from shared.inbox import EventRejected, Subscription
-from shared.topics import events_topic
+from contracts.base import Event
+from contracts.delivery import DeliveryCompleted, DeliveryStarted
+from contracts.warehouse import ReservationOutcome, ShipmentPacked, StockAllocated, StockReserved
+from runtime.envelope import Envelope
+from runtime.inbox import EventRejected, Subscription
+from services.order import commands
+from services.order.domain import OrderStatus, Report, ShipmentStage
 
-TOPICS = [events_topic("warehouse"), events_topic("delivery")]
-
-
-def _record(session: Session, event: DomainEvent, envelope: Envelope, what: str, **facts) -> None:
-    if not db.record_progress(session, event.order_id, what, event_type=envelope.type, event_id=envelope.id,
-                              at=envelope.time, **facts):
+def _record(session: Session, event: Event, envelope: Envelope, what: str, report: Report,
+            reported: OrderStatus) -> None:
+    if not commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope):
         raise EventRejected(f"no order with id {event.order_id}")
 
 
 def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
-    if event.outcome == "full":
-        _record(session, event, envelope, "stock reserved", reported=OrderStatus.RESERVED,
-                reserved=True, backorder_open=False)
+    if event.outcome == ReservationOutcome.FULL:
+        _record(session, event, envelope, "stock reserved", Report(reserved=True, backorder_open=False),
+                OrderStatus.RESERVED)
     else:
         missing = ", ".join(f"{l.requested - l.reserved}x {l.sku}" for l in event.lines if l.reserved < l.requested)
         _record(session, event, envelope, f"stock {event.outcome}ly reserved; backordered {missing}",
-                reported=OrderStatus.AWAITING_STOCK, reserved=event.outcome == "partial", backorder_open=True)
+                Report(reserved=event.outcome == ReservationOutcome.PARTIAL, backorder_open=True),
+                OrderStatus.AWAITING_STOCK)
 
 
 def on_stock_allocated(session: Session, event: StockAllocated, envelope: Envelope) -> None:
-    _record(session, event, envelope, "backordered stock arrived and is reserved", reported=OrderStatus.RESERVED,
-            reserved=True, backorder_open=False)
+    _record(session, event, envelope, "backordered stock arrived and is reserved",
+            Report(reserved=True, backorder_open=False), OrderStatus.RESERVED)
 
 
 def on_shipment_packed(session: Session, event: ShipmentPacked, envelope: Envelope) -> None:
     _record(session, event, envelope, f"shipment {event.shipment_no} ({event.shipment_id}) packed",
-            reported=OrderStatus.PACKED, shipment=(event.shipment_id, ShipmentStage.PACKED))
+            Report(shipment=(event.shipment_id, ShipmentStage.PACKED)), OrderStatus.PACKED)
 
 
 def on_delivery_started(session: Session, event: DeliveryStarted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} handed to {event.courier}",
-            reported=OrderStatus.IN_DELIVERY, shipment=(event.shipment_id, ShipmentStage.IN_DELIVERY))
+            Report(shipment=(event.shipment_id, ShipmentStage.IN_DELIVERY)), OrderStatus.IN_DELIVERY)
 
 
 def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} delivered",
-            reported=OrderStatus.DELIVERED, shipment=(event.shipment_id, ShipmentStage.DELIVERED))
+            Report(shipment=(event.shipment_id, ShipmentStage.DELIVERED)), OrderStatus.DELIVERED)
 
 
 SUBSCRIPTIONS = [

@@ -9,8 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.order.domain import (FINAL_STATUSES, OrderLine, OrderStatus, Progress, ShipmentStage, later_stage,
-                                   status_of)
+from services.order.domain import OrderLine, OrderStatus, Progress, ShipmentStage
 
 metadata = MetaData()
 
@@ -105,32 +104,18 @@ def add_timeline(session: Session, order_id: str, status: str, what: str, *,
     ))
 
 
-def record_progress(session: Session, order_id: str, what: str, *, reported: str, reserved: bool | None = None,
-                    backorder_open: bool | None = None, shipment: tuple[str, ShipmentStage] | None = None,
-                    final: OrderStatus | None = None, **timeline) -> bool:
-    """Store what a service reported, re-derive the status, log it; False when the order is unknown."""
-    order = get_order(session, order_id, for_update=True)
-    if order is None:
-        return False
-    if shipment is not None:
-        shipment_id, stage = shipment
-        current = session.execute(select(order_shipments.c.stage).where(
-            order_shipments.c.order_id == order_id, order_shipments.c.shipment_id == shipment_id)).scalar()
-        stage = later_stage(ShipmentStage(current) if current else None, stage)
+def shipment_stages(session: Session, order_id: str) -> dict[str, ShipmentStage]:
+    rows = session.execute(select(order_shipments).where(order_shipments.c.order_id == order_id)).all()
+    return {r.shipment_id: ShipmentStage(r.stage) for r in rows}
+
+
+def save_progress(session: Session, order_id: str, progress: Progress, status: OrderStatus,
+                  stages: dict[str, ShipmentStage]) -> None:
+    for shipment_id, stage in stages.items():
         session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, stage=stage)
                         .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_={"stage": stage}))
-    facts = {"reserved": order.reserved if reserved is None else reserved,
-             "backorder_open": order.backorder_open if backorder_open is None else backorder_open}
-    stages = session.execute(select(order_shipments.c.stage).where(order_shipments.c.order_id == order_id)).scalars()
-    already_final = OrderStatus(order.status) if order.status in FINAL_STATUSES else None
-    status = status_of(Progress(**facts, shipments=tuple(ShipmentStage(s) for s in stages),
-                                final=already_final or final))
-    session.execute(update(orders).where(orders.c.id == order_id)
-                    .values(status=status, updated_at=func.now(), **facts))
-    # The timeline records the stage each event reports, at the time it happened, even when
-    # events from different topics arrive out of order.
-    add_timeline(session, order_id, reported, what, **timeline)
-    return True
+    session.execute(update(orders).where(orders.c.id == order_id).values(
+        status=status, updated_at=func.now(), reserved=progress.reserved, backorder_open=progress.backorder_open))
 
 
 def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:

@@ -109,6 +109,36 @@ def later_stage(current: ShipmentStage | None, reported: ShipmentStage) -> Shipm
     return max(current, reported, key=_STAGES.index)
 
 
+@dataclass(frozen=True)
+class Report:
+    """What one event or job says about an order: any of the facts its status follows from."""
+
+    reserved: bool | None = None
+    backorder_open: bool | None = None
+    shipment: tuple[str, ShipmentStage] | None = None
+    final: OrderStatus | None = None
+
+
+def take_in(current: Progress, stages: dict[str, ShipmentStage],
+            report: Report) -> tuple[Progress, dict[str, ShipmentStage]]:
+    """The progress once `report` is taken in, and each shipment's stage (by shipment id).
+
+    A fact the report names replaces the stored one, a shipment only moves forward, and a final
+    status, once reached, stays.
+    """
+    stages = dict(stages)
+    if report.shipment is not None:
+        shipment_id, stage = report.shipment
+        stages[shipment_id] = later_stage(stages.get(shipment_id), stage)
+    progress = Progress(
+        reserved=current.reserved if report.reserved is None else report.reserved,
+        backorder_open=current.backorder_open if report.backorder_open is None else report.backorder_open,
+        shipments=tuple(stages.values()),
+        final=current.final or report.final,
+    )
+    return progress, stages
+
+
 def request_fingerprint(request: dict) -> str:
     """Stable hash of a request body, to tell a retry from a different request with the same key."""
     return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

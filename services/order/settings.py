@@ -1,18 +1,25 @@
 """Order service settings (FULFIL_ORDER_* environment variables)."""
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, local_database_url
+from contracts.process import Deadlines
+from contracts.registry import ORDER
+from runtime.settings import ServiceSettings, local_database_url
 
 
 class OrderSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FULFIL_ORDER_", extra="ignore")
 
-    service_name: str = "order"
-    http_port: int = 8001
-    database_url: str = local_database_url("order")
+    service_name: str = ORDER.name
+    http_port: int = ORDER.port
+    database_url: str = local_database_url(ORDER.database)
     # Deadlines handed to each order's process (ISO 8601 durations), so they are set per deployment,
     # not in the model: seconds in development, days in production.
     stock_wait_reminder: str = "P1D"
     stock_wait_deadline: str = "P3D"
     delivery_reminder: str = "P2D"
     delivery_deadline: str = "P5D"
+
+    def deadlines(self) -> Deadlines:
+        """The process deadlines of this deployment, as an order's process reads them."""
+        return Deadlines(stock_wait_reminder=self.stock_wait_reminder, stock_wait_deadline=self.stock_wait_deadline,
+                         delivery_reminder=self.delivery_reminder, delivery_deadline=self.delivery_deadline)

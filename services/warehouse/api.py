@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from services.warehouse import db
-from shared.db import unit_of_work
-from shared.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.db import unit_of_work
+from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 
 router = APIRouter(tags=["stock"])
 

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from contracts.base import Line, ReservedLine
+from contracts.warehouse import (SERVICE, STOCK_ALLOCATED, ReplenishmentExpedited, ReplenishmentRequested,
+                                 ReplenishmentWithdrawn, ReservationOutcome, ShipmentPacked, ShipmentReturned,
+                                 StockAllocated, StockReleased, StockReserved)
+from runtime.db import serialise_on
+from runtime.outbox import EventPublisher, add_zeebe_message
 from services.warehouse import db
-from services.warehouse.domain import (LineReservation, OpenBackorder, ReservationOutcome, allocate_arrival, outcome,
-                                       pick, release, reserve)
-from services.warehouse.events import (STOCK_ALLOCATED_MESSAGE, PackedLine, ReplenishmentExpedited,
-                                       ReplenishmentRequested, ReplenishmentWithdrawn, ReservedLine, ShipmentPacked,
-                                       ShipmentReturned, StockAllocated, StockReleased, StockReserved)
-from shared.db import lock_for_order
-from shared.outbox import EventPublisher, add_zeebe_message
-from shared.topics import events_topic
+from services.warehouse.domain import (LineReservation, OpenBackorder, allocate_arrival, outcome, pick, release,
+                                       reserve)
 
-publisher = EventPublisher(source="/fulfilment/warehouse", topic=events_topic("warehouse"))
+publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Reservation:
 
 def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
     """Reserve what is free now; backorder the rest and ask the factory for it. Repeatable."""
-    lock_for_order(session, order_id)
+    serialise_on(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
         return Reservation(ReservationOutcome.NONE, [])
     existing = db.reservations_of(session, order_id)
@@ -56,7 +56,7 @@ def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]])
 
 def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
     """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
-    lock_for_order(session, order_id)
+    serialise_on(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
         return None, []
     shipment = db.shipment_of(session, order_id, shipment_no)
@@ -74,12 +74,12 @@ def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[st
     db.insert_shipment(session, shipment_id, order_id, shipment_no, to_pick)
     publisher.publish(session, ShipmentPacked(
         order_id=order_id, shipment_id=shipment_id, shipment_no=shipment_no,
-        lines=[PackedLine(sku=sku, quantity=q) for sku, q in to_pick],
+        lines=[Line(sku=sku, quantity=q) for sku, q in to_pick],
     ))
     return shipment_id, to_pick
 
 
-def receive_produced_items(session: Session, sku: str, quantity: int) -> list[str]:
+def receive_produced_items(session: Session, sku: str, quantity: int, causation_id: str | None = None) -> list[str]:
     """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
     levels = db.lock_stock(session, [sku])
     level = levels[sku]
@@ -95,11 +95,11 @@ def receive_produced_items(session: Session, sku: str, quantity: int) -> list[st
             completed_orders.append(backorder.order_id)
     db.save_stock(session, levels)
     for order_id in completed_orders:
-        allocated = [PackedLine(sku=b.sku, quantity=b.quantity) for b in db.backorders_of(session, order_id)]
-        publisher.publish(session, StockAllocated(order_id=order_id, lines=allocated))
-        add_zeebe_message(session, name=STOCK_ALLOCATED_MESSAGE, correlation_key=order_id,
-                          message_id=f"{STOCK_ALLOCATED_MESSAGE}:{order_id}", variables={},
-                          ttl_ms=7 * 24 * 3_600_000)
+        allocated = [Line(sku=b.sku, quantity=b.quantity) for b in db.backorders_of(session, order_id)]
+        publisher.publish(session, StockAllocated(order_id=order_id, lines=allocated),
+                          causation_id=causation_id)
+        add_zeebe_message(session, name=STOCK_ALLOCATED.name, correlation_key=order_id,
+                          message_id=f"{STOCK_ALLOCATED.name}:{order_id}", variables={}, ttl_ms=STOCK_ALLOCATED.ttl_ms)
     return completed_orders
 
 
@@ -122,7 +122,7 @@ def return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
     db.save_stock(session, levels)
     db.set_shipment_status(session, shipment_id, "RETURNED")
     publisher.publish(session, ShipmentReturned(order_id=order_id, shipment_id=shipment_id,
-                                                lines=[PackedLine(sku=s, quantity=q) for s, q in lines]))
+                                                lines=[Line(sku=s, quantity=q) for s, q in lines]))
     return True
 
 
@@ -132,7 +132,7 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
     Packed shipments that were not delivered come back, reserved units are freed, and backorders
     are withdrawn so the factory can call off production it has not started.
     """
-    lock_for_order(session, order_id)
+    serialise_on(session, order_id)
     db.closed_orders.close(session, order_id)
     for shipment in db.shipments_of_order(session, order_id):
         if shipment.id not in delivered_shipment_ids:
@@ -144,7 +144,7 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
         release(outstanding, levels, from_reserved=True)
         db.save_stock(session, levels)
         publisher.publish(session, StockReleased(order_id=order_id,
-                                                 lines=[PackedLine(sku=s, quantity=q) for s, q in outstanding]))
+                                                 lines=[Line(sku=s, quantity=q) for s, q in outstanding]))
     db.release_reservations(session, order_id)
     for backorder in db.backorders_of(session, order_id):
         if backorder.status == "OPEN":

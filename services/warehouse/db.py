@@ -6,7 +6,7 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData
 from sqlalchemy.orm import Session
 
 from services.warehouse.domain import StockLevel
-from shared.closing import ClosedOrders
+from runtime.closing import ClosedKeys
 
 metadata = MetaData()
 
@@ -205,5 +205,5 @@ def flag_expedited(session: Session, order_id: str) -> list:
 
 
 
-# Marks orders whose work was undone (see shared.closing).
-closed_orders = ClosedOrders(metadata)
+# Marks orders whose work was undone (see runtime.closing).
+closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from contracts.warehouse import ReservationOutcome
 
 
 class UnknownSku(ValueError):
     """An order line names a SKU the warehouse does not carry."""
-
-
-class ReservationOutcome(StrEnum):
-    FULL = "full"
-    PARTIAL = "partial"
-    NONE = "none"
 
 
 @dataclass

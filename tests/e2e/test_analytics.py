@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from services.analytics.consumers import SUBSCRIPTIONS, TOPICS
-from shared.db import make_engine, make_session_factory
-from shared.inbox import EventConsumer
-from shared.outbox import kafka_producer
+from runtime.db import make_engine, make_session_factory
+from runtime.inbox import EventConsumer
+from runtime.outbox import kafka_producer
 from shared.topics import dead_letter_topic
 from tests.conftest import _http_client, eventually, new_order_request
 from tests.e2e.conftest import wait_for_status, wait_until_consumed

@@ -5,13 +5,13 @@ import uuid
 
 from confluent_kafka import Producer
 
-from shared import dead_letters
+from tools import dead_letters
 from tests.conftest import INJECTED_BY_TEST, eventually
 from tests.e2e.conftest import read_events
 
 
 def fulfil(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tools.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

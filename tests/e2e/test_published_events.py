@@ -12,7 +12,7 @@ from cloudevents.core.formats.json import JSONFormat
 from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
-from services.catalog import CATALOG, schema_file
+from tools.catalog import CATALOG, schema_file
 from shared.topics import EVENT_TOPICS
 from tests.conftest import INJECTED_BY_TEST
 

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from shared.db import make_session_factory
-from shared.tables import metadata
+from runtime.db import make_session_factory
+from runtime.tables import metadata
 
 
 @pytest.fixture

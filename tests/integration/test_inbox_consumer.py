@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from confluent_kafka import Consumer, Producer
 
-from shared.envelope import DomainEvent, Envelope
-from shared.inbox import EventConsumer, EventRejected, Subscription
-from shared.outbox import kafka_producer
+from runtime.envelope import DomainEvent, Envelope
+from runtime.inbox import EventConsumer, EventRejected, Subscription
+from runtime.outbox import kafka_producer
 from tests.conftest import eventually
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from shared.migrations import alembic_config
-from shared.stack.config import SERVICES
+from runtime.migrations import alembic_config
+from contracts.registry import SERVICES
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 

@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Consumer
 from sqlalchemy import func, select
 
-from shared.db import unit_of_work
-from shared.envelope import DomainEvent, Envelope
-from shared.outbox import EventPublisher, OutboxRelay, kafka_producer
-from shared.tables import outbox
+from runtime.db import unit_of_work
+from runtime.envelope import DomainEvent, Envelope
+from runtime.outbox import EventPublisher, OutboxRelay, kafka_producer
+from runtime.tables import outbox
 
 
 class ParcelWeighed(DomainEvent):

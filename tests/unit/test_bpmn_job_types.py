@@ -8,7 +8,7 @@ from services.delivery import workers as delivery_workers
 from services.delivery.settings import DeliverySettings
 from services.order import workers as order_workers
 from services.warehouse import workers as warehouse_workers
-from shared.zeebe import BPMN_DIR
+from runtime.zeebe import BPMN_DIR
 
 ROUTERS = {
     "order": order_workers.make_router(None),

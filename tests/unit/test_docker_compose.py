@@ -6,10 +6,11 @@ import importlib.util
 import pytest
 import yaml
 
-from shared.settings import ServiceSettings, database_name
-from shared.stack import camunda, kafka
-from shared.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, SERVICES, StackSettings
-from shared.stack.services import environment
+from runtime.settings import ServiceSettings, database_name
+from tools.stack import camunda, kafka
+from contracts.registry import SERVICES
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
+from tools.stack.services import environment
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
 LAUNCHER = StackSettings()
@@ -56,7 +57,7 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
 
 
 def test_postgres_init_creates_each_service_role_and_database():
-    sql = (REPO_ROOT / "shared/stack/postgres-init.sql").read_text()
+    sql = (REPO_ROOT / "tools/stack/postgres-init.sql").read_text()
     for service in SERVICES:
         name = database_name(service)
         assert f"CREATE ROLE {name} LOGIN;" in sql
@@ -90,5 +91,5 @@ def test_kafka_is_configured_like_the_launcher_broker():
 
 def test_the_dockerfile_and_bootstrap_that_compose_names_exist():
     assert (REPO_ROOT / COMPOSE["order"]["build"]["dockerfile"]).is_file()
-    assert COMPOSE["bootstrap"]["command"][:3] == ["python", "-m", "shared.bootstrap"]
-    assert importlib.util.find_spec("shared.bootstrap") is not None
+    assert COMPOSE["bootstrap"]["command"][:3] == ["python", "-m", "tools.bootstrap"]
+    assert importlib.util.find_spec("tools.bootstrap") is not None

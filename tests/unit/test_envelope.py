@@ -2,7 +2,7 @@ from typing import ClassVar
 
 import pytest
 
-from shared.envelope import DomainEvent, Envelope, InvalidEnvelope
+from runtime.envelope import DomainEvent, Envelope, InvalidEnvelope
 
 
 class SomethingHappened(DomainEvent):

@@ -3,7 +3,7 @@
 import base64
 import uuid
 
-from shared.stack import kafka
+from tools.stack import kafka
 
 
 def test_cluster_id_is_a_base64url_encoded_16_byte_id():

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.outbox import OutboxRelay
+from runtime.outbox import OutboxRelay
 
 
 class RecordingZeebe:

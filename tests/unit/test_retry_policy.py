@@ -1,7 +1,7 @@
 import logging
 
-from shared.backoff import FailureBackoff
-from shared.zeebe import JOB_RETRIES, MAX_BACKOFF_MS, retry_backoff_ms
+from runtime.backoff import FailureBackoff
+from runtime.zeebe import JOB_RETRIES, MAX_BACKOFF_MS, retry_backoff_ms
 
 
 def test_backoff_starts_at_200_ms_and_doubles_per_failed_attempt():

@@ -1,0 +1,77 @@
+"""The shapes every contract takes: an event about an order, process variables, a job type, a message."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
+from pydantic.alias_generators import to_camel
+
+
+class Event(BaseModel):
+    """Payload of one event type; `event_type` is its versioned CloudEvents type.
+
+    Every event is about one order: its id is the CloudEvents subject and the Kafka key, so all
+    events of an order stay in one partition, in order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_type: ClassVar[str]
+
+    order_id: str
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+class Line(BaseModel):
+    """A quantity of one SKU: an order line, a packed line, a shipment item."""
+
+    sku: str
+    quantity: PositiveInt
+
+
+class ReservedLine(BaseModel):
+    sku: str
+    requested: PositiveInt
+    reserved: NonNegativeInt
+
+
+class Variables(BaseModel):
+    """Process variables: snake_case in Python, camelCase in the BPMN (orderId, shipmentNo, ...)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The variable names as the BPMN spells them."""
+        return [field.alias or name for name, field in cls.model_fields.items()]
+
+    def to_variables(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class JobInput(Variables):
+    """The variables one job type reads; `job_type` is the string in the BPMN's task definition."""
+
+    job_type: ClassVar[str]
+
+
+class NoOutput(Variables):
+    """A job that sets no variables."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A Zeebe message: its name in the BPMN, the variable it is correlated on, how long the broker keeps it."""
+
+    name: str
+    correlation: str
+    ttl: timedelta
+    variables: type[Variables] | None = None
+
+    @property
+    def ttl_ms(self) -> int:
+        return int(self.ttl.total_seconds() * 1000)

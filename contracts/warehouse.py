@@ -1,0 +1,138 @@
+"""What the Warehouse promises: its events on `warehouse.events`, the message it sends, the jobs it handles."""
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import PositiveInt
+
+from contracts.base import Event, JobInput, Line, Message, ReservedLine, Variables
+from contracts.registry import WAREHOUSE
+
+SERVICE = WAREHOUSE
+
+
+class ReservationOutcome(StrEnum):
+    """What a reservation got: everything, part of it, or nothing (the process branches on it)."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+# --- events on warehouse.events ----------------------------------------------------------------------
+
+
+class StockReserved(Event):
+    event_type: ClassVar[str] = "fulfilment.warehouse.stock-reserved.v1"
+    outcome: str
+    lines: list[ReservedLine]
+
+
+class ShipmentPacked(Event):
+    event_type: ClassVar[str] = "fulfilment.warehouse.shipment-packed.v1"
+    shipment_id: str
+    shipment_no: PositiveInt
+    lines: list[Line]
+
+
+class ReplenishmentRequested(Event):
+    """Asks the factory for stock; `order_id` is the order whose shortage caused it."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-requested.v1"
+    request_id: str
+    sku: str
+    quantity: PositiveInt
+
+
+class StockAllocated(Event):
+    """Every backordered unit of the order has arrived and is reserved for it."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.stock-allocated.v1"
+    lines: list[Line]
+
+
+class ReplenishmentExpedited(Event):
+    """The order has waited too long: the factory should produce this request first."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-expedited.v1"
+    request_id: str
+
+
+class ReplenishmentWithdrawn(Event):
+    """The order no longer needs the units; production that has not started is called off."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-withdrawn.v1"
+    request_id: str
+
+
+class ShipmentReturned(Event):
+    """A packed shipment went back to stock: its delivery failed or the order was cancelled."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.shipment-returned.v1"
+    shipment_id: str
+    lines: list[Line]
+
+
+class StockReleased(Event):
+    """Units reserved for the order went back to free stock (cancellation or failed delivery)."""
+
+    event_type: ClassVar[str] = "fulfilment.warehouse.stock-released.v1"
+    lines: list[Line]
+
+
+# --- Zeebe messages ---------------------------------------------------------------------------------
+
+# Wakes the order's process from its stock wait. Kept a week: the process may reach its wait
+# after the stock arrived.
+STOCK_ALLOCATED = Message("stock-allocated", correlation="orderId", ttl=timedelta(days=7))
+
+# --- jobs it handles -----------------------------------------------------------------------------------
+
+
+class ReserveStock(JobInput):
+    """Reserve what is free; backorder the rest."""
+
+    job_type: ClassVar[str] = "warehouse.reserve-stock"
+    order_id: str
+    items: list[Line]
+
+
+class ReserveStockResult(Variables):
+    reservation_outcome: ReservationOutcome
+
+
+class PickPack(JobInput):
+    """Pack every reserved, not yet picked unit into shipment `shipment_no` (1 now, 2 after the backorder)."""
+
+    job_type: ClassVar[str] = "warehouse.pick-pack"
+    order_id: str
+    shipment_no: PositiveInt
+
+
+class PickPackResult(Variables):
+    # None when nothing was left to pack: the shipment process then ends at once.
+    shipment_id: str | None
+    shipment_items: list[Line]
+
+
+class ExpediteBackorder(JobInput):
+    job_type: ClassVar[str] = "warehouse.expedite-backorder"
+    order_id: str
+
+
+class ReturnShipment(JobInput):
+    """Compensation of pick-pack: the packed goods go back to stock."""
+
+    job_type: ClassVar[str] = "warehouse.return-shipment"
+    order_id: str
+    shipment_id: str
+
+
+class ReleaseStock(JobInput):
+    """Compensation of the reservation: everything not delivered goes back to free stock."""
+
+    job_type: ClassVar[str] = "warehouse.release-stock"
+    order_id: str
+    delivered_shipment_ids: list[str] = []

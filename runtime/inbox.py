@@ -1,0 +1,126 @@
+"""Kafka consumer with an inbox (a redelivered event has no second effect) and a dead-letter topic."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from runtime.backoff import FailureBackoff
+from runtime.db import unit_of_work
+from runtime.envelope import Envelope, EventPayload, InvalidEnvelope
+from runtime.tables import inbox
+from runtime.validation import summarise
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Session, Any, Envelope], None]
+# Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
+DLT_PREFIX = "dlt_"
+
+
+class EventRejected(ValueError):
+    """A well-formed event the domain cannot accept; it goes to the dead-letter topic with this reason."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Which event class a consumer handles, and the function that handles it."""
+
+    event: type[EventPayload]
+    handler: EventHandler
+
+
+def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool:
+    """True the first time this consumer sees the event id, False on a redelivery."""
+    inserted = session.execute(
+        insert(inbox)
+        .values(consumer=consumer, event_id=envelope.id, event_type=envelope.type)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    ).first()
+    return inserted is not None
+
+
+class EventConsumer:
+    """Consumes topics one record at a time; offsets are committed only after the handler's commit."""
+
+    def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
+                 subscriptions: list[Subscription], sessions: sessionmaker[Session],
+                 dead_letter_topic: str, producer: Producer) -> None:
+        self.name = name
+        self.topics = topics
+        self.by_type = {s.event.event_type: s for s in subscriptions}
+        self.sessions = sessions
+        self.dead_letter_topic = dead_letter_topic
+        self.producer = producer
+        self.config = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = Consumer(self.config)
+        consumer.subscribe(self.topics)
+        failures = FailureBackoff(f"consumer {self.name}", log)
+        try:
+            while not stop.is_set():
+                message = consumer.poll(0.5)
+                if message is None:
+                    continue
+                if message.error():
+                    log.warning("consumer %s: %s", self.name, message.error())
+                    continue
+                try:
+                    self.handle(message)
+                    consumer.commit(message=message, asynchronous=False)
+                except Exception:  # technical failure: rewind and try the same record again
+                    consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                    stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
+                    continue
+                failures.succeeded()
+        finally:
+            consumer.close()
+
+    def handle(self, message: Message) -> str:
+        """Returns what happened: handled, duplicate, ignored or dead-lettered."""
+        try:
+            envelope = Envelope.from_kafka(message.headers(), message.key(), message.value())
+        except InvalidEnvelope as exc:
+            self.dead_letter(message, str(exc))
+            return "dead-lettered"
+        subscription = self.by_type.get(envelope.type)
+        if subscription is None:
+            return "ignored"
+        try:
+            event = subscription.event.model_validate(envelope.data)
+        except ValidationError as exc:
+            self.dead_letter(message, f"{envelope.type} payload is invalid: {summarise(exc)}")
+            return "dead-lettered"
+        try:
+            with unit_of_work(self.sessions) as session:
+                if not record_in_inbox(session, self.name, envelope):
+                    return "duplicate"
+                subscription.handler(session, event, envelope)
+        except EventRejected as exc:
+            self.dead_letter(message, f"{envelope.type} rejected: {exc}")
+            return "dead-lettered"
+        return "handled"
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
+        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
+                 "partition": message.partition(), "offset": message.offset()}
+        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
+                                                   for name, value in about.items()]
+        self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
+        if self.producer.flush(15):
+            raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")

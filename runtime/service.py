@@ -1,0 +1,149 @@
+"""The composition root every service uses: migrate, then HTTP + outbox relay + consumer + Zeebe worker."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from runtime import logging as service_logging
+from runtime.backoff import FailureBackoff
+from runtime.db import make_engine, make_session_factory, unit_of_work
+from runtime.http import FieldProblem, Problem, problem
+from runtime.inbox import EventConsumer, Subscription
+from runtime.migrations import upgrade_to_head
+from runtime.outbox import OutboxRelay, kafka_producer
+from runtime.settings import ServiceSettings
+from runtime.zeebe import JobHandlers, build_worker, make_channel, make_client
+
+log = logging.getLogger(__name__)
+
+BackgroundLoop = Callable[[threading.Event], None]
+
+
+@dataclass
+class Service:
+    """Everything that differs between services; the wiring below is the same for all of them."""
+
+    settings: ServiceSettings
+    migrations: Path
+    api: APIRouter
+    title: str
+    # Job handlers get `sessions`, `settings` and these by name.
+    jobs: JobHandlers | None = None
+    job_dependencies: dict[str, Any] = field(default_factory=dict)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    consumed_topics: list[str] = field(default_factory=list)
+    dead_letter_topic: str | None = None
+    # Extra loops, given the session factory, e.g. the delivery service's simulated courier.
+    background: list[Callable[[sessionmaker[Session]], BackgroundLoop]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.subscriptions and not self.dead_letter_topic:
+            raise ValueError(f"{self.title} consumes events and needs a dead-letter topic")
+        self.sessions = make_session_factory(make_engine(self.settings.database_url))
+
+
+def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float):
+    """A background loop that runs `step` in a unit of work, at once again while it finds work."""
+
+    def for_sessions(sessions: sessionmaker[Session]) -> BackgroundLoop:
+        def run(stop: threading.Event) -> None:
+            failures = FailureBackoff(f"{name} round", log)
+            while not stop.is_set():
+                try:
+                    with unit_of_work(sessions) as session:
+                        done = step(session)
+                except Exception:  # the work stays due and is picked up next round
+                    stop.wait(failures.failed())
+                    continue
+                failures.succeeded()
+                if not done:
+                    stop.wait(poll_seconds)
+        return run
+
+    return for_sessions
+
+
+def create_app(service: Service) -> FastAPI:
+    settings = service.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+        producer = kafka_producer(settings.kafka_bootstrap)
+        zeebe_client = make_client(settings.zeebe_address)
+        loops: list[BackgroundLoop] = [
+            OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds).run,
+        ]
+        if service.subscriptions:
+            loops.append(EventConsumer(
+                name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
+                topics=service.consumed_topics, subscriptions=service.subscriptions,
+                sessions=service.sessions, dead_letter_topic=service.dead_letter_topic,
+                producer=producer,
+            ).run)
+        loops += [make(service.sessions) for make in service.background]
+        threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
+                   for run in loops]
+        for thread in threads:
+            thread.start()
+        worker = None
+        worker_task = None
+        if service.jobs is not None:
+            router = service.jobs.router(sessions=service.sessions, settings=settings, **service.job_dependencies)
+            worker = build_worker(make_channel(settings.zeebe_address), f"{settings.service_name}-worker", router)
+            worker_task = asyncio.create_task(worker.work())
+        app.state.sessions = service.sessions
+        app.state.settings = settings
+        log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker.stop()
+                worker_task.cancel()
+            for thread in threads:
+                await asyncio.to_thread(thread.join, 15)
+
+    # Every route answers bad input with a Problem, and the OpenAPI document says so.
+    app = FastAPI(title=service.title, lifespan=lifespan,
+                  responses={422: problem("Invalid request: the reason, and the fields at fault")})
+    app.include_router(service.api)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict:
+        return {"status": "UP", "service": settings.service_name}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            FieldProblem(field=".".join(str(p) for p in e["loc"] if p != "body"), problem=e["msg"])
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
+        body = Problem(detail=f"invalid request: {summary}", errors=problems)
+        return JSONResponse(status_code=422, content=body.model_dump())
+
+    return app
+
+
+def serve(service: Service) -> None:
+    """Entry point of `python -m services.<name>`: migrate the schema, then run until stopped."""
+    settings = service.settings
+    service_logging.configure(settings.service_name)
+    upgrade_to_head(service.migrations, settings.database_url)
+    uvicorn.run(create_app(service), host=settings.http_host, port=settings.http_port,
+                log_level="info", access_log=False)

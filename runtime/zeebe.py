@@ -1,0 +1,147 @@
+"""Zeebe worker runtime on pyzeebe: typed job handlers, retry with exponential backoff, then an incident.
+
+Job types are retried JOB_RETRIES times (set in the BPMN), waiting 200 ms, 400 ms, ... up to 30 s.
+A job whose input can never succeed fails with no retries left at once, so the incident appears
+immediately with a message that says what is wrong. A BPMN error is pyzeebe's own BusinessError.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
+from pyzeebe.errors import BusinessError
+
+from runtime.backoff import exponential
+from runtime.validation import summarise
+
+log = logging.getLogger(__name__)
+
+JOB_RETRIES = 7
+FIRST_BACKOFF_MS = 200
+MAX_BACKOFF_MS = 30_000
+
+
+class JobRejected(Exception):
+    """The job's input is wrong; retrying cannot help, so it becomes an incident straight away."""
+
+
+def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
+    """Delay before the next attempt, given the retries that remain after this failure."""
+    return int(exponential(total - retries_left, FIRST_BACKOFF_MS, MAX_BACKOFF_MS))
+
+
+async def on_job_failure(exc: Exception, job: Job, controller: JobController) -> None:
+    """The one exception handler of every router: BPMN error, incident at once, or retry with backoff."""
+    # The order id and instance key are what an operator greps for when an order is stuck.
+    about = f"job {job.key} ({job.type}, order {job.variables.get('orderId', '?')}, " \
+            f"instance {job.process_instance_key})"
+    if isinstance(exc, BusinessError):
+        log.info("%s throws BPMN error %s: %s", about, exc.error_code, exc)
+        await controller.set_error_status(str(exc), error_code=exc.error_code)
+    elif isinstance(exc, (JobRejected, ValidationError)):
+        reason = f"invalid variables: {summarise(exc)}" if isinstance(exc, ValidationError) else str(exc)
+        message = f"{job.type}: {reason}"
+        log.warning("%s rejected, raising an incident: %s", about, message)
+        # pyzeebe's controller only counts retries down by one; an incident at once needs retries=0.
+        await controller._zeebe_adapter.fail_job(job_key=job.key, retries=0, message=message[:4000],
+                                                 retry_back_off_ms=0, variables={})
+    else:
+        retries_left = job.retries - 1
+        backoff = retry_backoff_ms(retries_left)
+        then = f"retrying in {backoff} ms ({retries_left} left)" if retries_left > 0 else "no retries left: incident"
+        log.warning("%s failed, %s: %s", about, then, exc)
+        await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=backoff)
+
+
+@dataclass(frozen=True)
+class _Handler:
+    function: Callable[..., BaseModel | None]
+    input: type[BaseModel]
+    # Parameters after the input, filled by name from the worker's dependencies (`job`: pyzeebe's Job).
+    needs: tuple[str, ...]
+
+
+class JobHandlers:
+    """One service's job handlers: top-level functions, one per job type, bound to their dependencies at start.
+
+        handlers = JobHandlers()
+
+        @handlers.task("warehouse.reserve-stock")
+        def reserve_stock(job: ReserveStock, sessions: sessionmaker[Session]) -> ReserveStockResult: ...
+
+    The first parameter's annotation is the job's input model: the variables fetched are its
+    fields (by alias), and invalid input is an incident at once. Its `job_type` must be the
+    decorator's. The handler returns the output model (or None); `router(sessions=...)` builds
+    the service's pyzeebe router.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, _Handler] = {}
+
+    @property
+    def job_types(self) -> list[str]:
+        return list(self.handlers)
+
+    def input_of(self, job_type: str) -> type[BaseModel]:
+        return self.handlers[job_type].input
+
+    def task(self, job_type: str) -> Callable:
+        def register(function: Callable) -> Callable:
+            first, *rest = inspect.signature(function).parameters
+            input_model = typing.get_type_hints(function)[first]
+            if getattr(input_model, "job_type", None) != job_type:
+                raise TypeError(f"{function.__name__} handles {job_type!r} but its input "
+                                f"{input_model.__name__} is the contract of {getattr(input_model, 'job_type', None)!r}")
+            if job_type in self.handlers:
+                raise TypeError(f"{job_type} has two handlers")
+            self.handlers[job_type] = _Handler(function, input_model, tuple(rest))
+            return function
+
+        return register
+
+    def router(self, **dependencies: Any) -> ZeebeTaskRouter:
+        router = ZeebeTaskRouter(exception_handler=on_job_failure)
+        for job_type, handler in self.handlers.items():
+            missing = set(handler.needs) - set(dependencies) - {"job"}
+            if missing:
+                raise TypeError(f"{handler.function.__name__} needs {', '.join(sorted(missing))}")
+            variables = [field.alias or name for name, field in handler.input.model_fields.items()]
+            router.task(job_type, variables_to_fetch=variables)(_adapter(handler, dependencies))
+        return router
+
+
+def _adapter(handler: _Handler, dependencies: dict[str, Any]) -> Callable[..., dict]:
+    """What pyzeebe calls: variables in, the handler's output as variables out."""
+
+    def run(job: Job, **variables: Any) -> dict:
+        given = {name: job if name == "job" else dependencies[name] for name in handler.needs}
+        output = handler.function(handler.input.model_validate(variables), **given)
+        return output.model_dump(mode="json", by_alias=True) if output is not None else {}
+
+    run.__name__ = handler.function.__name__
+    # pyzeebe finds the Job parameter by its annotation object, not a string.
+    run.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("job", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Job),
+        inspect.Parameter("variables", inspect.Parameter.VAR_KEYWORD),
+    ])
+    return run
+
+
+def make_channel(address: str):
+    return create_insecure_channel(grpc_address=address)
+
+
+def make_client(address: str) -> ZeebeClient:
+    return ZeebeClient(make_channel(address))
+
+
+def build_worker(channel, name: str, router: ZeebeTaskRouter) -> ZeebeWorker:
+    worker = ZeebeWorker(channel, name=name, max_connection_retries=-1, poll_retry_delay=1)
+    worker.include_router(router)
+    return worker

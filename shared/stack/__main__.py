@@ -1,3 +1,0 @@
-from shared.stack.cli import main
-
-main()

@@ -1,0 +1,221 @@
+"""`fulfil`: one command line for the suite — orders, stock, and the local stack.
+
+    fulfil order place --item KB-101:2 --item MS-202:1      place an order, print its id
+    fulfil order watch <id>                                  follow its timeline live until it ends
+    fulfil order show <id> | list | cancel <id>
+    fulfil stock list | set <sku> <on-hand> [--name NAME]
+    fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
+    fulfil dead-letters put-back <id>                        publish one on its topic again
+    fulfil stack up | down | status | logs | incidents | tasks
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import httpx
+from confluent_kafka import KafkaException
+
+from tools import dead_letters
+from tools.stack.config import StackSettings
+from tools.orders import FINAL, SAMPLE_ADDRESS
+
+
+
+class CliError(RuntimeError):
+    """Printed as one line, with a non-zero exit."""
+
+
+def _client(port: int) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise CliError(f"{client.base_url} is not answering ({exc}); is the stack up? (`fulfil stack up`)") from exc
+    if response.status_code >= 400:
+        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+        raise CliError(f"{response.status_code}: {detail}")
+    return response
+
+
+def _item(text: str) -> dict:
+    sku, _, quantity = text.partition(":")
+    if not sku or not quantity.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SKU:QUANTITY, got {text!r}")
+    return {"sku": sku, "quantity": int(quantity)}
+
+
+def _print_timeline_entry(entry: dict) -> None:
+    print(f"  {entry['at'][11:23]}  {entry['status']:<17} {entry['what']}", flush=True)
+
+
+def order_place(settings: StackSettings, args) -> int:
+    body = {"customer_id": args.customer, "items": args.item, "accept_partial_shipments": not args.no_partial,
+            "shipping_address": {**SAMPLE_ADDRESS, **({"postal_code": args.postal_code} if args.postal_code else {})}}
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
+    with _client(settings.order_port) as client:
+        order = _call(client, "POST", "/orders", json=body, headers=headers).json()
+    print(order["id"])
+    return 0
+
+
+def order_watch(settings: StackSettings, args) -> int:
+    """Follow an order's timeline as it grows; ends when the order is final (or on timeout)."""
+    shown = 0
+    deadline = time.monotonic() + args.timeout
+    with _client(settings.order_port) as client:
+        while True:
+            order = _call(client, "GET", f"/orders/{args.order_id}").json()
+            for entry in order["timeline"][shown:]:
+                _print_timeline_entry(entry)
+            shown = len(order["timeline"])
+            if order["status"] in FINAL:
+                print(f"order {args.order_id} is {order['status']}")
+                return 0
+            if time.monotonic() > deadline:
+                print(f"order {args.order_id} is still {order['status']} after {args.timeout:.0f}s")
+                return 3
+            time.sleep(0.5)
+
+
+def order_show(settings: StackSettings, args) -> int:
+    with _client(settings.order_port) as client:
+        order = _call(client, "GET", f"/orders/{args.order_id}").json()
+    print(f"order {order['id']}  {order['status']}  customer {order['customer_id']}")
+    print("  items: " + ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"]))
+    for entry in order["timeline"]:
+        _print_timeline_entry(entry)
+    return 0
+
+
+def order_list(settings: StackSettings, args) -> int:
+    params = {"status": args.status} if args.status else {}
+    with _client(settings.order_port) as client:
+        for order in _call(client, "GET", "/orders", params=params).json():
+            items = ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"])
+            print(f"{order['id']}  {order['status']:<17} {order['created_at'][:19]}  {items}")
+    return 0
+
+
+def order_cancel(settings: StackSettings, args) -> int:
+    with _client(settings.order_port) as client:
+        result = _call(client, "POST", f"/orders/{args.order_id}/cancel").json()
+    print(f"order {args.order_id}: {result['result']}")
+    return 0
+
+
+def stock_list(settings: StackSettings, args) -> int:
+    with _client(settings.warehouse_port) as client:
+        for row in _call(client, "GET", "/stock").json():
+            print(f"{row['sku']:<12} on hand {row['on_hand']:>6}  reserved {row['reserved']:>5}  {row['name']}")
+    return 0
+
+
+def stock_set(settings: StackSettings, args) -> int:
+    body = {"on_hand": args.on_hand, **({"name": args.name} if args.name else {})}
+    with _client(settings.warehouse_port) as client:
+        row = _call(client, "PUT", f"/stock/{args.sku}", json=body).json()
+    print(json.dumps(row))
+    return 0
+
+
+def dead_letters_list(settings: StackSettings, args) -> int:
+    letters = _kafka_call(lambda: dead_letters.read(settings.kafka_bootstrap,
+                                                    (args.consumer,) if args.consumer else dead_letters.CONSUMER_NAMES))
+    for letter in letters:
+        print(f"{letter.id:<18} {letter.at:%Y-%m-%d %H:%M:%S}  from {letter.source_topic}@{letter.source_position}"
+              f"  {letter.event_type}  key {(letter.key or b'').decode(errors='replace')}")
+        print(f"{'':<18} {letter.reason}")
+    print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def dead_letters_put_back(settings: StackSettings, args) -> int:
+    letter = _kafka_call(lambda: dead_letters.put_back(settings.kafka_bootstrap, args.id))
+    print(f"{letter.id} is back on {letter.source_topic}; its consumers will see it again")
+    return 0
+
+
+def _kafka_call(call):
+    try:
+        return call()
+    except dead_letters.UnknownDeadLetter as exc:
+        raise CliError(str(exc)) from exc
+    except (KafkaException, RuntimeError) as exc:
+        raise CliError(f"Kafka: {exc}; is the stack up? (`fulfil stack up`)") from exc
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    areas = root.add_subparsers(dest="area", required=True)
+
+    order = areas.add_parser("order", help="place, follow and cancel orders").add_subparsers(dest="command",
+                                                                                              required=True)
+    place = order.add_parser("place", help="place an order and print its id")
+    place.add_argument("--item", type=_item, action="append", required=True, metavar="SKU:QTY")
+    place.add_argument("--customer", default="cli-customer")
+    place.add_argument("--no-partial", action="store_true", help="wait until everything is in stock")
+    place.add_argument("--postal-code", help="00000 makes the couriers refuse the parcel")
+    place.add_argument("--idempotency-key")
+    place.set_defaults(run=order_place)
+    watch = order.add_parser("watch", help="follow an order's timeline live")
+    watch.add_argument("order_id")
+    watch.add_argument("--timeout", type=float, default=300)
+    watch.set_defaults(run=order_watch)
+    show = order.add_parser("show", help="an order and its timeline")
+    show.add_argument("order_id")
+    show.set_defaults(run=order_show)
+    listing = order.add_parser("list", help="recent orders")
+    listing.add_argument("--status")
+    listing.set_defaults(run=order_list)
+    cancel = order.add_parser("cancel", help="cancel an order that is not delivered yet")
+    cancel.add_argument("order_id")
+    cancel.set_defaults(run=order_cancel)
+
+    stock = areas.add_parser("stock", help="read and set stock").add_subparsers(dest="command", required=True)
+    stock.add_parser("list", help="stock per SKU").set_defaults(run=stock_list)
+    setting = stock.add_parser("set", help="set a SKU's free on-hand quantity (a name adds a new SKU)")
+    setting.add_argument("sku")
+    setting.add_argument("on_hand", type=int)
+    setting.add_argument("--name")
+    setting.set_defaults(run=stock_set)
+
+    dead = areas.add_parser("dead-letters", help="events the consumers could not accept").add_subparsers(
+        dest="command", required=True)
+    listing = dead.add_parser("list", help="every dead letter with its reason and origin")
+    listing.add_argument("--consumer", choices=dead_letters.CONSUMER_NAMES)
+    listing.set_defaults(run=dead_letters_list)
+    put_back = dead.add_parser("put-back", help="publish a dead letter's record on its source topic again "
+                                                 "(after fixing what made the consumer refuse it)")
+    put_back.add_argument("id", help="CONSUMER:PARTITION:OFFSET, as `list` shows it")
+    put_back.set_defaults(run=dead_letters_put_back)
+
+    stack = areas.add_parser("stack", help="the local stack (same as the make targets)")
+    stack.add_argument("command", choices=["up", "down", "status", "logs", "incidents", "tasks"])
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.area == "stack":
+        from tools.stack.cli import main as stack_main
+
+        stack_main([args.command])
+        return
+    try:
+        sys.exit(args.run(StackSettings(), args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

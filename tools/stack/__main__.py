@@ -1,0 +1,3 @@
+from tools.stack.cli import main
+
+main()

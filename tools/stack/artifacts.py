@@ -1,0 +1,112 @@
+"""Fetch pinned artifacts from Maven Central once: with Maven when present, else over HTTP with checksums."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tarfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
+from tools.stack.errors import StackError
+from tools.stack.processes import step
+
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+KAFKA_POM = Path(__file__).with_name("kafka-runtime-pom.xml")
+KAFKA_JARS = Path(__file__).with_name("kafka-runtime-jars.txt")
+
+
+def camunda_home(settings: StackSettings) -> Path:
+    """The unpacked Camunda distribution, fetched and unpacked on first use."""
+    home = settings.downloads / f"camunda-zeebe-{CAMUNDA_VERSION}"
+    if (home / "bin" / "broker").is_file():
+        return home
+    settings.downloads.mkdir(parents=True, exist_ok=True)
+    archive = fetch(settings, "io.camunda:camunda-zeebe", CAMUNDA_VERSION, "tar.gz")
+    step(f"unpacking {archive.name}: Camunda License 1.0, for non-production use only "
+         "(see docs/adr/0003-camunda-licence.md)")
+    with tarfile.open(archive) as tar:
+        tar.extractall(settings.downloads, filter="tar")
+    archive.unlink()
+    return home
+
+
+def kafka_libs(settings: StackSettings) -> Path:
+    """A folder with the Kafka broker jars and a log4j2 backend, resolved once."""
+    libs = settings.downloads / f"kafka-{KAFKA_VERSION}-libs"
+    marker = libs / ".complete"
+    if marker.is_file():
+        return libs
+    libs.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mvn"):
+        step(f"resolving Kafka {KAFKA_VERSION} jars with Maven")
+        _run_maven(
+            ["-f", str(KAFKA_POM), "dependency:copy-dependencies", f"-DoutputDirectory={libs}",
+             "-DincludeScope=runtime"],
+            what=f"Kafka {KAFKA_VERSION} jars",
+        )
+    else:
+        for line in KAFKA_JARS.read_text().split():
+            group, artifact, version = line.split(":")
+            fetch(settings, f"{group}:{artifact}", version, "jar", into=libs)
+    marker.touch()
+    return libs
+
+
+def fetch(settings: StackSettings, coordinate: str, version: str, extension: str, into: Path | None = None) -> Path:
+    group, artifact = coordinate.split(":")
+    target_dir = into or settings.downloads
+    target = target_dir / f"{artifact}-{version}.{extension}"
+    if target.is_file():
+        return target
+    if shutil.which("mvn"):
+        step(f"fetching {coordinate}:{version}:{extension} with Maven (cached in ~/.m2 after the first time)")
+        _run_maven(
+            ["dependency:copy", f"-Dartifact={coordinate}:{version}:{extension}",
+             f"-DoutputDirectory={target_dir}", "-Dmdep.overWriteReleases=false"],
+            what=f"{coordinate}:{version}",
+        )
+    else:
+        _http_fetch(group, artifact, version, extension, target)
+    if not target.is_file():
+        raise StackError(f"{coordinate}:{version}:{extension} was not fetched; see the Maven output above")
+    return target
+
+
+def _run_maven(args: list[str], what: str) -> None:
+    result = subprocess.run(["mvn", "-B", "-ntp", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stdout.splitlines() if "ERROR" in line][:3]
+        raise StackError(
+            f"Maven could not fetch {what} from Maven Central: {' '.join(errors) or result.stdout[-400:]}; "
+            "check that Maven Central is reachable"
+        )
+
+
+def _http_fetch(group: str, artifact: str, version: str, extension: str, target: Path) -> None:
+    url = f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.{extension}"
+    step(f"downloading {url}")
+    partial = target.with_suffix(target.suffix + ".part")
+    sha1 = hashlib.sha1()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                sha1.update(chunk)
+                done += len(chunk)
+                if total:
+                    print(f"\r   {done >> 20} / {total >> 20} MiB", end="", flush=True)
+        print(flush=True)
+        with urllib.request.urlopen(url + ".sha1", timeout=60) as response:
+            expected = response.read().decode().split()[0]
+    except urllib.error.URLError as exc:
+        partial.unlink(missing_ok=True)
+        raise StackError(f"download of {url} failed ({exc}); check that Maven Central is reachable") from exc
+    if sha1.hexdigest() != expected:
+        partial.unlink(missing_ok=True)
+        raise StackError(f"checksum mismatch for {url}: got {sha1.hexdigest()}, expected {expected}; retry")
+    partial.rename(target)

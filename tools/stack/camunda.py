@@ -1,0 +1,104 @@
+"""The Camunda 8 orchestration cluster (Zeebe broker with embedded gateway) from its Maven Central tarball."""
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from tools.stack import artifacts
+from tools.stack.config import CAMUNDA_VERSION, StackSettings
+from tools.stack.errors import StackError
+from tools.stack.java import java_home
+from tools.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
+
+NAME = "camunda"
+
+# The broker settings docker-compose.yml must share (tests/unit/test_docker_compose.py checks it):
+# a laptop-sized single node with the gateway inside, no authentication, and a clock tests can move.
+TOPOLOGY = {
+    "ZEEBE_BROKER_GATEWAY_ENABLE": "true",
+    "ZEEBE_BROKER_GATEWAY_SECURITY_AUTHENTICATION_MODE": "none",
+    "ZEEBE_BROKER_CLUSTER_PARTITIONSCOUNT": "1",
+    "ZEEBE_CLOCK_CONTROLLED": "true",
+}
+
+EXPORTER_SOURCE = Path(__file__).with_name("exporter") / "RecordLogExporter.java"
+EXPORTER_CLASS = "fulfilment.exporter.RecordLogExporter"
+
+
+def record_log(settings: StackSettings) -> Path:
+    """Where the engine's events are appended as JSON lines (see the exporter's javadoc)."""
+    return settings.state_dir / "camunda" / "records.jsonl"
+
+
+def build_exporter(settings: StackSettings, home: Path) -> Path:
+    """Compile the record-log exporter against this Camunda's own jars, once per source change."""
+    build = settings.state_dir / "camunda" / "exporter"
+    jar = build / f"record-log-exporter-{CAMUNDA_VERSION}.jar"
+    if jar.is_file() and jar.stat().st_mtime >= EXPORTER_SOURCE.stat().st_mtime:
+        return jar
+    step("compiling the record-log exporter")
+    classes = build / "classes"
+    classes.mkdir(parents=True, exist_ok=True)
+    jdk = java_home() / "bin"
+    for args in (
+        [str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(EXPORTER_SOURCE)],
+        [str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."],
+    ):
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StackError(f"building the record-log exporter failed: {result.stderr.strip()[-400:]}")
+    return jar
+
+
+def start(settings: StackSettings) -> None:
+    if read_pid(settings, NAME):
+        step(f"Camunda already running (gRPC {settings.zeebe_grpc_port}, REST {settings.camunda_http_port})")
+        return
+    for port, what in (
+        (settings.zeebe_grpc_port, "the Zeebe gateway (gRPC)"),
+        (settings.camunda_http_port, "the Camunda REST API"),
+        (settings.camunda_management_port, "Camunda's management endpoint"),
+        (26501, "the Zeebe broker's command API"),
+        (26502, "the Zeebe cluster port"),
+    ):
+        require_free_port(port, what)
+    home = artifacts.camunda_home(settings)
+    exporter = build_exporter(settings, home)
+    data = settings.state_dir / "camunda" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {
+        "JAVA_HOME": str(java_home()),
+        "JAVA_OPTS": f"-Xmx{settings.java_heap} -XX:+ExitOnOutOfMemoryError",
+        **TOPOLOGY,
+        "ZEEBE_BROKER_GATEWAY_NETWORK_PORT": str(settings.zeebe_grpc_port),
+        "ZEEBE_BROKER_DATA_DIRECTORY": str(data),
+        # A disk watermark that a busy development disk passes.
+        "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",
+        "ZEEBE_BROKER_DATA_DISK_FREESPACE_REPLICATION": "256MB",
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_CLASSNAME": EXPORTER_CLASS,
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_JARPATH": str(exporter),
+        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_ARGS_PATH": str(record_log(settings)),
+        "SERVER_PORT": str(settings.camunda_http_port),
+        "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
+    }
+    step(f"starting Camunda {CAMUNDA_VERSION} (Zeebe broker + gateway)")
+    start_detached(settings, NAME, [str(home / "bin" / "broker")], env=env, cwd=home)
+    wait_until(lambda: ready(settings), what="Zeebe", timeout=180,
+               settings=settings, log_name=NAME, pid_name=NAME)
+
+
+def ready(settings: StackSettings) -> bool:
+    """The broker is ready when the REST topology reports a healthy leader for every partition."""
+    try:
+        with urllib.request.urlopen(
+            f"http://localhost:{settings.camunda_http_port}/v2/topology", timeout=2
+        ) as response:
+            topology = json.load(response)
+    except (OSError, ValueError):
+        return False
+    partitions = [p for broker in topology.get("brokers", []) for p in broker.get("partitions", [])]
+    return bool(partitions) and all(
+        p.get("role") == "leader" and p.get("health") == "healthy" for p in partitions
+    )

@@ -1,0 +1,189 @@
+"""`python -m tools.stack up|down|status|logs|run|test|demo|bench`: the stack on one machine, no Docker."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from shared import bootstrap
+from tools.stack import camunda, kafka, postgres, services
+from contracts.registry import SERVICES
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
+from tools.stack.errors import StackError
+from tools.stack.processes import read_pid, step, stop
+
+COMPONENTS = ("postgres", kafka.NAME, camunda.NAME, *SERVICES)
+
+
+def is_running(settings: StackSettings) -> bool:
+    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, *SERVICES))
+
+
+def up(settings: StackSettings) -> None:
+    started = time.monotonic()
+    step(f"stack state lives in {settings.state_dir}")
+    postgres.start(settings)
+    kafka.start(settings)
+    created = bootstrap.create_topics(settings.kafka_bootstrap)
+    if created:
+        step(f"created Kafka topics: {', '.join(created)}")
+    camunda.start(settings)
+    files = bootstrap.deploy_bpmn(settings.zeebe_address)
+    step(f"deployed {len(files)} process and form file(s): {', '.join(os.path.basename(f) for f in files)}")
+    services.start_all(settings)
+    step(f"stack ready in {time.monotonic() - started:.1f}s")
+    print_urls(settings)
+
+
+def down(settings: StackSettings) -> None:
+    services.stop_all(settings)
+    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka")):
+        if stop(settings, name, timeout=30):
+            step(f"stopped {what}")
+    if postgres.stop(settings):
+        step("stopped PostgreSQL")
+
+
+def print_urls(settings: StackSettings) -> None:
+    print(f"""
+  Order API (docs)   http://127.0.0.1:{settings.order_port}/docs
+  Warehouse API      http://127.0.0.1:{settings.warehouse_port}/docs
+  Factory API        http://127.0.0.1:{settings.factory_port}/docs
+  Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
+  Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures, Prometheus /metrics)
+  Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
+  Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
+  Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
+  PostgreSQL         127.0.0.1:{settings.postgres_port}
+  Logs               {settings.logs}
+""", flush=True)
+
+
+def status(settings: StackSettings) -> int:
+    all_up = True
+    for name in COMPONENTS:
+        if name == "postgres":
+            from tools.stack.processes import port_is_open
+
+            running = port_is_open(settings.postgres_port)
+        else:
+            running = read_pid(settings, name) is not None
+        all_up &= running
+        print(f"  {name:<10} {'running' if running else 'stopped'}")
+    return 0 if all_up else 3
+
+
+def incidents(settings: StackSettings) -> int:
+    """Open incidents, as Operate would list them; resolve with the commands printed."""
+    from tools.stack.camunda import record_log
+    from tools.stack.records import RecordLog
+
+    open_incidents = RecordLog(record_log(settings)).open_incidents()
+    for incident in open_incidents:
+        print(f"incident {incident.key}  instance {incident.process_instance_key}  at {incident.element_id}"
+              f"  ({incident.error_type})\n  {incident.message}")
+        if incident.job_key > 0:
+            print(f"  after fixing the cause: curl -X PATCH localhost:{settings.camunda_http_port}/v2/jobs/"
+                  f"{incident.job_key} -H 'Content-Type: application/json' -d '{{\"changeset\": {{\"retries\": 1}}}}'")
+        print(f"  then: curl -X POST localhost:{settings.camunda_http_port}/v2/incidents/{incident.key}/resolution"
+              f" -H 'Content-Type: application/json' -d '{{}}'")
+    print(f"{len(open_incidents)} open incident(s)")
+    return 0
+
+
+def user_tasks(settings: StackSettings) -> int:
+    """Open user tasks, as Tasklist would list them, with the command that completes each."""
+    from tools.stack.camunda import record_log
+    from tools.stack.records import RecordLog
+
+    tasks = RecordLog(record_log(settings)).open_user_tasks()
+    for task in tasks:
+        print(f"user task {task.key}  {task.element_id}  instance {task.process_instance_key}\n"
+              f"  curl -X POST localhost:{settings.camunda_http_port}/v2/user-tasks/{task.key}/completion"
+              f" -H 'Content-Type: application/json' -d '{{\"variables\": {{\"decision\": \"continue\"}}}}'"
+              f"   # or \"cancel\"")
+    print(f"{len(tasks)} open user task(s)")
+    return 0
+
+
+def follow_logs(settings: StackSettings, names=COMPONENTS, from_end: bool = True) -> None:
+    """Print new lines of every component's log, prefixed by its name, until interrupted."""
+    handles = {}
+    while True:
+        for name in names:
+            path = settings.logs / f"{name}.log"
+            if name not in handles and path.is_file():
+                handles[name] = open(path, errors="replace")
+                if from_end:
+                    handles[name].seek(0, os.SEEK_END)
+            handle = handles.get(name)
+            while handle and (line := handle.readline()):
+                print(f"{name:<9}| {line}", end="", flush=True)
+        time.sleep(0.3)
+
+
+def run(settings: StackSettings) -> None:
+    """Foreground mode: everything up, logs streamed, Ctrl-C stops it all."""
+    try:
+        up(settings)
+        print("Streaming logs; press Ctrl-C to stop everything.", flush=True)
+        follow_logs(settings, names=SERVICES)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        down(settings)
+
+
+def test(settings: StackSettings, pytest_args: list[str]) -> int:
+    """Start what is not running, run the whole suite, stop what this command started."""
+    started_here = not is_running(settings)
+    try:
+        up(settings)
+        step("running the test suite against the real stack")
+        env = {**os.environ, "FULFIL_STACK_RUNNING": "1"}
+        result = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO_ROOT, env=env)
+        return result.returncode
+    finally:
+        if started_here:
+            step("stopping the stack this test run started")
+            down(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench", "incidents", "tasks"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY])")
+    args = parser.parse_args(argv)
+    settings = StackSettings()
+    try:
+        if args.command == "up":
+            up(settings)
+        elif args.command == "down":
+            down(settings)
+        elif args.command == "status":
+            sys.exit(status(settings))
+        elif args.command == "logs":
+            follow_logs(settings, from_end=False)
+        elif args.command == "run":
+            run(settings)
+        elif args.command == "test":
+            sys.exit(test(settings, args.rest or ["-q"]))
+        elif args.command == "tasks":
+            sys.exit(user_tasks(settings))
+        elif args.command == "incidents":
+            sys.exit(incidents(settings))
+        elif args.command == "demo":
+            from tools.demo import demo
+
+            demo(settings)
+        elif args.command == "bench":
+            from tools.bench import bench
+
+            bench(settings, *(int(n) for n in args.rest[:2]))
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,65 @@
+"""Pinned versions, ports and the one git-ignored folder that holds all stack state."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.registry import ANALYTICS, DELIVERY, FACTORY, ORDER, SERVICES, WAREHOUSE
+from runtime.settings import local_database_url
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Camunda stopped publishing its distribution to Maven Central after 8.6.0; this is the newest
+# orchestration-cluster tarball a Maven Central mirror serves (see docs/adr/0002-camunda-distribution.md).
+CAMUNDA_VERSION = "8.6.0"
+KAFKA_VERSION = "4.1.1"
+
+
+
+class StackSettings(BaseSettings):
+    """Where the stack lives and listens; override with FULFIL_STACK_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FULFIL_STACK_")
+
+    state_dir: Path = REPO_ROOT / ".stack"
+    java_heap: str = "1g"
+
+    zeebe_grpc_port: int = 26500
+    camunda_http_port: int = 8080
+    camunda_management_port: int = 9600
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    postgres_port: int = 5432
+
+    order_port: int = ORDER.port
+    warehouse_port: int = WAREHOUSE.port
+    factory_port: int = FACTORY.port
+    delivery_port: int = DELIVERY.port
+    analytics_port: int = ANALYTICS.port
+
+    @property
+    def downloads(self) -> Path:
+        return self.state_dir / "downloads"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state_dir / "pids"
+
+    def service_port(self, service: str) -> int:
+        return getattr(self, f"{service}_port")
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"localhost:{self.kafka_port}"
+
+    @property
+    def zeebe_address(self) -> str:
+        return f"localhost:{self.zeebe_grpc_port}"
+
+    def database_url(self, service: str) -> str:
+        return local_database_url(SERVICES[service].database, self.postgres_port)

