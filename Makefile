@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m tools.stack
 BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench clean
+.PHONY: install lint lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,9 @@ $(BPMNLINT): bpmn/package.json bpmn/package-lock.json
 	@echo ">> installing bpmnlint with the Camunda compatibility rules (npm)"
 	@cd bpmn && npm ci --no-audit --no-fund --silent
 	@touch $@
+
+lint: install      ## ruff over the Python code (pyproject.toml says which rules)
+	@$(BIN)/ruff check . && echo "ruff: no problems"
 
 lint-bpmn: $(BPMNLINT)  ## check the BPMN files as Camunda Modeler does (bpmnlint + camunda-compat 8.6)
 	@cd bpmn && ./node_modules/.bin/bpmnlint *.bpmn && echo "bpmnlint: no problems"
@@ -52,7 +55,7 @@ incidents: install ## open incidents of the running stack and how to resolve the
 tasks: install    ## open user tasks of the running stack and how to complete them
 	@$(STACK) tasks
 
-test: install $(BPMNLINT) ## start the stack if needed, run every test, stop what was started
+test: install $(BPMNLINT) lint ## lint, start the stack if needed, run every test, stop what was started
 	@$(STACK) test
 
 unit: install     ## unit tests only: no infrastructure needed

@@ -54,13 +54,13 @@ class Variables(BaseModel):
 
 
 class JobInput(Variables):
-    """The variables one job type reads; `job_type` is the string in the BPMN's task definition."""
+    """The variables one job type reads; `job_type` is the string in the BPMN's task definition.
+
+    `output` is the model of the variables its handler sets (None: it sets none).
+    """
 
     job_type: ClassVar[str]
-
-
-class NoOutput(Variables):
-    """A job that sets no variables."""
+    output: ClassVar[type[Variables] | None] = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,10 @@ DELIVERY_COMPLETED = Message("delivery-completed", correlation="shipmentId", ttl
 # --- jobs it handles -----------------------------------------------------------------------------------
 
 
+class StartDeliveryResult(Variables):
+    delivery_id: str
+
+
 class StartDelivery(JobInput):
     """The delivery command: its payload is the shipment, its acknowledgment the delivery id.
 
@@ -69,13 +73,10 @@ class StartDelivery(JobInput):
     """
 
     job_type: ClassVar[str] = "delivery.start-delivery"
+    output: ClassVar[type[Variables]] = StartDeliveryResult
     order_id: str
     shipment_id: str
     shipment_items: list[Line]
-
-
-class StartDeliveryResult(Variables):
-    delivery_id: str
 
 
 class Redispatch(JobInput):
@@ -85,12 +86,13 @@ class Redispatch(JobInput):
     shipment_id: str
 
 
+class CancelDeliveriesResult(Variables):
+    delivered_shipment_ids: list[str]
+
+
 class CancelDeliveries(JobInput):
     """Call back every delivery of the order not yet delivered."""
 
     job_type: ClassVar[str] = "delivery.cancel-deliveries"
+    output: ClassVar[type[Variables]] = CancelDeliveriesResult
     order_id: str
-
-
-class CancelDeliveriesResult(Variables):
-    delivered_shipment_ids: list[str]

@@ -91,30 +91,32 @@ STOCK_ALLOCATED = Message("stock-allocated", correlation="orderId", ttl=timedelt
 # --- jobs it handles -----------------------------------------------------------------------------------
 
 
-class ReserveStock(JobInput):
-    """Reserve what is free; backorder the rest."""
-
-    job_type: ClassVar[str] = "warehouse.reserve-stock"
-    order_id: str
-    items: list[Line]
-
-
 class ReserveStockResult(Variables):
     reservation_outcome: ReservationOutcome
 
 
-class PickPack(JobInput):
-    """Pack every reserved, not yet picked unit into shipment `shipment_no` (1 now, 2 after the backorder)."""
+class ReserveStock(JobInput):
+    """Reserve what is free; backorder the rest."""
 
-    job_type: ClassVar[str] = "warehouse.pick-pack"
+    job_type: ClassVar[str] = "warehouse.reserve-stock"
+    output: ClassVar[type[Variables]] = ReserveStockResult
     order_id: str
-    shipment_no: PositiveInt
+    items: list[Line]
 
 
 class PickPackResult(Variables):
     # None when nothing was left to pack: the shipment process then ends at once.
     shipment_id: str | None
     shipment_items: list[Line]
+
+
+class PickPack(JobInput):
+    """Pack every reserved, not yet picked unit into shipment `shipment_no` (1 now, 2 after the backorder)."""
+
+    job_type: ClassVar[str] = "warehouse.pick-pack"
+    output: ClassVar[type[Variables]] = PickPackResult
+    order_id: str
+    shipment_no: PositiveInt
 
 
 class ExpediteBackorder(JobInput):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
-
+from sqlalchemy.dialects import postgresql
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -31,3 +32,50 @@ def run_env(target_metadata: list[MetaData]) -> None:
             context.run_migrations()
 
 
+# Frozen as of revision 0001: written out, not taken from runtime.tables, so later model edits need their own migration.
+def create_outbox_and_inbox() -> None:
+    """The plumbing tables every service's first migration creates: the inbox, the outbox and its index."""
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("destination", sa.String(length=16), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("outbox_unpublished", "outbox", ["created_at"], unique=False,
+                    postgresql_where=sa.text("published_at IS NULL"))
+
+
+def drop_outbox_and_inbox() -> None:
+    op.drop_index("outbox_unpublished", table_name="outbox", postgresql_where=sa.text("published_at IS NULL"))
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+
+
+# Frozen as written by the closed-orders revisions: runtime.closing.ClosedKeys, as of then.
+def create_closed_keys_table(table: str, key: str) -> None:
+    """A `runtime.closing.ClosedKeys` table, e.g. `create_closed_keys_table("closed_orders", "order_id")`."""
+    op.create_table(
+        table,
+        sa.Column(key, sa.String(length=36), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint(key),
+    )
+
+
+def drop_closed_keys_table(table: str) -> None:
+    op.drop_table(table)

@@ -77,8 +77,8 @@ class JobHandlers:
 
     The first parameter's annotation is the job's input model: the variables fetched are its
     fields (by alias), and invalid input is an incident at once. Its `job_type` must be the
-    decorator's. The handler returns the output model (or None); `router(sessions=...)` builds
-    the service's pyzeebe router.
+    decorator's, and the handler returns its `output` model (or None when it has none).
+    `router(sessions=...)` builds the service's pyzeebe router.
     """
 
     def __init__(self) -> None:
@@ -94,10 +94,15 @@ class JobHandlers:
     def task(self, job_type: str) -> Callable:
         def register(function: Callable) -> Callable:
             first, *rest = inspect.signature(function).parameters
-            input_model = typing.get_type_hints(function)[first]
+            hints = typing.get_type_hints(function)
+            input_model = hints[first]
             if getattr(input_model, "job_type", None) != job_type:
                 raise TypeError(f"{function.__name__} handles {job_type!r} but its input "
                                 f"{input_model.__name__} is the contract of {getattr(input_model, 'job_type', None)!r}")
+            returned = hints.get("return")
+            if (None if returned is type(None) else returned) is not getattr(input_model, "output", None):
+                raise TypeError(f"{function.__name__} must return {getattr(input_model, 'output', None)}, "
+                                f"as the contract of {job_type} says")
             if job_type in self.handlers:
                 raise TypeError(f"{job_type} has two handlers")
             self.handlers[job_type] = _Handler(function, input_model, tuple(rest))

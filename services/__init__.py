@@ -1,1 +1,1 @@
-"""The services: order, warehouse, factory and delivery, plus analytics, which only reads events — each laid out the same way."""
+"""The services: order, warehouse, factory, delivery, and analytics (which only reads events); all laid out alike."""

@@ -64,7 +64,8 @@ def bench(settings: StackSettings, orders: int = 50, concurrency: int = 10, time
         def place(n: int) -> tuple[str, float]:
             started = time.monotonic()
             response = order_api.post("/orders", json={
-                "customer_id": f"bench-{n}", "items": [{"sku": sku, "quantity": 1}], "shipping_address": SAMPLE_ADDRESS})
+                "customer_id": f"bench-{n}", "items": [{"sku": sku, "quantity": 1}],
+                "shipping_address": SAMPLE_ADDRESS})
             if response.status_code != 201:
                 raise StackError(f"placing order {n} answered {response.status_code}: {response.text}")
             return response.json()["id"], time.monotonic() - started

@@ -19,9 +19,8 @@ import httpx
 from confluent_kafka import KafkaException
 
 from tools import dead_letters
-from tools.stack.config import StackSettings
 from tools.orders import FINAL, SAMPLE_ADDRESS
-
+from tools.stack.config import StackSettings
 
 
 class CliError(RuntimeError):

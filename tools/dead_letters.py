@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 
 from confluent_kafka import Consumer, TopicPartition
 
+from contracts.registry import CONSUMERS, SERVICES
 from runtime.inbox import DLT_PREFIX
 from runtime.outbox import kafka_producer
-from contracts.registry import CONSUMERS, SERVICES
 
 CONSUMER_NAMES = tuple(c.name for c in CONSUMERS)
 

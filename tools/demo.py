@@ -5,8 +5,8 @@ import time
 
 import httpx
 
-from tools.stack.config import StackSettings
 from tools.orders import SAMPLE_ADDRESS
+from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 
 DEMO_ORDERS = [
@@ -22,7 +22,8 @@ def demo(settings: StackSettings, timeout: float = 60) -> None:
         try:
             client.get("/health").raise_for_status()
         except httpx.HTTPError as exc:
-            raise StackError(f"the order service at {base} is not answering ({exc}); start the stack with `make up`") from exc
+            raise StackError(f"the order service at {base} is not answering ({exc}); "
+                             "start the stack with `make up`") from exc
         ids = []
         for order in DEMO_ORDERS:
             response = client.post("/orders", json={**order, "shipping_address": SAMPLE_ADDRESS})

@@ -1,4 +1,4 @@
-from services.analytics.app import service
 from runtime.service import serve
+from services.analytics.app import service
 
 serve(service)

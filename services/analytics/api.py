@@ -6,9 +6,9 @@ import html
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from services.analytics import figures
 from runtime.db import unit_of_work
 from runtime.http import Sessions
+from services.analytics import figures
 
 router = APIRouter(tags=["analytics"])
 

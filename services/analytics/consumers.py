@@ -6,8 +6,13 @@ from sqlalchemy.orm import Session
 from contracts.delivery import DeliveryCompleted, DeliveryRedispatched
 from contracts.factory import ItemsProduced
 from contracts.order import OrderCancelled, OrderCompleted, OrderPlaced
-from contracts.warehouse import (ReplenishmentRequested, ReplenishmentWithdrawn, ReservationOutcome, StockAllocated,
-                                 StockReserved)
+from contracts.warehouse import (
+    ReplenishmentRequested,
+    ReplenishmentWithdrawn,
+    ReservationOutcome,
+    StockAllocated,
+    StockReserved,
+)
 from runtime.envelope import Envelope
 from runtime.inbox import Subscription
 from services.analytics import db

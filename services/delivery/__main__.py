@@ -1,4 +1,4 @@
-from services.delivery.app import service
 from runtime.service import serve
+from services.delivery.app import service
 
 serve(service)

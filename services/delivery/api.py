@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from services.delivery import db
 from runtime.db import unit_of_work
 from runtime.http import Identifier, Sessions, problem
+from services.delivery import db
 
 router = APIRouter(tags=["deliveries"])
 

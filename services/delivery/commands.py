@@ -7,8 +7,16 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from contracts.delivery import (DELIVERY_COMPLETED, SERVICE, Delivered, DeliveryCancelled, DeliveryCompleted,
-                                DeliveryRedispatched, DeliveryRefused, DeliveryStarted)
+from contracts.delivery import (
+    DELIVERY_COMPLETED,
+    SERVICE,
+    Delivered,
+    DeliveryCancelled,
+    DeliveryCompleted,
+    DeliveryRedispatched,
+    DeliveryRefused,
+    DeliveryStarted,
+)
 from runtime.db import serialise_on
 from runtime.outbox import EventPublisher, add_zeebe_message
 from services.delivery import db

@@ -7,8 +7,8 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstrai
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from services.delivery.domain import DeliveryStatus
 from runtime.closing import ClosedKeys
+from services.delivery.domain import DeliveryStatus
 
 metadata = MetaData()
 

@@ -5,8 +5,7 @@ import httpx
 from pyzeebe.errors import BusinessError
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.delivery import (CancelDeliveries, CancelDeliveriesResult, Redispatch, StartDelivery,
-                                StartDeliveryResult)
+from contracts.delivery import CancelDeliveries, CancelDeliveriesResult, Redispatch, StartDelivery, StartDeliveryResult
 from contracts.process import DELIVERY_FAILED
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected

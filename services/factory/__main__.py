@@ -1,4 +1,4 @@
-from services.factory.app import service
 from runtime.service import serve
+from services.factory.app import service
 
 serve(service)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.factory import db
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Sessions
+from services.factory import db
 
 router = APIRouter(tags=["production"])
 

@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Tab
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.factory.domain import ProductionStatus
+from services.factory.domain import UNSTARTED, ProductionOrder, ProductionStatus, line_runs
 
 metadata = MetaData()
 
@@ -37,8 +37,7 @@ production_line = Table(
 
 
 def line_running(session: Session) -> bool:
-    running = session.execute(select(production_line.c.running).where(production_line.c.id == 1)).scalar()
-    return running is not False
+    return line_runs(session.execute(select(production_line.c.running).where(production_line.c.id == 1)).scalar())
 
 
 def set_line_running(session: Session, running: bool) -> None:
@@ -46,45 +45,48 @@ def set_line_running(session: Session, running: bool) -> None:
                     .on_conflict_do_update(index_elements=["id"], set_={"running": running}))
 
 
-def record_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
-                   due_at: datetime, requested_by_event: str | None) -> None:
+def record_request(session: Session, order: ProductionOrder) -> None:
+    """A redelivered request is recorded once."""
     session.execute(insert(production_orders).values(
-        request_id=request_id, order_id=order_id, sku=sku, quantity=quantity, status=ProductionStatus.REQUESTED,
-        due_at=due_at, requested_by_event=requested_by_event,
+        request_id=order.request_id, order_id=order.order_id, sku=order.sku, quantity=order.quantity,
+        status=order.status, due_at=order.due_at, requested_by_event=order.requested_by_event,
     ).on_conflict_do_nothing())
 
 
-def claim_due(session: Session, now: datetime, limit: int = 50):
-    """Due production orders, locked so two production loops never finish the same one."""
-    return session.execute(select(production_orders)
-                           .where(production_orders.c.status == ProductionStatus.REQUESTED,
-                                  production_orders.c.due_at <= now)
+def claim_due(session: Session, now: datetime, limit: int = 50) -> list[ProductionOrder]:
+    """Candidates for `ProductionOrder.is_due`, locked so two production loops never finish the same one.
+
+    The WHERE clause repeats the rule so the limit counts due orders only.
+    """
+    rows = session.execute(select(production_orders)
+                           .where(production_orders.c.status == UNSTARTED, production_orders.c.due_at <= now)
                            .order_by(production_orders.c.due_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
+    return [_production_order(r) for r in rows]
 
 
-def mark_produced(session: Session, request_id: str, now: datetime) -> None:
-    session.execute(update(production_orders).where(production_orders.c.request_id == request_id)
-                    .values(status=ProductionStatus.PRODUCED, produced_at=now))
+def lock_production_order(session: Session, request_id: str) -> ProductionOrder | None:
+    """Locked while the domain decides: the production loop skips it, a concurrent change waits."""
+    row = session.execute(select(production_orders).where(production_orders.c.request_id == request_id)
+                          .with_for_update()).first()
+    return None if row is None else _production_order(row)
+
+
+def save_if_unstarted(session: Session, order: ProductionOrder) -> bool:
+    """Writes a change the domain made; the status guard keeps a finished order from changing again."""
+    result = session.execute(update(production_orders)
+                             .where(production_orders.c.request_id == order.request_id,
+                                    production_orders.c.status == UNSTARTED)
+                             .values(status=order.status, expedited=order.expedited, due_at=order.due_at,
+                                     produced_at=order.produced_at))
+    return result.rowcount == 1
 
 
 def all_production_orders(session: Session):
     return session.execute(select(production_orders).order_by(production_orders.c.created_at)).all()
 
 
-def expedite(session: Session, request_id: str, now: datetime) -> bool:
-    """Due at once, if not produced or withdrawn yet."""
-    result = session.execute(update(production_orders)
-                             .where(production_orders.c.request_id == request_id,
-                                    production_orders.c.status == ProductionStatus.REQUESTED)
-                             .values(expedited=True, due_at=now))
-    return result.rowcount == 1
-
-
-def withdraw(session: Session, request_id: str) -> bool:
-    """Calls off production that has not happened yet; produced goods stay produced."""
-    result = session.execute(update(production_orders)
-                             .where(production_orders.c.request_id == request_id,
-                                    production_orders.c.status == ProductionStatus.REQUESTED)
-                             .values(status=ProductionStatus.WITHDRAWN))
-    return result.rowcount == 1
+def _production_order(row) -> ProductionOrder:
+    return ProductionOrder(request_id=row.request_id, order_id=row.order_id, sku=row.sku, quantity=row.quantity,
+                           due_at=row.due_at, status=ProductionStatus(row.status), expedited=row.expedited,
+                           produced_at=row.produced_at, requested_by_event=row.requested_by_event)

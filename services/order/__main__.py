@@ -1,4 +1,4 @@
-from services.order.app import service
 from runtime.service import serve
+from services.order.app import service
 
 serve(service)

@@ -8,11 +8,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.order import commands, db
-from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
-                                   UnknownOrder)
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from services.order import commands, db
+from services.order.domain import (
+    IdempotencyConflict,
+    InvalidOrder,
+    NotCancellable,
+    OrderLine,
+    OrderStatus,
+    UnknownOrder,
+)
 
 router = APIRouter(tags=["orders"])
 
@@ -35,7 +41,8 @@ class PlaceOrder(BaseModel):
     items: list[Item] = Field(min_length=1, max_length=100)
     shipping_address: ShippingAddress
     accept_partial_shipments: bool = Field(
-        default=True, strict=True, description="ship what is in stock now and the rest later; false waits for everything")
+        default=True, strict=True,
+        description="ship what is in stock now and the rest later; false waits for everything")
 
 
 # Answers are not validated against the rules for requests: what is stored is shown as it is.

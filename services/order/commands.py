@@ -7,15 +7,34 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from contracts.base import Line
-from contracts.order import (CANCEL_REQUESTED, ORDER_PLACED, SERVICE, OrderCancellationRequested, OrderCancelled,
-                             OrderCompleted, OrderDeliveryFailed, OrderPlaced)
+from contracts.order import (
+    CANCEL_REQUESTED,
+    ORDER_PLACED,
+    SERVICE,
+    OrderCancellationRequested,
+    OrderCancelled,
+    OrderCompleted,
+    OrderDeliveryFailed,
+    OrderPlaced,
+)
 from contracts.process import Deadlines, OrderStart
 from runtime.envelope import Envelope
 from runtime.outbox import EventPublisher, add_zeebe_message
 from services.order import db
-from services.order.domain import (FINAL_STATUSES, OrderLine, OrderStatus, Progress, Report, UnknownOrder,
-                                   check_cancellable, check_idempotent_retry, normalise_lines, request_fingerprint,
-                                   status_of, take_in)
+from services.order.domain import (
+    FINAL_STATUSES,
+    OrderLine,
+    OrderStatus,
+    Progress,
+    Report,
+    UnknownOrder,
+    check_cancellable,
+    check_idempotent_retry,
+    normalise_lines,
+    request_fingerprint,
+    status_of,
+    take_in,
+)
 
 publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 

@@ -11,6 +11,7 @@ from runtime.inbox import EventRejected, Subscription
 from services.order import commands
 from services.order.domain import OrderStatus, Report, ShipmentStage
 
+
 def _record(session: Session, event: Event, envelope: Envelope, what: str, report: Report,
             reported: OrderStatus) -> None:
     if not commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope):

@@ -1,4 +1,4 @@
-from services.warehouse.app import service
 from runtime.service import serve
+from services.warehouse.app import service
 
 serve(service)

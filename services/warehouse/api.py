@@ -1,15 +1,12 @@
 """Warehouse HTTP API: read stock, and set a SKU's on-hand quantity (operators and tests)."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from services.warehouse import db
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from services.warehouse import db
 
 router = APIRouter(tags=["stock"])
 

@@ -7,14 +7,36 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from contracts.base import Line, ReservedLine
-from contracts.warehouse import (SERVICE, STOCK_ALLOCATED, ReplenishmentExpedited, ReplenishmentRequested,
-                                 ReplenishmentWithdrawn, ReservationOutcome, ShipmentPacked, ShipmentReturned,
-                                 StockAllocated, StockReleased, StockReserved)
+from contracts.warehouse import (
+    SERVICE,
+    STOCK_ALLOCATED,
+    ReplenishmentExpedited,
+    ReplenishmentRequested,
+    ReplenishmentWithdrawn,
+    ReservationOutcome,
+    ShipmentPacked,
+    ShipmentReturned,
+    StockAllocated,
+    StockReleased,
+    StockReserved,
+)
 from runtime.db import serialise_on
 from runtime.outbox import EventPublisher, add_zeebe_message
 from services.warehouse import db
-from services.warehouse.domain import (LineReservation, OpenBackorder, allocate_arrival, outcome, pick, release,
-                                       reserve)
+from services.warehouse.domain import (
+    BackorderStatus,
+    LineReservation,
+    OpenBackorder,
+    ReservationState,
+    ReservationStatus,
+    ShipmentStatus,
+    outcome,
+    outstanding_reservations,
+    pick,
+    receive_arrival,
+    release,
+    reserve,
+)
 
 publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
@@ -62,8 +84,7 @@ def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[st
     shipment = db.shipment_of(session, order_id, shipment_no)
     if shipment is not None:
         return shipment.id, [(l.sku, l.quantity) for l in db.shipment_lines_of(session, shipment.id)]
-    to_pick = [(r.sku, r.reserved - r.picked) for r in db.reservations_of(session, order_id, for_update=True)
-               if r.status == "reserved" and r.reserved > r.picked]
+    to_pick = _outstanding(session, order_id)
     if not to_pick:
         return None, []
     levels = db.lock_stock(session, [sku for sku, _ in to_pick])
@@ -83,16 +104,18 @@ def receive_produced_items(session: Session, sku: str, quantity: int, causation_
     """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
     levels = db.lock_stock(session, [sku])
     level = levels[sku]
-    level.on_hand += quantity
     waiting = [OpenBackorder(b.id, b.order_id, b.quantity - b.allocated) for b in db.open_backorders_for(session, sku)]
-    completed_orders = []
-    for backorder, taken in allocate_arrival(quantity, waiting):
-        level.on_hand -= taken
-        level.reserved += taken
-        db.add_to_reservation(session, backorder.order_id, sku, taken)
-        if db.allocate_to_backorder(session, backorder.id, taken) and all(
-                b.status != "OPEN" for b in db.backorders_of(session, backorder.order_id)):
-            completed_orders.append(backorder.order_id)
+    arrival = receive_arrival(quantity, waiting)
+    arrival.apply_to(level)
+    for allocation in arrival.allocations:
+        db.add_to_reservation(session, allocation.order_id, sku, allocation.quantity)
+        db.allocate_to_backorder(session, allocation.backorder_id, allocation.quantity)
+        if allocation.completes_backorder:
+            db.set_backorder_status(session, allocation.backorder_id, BackorderStatus.ALLOCATED)
+    completed_orders = arrival.fully_allocated_orders({
+        order_id: [BackorderStatus(b.status) for b in db.backorders_of(session, order_id)]
+        for order_id in arrival.orders_with_completed_backorder
+    })
     db.save_stock(session, levels)
     for order_id in completed_orders:
         allocated = [Line(sku=b.sku, quantity=b.quantity) for b in db.backorders_of(session, order_id)]
@@ -114,13 +137,13 @@ def expedite_backorder(session: Session, order_id: str) -> int:
 def return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
     """Put a packed shipment's goods back into free stock; False if it was not packed (any more)."""
     shipment = next((s for s in db.shipments_of_order(session, order_id) if s.id == shipment_id), None)
-    if shipment is None or shipment.status != "PACKED":
+    if shipment is None or shipment.status != ShipmentStatus.PACKED:
         return False
     lines = [(l.sku, l.quantity) for l in db.shipment_lines_of(session, shipment_id)]
     levels = db.lock_stock(session, [sku for sku, _ in lines])
     release(lines, levels, from_reserved=False)
     db.save_stock(session, levels)
-    db.set_shipment_status(session, shipment_id, "RETURNED")
+    db.set_shipment_status(session, shipment_id, ShipmentStatus.RETURNED)
     publisher.publish(session, ShipmentReturned(order_id=order_id, shipment_id=shipment_id,
                                                 lines=[Line(sku=s, quantity=q) for s, q in lines]))
     return True
@@ -137,8 +160,7 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
     for shipment in db.shipments_of_order(session, order_id):
         if shipment.id not in delivered_shipment_ids:
             return_shipment(session, order_id, shipment.id)
-    outstanding = [(r.sku, r.reserved - r.picked) for r in db.reservations_of(session, order_id, for_update=True)
-                   if r.status == "reserved" and r.reserved > r.picked]
+    outstanding = _outstanding(session, order_id)
     if outstanding:
         levels = db.lock_stock(session, [sku for sku, _ in outstanding])
         release(outstanding, levels, from_reserved=True)
@@ -147,6 +169,13 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
                                                  lines=[Line(sku=s, quantity=q) for s, q in outstanding]))
     db.release_reservations(session, order_id)
     for backorder in db.backorders_of(session, order_id):
-        if backorder.status == "OPEN":
-            db.set_backorder_status(session, backorder.id, "WITHDRAWN")
+        if backorder.status == BackorderStatus.OPEN:
+            db.set_backorder_status(session, backorder.id, BackorderStatus.WITHDRAWN)
             publisher.publish(session, ReplenishmentWithdrawn(order_id=order_id, request_id=backorder.id))
+
+
+def _outstanding(session: Session, order_id: str) -> list[tuple[str, int]]:
+    """Locks the order's reservations: picking and releasing them must not overlap."""
+    return outstanding_reservations(
+        ReservationState(r.sku, r.reserved, r.picked, ReservationStatus(r.status))
+        for r in db.reservations_of(session, order_id, for_update=True))

@@ -1,12 +1,25 @@
 """Warehouse tables and the queries the service needs."""
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, UniqueConstraint, func,
-                        insert, select, update)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from services.warehouse.domain import StockLevel
 from runtime.closing import ClosedKeys
+from services.warehouse.domain import BackorderStatus, ReservationStatus, ShipmentStatus, StockLevel
 
 metadata = MetaData()
 
@@ -115,7 +128,8 @@ def reservations_of(session: Session, order_id: str, *, for_update: bool = False
 
 def insert_reservations(session: Session, order_id: str, lines) -> None:
     session.execute(insert(reservations), [
-        {"order_id": order_id, "sku": l.sku, "requested": l.requested, "reserved": l.reserved, "status": "reserved"}
+        {"order_id": order_id, "sku": l.sku, "requested": l.requested, "reserved": l.reserved,
+         "status": ReservationStatus.RESERVED}
         for l in lines
     ])
 
@@ -133,7 +147,8 @@ def add_picked(session: Session, order_id: str, picked: list[tuple[str, int]]) -
 
 def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, str, int]]) -> None:
     session.execute(insert(backorders), [
-        {"id": backorder_id, "order_id": order_id, "sku": sku, "quantity": quantity, "status": "OPEN"}
+        {"id": backorder_id, "order_id": order_id, "sku": sku, "quantity": quantity,
+         "status": BackorderStatus.OPEN}
         for backorder_id, sku, quantity in missing
     ])
 
@@ -145,19 +160,15 @@ def backorders_of(session: Session, order_id: str):
 
 def open_backorders_for(session: Session, sku: str):
     """Oldest first, locked: arrivals are allocated first come, first served."""
-    return session.execute(select(backorders).where(backorders.c.sku == sku, backorders.c.status == "OPEN")
+    return session.execute(select(backorders)
+                           .where(backorders.c.sku == sku, backorders.c.status == BackorderStatus.OPEN)
                            .order_by(backorders.c.created_at, backorders.c.id).with_for_update()).all()
 
 
-def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) -> bool:
-    """Adds allocated units; True when the backorder is now complete."""
-    row = session.execute(update(backorders).where(backorders.c.id == backorder_id)
-                          .values(allocated=backorders.c.allocated + quantity)
-                          .returning(backorders.c.allocated, backorders.c.quantity)).one()
-    if row.allocated >= row.quantity:
-        session.execute(update(backorders).where(backorders.c.id == backorder_id).values(status="ALLOCATED"))
-        return True
-    return False
+def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) -> None:
+    """Counts arrived units towards the backorder; whether that completes it is the domain's call."""
+    session.execute(update(backorders).where(backorders.c.id == backorder_id)
+                    .values(allocated=backorders.c.allocated + quantity))
 
 
 def shipment_of(session: Session, order_id: str, shipment_no: int):
@@ -173,7 +184,7 @@ def shipment_lines_of(session: Session, shipment_id: str):
 def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_no: int,
                     lines: list[tuple[str, int]]) -> None:
     session.execute(insert(shipments).values(id=shipment_id, order_id=order_id, shipment_no=shipment_no,
-                                             status="PACKED"))
+                                             status=ShipmentStatus.PACKED))
     session.execute(insert(shipment_lines),
                     [{"shipment_id": shipment_id, "sku": sku, "quantity": q} for sku, q in lines])
 
@@ -183,23 +194,23 @@ def shipments_of_order(session: Session, order_id: str):
                            .order_by(shipments.c.shipment_no).with_for_update()).all()
 
 
-def set_shipment_status(session: Session, shipment_id: str, status: str) -> None:
+def set_shipment_status(session: Session, shipment_id: str, status: ShipmentStatus) -> None:
     session.execute(update(shipments).where(shipments.c.id == shipment_id).values(status=status))
 
 
 def release_reservations(session: Session, order_id: str) -> None:
     session.execute(update(reservations).where(reservations.c.order_id == order_id)
-                    .values(status="released"))
+                    .values(status=ReservationStatus.RELEASED))
 
 
-def set_backorder_status(session: Session, backorder_id: str, status: str) -> None:
+def set_backorder_status(session: Session, backorder_id: str, status: BackorderStatus) -> None:
     session.execute(update(backorders).where(backorders.c.id == backorder_id).values(status=status))
 
 
 def flag_expedited(session: Session, order_id: str) -> list:
     """Marks the order's open backorders expedited; returns those not flagged before."""
     return session.execute(update(backorders)
-                           .where(backorders.c.order_id == order_id, backorders.c.status == "OPEN",
+                           .where(backorders.c.order_id == order_id, backorders.c.status == BackorderStatus.OPEN,
                                   backorders.c.expedited.is_(False))
                            .values(expedited=True).returning(backorders.c.id)).all()
 

@@ -1,13 +1,37 @@
 """Stock and reservations in plain Python: no HTTP, Kafka, Zeebe or SQL here."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from contracts.warehouse import ReservationOutcome
 
 
 class UnknownSku(ValueError):
     """An order line names a SKU the warehouse does not carry."""
+
+
+class ReservationStatus(StrEnum):
+    """A reservation holds its units until the order is cancelled before shipping."""
+
+    RESERVED = "reserved"
+    RELEASED = "released"
+
+
+class BackorderStatus(StrEnum):
+    """A backorder waits (OPEN) until every unit arrived, or until its order is cancelled."""
+
+    OPEN = "OPEN"
+    ALLOCATED = "ALLOCATED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class ShipmentStatus(StrEnum):
+    """A packed shipment comes back when its delivery failed or its order was cancelled."""
+
+    PACKED = "PACKED"
+    RETURNED = "RETURNED"
 
 
 @dataclass
@@ -76,9 +100,72 @@ def allocate_arrival(quantity: int, backorders: list[OpenBackorder]) -> list[tup
     return allocations
 
 
-def describe_shortage(reservations: list[LineReservation]) -> str:
-    return "; ".join(f"{r.sku}: {r.requested} requested, {r.reserved} available"
-                     for r in reservations if r.missing)
+@dataclass(frozen=True)
+class BackorderAllocation:
+    backorder_id: str
+    order_id: str
+    quantity: int
+    completes_backorder: bool
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What newly arrived units of one SKU change: free stock, reserved stock and the backorders they fill."""
+
+    quantity: int
+    allocations: list[BackorderAllocation]
+
+    @property
+    def allocated(self) -> int:
+        return sum(a.quantity for a in self.allocations)
+
+    @property
+    def on_hand_change(self) -> int:
+        """Only what no backorder waited for stays free."""
+        return self.quantity - self.allocated
+
+    @property
+    def reserved_change(self) -> int:
+        """Units allocated to a backorder are reserved for its order at once."""
+        return self.allocated
+
+    @property
+    def orders_with_completed_backorder(self) -> list[str]:
+        return [a.order_id for a in self.allocations if a.completes_backorder]
+
+    def apply_to(self, level: StockLevel) -> None:
+        level.on_hand += self.on_hand_change
+        level.reserved += self.reserved_change
+
+    def fully_allocated_orders(self, backorder_statuses: Mapping[str, Iterable[BackorderStatus]]) -> list[str]:
+        """Orders whose last open backorder this arrival completed: the rest of the order can now ship.
+
+        `backorder_statuses` holds, per order with a completed backorder, the status of each of its
+        backorders once this arrival is recorded; an order with another backorder still open keeps waiting.
+        """
+        return [order_id for order_id in self.orders_with_completed_backorder
+                if all(status != BackorderStatus.OPEN for status in backorder_statuses[order_id])]
+
+
+def receive_arrival(quantity: int, waiting: list[OpenBackorder]) -> Arrival:
+    """Arrived units fill the oldest backorders first (see `allocate_arrival`); the rest is free stock."""
+    return Arrival(quantity, [BackorderAllocation(backorder.id, backorder.order_id, taken,
+                                                  completes_backorder=taken >= backorder.missing)
+                              for backorder, taken in allocate_arrival(quantity, waiting)])
+
+
+@dataclass(frozen=True)
+class ReservationState:
+    sku: str
+    reserved: int
+    picked: int
+    status: ReservationStatus
+
+
+def outstanding_reservations(reservations: Iterable[ReservationState]) -> list[tuple[str, int]]:
+    """Units held for an order but not picked yet, per SKU: what the next shipment packs or a cancellation frees."""
+    return [(r.sku, r.reserved - r.picked) for r in reservations
+            if r.status == ReservationStatus.RESERVED and r.reserved > r.picked]
 
 
 def pick(reserved: list[tuple[str, int]], stock: dict[str, StockLevel]) -> None:

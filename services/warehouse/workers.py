@@ -4,8 +4,15 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.base import Line
-from contracts.warehouse import (ExpediteBackorder, PickPack, PickPackResult, ReleaseStock, ReserveStock,
-                                 ReserveStockResult, ReturnShipment)
+from contracts.warehouse import (
+    ExpediteBackorder,
+    PickPack,
+    PickPackResult,
+    ReleaseStock,
+    ReserveStock,
+    ReserveStockResult,
+    ReturnShipment,
+)
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
 from services.warehouse import commands

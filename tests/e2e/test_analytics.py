@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from services.analytics.consumers import SUBSCRIPTIONS, TOPICS
+from contracts.registry import ANALYTICS
 from runtime.db import make_engine, make_session_factory
 from runtime.inbox import EventConsumer
 from runtime.outbox import kafka_producer
-from shared.topics import dead_letter_topic
+from services.analytics.consumers import SUBSCRIPTIONS
 from tests.conftest import _http_client, eventually, new_order_request
 from tests.e2e.conftest import wait_for_status, wait_until_consumed
 from tests.e2e.test_published_events import all_records
@@ -27,7 +27,7 @@ def figures(analytics_api) -> dict:
 
 def test_figures_count_the_orders_placed_completed_cancelled_and_produced(
         stack, order_api, analytics_api, fresh_sku):
-    for topic in TOPICS:  # a quiet start: what earlier tests published is already counted
+    for topic in ANALYTICS.consumed_topics:  # a quiet start: what earlier tests published is already counted
         wait_until_consumed(stack, "analytics-service", topic)
     before = figures(analytics_api)
     in_stock, short = fresh_sku(5), fresh_sku(0)
@@ -58,9 +58,9 @@ def test_consuming_everything_again_from_offset_zero_gives_the_same_figures(stac
     sessions = make_session_factory(make_engine(stack.database_url("analytics")))
     replay = EventConsumer(
         name="analytics", bootstrap=stack.kafka_bootstrap, group_id=f"analytics-replay-{uuid.uuid4()}",
-        topics=TOPICS, subscriptions=SUBSCRIPTIONS, sessions=sessions,
-        dead_letter_topic=dead_letter_topic("analytics"), producer=kafka_producer(stack.kafka_bootstrap))
-    total = sum(len(all_records(stack, topic)) for topic in TOPICS)
+        topics=ANALYTICS.consumed_topics, subscriptions=SUBSCRIPTIONS, sessions=sessions,
+        dead_letter_topic=ANALYTICS.dead_letter_topic, producer=kafka_producer(stack.kafka_bootstrap))
+    total = sum(len(all_records(stack, topic)) for topic in ANALYTICS.consumed_topics)
     handled = []
     original = replay.handle
     replay.handle = lambda message: handled.append(original(message)) or handled[-1]

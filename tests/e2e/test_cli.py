@@ -5,9 +5,9 @@ import uuid
 
 from confluent_kafka import Producer
 
-from tools import dead_letters
 from tests.conftest import INJECTED_BY_TEST, eventually
 from tests.e2e.conftest import read_events
+from tools import dead_letters
 
 
 def fulfil(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:

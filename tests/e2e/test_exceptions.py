@@ -197,4 +197,5 @@ def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
     task = open_user_task(engine_records, order_id, "DecideOverdueDelivery")
     complete_user_task(camunda_api, task, decision)
     wait_for_status(order_api, order_id, final_status)
-    assert_visited(engine_records, order_id, {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"})
+    assert_visited(engine_records, order_id,
+                   {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"})

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sqlalchemy import text
 
 from tests.conftest import eventually, new_order_request

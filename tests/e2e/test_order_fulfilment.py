@@ -87,7 +87,7 @@ def test_the_events_are_on_kafka_as_cloudevents(completed_order, stack, topic, t
     records = read_events(stack, topic, order_id, expected=len(types))
     envelopes = [Envelope.from_kafka(r.headers(), r.key(), r.value()) for r in records]
     assert [e.type for e in envelopes] == types
-    for record, envelope in zip(records, envelopes):
+    for record, envelope in zip(records, envelopes, strict=True):
         headers = dict(record.headers())
         assert headers["ce_specversion"] == b"1.0"
         assert envelope.subject == order_id and envelope.correlation_id == order_id
@@ -172,14 +172,14 @@ def test_a_resent_process_start_is_refused_so_an_order_never_gets_two_processes(
 
     from pyzeebe.errors import MessageAlreadyExistsError
 
-    from services.order.events import ORDER_PLACED_MESSAGE
+    from contracts.order import ORDER_PLACED
     from runtime.zeebe import make_client
 
     order_id = completed_order["id"]
 
     async def resend():
         await make_client(stack.zeebe_address).publish_message(
-            ORDER_PLACED_MESSAGE, correlation_key=order_id, message_id=order_id,
+            ORDER_PLACED.name, correlation_key=order_id, message_id=order_id,
             variables={"orderId": order_id, "items": []})
 
     with pytest.raises(MessageAlreadyExistsError):

@@ -12,9 +12,9 @@ from cloudevents.core.formats.json import JSONFormat
 from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
-from tools.catalog import CATALOG, schema_file
-from shared.topics import EVENT_TOPICS
+from contracts.registry import PUBLISHERS
 from tests.conftest import INJECTED_BY_TEST
+from tools.catalog import CATALOG, schema_file
 
 
 def all_records(stack, topic: str) -> list:
@@ -40,7 +40,7 @@ def all_records(stack, topic: str) -> list:
 
 @pytest.fixture(scope="module")
 def published(stack) -> dict[str, list]:
-    return {topic: all_records(stack, topic) for topic in EVENT_TOPICS.values()}
+    return {topic: all_records(stack, topic) for topic in (p.events_topic for p in PUBLISHERS)}
 
 
 def validator(event_type: str) -> Draft202012Validator:

@@ -28,7 +28,7 @@ def scratch_sessions(stack):
 
 @pytest.fixture
 def scratch_topic(stack):
-    from shared.topics import ensure_topics
+    from tools.bootstrap import ensure_topics
 
     name = f"test.{uuid.uuid4().hex[:8]}"
     ensure_topics(stack.kafka_bootstrap, [name, f"{name}.dead-letter"])

@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from confluent_kafka import Consumer, Producer
 
-from runtime.envelope import DomainEvent, Envelope
+from contracts.base import Event as DomainEvent
+from runtime.envelope import Envelope
 from runtime.inbox import EventConsumer, EventRejected, Subscription
 from runtime.outbox import kafka_producer
 from tests.conftest import eventually

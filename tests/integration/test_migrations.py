@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from runtime.migrations import alembic_config
 from contracts.registry import SERVICES
+from runtime.migrations import alembic_config
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 

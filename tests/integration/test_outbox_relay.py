@@ -9,8 +9,9 @@ import pytest
 from confluent_kafka import Consumer
 from sqlalchemy import func, select
 
+from contracts.base import Event as DomainEvent
 from runtime.db import unit_of_work
-from runtime.envelope import DomainEvent, Envelope
+from runtime.envelope import Envelope
 from runtime.outbox import EventPublisher, OutboxRelay, kafka_producer
 from runtime.tables import outbox
 

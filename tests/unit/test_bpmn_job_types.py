@@ -5,27 +5,27 @@ from pathlib import Path
 import pytest
 
 from services.delivery import workers as delivery_workers
-from services.delivery.settings import DeliverySettings
 from services.order import workers as order_workers
 from services.warehouse import workers as warehouse_workers
-from runtime.zeebe import BPMN_DIR
+from tools.bootstrap import BPMN_DIR
 
-ROUTERS = {
-    "order": order_workers.make_router(None),
-    "warehouse": warehouse_workers.make_router(None),
-    "delivery": delivery_workers.make_router(None, DeliverySettings()),
+HANDLERS = {
+    "order": order_workers.handlers,
+    "warehouse": warehouse_workers.handlers,
+    "delivery": delivery_workers.handlers,
 }
 
 
 def job_types_in_bpmn() -> set[str]:
-    return {t for f in BPMN_DIR.glob("*.bpmn") for t in re.findall(r'zeebe:taskDefinition type="([^"]+)"', f.read_text())}
+    return {t for f in BPMN_DIR.glob("*.bpmn")
+            for t in re.findall(r'zeebe:taskDefinition type="([^"]+)"', f.read_text())}
 
 
 def handled() -> dict[str, list[str]]:
     owners: dict[str, list[str]] = {}
-    for service, router in ROUTERS.items():
-        for task in router.tasks:
-            owners.setdefault(task.type, []).append(service)
+    for service, handlers in HANDLERS.items():
+        for job_type in handlers.job_types:
+            owners.setdefault(job_type, []).append(service)
     return owners
 
 

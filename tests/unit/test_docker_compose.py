@@ -6,9 +6,9 @@ import importlib.util
 import pytest
 import yaml
 
-from runtime.settings import ServiceSettings, database_name
-from tools.stack import camunda, kafka
 from contracts.registry import SERVICES
+from runtime.settings import ServiceSettings
+from tools.stack import camunda, kafka
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
 from tools.stack.services import environment
 
@@ -52,14 +52,14 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"}
     fields = {name.upper() for name in settings_class(service).model_fields}
     assert {k.removeprefix(prefix) for k in given} <= fields
-    name = database_name(service)
+    name = SERVICES[service].database
     assert given[prefix + "DATABASE_URL"].endswith(f"://{name}@postgres:5432/{name}")
 
 
 def test_postgres_init_creates_each_service_role_and_database():
     sql = (REPO_ROOT / "tools/stack/postgres-init.sql").read_text()
     for service in SERVICES:
-        name = database_name(service)
+        name = SERVICES[service].database
         assert f"CREATE ROLE {name} LOGIN;" in sql
         assert f"CREATE DATABASE {name} OWNER {name};" in sql
 
@@ -93,3 +93,16 @@ def test_the_dockerfile_and_bootstrap_that_compose_names_exist():
     assert (REPO_ROOT / COMPOSE["order"]["build"]["dockerfile"]).is_file()
     assert COMPOSE["bootstrap"]["command"][:3] == ["python", "-m", "tools.bootstrap"]
     assert importlib.util.find_spec("tools.bootstrap") is not None
+
+
+def test_the_service_image_ships_no_tooling_and_the_bootstrap_image_does():
+    stages: dict[str, list[str]] = {}
+    for line in (REPO_ROOT / "services/Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            stage = stages.setdefault(line.split()[-1], [])
+        elif line.startswith("COPY "):
+            stage.append(line.split()[1])
+    assert "tools" not in stages["service"] and "bpmn" not in stages["service"]
+    assert {"contracts", "runtime", "services"} <= set(stages["service"])
+    assert COMPOSE["order"]["build"]["target"] == "service"
+    assert COMPOSE["bootstrap"]["build"]["target"] == "tools" and "tools" in stages["tools"]

@@ -2,7 +2,8 @@ from typing import ClassVar
 
 import pytest
 
-from runtime.envelope import DomainEvent, Envelope, InvalidEnvelope
+from contracts.base import Event as DomainEvent
+from runtime.envelope import Envelope, InvalidEnvelope
 
 
 class SomethingHappened(DomainEvent):

@@ -1,12 +1,12 @@
 """The committed event catalog (docs/events, docs/asyncapi.json) is what the event classes say."""
 import json
 
-from services.catalog import ASYNCAPI, CATALOG, SCHEMAS, render
+from tools.catalog import ASYNCAPI, CATALOG, SCHEMAS, render
 
 
 def test_the_committed_schemas_and_asyncapi_document_match_the_event_classes():
     stale = [path.name for path, content in render().items() if not path.exists() or path.read_text() != content]
-    assert stale == [], f"regenerate with `python -m services.catalog`: {stale}"
+    assert stale == [], f"regenerate with `python -m tools.catalog`: {stale}"
 
 
 def test_no_schema_file_is_left_from_an_event_that_no_longer_exists():

@@ -1,8 +1,20 @@
 import pytest
 
-from services.order.domain import (IdempotencyConflict, InvalidOrder, NotCancellable, OrderLine, OrderStatus,
-                                   Progress, ShipmentStage, check_cancellable, check_idempotent_retry, later_stage,
-                                   normalise_lines, request_fingerprint, status_of)
+from services.order.domain import (
+    IdempotencyConflict,
+    InvalidOrder,
+    NotCancellable,
+    OrderLine,
+    OrderStatus,
+    Progress,
+    ShipmentStage,
+    check_cancellable,
+    check_idempotent_retry,
+    later_stage,
+    normalise_lines,
+    request_fingerprint,
+    status_of,
+)
 
 
 def test_lines_of_the_same_sku_are_merged_in_first_seen_order():

@@ -28,7 +28,7 @@ def test_a_loop_waits_longer_after_each_failure_in_a_row_up_to_its_cap():
 def test_a_loop_logs_one_traceback_per_outage_then_one_line_per_round(caplog):
     backoff = FailureBackoff("relay", logging.getLogger("test"))
     caplog.set_level(logging.INFO, logger="test")
-    for outage in range(2):
+    for _outage in range(2):
         for _ in range(3):
             try:
                 raise ConnectionError("connection refused\nsecond line of detail")
@@ -38,7 +38,8 @@ def test_a_loop_logs_one_traceback_per_outage_then_one_line_per_round(caplog):
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert len(tracebacks) == 2  # the first failure of each outage
     repeats = [r.getMessage() for r in caplog.records if not r.exc_info and r.levelno == logging.WARNING]
-    assert repeats[0] == "relay failed again on orders@7 (2 in a row); retrying in 0.4s: ConnectionError: connection refused"
+    assert repeats[0] == ("relay failed again on orders@7 (2 in a row); retrying in 0.4s: "
+                          "ConnectionError: connection refused")
     recoveries = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert recoveries == ["relay works again after 3 failed rounds"] * 2
     assert backoff.failures == 0

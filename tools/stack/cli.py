@@ -8,8 +8,9 @@ import sys
 import time
 
 from shared import bootstrap
-from tools.stack import camunda, kafka, postgres, services
+
 from contracts.registry import SERVICES
+from tools.stack import camunda, kafka, postgres, services
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import read_pid, step, stop
@@ -153,8 +154,10 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench", "incidents", "tasks"])
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY])")
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench",
+                                            "incidents", "tasks"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER,
+                        help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY])")
     args = parser.parse_args(argv)
     settings = StackSettings()
     try:

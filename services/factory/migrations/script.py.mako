@@ -1,17 +1,9 @@
-"""${message}
-
-Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
-"""
+"""${message}."""
 from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
-
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+revision = ${'"%s"' % up_revision}
+down_revision = ${'"%s"' % down_revision if down_revision else None}
 
 
 def upgrade() -> None:

@@ -1,17 +1,9 @@
-"""production timing
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23 02:44:09.203017
-"""
-from alembic import op
+"""Production timing."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0002'
-down_revision = '0001'
-branch_labels = None
-depends_on = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

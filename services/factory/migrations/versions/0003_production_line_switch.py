@@ -1,17 +1,9 @@
-"""production line switch
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23 02:59:37.543978
-"""
-from alembic import op
+"""Production line switch."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0003'
-down_revision = '0002'
-branch_labels = None
-depends_on = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

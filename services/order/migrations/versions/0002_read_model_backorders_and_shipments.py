@@ -1,17 +1,9 @@
-"""backorders and shipments in the read model
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23 02:45:00.797390
-"""
-from alembic import op
+"""Backorders and shipments in the read model."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0002'
-down_revision = '0001'
-branch_labels = None
-depends_on = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

@@ -1,17 +1,11 @@
-"""seed the catalog with its starting stock
-
-Revision ID: 0002
-Revises: 0001
-"""
-from alembic import op
+"""Seed the catalog with its starting stock."""
 import sqlalchemy as sa
+from alembic import op
 
 from services.warehouse.catalog import CATALOG
 
-revision = '0002'
-down_revision = '0001'
-branch_labels = None
-depends_on = None
+revision = "0002"
+down_revision = "0001"
 
 stock = sa.table("stock", sa.column("sku", sa.String), sa.column("name", sa.String),
                  sa.column("on_hand", sa.Integer), sa.column("reserved", sa.Integer))

@@ -1,17 +1,9 @@
-"""backorders and partial shipments
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23 02:43:02.183224
-"""
-from alembic import op
+"""Backorders and partial shipments."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0003'
-down_revision = '0002'
-branch_labels = None
-depends_on = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

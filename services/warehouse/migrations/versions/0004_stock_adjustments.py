@@ -1,17 +1,9 @@
-"""stock adjustments
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-23 02:48:49.503031
-"""
-from alembic import op
+"""Stock adjustments."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0004'
-down_revision = '0003'
-branch_labels = None
-depends_on = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:

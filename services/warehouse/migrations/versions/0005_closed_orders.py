@@ -1,26 +1,13 @@
-"""closed orders
+"""Closed orders."""
+from runtime.migrations import create_closed_keys_table, drop_closed_keys_table
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-23 03:21:46.379597
-"""
-from alembic import op
-import sqlalchemy as sa
-
-
-revision = '0005'
-down_revision = '0004'
-branch_labels = None
-depends_on = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
-    op.create_table('closed_orders',
-    sa.Column('order_id', sa.String(length=36), nullable=False),
-    sa.Column('closed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('order_id')
-    )
+    create_closed_keys_table("closed_orders", "order_id")
 
 
 def downgrade() -> None:
-    op.drop_table('closed_orders')
+    drop_closed_keys_table("closed_orders")
