@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 
-from shared import bootstrap
-
 from contracts.registry import SERVICES
+from tools import bootstrap
 from tools.stack import camunda, kafka, postgres, services
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
 from tools.stack.errors import StackError
