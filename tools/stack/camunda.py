@@ -60,8 +60,8 @@ def start(settings: StackSettings) -> None:
         (settings.zeebe_grpc_port, "the Zeebe gateway (gRPC)"),
         (settings.camunda_http_port, "the Camunda REST API"),
         (settings.camunda_management_port, "Camunda's management endpoint"),
-        (26501, "the Zeebe broker's command API"),
-        (26502, "the Zeebe cluster port"),
+        (settings.zeebe_command_port, "the Zeebe broker's command API"),
+        (settings.zeebe_internal_port, "the Zeebe cluster port"),
     ):
         require_free_port(port, what)
     home = artifacts.camunda_home(settings)
@@ -73,6 +73,8 @@ def start(settings: StackSettings) -> None:
         "JAVA_OPTS": f"-Xmx{settings.java_heap} -XX:+ExitOnOutOfMemoryError",
         **TOPOLOGY,
         "ZEEBE_BROKER_GATEWAY_NETWORK_PORT": str(settings.zeebe_grpc_port),
+        "ZEEBE_BROKER_NETWORK_COMMANDAPI_PORT": str(settings.zeebe_command_port),
+        "ZEEBE_BROKER_NETWORK_INTERNALAPI_PORT": str(settings.zeebe_internal_port),
         "ZEEBE_BROKER_DATA_DIRECTORY": str(data),
         # A disk watermark that a busy development disk passes.
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",

@@ -16,7 +16,6 @@ CAMUNDA_VERSION = "8.6.0"
 KAFKA_VERSION = "4.1.1"
 
 
-
 class StackSettings(BaseSettings):
     """Where the stack lives and listens; override with FULFIL_STACK_* environment variables."""
 
@@ -28,6 +27,8 @@ class StackSettings(BaseSettings):
     zeebe_grpc_port: int = 26500
     camunda_http_port: int = 8080
     camunda_management_port: int = 9600
+    zeebe_command_port: int = 26501
+    zeebe_internal_port: int = 26502
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 5432
