@@ -5,6 +5,12 @@ import logging
 import sys
 
 
+def describe(error: BaseException, limit: int = 300) -> str:
+    """`Type: first line`: SQLAlchemy and gRPC append statements, parameters and debug detail after it."""
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:limit]
+
+
 def exponential(attempt: int, first: float, maximum: float) -> float:
     """Delay before retrying after the `attempt`-th failure in a row (1-based): first, 2x, 4x, ... capped."""
     return min(first * 2 ** (max(attempt, 1) - 1), maximum)
@@ -30,10 +36,8 @@ class FailureBackoff:
         if self.failures == 1:
             self.log.exception("%s failed%s; retrying in %.1fs", self.what, where and f" on {where}", delay)
         else:
-            error = sys.exc_info()[1]
-            cause = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             self.log.warning("%s failed again%s (%d in a row); retrying in %.1fs: %s",
-                             self.what, where and f" on {where}", self.failures, delay, cause)
+                             self.what, where and f" on {where}", self.failures, delay, describe(sys.exc_info()[1]))
         return delay
 
     def succeeded(self) -> None:

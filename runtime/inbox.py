@@ -1,4 +1,9 @@
-"""Kafka consumer with an inbox (a redelivered event has no second effect) and a dead-letter topic."""
+"""Kafka consumer with an inbox (a redelivered event has no second effect) and a dead-letter topic.
+
+A record that fails because a dependency is down (the database, Kafka) is retried until it is back,
+however long that takes. A record that fails for any other reason is retried a few times (a race can
+explain one failure) and then dead-lettered with the reason, so it never holds back the partition.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
+from sqlalchemy import exc as sql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from runtime.backoff import FailureBackoff
+from runtime.backoff import FailureBackoff, describe
 from runtime.db import unit_of_work
 from runtime.envelope import Envelope, EventPayload, InvalidEnvelope
 from runtime.tables import inbox
@@ -23,6 +29,15 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[Session, Any, Envelope], None]
 # Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
 DLT_PREFIX = "dlt_"
+# Attempts at a record that fails for a reason other than an unreachable dependency.
+MAX_ATTEMPTS = 5
+# An unreachable or overloaded dependency: lock and statement timeouts, lost connections, a broker down.
+TRANSIENT = (sql.OperationalError, sql.InterfaceError, sql.TimeoutError, sql.DisconnectionError,
+             KafkaException, ConnectionError, TimeoutError)
+
+
+def is_transient(error: BaseException) -> bool:
+    return isinstance(error, TRANSIENT) or bool(getattr(error, "connection_invalidated", False))
 
 
 class EventRejected(ValueError):
@@ -68,9 +83,18 @@ class EventConsumer:
         }
 
     def run(self, stop: threading.Event) -> None:
+        failures = FailureBackoff(f"consumer {self.name}", log)
+        while not stop.is_set():
+            try:
+                self.consume(stop, failures)
+            except Exception:  # the client itself failed: start again with a new one
+                stop.wait(failures.failed(where="the Kafka client"))
+
+    def consume(self, stop: threading.Event, failures: FailureBackoff) -> None:
         consumer = Consumer(self.config)
         consumer.subscribe(self.topics)
-        failures = FailureBackoff(f"consumer {self.name}", log)
+        # Failed attempts at the record each partition is stuck on, for the bounded retries.
+        attempts: dict[tuple[str, int, int], int] = {}
         try:
             while not stop.is_set():
                 message = consumer.poll(0.5)
@@ -79,13 +103,19 @@ class EventConsumer:
                 if message.error():
                     log.warning("consumer %s: %s", self.name, message.error())
                     continue
+                where = (message.topic(), message.partition(), message.offset())
                 try:
                     self.handle(message)
-                    consumer.commit(message=message, asynchronous=False)
-                except Exception:  # technical failure: rewind and try the same record again
-                    consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
-                    stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
-                    continue
+                except Exception as error:
+                    if is_transient(error) or attempts.get(where, 0) + 1 < MAX_ATTEMPTS:
+                        attempts[where] = attempts.get(where, 0) + (0 if is_transient(error) else 1)
+                        # Rewind and try the same record again.
+                        consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                        stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
+                        continue
+                    self.dead_letter(message, f"failed {MAX_ATTEMPTS} times: {describe(error, limit=500)}")
+                attempts.pop(where, None)
+                consumer.commit(message=message, asynchronous=False)
                 failures.succeeded()
         finally:
             consumer.close()

@@ -17,17 +17,38 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
+# The plumbing tables (runtime.tables) change in one place for every service: their own migrations,
+# with their own version table, run after the service's.
+PLUMBING_MIGRATIONS = Path(__file__).with_name("plumbing_migrations")
+PLUMBING_VERSION_TABLE = "alembic_version_plumbing"
+VERSION_TABLES = {"alembic_version", PLUMBING_VERSION_TABLE}
+
+
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
     command.upgrade(alembic_config(migrations_dir, database_url), "head")
+    command.upgrade(alembic_config(PLUMBING_MIGRATIONS, database_url), "head")
 
 
-def run_env(target_metadata: list[MetaData]) -> None:
-    """Body of every service's env.py: online migrations against the configured URL."""
+def run_env(target_metadata: list[MetaData], version_table: str = "alembic_version",
+            only_these_tables: bool = False) -> None:
+    """Body of every env.py: online migrations against the configured URL.
+
+    `only_these_tables`: compare just the metadata's tables with the database (the plumbing shares
+    each service's database); the version tables are never compared.
+    """
     config = context.config
     engine = engine_from_config(config.get_section(config.config_ini_section, {}),
                                 prefix="sqlalchemy.", poolclass=pool.NullPool)
+    known = {name for metadata in target_metadata for name in metadata.tables}
+
+    def include_name(name, type_, _parent) -> bool:
+        if type_ != "table":
+            return True
+        return name not in VERSION_TABLES and (name in known or not only_these_tables)
+
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          version_table=version_table, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -2,6 +2,13 @@
 
 A crash between commit and publish only delays a message; a crash between publish and marking it
 sent publishes it again, which consumers absorb (inbox) and Zeebe rejects (message id).
+
+Kafka rows and Zeebe rows are relayed by two independent lanes, so an outage of one broker never
+holds back the other. Within a lane, rows of one key (an order, a shipment) go out in the order
+they were written (`seq`), also with several replicas relaying; a key whose row fails waits alone.
+A Zeebe message is published only within its time to live counted from when it was written: a
+later copy would fall outside the engine's de-duplication window (e.g. start a second process
+instance for a finished order), so it is marked expired for the reconciler instead.
 """
 from __future__ import annotations
 
@@ -9,13 +16,13 @@ import asyncio
 import logging
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from pyzeebe import ZeebeClient
-from pyzeebe.errors import MessageAlreadyExistsError
-from sqlalchemy import insert, select, update
+from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime.backoff import FailureBackoff
@@ -26,10 +33,8 @@ from runtime.tables import outbox
 log = logging.getLogger(__name__)
 
 ZEEBE_TIMEOUT_SECONDS = 15
-
-
-class HeldBack(Exception):
-    """A Zeebe message not sent this round because an earlier one with the same key failed."""
+KAFKA_TIMEOUT_SECONDS = 15
+UNPUBLISHED = outbox.c.published_at.is_(None) & outbox.c.expired_at.is_(None)
 
 
 class EventPublisher:
@@ -88,121 +93,252 @@ def kafka_producer(bootstrap: str) -> Producer:
     })
 
 
-class OutboxRelay:
-    """Publishes unpublished outbox rows in creation order; runs in its own thread."""
+def outbox_backlog(session: Session) -> dict[str, Any]:
+    """What waits to be published per destination, how old the oldest is, and how many expired."""
+    rows = session.execute(
+        select(outbox.c.destination, func.count(), func.extract("epoch", func.now() - func.min(outbox.c.created_at)))
+        .where(UNPUBLISHED).group_by(outbox.c.destination)
+    ).all()
+    expired = session.execute(select(func.count()).where(outbox.c.expired_at.is_not(None))).scalar_one()
+    return {
+        "unpublished": {destination: count for destination, count, _ in rows},
+        "oldest_unpublished_seconds": round(max((float(age) for *_, age in rows), default=0.0), 1),
+        "expired": expired,
+    }
 
-    def __init__(self, sessions: sessionmaker[Session], producer: Producer, zeebe: ZeebeClient,
-                 loop: asyncio.AbstractEventLoop, poll_seconds: float, batch_size: int = 100) -> None:
+
+class OutboxLane:
+    """Relays one destination's unpublished rows, oldest first, each key's rows in order; one thread."""
+
+    destination: str
+
+    def __init__(self, sessions: sessionmaker[Session], poll_seconds: float, batch_size: int = 100) -> None:
         self.sessions = sessions
-        self.producer = producer
-        self.zeebe = zeebe
-        self.loop = loop
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
-        self._delivery_error = None
 
     def run(self, stop: threading.Event) -> None:
-        failures = FailureBackoff("outbox relay", log)
+        failures = FailureBackoff(f"outbox relay to {self.destination}", log)
         while not stop.is_set():
             try:
                 relayed = self.relay_batch()
-            except Exception:  # keep relaying after a transient failure; the rows stay unpublished
+            except Exception:  # the rows stay unpublished and are relayed when the broker is back
                 stop.wait(failures.failed())
                 continue
             failures.succeeded()
             if relayed == 0:
                 stop.wait(self.poll_seconds)
-        self.producer.flush(10)
 
     def relay_batch(self) -> int:
+        """Publishes what it can of one batch; returns how many rows went out, raises when none could."""
         with unit_of_work(self.sessions) as session:
-            rows = session.execute(
-                select(outbox)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.created_at)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            zeebe_outcomes = self._publish_zeebe_messages([row for row in rows if row.destination == "zeebe"])
-            published, failed = [], {}
-            for row in rows:
-                try:
-                    if row.destination == "kafka":
-                        self._produce(row)
-                    elif row.id not in zeebe_outcomes:
-                        raise HeldBack(f"an earlier message for {row.key} failed")
-                    elif zeebe_outcomes[row.id] is not None:
-                        raise zeebe_outcomes[row.id]
-                    published.append(row.id)
-                except Exception as exc:  # recorded on the row and retried next round
-                    failed[row.id] = f"{type(exc).__name__}: {exc}"
-                    break  # keep per-order ordering: do not skip past a failed row
-            if any(row.destination == "kafka" for row in rows):
-                self._confirm_kafka_delivery()
-            now = datetime.now(timezone.utc)
+            rows = self.claim(session)
+            if not rows:
+                return 0
+            failed = self.publish(rows, session)
+            published = [row.seq for row in rows if row.seq not in failed]
             if published:
-                session.execute(update(outbox).where(outbox.c.id.in_(published)).values(published_at=now))
-            for row_id, error in failed.items():
-                session.execute(update(outbox).where(outbox.c.id == row_id)
+                session.execute(update(outbox).where(outbox.c.seq.in_(published))
+                                .values(published_at=func.now()))
+            for seq, error in failed.items():
+                session.execute(update(outbox).where(outbox.c.seq == seq)
                                 .values(attempts=outbox.c.attempts + 1, last_error=error[:2000]))
-            return len(published)
+        if failed and not published:
+            raise ConnectionError(f"no {self.destination} row could be published: {next(iter(failed.values()))}")
+        return len(published)
 
-    def _publish_zeebe_messages(self, rows) -> dict:
-        """Publishes concurrently across correlation keys and in order within one; row id -> error or None.
-
-        Under load the broker takes a few hundred milliseconds to answer each publish, so one at a
-        time would hold back every order's start. A key's later rows wait for the next round after
-        a failure.
-        """
+    def claim(self, session: Session) -> list:
+        """The batch's rows that are next in line for their key; another replica may hold earlier ones."""
+        rows = session.execute(
+            select(outbox)
+            .where(UNPUBLISHED, outbox.c.destination == self.destination)
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
         if not rows:
-            return {}
+            return []
+        mine = {row.seq for row in rows}
+        waiting = session.execute(
+            select(outbox.c.key, outbox.c.seq)
+            .where(UNPUBLISHED, outbox.c.destination == self.destination,
+                   outbox.c.key.in_({row.key for row in rows}), outbox.c.seq <= max(mine))
+            .order_by(outbox.c.seq)
+        ).all()
+        return [row for row in rows if row.seq in next_in_line(waiting, mine)]
+
+    def publish(self, rows: list, session: Session) -> dict[int, str]:
+        """Publishes the rows, each key's in order; returns the failed rows' seq -> error."""
+        raise NotImplementedError
+
+
+def next_in_line(waiting: list[tuple[str, int]], mine: set[int]) -> set[int]:
+    """Of `waiting` (key, seq) in seq order, the rows in `mine` that no other row of their key precedes."""
+    blocked: set[str] = set()
+    ready: set[int] = set()
+    for key, seq in waiting:
+        if key in blocked:
+            continue
+        if seq in mine:
+            ready.add(seq)
+        else:
+            blocked.add(key)
+    return ready
+
+
+class KafkaLane(OutboxLane):
+    destination = "kafka"
+
+    def __init__(self, sessions: sessionmaker[Session], producer: Producer, poll_seconds: float,
+                 batch_size: int = 100) -> None:
+        super().__init__(sessions, poll_seconds, batch_size)
+        self.producer = producer
+
+    def publish(self, rows: list, session: Session) -> dict[int, str]:
+        failed: dict[int, str] = {}
+
+        def delivered(seq: int):
+            def on_delivery(error, _message) -> None:
+                if error is not None:
+                    failed[seq] = f"KafkaError: {error}"
+            return on_delivery
+
+        try:
+            for row in rows:
+                message = _envelope_from_row(row.payload).to_kafka()
+                self.producer.produce(row.topic, key=message.key, value=message.value,
+                                      headers=list(message.headers.items()), on_delivery=delivered(row.seq))
+        finally:
+            remaining = self.producer.flush(KAFKA_TIMEOUT_SECONDS)
+        if remaining:
+            # Not acknowledged in time: all stay unpublished; the idempotent producer drops resends.
+            return {row.seq: f"{remaining} records not acknowledged by Kafka" for row in rows}
+        return failed
+
+    def run(self, stop: threading.Event) -> None:
+        super().run(stop)
+        self.producer.flush(10)
+
+
+class ZeebeLane(OutboxLane):
+    """Publishes concurrently across correlation keys and in order within one.
+
+    Under load the broker takes a few hundred milliseconds to answer each publish, so one at a time
+    would hold back every order's start. Back-pressure from the broker narrows how many publishes
+    are in flight (and widens it again as they succeed) instead of failing the batch.
+    """
+
+    destination = "zeebe"
+
+    def __init__(self, sessions: sessionmaker[Session], zeebe: ZeebeClient, loop: asyncio.AbstractEventLoop,
+                 poll_seconds: float, batch_size: int = 100) -> None:
+        super().__init__(sessions, poll_seconds, batch_size)
+        self.zeebe = zeebe
+        self.loop = loop
+        self.in_flight = AdaptiveLimit(initial=16, maximum=64)
+
+    def claim(self, session: Session) -> list:
+        rows = super().claim(session)
+        now = transaction_time(session)
+        expired = {row.seq for row in rows if remaining_ttl_ms(row, now) <= 0}
+        if expired:
+            for row in rows:
+                if row.seq in expired:
+                    log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
+                                row.topic, row.payload["message_id"], row.key)
+            session.execute(update(outbox).where(outbox.c.seq.in_(expired)).values(expired_at=now))
+        return [row for row in rows if row.seq not in expired]
+
+    def publish(self, rows: list, session: Session) -> dict[int, str]:
+        publishing = self.publish_all(rows, transaction_time(session))
+        return asyncio.run_coroutine_threadsafe(publishing, self.loop).result(
+            timeout=ZEEBE_TIMEOUT_SECONDS * (len(rows) + 1))
+
+    async def publish_all(self, rows: list, now: datetime) -> dict[int, str]:
         by_key: dict[str, list] = {}
         for row in rows:
             by_key.setdefault(row.key, []).append(row)
-        outcomes: dict = {}
+        failed: dict[int, str] = {}
 
         async def publish_in_order(rows_of_key) -> None:
-            for row in rows_of_key:
+            for position, row in enumerate(rows_of_key):
                 try:
-                    await asyncio.wait_for(self._publish_zeebe_message(row), ZEEBE_TIMEOUT_SECONDS)
-                    outcomes[row.id] = None
+                    await self.publish_one(row, remaining_ttl_ms(row, now))
                 except Exception as exc:
-                    outcomes[row.id] = exc
+                    # This key's later rows wait for the next round, to keep its order.
+                    for held in rows_of_key[position:]:
+                        failed[held.seq] = f"{type(exc).__name__}: {exc}"
                     return
 
-        async def publish_all() -> None:
-            await asyncio.gather(*(publish_in_order(rows_of_key) for rows_of_key in by_key.values()))
+        await asyncio.gather(*(publish_in_order(rows_of_key) for rows_of_key in by_key.values()))
+        return failed
 
-        asyncio.run_coroutine_threadsafe(publish_all(), self.loop).result(timeout=ZEEBE_TIMEOUT_SECONDS * len(rows))
-        return outcomes
-
-    def _produce(self, row) -> None:
-        message = _envelope_from_row(row.payload).to_kafka()
-        self.producer.produce(
-            row.topic, key=message.key, value=message.value, headers=list(message.headers.items()),
-            on_delivery=self._on_delivery,
-        )
-
-    def _on_delivery(self, error, _message) -> None:
-        if error is not None:
-            self._delivery_error = error
-
-    def _confirm_kafka_delivery(self) -> None:
-        self._delivery_error = None
-        remaining = self.producer.flush(15)
-        if remaining or self._delivery_error is not None:
-            # Rolling back keeps the rows unpublished; the idempotent producer de-duplicates resends.
-            raise KafkaException(self._delivery_error or f"{remaining} records not acknowledged")
-
-    async def _publish_zeebe_message(self, row) -> None:
+    async def publish_one(self, row, ttl_ms: int) -> None:
         payload = row.payload
-        try:
-            await self.zeebe.publish_message(
-                name=row.topic,
-                correlation_key=row.key,
-                variables=payload["variables"],
-                time_to_live_in_milliseconds=payload["ttl_ms"],
-                message_id=payload["message_id"],
-            )
-        except MessageAlreadyExistsError:
-            log.info("message %s %s was already published", row.topic, payload["message_id"])
+        deadline = asyncio.get_running_loop().time() + ZEEBE_TIMEOUT_SECONDS
+        while True:
+            async with self.in_flight:
+                try:
+                    await asyncio.wait_for(self.zeebe.publish_message(
+                        name=row.topic, correlation_key=row.key, variables=payload["variables"],
+                        time_to_live_in_milliseconds=ttl_ms, message_id=payload["message_id"],
+                    ), ZEEBE_TIMEOUT_SECONDS)
+                    self.in_flight.succeeded()
+                    return
+                except MessageAlreadyExistsError:
+                    log.info("message %s %s was already published", row.topic, payload["message_id"])
+                    return
+                except ZeebeBackPressureError:
+                    self.in_flight.pushed_back()
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise
+            await asyncio.sleep(0.05)
+
+
+def transaction_time(session: Session) -> datetime:
+    """The database's clock at the start of this transaction: the clock `created_at` was written with."""
+    return session.execute(select(func.now())).scalar_one()
+
+
+def remaining_ttl_ms(row, now: datetime) -> int:
+    """The message's time to live left, counted from when its row was written."""
+    return row.payload["ttl_ms"] - int((now - row.created_at).total_seconds() * 1000)
+
+
+class AdaptiveLimit:
+    """An async limit on calls in flight that halves on back-pressure and grows by one per success."""
+
+    def __init__(self, initial: int, maximum: int) -> None:
+        self.limit = initial
+        self.maximum = maximum
+        self.active = 0
+        self.changed = asyncio.Condition()
+
+    async def __aenter__(self) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+
+    async def __aexit__(self, *_) -> None:
+        async with self.changed:
+            self.active -= 1
+            self.changed.notify_all()
+
+    def pushed_back(self) -> None:
+        self.limit = max(1, self.limit // 2)
+
+    def succeeded(self) -> None:
+        self.limit = min(self.maximum, self.limit + 1)
+
+
+class OutboxRelay:
+    """Both lanes of a service's outbox, each to run in its own thread."""
+
+    def __init__(self, sessions: sessionmaker[Session], producer: Producer, zeebe: ZeebeClient,
+                 loop: asyncio.AbstractEventLoop, poll_seconds: float) -> None:
+        self.kafka = KafkaLane(sessions, producer, poll_seconds)
+        self.zeebe = ZeebeLane(sessions, zeebe, loop, poll_seconds)
+
+    @property
+    def lanes(self) -> list[OutboxLane]:
+        return [self.kafka, self.zeebe]

@@ -17,14 +17,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime import logging as service_logging
-from runtime.backoff import FailureBackoff
+from runtime.backoff import FailureBackoff, describe
 from runtime.db import make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import EventConsumer, Subscription
 from runtime.migrations import upgrade_to_head
-from runtime.outbox import OutboxRelay, kafka_producer
+from runtime.outbox import OutboxRelay, kafka_producer, outbox_backlog
 from runtime.settings import ServiceSettings
-from runtime.zeebe import JobHandlers, build_worker, make_channel, make_client
+from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,42 @@ class Service:
         if self.subscriptions and not self.dead_letter_topic:
             raise ValueError(f"{self.title} consumes events and needs a dead-letter topic")
         self.sessions = make_session_factory(make_engine(self.settings.database_url))
+
+
+class Readiness:
+    """Asks each dependency for a sign of life, with a short timeout each, all at once."""
+
+    TIMEOUT_SECONDS = 3
+
+    def __init__(self, sessions: sessionmaker[Session], producer, zeebe) -> None:
+        self.sessions = sessions
+        self.producer = producer
+        self.zeebe = zeebe
+
+    async def check(self) -> dict:
+        names = ("database", "kafka", "zeebe")
+        results = await asyncio.gather(
+            asyncio.to_thread(self._database),
+            asyncio.to_thread(self.producer.list_topics, timeout=self.TIMEOUT_SECONDS),
+            asyncio.wait_for(self.zeebe.topology(), self.TIMEOUT_SECONDS),
+            return_exceptions=True,
+        )
+        dependencies = {
+            name: {"up": False, "error": describe(result)} if isinstance(result, BaseException) else {"up": True}
+            for name, result in zip(names, results, strict=True)
+        }
+        report: dict[str, Any] = {
+            "status": "READY" if all(d["up"] for d in dependencies.values()) else "NOT_READY",
+            "dependencies": dependencies,
+        }
+        backlog = results[0]
+        if not isinstance(backlog, BaseException):
+            report["outbox"] = backlog
+        return report
+
+    def _database(self) -> dict:
+        with unit_of_work(self.sessions) as session:
+            return outbox_backlog(session)
 
 
 def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float):
@@ -84,9 +120,8 @@ def create_app(service: Service) -> FastAPI:
         loop = asyncio.get_running_loop()
         producer = kafka_producer(settings.kafka_bootstrap)
         zeebe_client = make_client(settings.zeebe_address)
-        loops: list[BackgroundLoop] = [
-            OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds).run,
-        ]
+        relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds)
+        loops: list[BackgroundLoop] = [lane.run for lane in relay.lanes]
         if service.subscriptions:
             loops.append(EventConsumer(
                 name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
@@ -103,10 +138,11 @@ def create_app(service: Service) -> FastAPI:
         worker_task = None
         if service.jobs is not None:
             router = service.jobs.router(sessions=service.sessions, settings=settings, **service.job_dependencies)
-            worker = build_worker(make_channel(settings.zeebe_address), f"{settings.service_name}-worker", router)
-            worker_task = asyncio.create_task(worker.work())
+            worker = SupervisedWorker(settings.zeebe_address, f"{settings.service_name}-worker", router)
+            worker_task = asyncio.create_task(worker.run())
         app.state.sessions = service.sessions
         app.state.settings = settings
+        app.state.readiness = Readiness(service.sessions, producer, zeebe_client)
         log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
         try:
             yield
@@ -125,7 +161,15 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health() -> dict:
+        """Liveness: the process answers. Whether it can work is `/ready`."""
         return {"status": "UP", "service": settings.service_name}
+
+    @app.get("/ready", tags=["operations"], responses={503: {"description": "A dependency is unreachable"}})
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: each dependency and whether it answers now, plus the outbox backlog."""
+        report = await request.app.state.readiness.check()
+        report["service"] = settings.service_name
+        return JSONResponse(status_code=200 if report["status"] == "READY" else 503, content=report)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

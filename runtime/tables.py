@@ -1,7 +1,21 @@
 """The plumbing tables every service database has: the outbox and the inbox."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, Uuid, func, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -10,6 +24,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", Uuid, primary_key=True),
+    # Write order: rows of one key are published in this order (a timestamp ties within a transaction).
+    Column("seq", BigInteger, Identity(), nullable=False),
     # "kafka": a CloudEvent for `topic`; "zeebe": a Zeebe message named `topic`.
     Column("destination", String(16), nullable=False),
     Column("topic", String(200), nullable=False),
@@ -20,7 +36,12 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
-    Index("outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    # A Zeebe message not published within its time to live is not published at all (runtime.outbox).
+    Column("expired_at", DateTime(timezone=True)),
+    Index("outbox_unpublished", "destination", "seq",
+          postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
+    Index("outbox_unpublished_by_key", "key", "seq",
+          postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
 )
 
 inbox = Table(

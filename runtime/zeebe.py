@@ -1,11 +1,19 @@
-"""Zeebe worker runtime on pyzeebe: typed job handlers, retry with exponential backoff, then an incident.
+"""Zeebe worker runtime on pyzeebe: typed job handlers, retries that outlast an outage, then an incident.
 
-Job types are retried JOB_RETRIES times (set in the BPMN), waiting 200 ms, 400 ms, ... up to 30 s.
-A job whose input can never succeed fails with no retries left at once, so the incident appears
-immediately with a message that says what is wrong. A BPMN error is pyzeebe's own BusinessError.
+Every job type has JOB_RETRIES attempts (set in the BPMN). After a failure the worker waits
+200 ms, 400 ms, ... up to 30 s itself and then fails the job with no engine backoff, so the
+job is activatable again at once: the engine's own retry backoff can leave a failed job never
+activated again (camunda/camunda#16884). The whole budget is about 8.5 minutes, longer than a
+database or service restart. A job whose input can never succeed fails with no retries left at
+once, so the incident appears immediately with a message that says what is wrong. A BPMN error
+is pyzeebe's own BusinessError.
+
+Clients never give up on the gateway: pyzeebe closes a channel for good after a number of
+failed calls, so every channel here retries forever, and a worker that stops is built again.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import typing
@@ -17,14 +25,19 @@ from pydantic import BaseModel, ValidationError
 from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
 from pyzeebe.errors import BusinessError
 
-from runtime.backoff import exponential
+from runtime.backoff import FailureBackoff, exponential
 from runtime.validation import summarise
 
 log = logging.getLogger(__name__)
 
-JOB_RETRIES = 7
+JOB_RETRIES = 24
 FIRST_BACKOFF_MS = 200
 MAX_BACKOFF_MS = 30_000
+# Longer than the worst case of any handler: its backoff wait plus its database time, which the
+# session settings bound (runtime.db). A job held by a killed worker is activatable again after this.
+JOB_TIMEOUT_MS = 120_000
+# pyzeebe's setting for "never give up on the gateway".
+RETRY_FOREVER = -1
 
 
 class JobRejected(Exception):
@@ -34,6 +47,11 @@ class JobRejected(Exception):
 def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
     """Delay before the next attempt, given the retries that remain after this failure."""
     return int(exponential(total - retries_left, FIRST_BACKOFF_MS, MAX_BACKOFF_MS))
+
+
+def retry_budget_seconds(total: int = JOB_RETRIES) -> float:
+    """How long a job keeps being retried before it becomes an incident, handler time aside."""
+    return sum(retry_backoff_ms(total - failures, total) for failures in range(1, total)) / 1000
 
 
 async def on_job_failure(exc: Exception, job: Job, controller: JobController) -> None:
@@ -56,7 +74,9 @@ async def on_job_failure(exc: Exception, job: Job, controller: JobController) ->
         backoff = retry_backoff_ms(retries_left)
         then = f"retrying in {backoff} ms ({retries_left} left)" if retries_left > 0 else "no retries left: incident"
         log.warning("%s failed, %s: %s", about, then, exc)
-        await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=backoff)
+        if retries_left > 0:
+            await asyncio.sleep(backoff / 1000)  # here, not as an engine backoff (see the module docstring)
+        await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=0)
 
 
 @dataclass(frozen=True)
@@ -117,7 +137,8 @@ class JobHandlers:
             if missing:
                 raise TypeError(f"{handler.function.__name__} needs {', '.join(sorted(missing))}")
             variables = [field.alias or name for name, field in handler.input.model_fields.items()]
-            router.task(job_type, variables_to_fetch=variables)(_adapter(handler, dependencies))
+            router.task(job_type, variables_to_fetch=variables, timeout_ms=JOB_TIMEOUT_MS)(
+                _adapter(handler, dependencies))
         return router
 
 
@@ -138,15 +159,57 @@ def _adapter(handler: _Handler, dependencies: dict[str, Any]) -> Callable[..., d
     return run
 
 
+# gRPC waits up to two minutes between reconnection attempts by default; a restarted gateway
+# should be in use again within seconds.
+CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+)
+
+
 def make_channel(address: str):
-    return create_insecure_channel(grpc_address=address)
+    return create_insecure_channel(grpc_address=address, channel_options=CHANNEL_OPTIONS)
 
 
 def make_client(address: str) -> ZeebeClient:
-    return ZeebeClient(make_channel(address))
+    return ZeebeClient(make_channel(address), max_connection_retries=RETRY_FOREVER)
 
 
 def build_worker(channel, name: str, router: ZeebeTaskRouter) -> ZeebeWorker:
-    worker = ZeebeWorker(channel, name=name, max_connection_retries=-1, poll_retry_delay=1)
+    worker = ZeebeWorker(channel, name=name, max_connection_retries=RETRY_FOREVER, poll_retry_delay=1)
     worker.include_router(router)
     return worker
+
+
+class SupervisedWorker:
+    """Runs a job worker until stopped; when it ends by itself (a gRPC error pyzeebe does not retry),
+    a new channel and worker take its place after a backoff."""
+
+    def __init__(self, address: str, name: str, router: ZeebeTaskRouter) -> None:
+        self.address = address
+        self.name = name
+        self.router = router
+        self.worker: ZeebeWorker | None = None
+        self.stopping = False
+
+    async def run(self) -> None:
+        failures = FailureBackoff(f"job worker {self.name}", log, first_seconds=1, max_seconds=10)
+        while not self.stopping:
+            channel = make_channel(self.address)
+            self.worker = build_worker(channel, self.name, self.router)
+            try:
+                await self.worker.work()
+                if not self.stopping:
+                    raise RuntimeError("the worker stopped polling")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if not self.stopping:
+                    await asyncio.sleep(failures.failed())
+            finally:
+                await channel.close()
+
+    async def stop(self) -> None:
+        self.stopping = True
+        if self.worker is not None:
+            await self.worker.stop()

@@ -1,18 +1,17 @@
-"""The outbox relay against real PostgreSQL and Kafka: only committed rows are published, once."""
+"""The outbox relay against real PostgreSQL and Kafka: only committed rows are published, once, each key in order."""
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import ClassVar
 
 import pytest
 from confluent_kafka import Consumer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from contracts.base import Event as DomainEvent
 from runtime.db import unit_of_work
 from runtime.envelope import Envelope
-from runtime.outbox import EventPublisher, OutboxRelay, kafka_producer
+from runtime.outbox import EventPublisher, KafkaLane, ZeebeLane, add_zeebe_message, kafka_producer
 from runtime.tables import outbox
 
 
@@ -21,10 +20,8 @@ class ParcelWeighed(DomainEvent):
     grams: int
 
 
-def relay_for(stack, sessions) -> OutboxRelay:
-    # Kafka-only rows never reach the Zeebe client, so none is needed here.
-    return OutboxRelay(sessions, kafka_producer(stack.kafka_bootstrap), zeebe=None,
-                       loop=asyncio.new_event_loop(), poll_seconds=0.1)
+def relay_for(stack, sessions) -> KafkaLane:
+    return KafkaLane(sessions, kafka_producer(stack.kafka_bootstrap), poll_seconds=0.1)
 
 
 def records_on(stack, topic: str, wait_seconds: float = 5.0) -> list:
@@ -60,3 +57,48 @@ def test_committed_events_are_published_in_order_and_marked_sent(stack, scratch_
     assert {e.type for e in envelopes} == {ParcelWeighed.event_type}
     with unit_of_work(scratch_sessions) as session:
         assert session.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar() == 0
+
+
+def test_kafka_rows_go_out_while_zeebe_rows_wait_in_their_own_lane(stack, scratch_sessions, scratch_topic):
+    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    with unit_of_work(scratch_sessions) as session:
+        add_zeebe_message(session, name="order-placed", correlation_key="o-1", message_id="m-1", variables={})
+        publisher.publish(session, ParcelWeighed(order_id="o-1", grams=1))
+    assert relay_for(stack, scratch_sessions).relay_batch() == 1
+    with unit_of_work(scratch_sessions) as session:
+        waiting = session.execute(select(outbox.c.destination).where(outbox.c.published_at.is_(None))).scalars()
+        assert list(waiting) == ["zeebe"]
+
+
+def test_a_key_held_by_another_relay_waits_while_other_keys_go(stack, scratch_sessions, scratch_topic):
+    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    with unit_of_work(scratch_sessions) as session:
+        for order_id, grams in (("o-a", 1), ("o-b", 2), ("o-a", 3)):
+            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=grams))
+    other_replica = scratch_sessions()
+    try:
+        # The other replica holds o-a's first row (as while it publishes it).
+        first = other_replica.execute(select(outbox.c.seq).order_by(outbox.c.seq).limit(1)
+                                      .with_for_update(skip_locked=True)).scalar_one()
+        assert relay_for(stack, scratch_sessions).relay_batch() == 1
+        envelopes = [Envelope.from_kafka(r.headers(), r.key(), r.value()) for r in records_on(stack, scratch_topic)]
+        assert [e.data["grams"] for e in envelopes] == [2], "o-a's second row must not overtake its first"
+    finally:
+        other_replica.rollback()
+        other_replica.close()
+    assert first is not None
+    assert relay_for(stack, scratch_sessions).relay_batch() == 2
+
+
+def test_a_zeebe_message_past_its_ttl_is_marked_expired_not_published(stack, scratch_sessions):
+    with unit_of_work(scratch_sessions) as session:
+        add_zeebe_message(session, name="order-placed", correlation_key="o-1", message_id="m-old",
+                          variables={}, ttl_ms=60_000)
+        session.execute(update(outbox).values(created_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)))
+    # Expired rows never reach the client, so this lane needs none.
+    lane = ZeebeLane(scratch_sessions, zeebe=None, loop=None, poll_seconds=0.1)
+    assert lane.relay_batch() == 0
+    with unit_of_work(scratch_sessions) as session:
+        row = session.execute(select(outbox)).one()
+        assert row.expired_at is not None and row.published_at is None
+    assert lane.relay_batch() == 0, "an expired row is not picked up again"

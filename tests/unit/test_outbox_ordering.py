@@ -1,61 +1,94 @@
-"""The relay's Zeebe side: concurrent across correlation keys, in order within one, stops a key at its first failure."""
+"""The relay's ordering rules: per key in write order, keys alongside each other, one failing key alone."""
 import asyncio
-import threading
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-import pytest
+from pyzeebe.errors import ZeebeBackPressureError
 
-from runtime.outbox import OutboxRelay
+from runtime.outbox import AdaptiveLimit, ZeebeLane, next_in_line, remaining_ttl_ms
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
 class RecordingZeebe:
     """Stands in for the pyzeebe client: remembers when each publish started and ended."""
 
-    def __init__(self, failing: set[str] = frozenset()) -> None:
+    def __init__(self, failing: set[str] = frozenset(), pushing_back: int = 0) -> None:
         self.events: list[tuple[str, str]] = []
         self.failing = failing
+        self.pushing_back = pushing_back
+        self.ttls: dict[str, int] = {}
 
-    async def publish_message(self, *, message_id: str, **_) -> None:
+    async def publish_message(self, *, message_id: str, time_to_live_in_milliseconds: int, **_) -> None:
+        if self.pushing_back:
+            self.pushing_back -= 1
+            raise ZeebeBackPressureError(grpc_error=None)
         self.events.append(("start", message_id))
         await asyncio.sleep(0.05)
         if message_id in self.failing:
             raise ConnectionError(f"{message_id} refused")
+        self.ttls[message_id] = time_to_live_in_milliseconds
         self.events.append(("end", message_id))
 
 
-def row(message_id: str, key: str):
-    return SimpleNamespace(id=message_id, key=key, topic="some-message",
-                           payload={"message_id": message_id, "variables": {}, "ttl_ms": 1000})
+def row(seq: int, message_id: str, key: str, written_ago: timedelta = timedelta(0), ttl_ms: int = 60_000):
+    return SimpleNamespace(seq=seq, key=key, topic="some-message", created_at=NOW - written_ago,
+                           payload={"message_id": message_id, "variables": {}, "ttl_ms": ttl_ms})
 
 
-@pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+def publish(zeebe, rows) -> dict[int, str]:
+    lane = ZeebeLane(sessions=None, zeebe=zeebe, loop=None, poll_seconds=0.1)
+    return asyncio.run(lane.publish_all(rows, NOW))
 
 
-def relay(zeebe, loop) -> OutboxRelay:
-    return OutboxRelay(sessions=None, producer=None, zeebe=zeebe, loop=loop, poll_seconds=0.1)
-
-
-def test_messages_of_one_key_go_in_order_while_other_keys_go_alongside(loop):
+def test_messages_of_one_key_go_in_order_while_other_keys_go_alongside():
     zeebe = RecordingZeebe()
-    outcomes = relay(zeebe, loop)._publish_zeebe_messages(
-        [row("a1", "order-a"), row("b1", "order-b"), row("a2", "order-a")])
-    assert outcomes == {"a1": None, "b1": None, "a2": None}
+    failed = publish(zeebe, [row(1, "a1", "order-a"), row(2, "b1", "order-b"), row(3, "a2", "order-a")])
+    assert failed == {}
     events = zeebe.events
     assert events.index(("end", "a1")) < events.index(("start", "a2"))
     assert events.index(("start", "b1")) < events.index(("end", "a1"))
 
 
-def test_a_failed_message_holds_back_the_rest_of_its_key_only(loop):
+def test_a_failed_message_holds_back_the_rest_of_its_key_only():
     zeebe = RecordingZeebe(failing={"a1"})
-    outcomes = relay(zeebe, loop)._publish_zeebe_messages(
-        [row("a1", "order-a"), row("a2", "order-a"), row("b1", "order-b")])
-    assert isinstance(outcomes["a1"], ConnectionError)
-    assert "a2" not in outcomes and ("start", "a2") not in zeebe.events
-    assert outcomes["b1"] is None
+    failed = publish(zeebe, [row(1, "a1", "order-a"), row(2, "a2", "order-a"), row(3, "b1", "order-b")])
+    assert set(failed) == {1, 2} and "a1 refused" in failed[1]
+    assert ("start", "a2") not in zeebe.events
+    assert ("end", "b1") in zeebe.events
+
+
+def test_back_pressure_slows_publishing_down_instead_of_failing_the_batch():
+    zeebe = RecordingZeebe(pushing_back=5)
+    failed = publish(zeebe, [row(1, "a1", "order-a"), row(2, "b1", "order-b")])
+    assert failed == {}
+    assert {("end", "a1"), ("end", "b1")} <= set(zeebe.events)
+
+
+def test_a_message_lives_only_as_long_as_its_ttl_counted_from_when_it_was_written():
+    zeebe = RecordingZeebe()
+    publish(zeebe, [row(1, "a1", "order-a", written_ago=timedelta(seconds=20), ttl_ms=60_000)])
+    assert zeebe.ttls["a1"] == 40_000
+    assert remaining_ttl_ms(row(2, "a2", "order-a", written_ago=timedelta(minutes=2)), NOW) < 0
+
+
+def test_a_key_whose_earlier_row_another_relay_holds_waits_for_it():
+    # Rows 1 and 4 of order-a are pending; this relay locked 2..4 only (another holds 1).
+    waiting = [("order-a", 1), ("order-b", 2), ("order-b", 3), ("order-a", 4)]
+    assert next_in_line(waiting, mine={2, 3, 4}) == {2, 3}
+    assert next_in_line(waiting, mine={1, 2, 3, 4}) == {1, 2, 3, 4}
+    # A gap inside a key: its rows after the gap wait too.
+    assert next_in_line([("k", 1), ("k", 2), ("k", 3)], mine={1, 3}) == {1}
+
+
+def test_the_limit_halves_on_back_pressure_and_grows_back_one_by_one():
+    limit = AdaptiveLimit(initial=16, maximum=20)
+    limit.pushed_back()
+    limit.pushed_back()
+    assert limit.limit == 4
+    for _ in range(30):
+        limit.succeeded()
+    assert limit.limit == 20
+    for _ in range(10):
+        limit.pushed_back()
+    assert limit.limit == 1
