@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.zeebe import JOB_RETRIES
 from services.delivery import workers as delivery_workers
 from services.order import workers as order_workers
 from services.warehouse import workers as warehouse_workers
@@ -47,3 +48,9 @@ def test_every_linked_form_is_deployed_with_the_processes():
     linked = {f for p in BPMN_DIR.glob("*.bpmn") for f in re.findall(r'formId="([^"]+)"', p.read_text())}
     shipped = {Path(p).stem for p in BPMN_DIR.glob("*.form")}
     assert linked and linked <= shipped
+
+
+def test_every_service_task_has_the_retry_budget_the_workers_back_off_for():
+    # The worker derives each wait from the retries left, so the BPMN and the runtime must agree.
+    tasks = [m for f in BPMN_DIR.glob("*.bpmn") for m in re.findall(r"<zeebe:taskDefinition [^>]*>", f.read_text())]
+    assert tasks and all(f'retries="{JOB_RETRIES}"' in task for task in tasks), tasks

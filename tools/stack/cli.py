@@ -71,7 +71,8 @@ def status(settings: StackSettings) -> int:
         else:
             running = read_pid(settings, name) is not None
         all_up &= running
-        print(f"  {name:<10} {'running' if running else 'stopped'}")
+        detail = f", {services.readiness(settings, name)}" if running and name in SERVICES else ""
+        print(f"  {name:<10} {'running' if running else 'stopped'}{detail}")
     return 0 if all_up else 3
 
 

@@ -1,6 +1,8 @@
 """Start the services as separate processes, each pointed at its own database."""
 from __future__ import annotations
 
+import json
+import urllib.error
 import urllib.request
 
 from contracts.registry import DELIVERY, SERVICES
@@ -28,6 +30,23 @@ def healthy(settings: StackSettings, service: str) -> bool:
             return r.status == 200
     except OSError:
         return False
+
+
+def readiness(settings: StackSettings, service: str) -> str:
+    """One line from the service's /ready: "ready", or which dependencies it cannot reach and why."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.service_port(service)}/ready", timeout=10) as r:
+            report = json.load(r)
+    except urllib.error.HTTPError as not_ready:
+        report = json.load(not_ready)
+    except (OSError, ValueError) as error:
+        return f"not answering ({error})"
+    down = [f"{name} unreachable ({d.get('error', '')})" for name, d in report["dependencies"].items() if not d["up"]]
+    backlog = report.get("outbox", {})
+    waiting = sum(backlog.get("unpublished", {}).values())
+    outbox = f"; outbox: {waiting} waiting, oldest {backlog.get('oldest_unpublished_seconds', 0)} s" if waiting else ""
+    expired = f", {backlog['expired']} expired" if backlog.get("expired") else ""
+    return ("ready" if not down else "NOT READY: " + "; ".join(down)) + outbox + expired
 
 
 def start_all(settings: StackSettings) -> None:
