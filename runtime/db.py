@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 LOCK_TIMEOUT_MS = 10_000
-STATEMENT_TIMEOUT_MS = 30_000
+STATEMENT_TIMEOUT_MS = 15_000
 
 
 def make_engine(url: str) -> Engine:

@@ -1,9 +1,9 @@
 """Zeebe worker runtime on pyzeebe: typed job handlers, retries that outlast an outage, then an incident.
 
 Every job type has JOB_RETRIES attempts (set in the BPMN). After a failure the worker waits
-200 ms, 400 ms, ... up to 30 s itself and then fails the job with no engine backoff, so the
+200 ms, 400 ms, ... up to 20 s itself and then fails the job with no engine backoff, so the
 job is activatable again at once: the engine's own retry backoff can leave a failed job never
-activated again (camunda/camunda#16884). The whole budget is about 8.5 minutes, longer than a
+activated again (camunda/camunda#16884). The whole budget is about 6 minutes, longer than a
 database or service restart. A job whose input can never succeed fails with no retries left at
 once, so the incident appears immediately with a message that says what is wrong. A BPMN error
 is pyzeebe's own BusinessError.
@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 
 JOB_RETRIES = 24
 FIRST_BACKOFF_MS = 200
-MAX_BACKOFF_MS = 30_000
+MAX_BACKOFF_MS = 20_000
 # Longer than the worst case of any handler: its backoff wait plus its database time, which the
-# session settings bound (runtime.db). A job held by a killed worker is activatable again after this.
-JOB_TIMEOUT_MS = 120_000
+# session settings bound (runtime.db). A job held by a killed worker, or activated for a request whose
+# answer was lost while the gateway restarted, is activatable again after this.
+JOB_TIMEOUT_MS = 60_000
 # pyzeebe's setting for "never give up on the gateway".
 RETRY_FOREVER = -1
 

@@ -1,0 +1,55 @@
+"""Outages of the infrastructure: the services notice, say so on /ready, and carry on by themselves afterwards."""
+from __future__ import annotations
+
+import os
+import signal
+
+from sqlalchemy import text
+
+from tests.conftest import eventually, new_order_request
+from tests.e2e.conftest import wait_for_status
+from tools.stack import camunda
+from tools.stack.processes import pid_alive, read_pid
+
+# pyzeebe's clients used to close their channel for good after ten failed calls.
+FAILED_CALLS_THAT_USED_TO_CLOSE_THE_CLIENT = 10
+
+
+def crash(stack, name: str) -> None:
+    """SIGKILL a component's whole process group, as a power cut would."""
+    pid = read_pid(stack, name)
+    assert pid is not None, f"{name} is not running"
+    os.killpg(pid, signal.SIGKILL)
+    eventually(lambda: not pid_alive(pid), what=f"{name} to die")
+
+
+def readiness(client) -> dict:
+    return client.get("/ready").json()
+
+
+def start_attempts(service_db, order_id: str) -> int:
+    with service_db("order") as db:
+        return db.execute(text("SELECT attempts FROM outbox WHERE destination = 'zeebe' AND key = :id"),
+                          {"id": order_id}).scalar() or 0
+
+
+def test_orders_go_on_by_themselves_after_camunda_is_killed_and_started_again(
+        stack, order_api, warehouse_api, fresh_sku, service_db):
+    sku = fresh_sku(3)
+    crash(stack, camunda.NAME)
+    try:
+        response = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}]))
+        assert response.status_code == 201, "orders are taken while the engine is down"
+        order_id = response.json()["id"]
+        report = eventually(lambda: (r := readiness(order_api))["status"] == "NOT_READY" and r,
+                            what="the order service to report the engine unreachable")
+        assert report["dependencies"]["zeebe"]["up"] is False
+        assert report["dependencies"]["database"]["up"] and report["dependencies"]["kafka"]["up"]
+        assert readiness(warehouse_api)["dependencies"]["zeebe"]["up"] is False
+        eventually(lambda: start_attempts(service_db, order_id) >= FAILED_CALLS_THAT_USED_TO_CLOSE_THE_CLIENT,
+                   timeout=90, interval=1, what="the relay to fail to start the process many times")
+    finally:
+        camunda.start(stack)
+    # Nobody restarts a service: the relay publishes the start, every worker takes jobs again.
+    wait_for_status(order_api, order_id, "COMPLETED", timeout=120)
+    eventually(lambda: readiness(order_api)["status"] == "READY", what="the order service to be ready again")
