@@ -1,0 +1,66 @@
+"""The Warehouse's own event handlers behind the inbox consumer, on real Kafka and PostgreSQL (scratch ones)."""
+from __future__ import annotations
+
+import threading
+import uuid
+
+from confluent_kafka import Consumer, Producer
+from sqlalchemy import text
+
+from contracts.factory import ItemsProduced
+from contracts.registry import FACTORY
+from runtime.envelope import Envelope
+from runtime.inbox import EventConsumer
+from runtime.outbox import kafka_producer
+from services.warehouse.consumers import SUBSCRIPTIONS
+from tests.conftest import eventually
+
+
+def test_arrivals_no_retry_can_fix_are_dead_lettered_with_their_cause_and_the_next_one_is_booked(
+        stack, warehouse_sessions, scratch_topic):
+    dead_letters = f"{scratch_topic}.dead-letter"
+    consumer = EventConsumer(
+        name="warehouse-test", bootstrap=stack.kafka_bootstrap, group_id=f"warehouse-test-{uuid.uuid4()}",
+        topics=[scratch_topic], subscriptions=SUBSCRIPTIONS, sessions=warehouse_sessions,
+        dead_letter_topic=dead_letters, producer=kafka_producer(stack.kafka_bootstrap),
+    )
+    # One order id: one partition, so a record retried forever would hold back the ones after it.
+    order_id = str(uuid.uuid4())
+    arrivals = [ItemsProduced(order_id=order_id, request_id=str(uuid.uuid4()), sku=sku, quantity=quantity)
+                for sku, quantity in (("NO-SUCH-SKU", 2), ("KB-101", 2_000_000_000), ("KB-101", 3))]
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    for arrival in arrivals:
+        record = Envelope.wrap(arrival, source=FACTORY.source).to_kafka()
+        producer.produce(scratch_topic, key=record.key, value=record.value, headers=list(record.headers.items()))
+    assert producer.flush(10) == 0
+
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
+                           "auto.offset.reset": "earliest"})
+        reader.subscribe([dead_letters])
+        reasons = []
+
+        def two_dead_letters():
+            message = reader.poll(0.5)
+            if message is not None and not message.error():
+                reasons.append(dict(message.headers())["dlt_reason"].decode())
+            return len(reasons) >= 2
+        eventually(two_dead_letters, what="two dead letters")
+        reader.close()
+
+        def kb_101_on_hand():
+            with warehouse_sessions() as session:
+                return session.execute(text("SELECT on_hand FROM stock WHERE sku = 'KB-101'")).scalar()
+        eventually(lambda: kb_101_on_hand() == 50 + 3, what="the good arrival to be booked")
+    finally:
+        stop.set()
+        thread.join(10)
+
+    assert reasons == [
+        f"{ItemsProduced.event_type} rejected: unknown sku: NO-SUCH-SKU",
+        f"{ItemsProduced.event_type} rejected: KB-101: 2,000,000,000 more units would put more than "
+        "1,000,000,000 in stock",
+    ]
