@@ -66,7 +66,7 @@ def _view(session: Session, sku: str, response: Response | None = None) -> Stock
     return StockView(sku=row.sku, name=row.name, on_hand=row.on_hand, reserved=row.reserved, version=row.version)
 
 
-def _counted_at(if_match: str) -> frozenset[int] | None:
+def if_match_versions(if_match: str) -> frozenset[int] | None:
     """The versions an If-Match header names (None for `*`); a tag that is no version of ours matches none."""
     tags = [tag.strip() for tag in if_match.split(",")]
     if "*" in tags:
@@ -113,7 +113,7 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions:
     try:
         with unit_of_work(all_sessions) as session:
             if if_match is not None:
-                commands.count_stock(session, sku, body.on_hand, _counted_at(if_match))
+                commands.count_stock(session, sku, body.on_hand, if_match_versions(if_match))
             elif body.name is not None and commands.add_sku(session, sku, body.name, body.on_hand):
                 response.status_code = 201
             elif db.stock_item(session, sku) is not None:
