@@ -146,8 +146,9 @@ def stock_set(settings: StackSettings, args) -> int:
 
 
 def stock_adjust(settings: StackSettings, args) -> int:
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
     with _client(settings.warehouse_port) as client:
-        adjustment = _call(client, "POST", f"/stock/{args.sku}/adjustments",
+        adjustment = _call(client, "POST", f"/stock/{args.sku}/adjustments", headers=headers,
                            json={"quantity": args.quantity, "reason": args.reason}).json()
     print(json.dumps(adjustment))
     return 0
@@ -225,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
     adjust.add_argument("sku")
     adjust.add_argument("quantity", type=int, metavar="+/-UNITS")
     adjust.add_argument("--reason", required=True)
+    adjust.add_argument("--idempotency-key", help="repeating the command with the same key adjusts only once")
     adjust.set_defaults(run=stock_adjust)
 
     dead = areas.add_parser("dead-letters", help="events the consumers could not accept").add_subparsers(

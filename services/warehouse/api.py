@@ -5,12 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 from services.warehouse import commands, db
-from services.warehouse.domain import NotEnoughFreeStock, StaleCount, StockLimitExceeded, UnknownSku
+from services.warehouse.domain import (
+    IdempotencyConflict,
+    NotEnoughFreeStock,
+    StaleCount,
+    StockLimitExceeded,
+    UnknownSku,
+)
 
 router = APIRouter(tags=["stock"])
 
@@ -103,7 +110,8 @@ def get_stock_item(sku: Identifier, response: Response, all_sessions: Sessions) 
                        428: problem("If-Match missing: counting an existing SKU needs the ETag it was counted "
                                     "against")})
 def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions: Sessions,
-              if_match: Annotated[str | None, Header(min_length=1, max_length=200, description=IF_MATCH)] = None,
+              if_match: Annotated[str | None, Header(alias="If-Match", min_length=1, max_length=200,
+                                                     description=IF_MATCH)] = None,
               ) -> StockView:
     """An operator's count of a SKU's free units, or a new SKU (with a name and no If-Match).
 
@@ -133,20 +141,38 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions:
 
 
 @router.post("/stock/{sku}/adjustments", status_code=201, response_model=AdjustmentView,
-             responses={**NOT_JSON, 404: problem("Unknown SKU"),
+             responses={**NOT_JSON,
+                        201: {"description": "Adjusted; units added went to waiting backorders first"},
+                        200: {"description": "A retry with the same Idempotency-Key: the first adjustment, "
+                                             "not applied again; `stock` is as it is now"},
+                        404: problem("Unknown SKU"),
                         409: problem("Fewer units are free than would be removed (reserved units belong to "
-                                     "orders), or more would be in stock than one SKU can hold")})
-def adjust_stock(sku: Identifier, body: AdjustStock, all_sessions: Sessions) -> AdjustmentView:
+                                     "orders), more would be in stock than one SKU can hold, or the "
+                                     "Idempotency-Key was used for another adjustment")})
+def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, all_sessions: Sessions,
+                 idempotency_key: Annotated[Text | None, Header(alias="Idempotency-Key", min_length=1,
+                                                                max_length=200)] = None) -> AdjustmentView:
     """Add or remove units relative to what is there when the change is made, so no concurrent change is lost.
 
     Added units go to orders waiting for them first, exactly like a factory arrival.
     """
-    try:
+    def adjust() -> tuple[bool, AdjustmentView]:
         with unit_of_work(all_sessions) as session:
-            adjustment = commands.adjust_stock(session, sku, body.quantity, body.reason)
-            return AdjustmentView(id=adjustment.id, sku=sku, quantity=body.quantity, reason=body.reason,
-                                  to_backorders=adjustment.to_backorders, stock=_view(session, sku))
+            adjustment = commands.adjust_stock(session, sku, body.quantity, body.reason, idempotency_key)
+            return adjustment.repeated, AdjustmentView(
+                id=adjustment.id, sku=sku, quantity=adjustment.quantity, reason=adjustment.reason,
+                to_backorders=adjustment.to_backorders, stock=_view(session, sku))
+
+    try:
+        try:
+            repeated, view = adjust()
+        except IntegrityError:
+            # The same Idempotency-Key, for another SKU, committed first: this request now finds it.
+            repeated, view = adjust()
     except UnknownSku as exc:
         raise HTTPException(404, detail=f"unknown sku {sku}") from exc
-    except (NotEnoughFreeStock, StockLimitExceeded) as exc:
+    except (NotEnoughFreeStock, StockLimitExceeded, IdempotencyConflict) as exc:
         raise HTTPException(409, detail=str(exc)) from exc
+    if repeated:
+        response.status_code = 200
+    return view

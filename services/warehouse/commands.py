@@ -25,6 +25,7 @@ from runtime.outbox import EventPublisher, add_zeebe_message
 from services.warehouse import db
 from services.warehouse.domain import (
     BackorderStatus,
+    IdempotencyConflict,
     LineReservation,
     OpenBackorder,
     ReservationState,
@@ -107,20 +108,43 @@ def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[st
 def receive_produced_items(session: Session, sku: str, quantity: int, causation_id: str | None = None) -> list[str]:
     """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
     level = _lock_sku(session, sku)
-    arrival = _receive(session, level, quantity, causation_id)
+    completed_orders = _receive(session, level, quantity, causation_id)
     db.save_stock(session, {sku: level})
-    return arrival.fully_allocated
+    return completed_orders
 
 
 @dataclass(frozen=True)
 class StockAdjustment:
     id: int
+    sku: str
+    quantity: int
+    reason: str
     to_backorders: int
+    # True when an earlier request with the same Idempotency-Key made it.
+    repeated: bool = False
+
+    @classmethod
+    def of(cls, row, *, repeated: bool = False) -> StockAdjustment:
+        # Added units that did not become free went to backorders.
+        to_backorders = max(row.quantity, 0) - max(row.on_hand_after - row.on_hand_before, 0)
+        return cls(row.id, row.sku, row.quantity, row.reason, to_backorders, repeated)
 
 
-def adjust_stock(session: Session, sku: str, quantity: int, reason: str) -> StockAdjustment:
-    """An operator adds (+) or removes (-) units relative to what is there now, so no concurrent change is lost."""
-    return _adjust(session, _lock_sku(session, sku), quantity, reason)
+def adjust_stock(session: Session, sku: str, quantity: int, reason: str,
+                 idempotency_key: str | None = None) -> StockAdjustment:
+    """An operator adds (+) or removes (-) units relative to what is there now, so no concurrent change is lost.
+
+    A retry with the same Idempotency-Key gets the first adjustment back instead of a second one.
+    """
+    level = _lock_sku(session, sku)  # first: a concurrent retry for this SKU then finds the key below
+    if idempotency_key is not None:
+        earlier = db.adjustment_with_key(session, idempotency_key)
+        if earlier is not None:
+            if (earlier.sku, earlier.quantity, earlier.reason) != (sku, quantity, reason):
+                raise IdempotencyConflict(f"Idempotency-Key {idempotency_key} was used for another adjustment "
+                                          f"({earlier.quantity:+} {earlier.sku}, {earlier.reason!r})")
+            return StockAdjustment.of(earlier, repeated=True)
+    return _adjust(session, level, quantity, reason, idempotency_key)
 
 
 def count_stock(session: Session, sku: str, on_hand: int, counted_at: frozenset[int] | None) -> StockAdjustment:
@@ -137,27 +161,23 @@ def add_sku(session: Session, sku: str, name: str, on_hand: int) -> bool:
     return True
 
 
-def _adjust(session: Session, level: StockLevel, quantity: int, reason: str) -> StockAdjustment:
+def _adjust(session: Session, level: StockLevel, quantity: int, reason: str,
+            idempotency_key: str | None = None) -> StockAdjustment:
     """Added units are offered to waiting backorders first, exactly like a factory arrival."""
     before = level.on_hand
-    to_backorders = 0
     if quantity > 0:
-        to_backorders = _receive(session, level, quantity, causation_id=None).allocated
+        _receive(session, level, quantity, causation_id=None)
     else:
         take_out(level, -quantity)
     db.save_stock(session, {level.sku: level})
-    adjustment_id = db.record_adjustment(session, level.sku, quantity, reason, before, level.on_hand)
-    return StockAdjustment(adjustment_id, to_backorders)
+    return StockAdjustment.of(db.record_adjustment(session, level.sku, quantity, reason, before, level.on_hand,
+                                                   idempotency_key))
 
 
-@dataclass(frozen=True)
-class _Received:
-    allocated: int
-    fully_allocated: list[str]
-
-
-def _receive(session: Session, level: StockLevel, quantity: int, causation_id: str | None) -> _Received:
+def _receive(session: Session, level: StockLevel, quantity: int, causation_id: str | None) -> list[str]:
     """Units of one SKU enter the warehouse: waiting backorders first, the rest free; `level` is locked and changed.
+
+    Returns the orders whose backorders are now all allocated (each has been sent `stock-allocated`).
 
     Every backorder of the orders that get units is locked before any is changed: two arrivals of
     different SKUs for one order then take turns, and the second sees the first one's backorder
@@ -183,7 +203,7 @@ def _receive(session: Session, level: StockLevel, quantity: int, causation_id: s
                           causation_id=causation_id)
         add_zeebe_message(session, name=STOCK_ALLOCATED.name, correlation_key=order_id,
                           message_id=f"{STOCK_ALLOCATED.name}:{order_id}", variables={}, ttl_ms=STOCK_ALLOCATED.ttl_ms)
-    return _Received(arrival.allocated, completed_orders)
+    return completed_orders
 
 
 def expedite_backorder(session: Session, order_id: str) -> int:

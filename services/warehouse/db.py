@@ -47,6 +47,8 @@ stock_adjustments = Table(
     Column("reason", String(200), nullable=False),
     Column("on_hand_before", Integer, nullable=False),
     Column("on_hand_after", Integer, nullable=False),
+    # An operator's Idempotency-Key: a retried adjustment is found here instead of applied twice.
+    Column("idempotency_key", String(200), unique=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -130,11 +132,17 @@ def insert_sku(session: Session, sku: str, name: str) -> bool:
 
 
 def record_adjustment(session: Session, sku: str, quantity: int, reason: str, on_hand_before: int,
-                      on_hand_after: int) -> int:
+                      on_hand_after: int, idempotency_key: str | None = None):
     """Every operator change is kept, so stock can be reconciled later."""
     return session.execute(insert(stock_adjustments).values(
         sku=sku, quantity=quantity, reason=reason, on_hand_before=on_hand_before, on_hand_after=on_hand_after,
-    ).returning(stock_adjustments.c.id)).scalar_one()
+        idempotency_key=idempotency_key,
+    ).returning(stock_adjustments)).one()
+
+
+def adjustment_with_key(session: Session, idempotency_key: str):
+    return session.execute(select(stock_adjustments)
+                           .where(stock_adjustments.c.idempotency_key == idempotency_key)).first()
 
 
 def reservations_of(session: Session, order_id: str, *, for_update: bool = False):

@@ -32,6 +32,10 @@ class StockLimitExceeded(Refused):
     """A change would put more than MAX_UNITS_PER_SKU units of one SKU in stock."""
 
 
+class IdempotencyConflict(Refused):
+    """An Idempotency-Key reused for a different stock adjustment."""
+
+
 class StaleCount(Refused):
     """An operator's count was made against a version of the stock that has changed since."""
 

@@ -2,6 +2,7 @@
 an adjustment loses no concurrent change, and units either way go to waiting orders first."""
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -82,6 +83,24 @@ def test_concurrent_adjustments_all_count_and_of_concurrent_counts_on_one_versio
     assert sorted(r.status_code for r in counts) == [200] + [412] * 7
     [winner] = [r.json() for r in counts if r.status_code == 200]
     assert levels(warehouse_api, sku) == (winner["on_hand"], 0)
+
+
+def test_an_adjustment_retried_with_its_idempotency_key_is_applied_once(stack, warehouse_api, fresh_sku):
+    sku, key = fresh_sku(0), f"adjust-{uuid.uuid4()}"
+    url = f"http://127.0.0.1:{stack.warehouse_port}/stock/{sku}/adjustments"
+    body = {"quantity": 5, "reason": "delivery note 4711"}
+    with ThreadPoolExecutor(4) as pool:
+        tries = list(pool.map(lambda _: httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30),
+                              range(4)))
+    assert sorted(r.status_code for r in tries) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in tries}) == 1
+    assert levels(warehouse_api, sku) == (5, 0)
+
+    reused = warehouse_api.post(f"/stock/{sku}/adjustments", json={**body, "quantity": 6},
+                                headers={"Idempotency-Key": key})
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["detail"] == (f"Idempotency-Key {key} was used for another adjustment "
+                                       f"(+5 {sku}, 'delivery note 4711')")
 
 
 @pytest.mark.parametrize("how", ["adjustment", "count"])
