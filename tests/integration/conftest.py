@@ -1,17 +1,21 @@
 """Scratch databases and topics, so these tests never touch a running service's data."""
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer
 from sqlalchemy import create_engine, text
 
 from runtime.db import make_engine, make_session_factory
+from runtime.inbox import EventConsumer
 from runtime.migrations import upgrade_to_head
 from runtime.tables import metadata
+from tests.conftest import eventually
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
@@ -59,3 +63,35 @@ def scratch_topic(stack):
     name = f"test.{uuid.uuid4().hex[:8]}"
     ensure_topics(stack.kafka_bootstrap, [name, f"{name}.dead-letter"])
     return name
+
+
+@contextmanager
+def consuming(consumer: EventConsumer) -> Iterator[None]:
+    """The consumer's loop runs in a thread while the block does."""
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def dead_letter_headers(stack, topic: str, count: int) -> list[dict[str, bytes]]:
+    """The headers of the first `count` records on a dead-letter topic, read from its start."""
+    reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
+                       "auto.offset.reset": "earliest"})
+    reader.subscribe([topic])
+    found = []
+
+    def enough() -> bool:
+        message = reader.poll(0.5)
+        if message is not None and not message.error():
+            found.append(dict(message.headers()))
+        return len(found) >= count
+    try:
+        eventually(enough, what=f"{count} dead letters on {topic}")
+    finally:
+        reader.close()
+    return found

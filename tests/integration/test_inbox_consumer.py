@@ -1,17 +1,16 @@
 """The inbox consumer against real PostgreSQL and Kafka: duplicates have no effect, bad events dead-letter."""
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import ClassVar
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from contracts.base import Event as DomainEvent
 from runtime.envelope import Envelope
 from runtime.inbox import EventConsumer, EventRejected, Subscription
 from runtime.outbox import kafka_producer
-from tests.conftest import eventually
+from tests.integration.conftest import consuming, dead_letter_headers
 
 
 class StockCounted(DomainEvent):
@@ -43,25 +42,8 @@ def test_duplicates_are_absorbed_and_bad_events_are_dead_lettered(stack, scratch
     producer.produce(scratch_topic, key=b"o-4", value=b"plain text, no envelope")
     assert producer.flush(10) == 0
 
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
-                           "auto.offset.reset": "earliest"})
-        reader.subscribe([dead_letters])
-        dead = []
-
-        def three_dead_letters():
-            message = reader.poll(0.5)
-            if message is not None and not message.error():
-                dead.append(dict(message.headers()))
-            return len(dead) >= 3
-        eventually(three_dead_letters, what="three dead letters")
-        reader.close()
-    finally:
-        stop.set()
-        thread.join(10)
+    with consuming(consumer):
+        dead = dead_letter_headers(stack, dead_letters, 3)
 
     assert handled == [7], "the redelivered event had no second effect"
     reasons = sorted(h["dlt_reason"].decode() for h in dead)

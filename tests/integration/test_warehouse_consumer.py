@@ -1,10 +1,9 @@
 """The Warehouse's own event handlers behind the inbox consumer, on real Kafka and PostgreSQL (scratch ones)."""
 from __future__ import annotations
 
-import threading
 import uuid
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from sqlalchemy import text
 
 from contracts.factory import ItemsProduced
@@ -14,6 +13,7 @@ from runtime.inbox import EventConsumer
 from runtime.outbox import kafka_producer
 from services.warehouse.consumers import SUBSCRIPTIONS
 from tests.conftest import eventually
+from tests.integration.conftest import consuming, dead_letter_headers
 
 
 def test_arrivals_no_retry_can_fix_are_dead_lettered_with_their_cause_and_the_next_one_is_booked(
@@ -34,30 +34,13 @@ def test_arrivals_no_retry_can_fix_are_dead_lettered_with_their_cause_and_the_ne
         producer.produce(scratch_topic, key=record.key, value=record.value, headers=list(record.headers.items()))
     assert producer.flush(10) == 0
 
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
-                           "auto.offset.reset": "earliest"})
-        reader.subscribe([dead_letters])
-        reasons = []
-
-        def two_dead_letters():
-            message = reader.poll(0.5)
-            if message is not None and not message.error():
-                reasons.append(dict(message.headers())["dlt_reason"].decode())
-            return len(reasons) >= 2
-        eventually(two_dead_letters, what="two dead letters")
-        reader.close()
+    with consuming(consumer):
+        reasons = [headers["dlt_reason"].decode() for headers in dead_letter_headers(stack, dead_letters, 2)]
 
         def kb_101_on_hand():
             with warehouse_sessions() as session:
                 return session.execute(text("SELECT on_hand FROM stock WHERE sku = 'KB-101'")).scalar()
         eventually(lambda: kb_101_on_hand() == 50 + 3, what="the good arrival to be booked")
-    finally:
-        stop.set()
-        thread.join(10)
 
     assert reasons == [
         f"{ItemsProduced.event_type} rejected: unknown sku: NO-SUCH-SKU",
