@@ -78,7 +78,7 @@ def consuming(consumer: EventConsumer) -> Iterator[None]:
         thread.join(10)
 
 
-def dead_letter_headers(stack, topic: str, count: int) -> list[dict[str, bytes]]:
+def dead_letter_headers(stack, topic: str, count: int, timeout: float = 60) -> list[dict[str, bytes]]:
     """The headers of the first `count` records on a dead-letter topic, read from its start."""
     reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
                        "auto.offset.reset": "earliest"})
@@ -91,7 +91,7 @@ def dead_letter_headers(stack, topic: str, count: int) -> list[dict[str, bytes]]
             found.append(dict(message.headers()))
         return len(found) >= count
     try:
-        eventually(enough, what=f"{count} dead letters on {topic}")
+        eventually(enough, timeout=timeout, what=f"{count} dead letters on {topic}")
     finally:
         reader.close()
     return found
