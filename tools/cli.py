@@ -3,7 +3,10 @@
     fulfil order place --item KB-101:2 --item MS-202:1      place an order, print its id
     fulfil order watch <id>                                  follow its timeline live until it ends
     fulfil order show <id> | list | cancel <id>
-    fulfil stock list | set <sku> <on-hand> [--name NAME]
+    fulfil stock list | show <sku>                           free and reserved units, and each SKU's version
+    fulfil stock set <sku> <on-hand> --if-match VERSION      a count, made against the version shown
+    fulfil stock set <sku> <on-hand> --name NAME             add a new SKU
+    fulfil stock adjust <sku> <+/-units> --reason TEXT       add or remove units, whatever else changes
     fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
     fulfil dead-letters put-back <id>                        publish one on its topic again
     fulfil stack up | down | status | logs | incidents | tasks
@@ -108,18 +111,46 @@ def order_cancel(settings: StackSettings, args) -> int:
     return 0
 
 
+def _print_stock_item(row: dict) -> None:
+    print(f"{row['sku']:<12} on hand {row['on_hand']:>6}  reserved {row['reserved']:>5}  "
+          f"version {row['version']:>4}  {row['name']}")
+
+
 def stock_list(settings: StackSettings, args) -> int:
     with _client(settings.warehouse_port) as client:
         for row in _call(client, "GET", "/stock").json():
-            print(f"{row['sku']:<12} on hand {row['on_hand']:>6}  reserved {row['reserved']:>5}  {row['name']}")
+            _print_stock_item(row)
+    return 0
+
+
+def stock_show(settings: StackSettings, args) -> int:
+    with _client(settings.warehouse_port) as client:
+        _print_stock_item(_call(client, "GET", f"/stock/{args.sku}").json())
     return 0
 
 
 def stock_set(settings: StackSettings, args) -> int:
+    """A count is checked against the version it was made on (If-Match), so nothing that happened since is lost."""
     body = {"on_hand": args.on_hand, **({"name": args.name} if args.name else {})}
+    headers = {"If-Match": f'"{args.if_match}"'} if args.if_match is not None else {}
     with _client(settings.warehouse_port) as client:
-        row = _call(client, "PUT", f"/stock/{args.sku}", json=body).json()
+        try:
+            row = _call(client, "PUT", f"/stock/{args.sku}", json=body, headers=headers).json()
+        except CliError as exc:
+            if str(exc).startswith("428"):
+                raise CliError(f"{args.sku} exists: give --if-match VERSION (the version `fulfil stock show "
+                               f"{args.sku}` printed when you counted), or use `fulfil stock adjust`") from exc
+            raise
     print(json.dumps(row))
+    return 0
+
+
+def stock_adjust(settings: StackSettings, args) -> int:
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
+    with _client(settings.warehouse_port) as client:
+        adjustment = _call(client, "POST", f"/stock/{args.sku}/adjustments", headers=headers,
+                           json={"quantity": args.quantity, "reason": args.reason}).json()
+    print(json.dumps(adjustment))
     return 0
 
 
@@ -177,13 +208,26 @@ def parser() -> argparse.ArgumentParser:
     cancel.add_argument("order_id")
     cancel.set_defaults(run=order_cancel)
 
-    stock = areas.add_parser("stock", help="read and set stock").add_subparsers(dest="command", required=True)
+    stock = areas.add_parser("stock", help="read, count and adjust stock").add_subparsers(dest="command",
+                                                                                          required=True)
     stock.add_parser("list", help="stock per SKU").set_defaults(run=stock_list)
-    setting = stock.add_parser("set", help="set a SKU's free on-hand quantity (a name adds a new SKU)")
+    show = stock.add_parser("show", help="one SKU, with the version a count is made against")
+    show.add_argument("sku")
+    show.set_defaults(run=stock_show)
+    setting = stock.add_parser("set", help="set a SKU's free on-hand quantity to what you counted "
+                                           "(a name adds a new SKU)")
     setting.add_argument("sku")
     setting.add_argument("on_hand", type=int)
+    setting.add_argument("--if-match", type=int, metavar="VERSION",
+                         help="the version `stock show` printed when you counted; refused if the stock changed since")
     setting.add_argument("--name")
     setting.set_defaults(run=stock_set)
+    adjust = stock.add_parser("adjust", help="add (+N) or remove (-N) units relative to what is there now")
+    adjust.add_argument("sku")
+    adjust.add_argument("quantity", type=int, metavar="+/-UNITS")
+    adjust.add_argument("--reason", required=True)
+    adjust.add_argument("--idempotency-key", help="repeating the command with the same key adjusts only once")
+    adjust.set_defaults(run=stock_adjust)
 
     dead = areas.add_parser("dead-letters", help="events the consumers could not accept").add_subparsers(
         dest="command", required=True)

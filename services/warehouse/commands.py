@@ -25,17 +25,22 @@ from runtime.outbox import EventPublisher, add_zeebe_message
 from services.warehouse import db
 from services.warehouse.domain import (
     BackorderStatus,
+    IdempotencyConflict,
     LineReservation,
     OpenBackorder,
     ReservationState,
     ReservationStatus,
     ShipmentStatus,
+    StockLevel,
+    UnknownSku,
+    counted_change,
     outcome,
     outstanding_reservations,
     pick,
     receive_arrival,
     release,
     reserve,
+    take_out,
 )
 
 publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
@@ -78,7 +83,7 @@ def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]])
 
 def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
     """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
-    serialise_on(session, order_id)
+    _lock_order(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
         return None, []
     shipment = db.shipment_of(session, order_id, shipment_no)
@@ -102,13 +107,89 @@ def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[st
 
 def receive_produced_items(session: Session, sku: str, quantity: int, causation_id: str | None = None) -> list[str]:
     """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
-    levels = db.lock_stock(session, [sku])
-    level = levels[sku]
-    waiting = [OpenBackorder(b.id, b.order_id, b.quantity - b.allocated) for b in db.open_backorders_for(session, sku)]
+    level = _lock_sku(session, sku)
+    completed_orders = _receive(session, level, quantity, causation_id)
+    db.save_stock(session, {sku: level})
+    return completed_orders
+
+
+@dataclass(frozen=True)
+class StockAdjustment:
+    id: int
+    sku: str
+    quantity: int
+    reason: str
+    to_backorders: int
+    # True when an earlier request with the same Idempotency-Key made it.
+    repeated: bool = False
+
+    @classmethod
+    def of(cls, row, *, repeated: bool = False) -> StockAdjustment:
+        # Added units that did not become free went to backorders.
+        to_backorders = max(row.quantity, 0) - max(row.on_hand_after - row.on_hand_before, 0)
+        return cls(row.id, row.sku, row.quantity, row.reason, to_backorders, repeated)
+
+
+def adjust_stock(session: Session, sku: str, quantity: int, reason: str,
+                 idempotency_key: str | None = None) -> StockAdjustment:
+    """An operator adds (+) or removes (-) units relative to what is there now, so no concurrent change is lost.
+
+    A retry with the same Idempotency-Key gets the first adjustment back instead of a second one.
+    """
+    level = _lock_sku(session, sku)  # first: a concurrent retry for this SKU then finds the key below
+    if idempotency_key is not None:
+        earlier = db.adjustment_with_key(session, idempotency_key)
+        if earlier is not None:
+            if (earlier.sku, earlier.quantity, earlier.reason) != (sku, quantity, reason):
+                raise IdempotencyConflict(f"Idempotency-Key {idempotency_key} was used for another adjustment "
+                                          f"({earlier.quantity:+} {earlier.sku}, {earlier.reason!r})")
+            return StockAdjustment.of(earlier, repeated=True)
+    return _adjust(session, level, quantity, reason, idempotency_key)
+
+
+def count_stock(session: Session, sku: str, on_hand: int, counted_at: frozenset[int] | None) -> StockAdjustment:
+    """An operator's count of free stock, accepted only if nothing changed since the version it was made against."""
+    level = _lock_sku(session, sku)
+    return _adjust(session, level, counted_change(level, on_hand, counted_at), "count")
+
+
+def add_sku(session: Session, sku: str, name: str, on_hand: int) -> bool:
+    """A new SKU with its first count; False if the SKU exists (then counting it needs its version)."""
+    if not db.insert_sku(session, sku, name):
+        return False
+    _adjust(session, _lock_sku(session, sku), on_hand, "new sku")
+    return True
+
+
+def _adjust(session: Session, level: StockLevel, quantity: int, reason: str,
+            idempotency_key: str | None = None) -> StockAdjustment:
+    """Added units are offered to waiting backorders first, exactly like a factory arrival."""
+    before = level.on_hand
+    if quantity > 0:
+        _receive(session, level, quantity, causation_id=None)
+    else:
+        take_out(level, -quantity)
+    db.save_stock(session, {level.sku: level})
+    return StockAdjustment.of(db.record_adjustment(session, level.sku, quantity, reason, before, level.on_hand,
+                                                   idempotency_key))
+
+
+def _receive(session: Session, level: StockLevel, quantity: int, causation_id: str | None) -> list[str]:
+    """Units of one SKU enter the warehouse: waiting backorders first, the rest free; `level` is locked and changed.
+
+    Returns the orders whose backorders are now all allocated (each has been sent `stock-allocated`).
+
+    Every backorder of the orders that get units is locked before any is changed: two arrivals of
+    different SKUs for one order then take turns, and the second sees the first one's backorder
+    allocated, so exactly one of them tells the order its stock is complete.
+    """
+    waiting = [OpenBackorder(b.id, b.order_id, b.quantity - b.allocated)
+               for b in db.open_backorders_for(session, level.sku)]
     arrival = receive_arrival(quantity, waiting)
     arrival.apply_to(level)
+    db.lock_backorders_of(session, arrival.orders)
     for allocation in arrival.allocations:
-        db.add_to_reservation(session, allocation.order_id, sku, allocation.quantity)
+        db.add_to_reservation(session, allocation.order_id, level.sku, allocation.quantity)
         db.allocate_to_backorder(session, allocation.backorder_id, allocation.quantity)
         if allocation.completes_backorder:
             db.set_backorder_status(session, allocation.backorder_id, BackorderStatus.ALLOCATED)
@@ -116,7 +197,6 @@ def receive_produced_items(session: Session, sku: str, quantity: int, causation_
         order_id: [BackorderStatus(b.status) for b in db.backorders_of(session, order_id)]
         for order_id in arrival.orders_with_completed_backorder
     })
-    db.save_stock(session, levels)
     for order_id in completed_orders:
         allocated = [Line(sku=b.sku, quantity=b.quantity) for b in db.backorders_of(session, order_id)]
         publisher.publish(session, StockAllocated(order_id=order_id, lines=allocated),
@@ -128,6 +208,7 @@ def receive_produced_items(session: Session, sku: str, quantity: int, causation_
 
 def expedite_backorder(session: Session, order_id: str) -> int:
     """Flag the order's open backorders and ask the factory to hurry; repeating it does nothing new."""
+    db.lock_backorders_of(session, [order_id])
     flagged = db.flag_expedited(session, order_id)
     for row in flagged:
         publisher.publish(session, ReplenishmentExpedited(order_id=order_id, request_id=row.id))
@@ -136,6 +217,11 @@ def expedite_backorder(session: Session, order_id: str) -> int:
 
 def return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
     """Put a packed shipment's goods back into free stock; False if it was not packed (any more)."""
+    _lock_order(session, order_id)
+    return _return_shipment(session, order_id, shipment_id)
+
+
+def _return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
     shipment = next((s for s in db.shipments_of_order(session, order_id) if s.id == shipment_id), None)
     if shipment is None or shipment.status != ShipmentStatus.PACKED:
         return False
@@ -155,11 +241,12 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
     Packed shipments that were not delivered come back, reserved units are freed, and backorders
     are withdrawn so the factory can call off production it has not started.
     """
-    serialise_on(session, order_id)
+    _lock_order(session, order_id)
+    db.lock_backorders_of(session, [order_id])
     db.closed_orders.close(session, order_id)
     for shipment in db.shipments_of_order(session, order_id):
         if shipment.id not in delivered_shipment_ids:
-            return_shipment(session, order_id, shipment.id)
+            _return_shipment(session, order_id, shipment.id)
     outstanding = _outstanding(session, order_id)
     if outstanding:
         levels = db.lock_stock(session, [sku for sku, _ in outstanding])
@@ -174,8 +261,26 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
             publisher.publish(session, ReplenishmentWithdrawn(order_id=order_id, request_id=backorder.id))
 
 
+def _lock_order(session: Session, order_id: str) -> None:
+    """The first locks of a use case about one existing order, in the warehouse's lock order
+    (docs/architecture.md): the order, then the stock rows of every SKU it holds, before any of its rows.
+
+    The SKUs an order holds are fixed when it is reserved, which happens under the order's lock.
+    """
+    serialise_on(session, order_id)
+    db.lock_stock(session, [r.sku for r in db.reservations_of(session, order_id)])
+
+
+def _lock_sku(session: Session, sku: str) -> StockLevel:
+    """The first lock of a use case about one SKU (an arrival, an operator's change)."""
+    level = db.lock_stock(session, [sku]).get(sku)
+    if level is None:
+        raise UnknownSku(f"unknown sku: {sku}")
+    return level
+
+
 def _outstanding(session: Session, order_id: str) -> list[tuple[str, int]]:
-    """Locks the order's reservations: picking and releasing them must not overlap."""
+    """Locks the order's reservations (after their stock rows): picking and releasing them must not overlap."""
     return outstanding_reservations(
         ReservationState(r.sku, r.reserved, r.picked, ReservationStatus(r.status))
         for r in db.reservations_of(session, order_id, for_update=True))

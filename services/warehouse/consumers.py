@@ -3,12 +3,16 @@ from sqlalchemy.orm import Session
 
 from contracts.factory import ItemsProduced
 from runtime.envelope import Envelope
-from runtime.inbox import Subscription
+from runtime.inbox import EventRejected, Subscription
 from services.warehouse import commands
+from services.warehouse.domain import Refused
 
 
 def on_items_produced(session: Session, event: ItemsProduced, envelope: Envelope) -> None:
-    commands.receive_produced_items(session, event.sku, event.quantity, causation_id=envelope.id)
+    try:
+        commands.receive_produced_items(session, event.sku, event.quantity, causation_id=envelope.id)
+    except Refused as exc:  # an unknown SKU, an impossible quantity: no retry can fix it
+        raise EventRejected(str(exc)) from exc
 
 
 SUBSCRIPTIONS = [Subscription(ItemsProduced, on_items_produced)]

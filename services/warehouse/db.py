@@ -1,6 +1,8 @@
 """Warehouse tables and the queries the service needs."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -12,10 +14,11 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
-    insert,
+    or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from runtime.closing import ClosedKeys
@@ -29,6 +32,8 @@ stock = Table(
     Column("name", String(200), nullable=False),
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False, server_default="0"),
+    # Goes up with every change of on_hand or reserved: the ETag an operator's count is checked against.
+    Column("version", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -36,8 +41,14 @@ stock_adjustments = Table(
     "stock_adjustments", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sku", String(100), ForeignKey("stock.sku"), nullable=False),
+    # Units that entered (+) or left (-) the warehouse; added units may have gone to backorders, so
+    # free stock can grow by less.
+    Column("quantity", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
     Column("on_hand_before", Integer, nullable=False),
     Column("on_hand_after", Integer, nullable=False),
+    # An operator's Idempotency-Key: a retried adjustment is found here instead of applied twice.
+    Column("idempotency_key", String(200), unique=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -89,36 +100,49 @@ shipment_lines = Table(
 )
 
 
-def lock_stock(session: Session, skus: list[str]) -> dict[str, StockLevel]:
-    """Row locks in SKU order, so concurrent reservations cannot deadlock or oversell."""
+def lock_stock(session: Session, skus: Iterable[str]) -> dict[str, StockLevel]:
+    """Row locks in SKU order, so concurrent reservations cannot deadlock or oversell; unknown SKUs are left out."""
     rows = session.execute(select(stock).where(stock.c.sku.in_(sorted(set(skus))))
                            .order_by(stock.c.sku).with_for_update()).all()
-    return {r.sku: StockLevel(r.sku, r.on_hand, r.reserved) for r in rows}
+    return {r.sku: StockLevel(r.sku, r.on_hand, r.reserved, r.version) for r in rows}
 
 
 def save_stock(session: Session, levels: dict[str, StockLevel]) -> None:
+    """Writes the levels that changed, each with its next version (an unchanged level keeps its ETag)."""
     for level in levels.values():
-        session.execute(update(stock).where(stock.c.sku == level.sku)
-                        .values(on_hand=level.on_hand, reserved=level.reserved, updated_at=func.now()))
+        session.execute(update(stock)
+                        .where(stock.c.sku == level.sku,
+                               or_(stock.c.on_hand != level.on_hand, stock.c.reserved != level.reserved))
+                        .values(on_hand=level.on_hand, reserved=level.reserved, version=stock.c.version + 1,
+                                updated_at=func.now()))
 
 
 def all_stock(session: Session):
     return session.execute(select(stock).order_by(stock.c.sku)).all()
 
 
-def set_on_hand(session: Session, sku: str, on_hand: int) -> bool:
-    """An operator's count; every change is kept, so stock can be reconciled later."""
-    before = session.execute(select(stock.c.on_hand).where(stock.c.sku == sku).with_for_update()).scalar()
-    if before is None:
-        return False
-    session.execute(update(stock).where(stock.c.sku == sku).values(on_hand=on_hand, updated_at=func.now()))
-    session.execute(insert(stock_adjustments).values(sku=sku, on_hand_before=before, on_hand_after=on_hand))
-    return True
+def stock_item(session: Session, sku: str):
+    return session.execute(select(stock).where(stock.c.sku == sku)).first()
 
 
-def add_sku(session: Session, sku: str, name: str, on_hand: int) -> None:
-    session.execute(insert(stock).values(sku=sku, name=name, on_hand=0, reserved=0))
-    set_on_hand(session, sku, on_hand)
+def insert_sku(session: Session, sku: str, name: str) -> bool:
+    """Adds a SKU with no stock; False if it exists already (perhaps added a moment ago by someone else)."""
+    return session.execute(insert(stock).values(sku=sku, name=name, on_hand=0, reserved=0)
+                           .on_conflict_do_nothing().returning(stock.c.sku)).first() is not None
+
+
+def record_adjustment(session: Session, sku: str, quantity: int, reason: str, on_hand_before: int,
+                      on_hand_after: int, idempotency_key: str | None = None):
+    """Every operator change is kept, so stock can be reconciled later."""
+    return session.execute(insert(stock_adjustments).values(
+        sku=sku, quantity=quantity, reason=reason, on_hand_before=on_hand_before, on_hand_after=on_hand_after,
+        idempotency_key=idempotency_key,
+    ).returning(stock_adjustments)).one()
+
+
+def adjustment_with_key(session: Session, idempotency_key: str):
+    return session.execute(select(stock_adjustments)
+                           .where(stock_adjustments.c.idempotency_key == idempotency_key)).first()
 
 
 def reservations_of(session: Session, order_id: str, *, for_update: bool = False):
@@ -159,10 +183,22 @@ def backorders_of(session: Session, order_id: str):
 
 
 def open_backorders_for(session: Session, sku: str):
-    """Oldest first, locked: arrivals are allocated first come, first served."""
+    """Oldest first: arrivals are allocated first come, first served.
+
+    Not locked here: only a holder of the SKU's stock row lock opens, fills or withdraws them, so the
+    caller holds that lock and then locks the backorders it changes with `lock_backorders_of`.
+    """
     return session.execute(select(backorders)
                            .where(backorders.c.sku == sku, backorders.c.status == BackorderStatus.OPEN)
-                           .order_by(backorders.c.created_at, backorders.c.id).with_for_update()).all()
+                           .order_by(backorders.c.created_at, backorders.c.id)).all()
+
+
+def lock_backorders_of(session: Session, order_ids: Iterable[str]) -> None:
+    """Row locks on every backorder of these orders, by order id and SKU (the lock order in docs/architecture.md)."""
+    ids = sorted(set(order_ids))
+    if ids:
+        session.execute(select(backorders.c.id).where(backorders.c.order_id.in_(ids))
+                        .order_by(backorders.c.order_id, backorders.c.sku).with_for_update()).all()
 
 
 def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) -> None:

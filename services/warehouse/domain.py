@@ -7,9 +7,37 @@ from enum import StrEnum
 
 from contracts.warehouse import ReservationOutcome
 
+# More units than one SKU's stock ever holds: such a number is a typing or producer mistake, and it
+# would not fit the database's integer.
+MAX_UNITS_PER_SKU = 1_000_000_000
 
-class UnknownSku(ValueError):
-    """An order line names a SKU the warehouse does not carry."""
+
+class Refused(ValueError):
+    """Input the warehouse's rules refuse: the same input can never succeed, so it is not retried."""
+
+
+class UnknownSku(Refused):
+    """An order line, an arrival or an operator names a SKU the warehouse does not carry."""
+
+
+class InvalidLines(Refused):
+    """Order lines that cannot be reserved as they are: a SKU twice, or an impossible quantity."""
+
+
+class NotEnoughFreeStock(Refused):
+    """Only free units can leave the warehouse: reserved ones belong to orders."""
+
+
+class StockLimitExceeded(Refused):
+    """A change would put more than MAX_UNITS_PER_SKU units of one SKU in stock."""
+
+
+class IdempotencyConflict(Refused):
+    """An Idempotency-Key reused for a different stock adjustment."""
+
+
+class StaleCount(Refused):
+    """An operator's count was made against a version of the stock that has changed since."""
 
 
 class ReservationStatus(StrEnum):
@@ -36,11 +64,16 @@ class ShipmentStatus(StrEnum):
 
 @dataclass
 class StockLevel:
-    """`on_hand` is free stock; reserved units are counted apart until they ship."""
+    """`on_hand` is free stock; reserved units are counted apart until they ship.
+
+    `version` goes up with every change of either number; an operator's count names the version it
+    was made against.
+    """
 
     sku: str
     on_hand: int
     reserved: int = 0
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +92,13 @@ def reserve(lines: list[tuple[str, int]], stock: dict[str, StockLevel]) -> list[
     unknown = sorted({sku for sku, _ in lines if sku not in stock})
     if unknown:
         raise UnknownSku(f"unknown sku: {', '.join(unknown)}")
+    skus = [sku for sku, _ in lines]
+    repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if repeated:
+        raise InvalidLines(f"each sku may appear on one line only: {', '.join(repeated)} appears more than once")
+    too_many = sorted(sku for sku, requested in lines if requested > MAX_UNITS_PER_SKU)
+    if too_many:
+        raise InvalidLines(f"more than {MAX_UNITS_PER_SKU:,} units requested of {', '.join(too_many)}")
     result = []
     for sku, requested in lines:
         level = stock[sku]
@@ -130,10 +170,18 @@ class Arrival:
         return self.allocated
 
     @property
+    def orders(self) -> list[str]:
+        """Every order this arrival gives units to."""
+        return list(dict.fromkeys(a.order_id for a in self.allocations))
+
+    @property
     def orders_with_completed_backorder(self) -> list[str]:
         return [a.order_id for a in self.allocations if a.completes_backorder]
 
     def apply_to(self, level: StockLevel) -> None:
+        if level.on_hand + level.reserved + self.quantity > MAX_UNITS_PER_SKU:
+            raise StockLimitExceeded(f"{level.sku}: {self.quantity:,} more units would put more than "
+                                     f"{MAX_UNITS_PER_SKU:,} in stock")
         level.on_hand += self.on_hand_change
         level.reserved += self.reserved_change
 
@@ -152,6 +200,28 @@ def receive_arrival(quantity: int, waiting: list[OpenBackorder]) -> Arrival:
     return Arrival(quantity, [BackorderAllocation(backorder.id, backorder.order_id, taken,
                                                   completes_backorder=taken >= backorder.missing)
                               for backorder, taken in allocate_arrival(quantity, waiting)])
+
+
+def take_out(level: StockLevel, units: int) -> None:
+    """Units leave free stock (lost, damaged, miscounted); reserved units stay with their orders."""
+    if units > level.on_hand:
+        raise NotEnoughFreeStock(f"{level.sku}: cannot remove {units} units: only {level.on_hand} are free, "
+                                 f"{level.reserved} are reserved for orders")
+    level.on_hand -= units
+
+
+def counted_change(level: StockLevel, counted_on_hand: int, counted_at: frozenset[int] | None) -> int:
+    """How much an operator's count of free stock changes it; units it adds are an arrival like any other.
+
+    `counted_at` holds the versions the count may have been made against (None: whichever is current).
+    A count made against an older version is refused: a reservation or an arrival since would
+    otherwise be counted twice or lost.
+    """
+    if counted_at is not None and level.version not in counted_at:
+        raise StaleCount(f"{level.sku} changed since it was counted (now version {level.version}, "
+                         f"{level.on_hand} free, {level.reserved} reserved): read it again and recount, "
+                         f"or adjust it by the units found or missing")
+    return counted_on_hand - level.on_hand
 
 
 @dataclass(frozen=True)

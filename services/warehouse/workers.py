@@ -16,7 +16,7 @@ from contracts.warehouse import (
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
 from services.warehouse import commands
-from services.warehouse.domain import UnknownSku
+from services.warehouse.domain import Refused
 
 handlers = JobHandlers()
 
@@ -26,7 +26,7 @@ def reserve_stock(job: ReserveStock, sessions: sessionmaker[Session]) -> Reserve
     try:
         with unit_of_work(sessions) as session:
             reservation = commands.reserve_stock(session, job.order_id, [(i.sku, i.quantity) for i in job.items])
-    except UnknownSku as exc:
+    except Refused as exc:
         raise JobRejected(str(exc)) from exc
     return ReserveStockResult(reservation_outcome=reservation.outcome)
 

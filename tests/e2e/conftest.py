@@ -18,7 +18,7 @@ def fresh_sku(warehouse_api):
     def make(on_hand: int) -> str:
         sku = f"T-{uuid.uuid4().hex[:8]}"
         response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
-        assert response.status_code == 200, response.text
+        assert response.status_code == 201, response.text
         return sku
 
     return make

@@ -44,7 +44,7 @@ def _stock_conserved(service_db) -> dict[str, list[int]]:
             "SELECT l.sku, sum(l.quantity) FROM shipment_lines l JOIN shipments s ON s.id = l.shipment_id "
             "WHERE s.status = 'PACKED' GROUP BY l.sku")).all())
         adjusted = dict(db.execute(text(
-            "SELECT sku, sum(on_hand_after - on_hand_before) FROM stock_adjustments GROUP BY sku")).all())
+            "SELECT sku, sum(quantity) FROM stock_adjustments GROUP BY sku")).all())
     with service_db("factory") as db:
         produced = dict(db.execute(text(
             "SELECT sku, sum(quantity) FROM production_orders WHERE status = 'PRODUCED' GROUP BY sku")).all())

@@ -1,4 +1,6 @@
 """The `fulfil` command line against the running stack, as a person would use it."""
+import json
+import re
 import subprocess
 import sys
 import uuid
@@ -26,6 +28,26 @@ def test_place_and_watch_an_order_until_it_completes(stack):
     lines = watched.stdout.splitlines()
     assert "PLACED" in lines[0] and lines[-1] == f"order {order_id} is COMPLETED"
     assert f"{sku}" in fulfil("stock", "list").stdout
+
+
+def test_an_operator_counts_against_the_version_shown_and_adjusts_relative_to_what_is_there(stack):
+    sku = f"CLI-{uuid.uuid4().hex[:6]}"
+    assert fulfil("stock", "set", sku, "3", "--name", "CLI count item").returncode == 0
+    version = re.search(r"version +(\d+)", fulfil("stock", "show", sku).stdout).group(1)
+
+    blind = fulfil("stock", "set", sku, "5")
+    assert blind.returncode == 2 and f"{sku} exists: give --if-match VERSION" in blind.stderr
+    counted = fulfil("stock", "set", sku, "5", "--if-match", version)
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["on_hand"] == 5
+    stale = fulfil("stock", "set", sku, "7", "--if-match", version)
+    assert stale.returncode == 2 and f"error: 412: {sku} changed since it was counted" in stale.stderr
+
+    adjusted = fulfil("stock", "adjust", sku, "-2", "--reason", "damaged in transit")
+    assert adjusted.returncode == 0, adjusted.stderr
+    assert json.loads(adjusted.stdout)["stock"]["on_hand"] == 3
+    too_many = fulfil("stock", "adjust", sku, "-4", "--reason", "lost")
+    assert too_many.returncode == 2 and "only 3 are free" in too_many.stderr
 
 
 def test_errors_are_one_readable_line_with_a_non_zero_exit(stack):

@@ -1,29 +1,59 @@
-"""A scratch database with the plumbing tables, so plumbing tests never touch a service's data."""
+"""Scratch databases and topics, so these tests never touch a running service's data."""
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer
 from sqlalchemy import create_engine, text
 
-from runtime.db import make_session_factory
+from runtime.db import make_engine, make_session_factory
+from runtime.inbox import EventConsumer
+from runtime.migrations import upgrade_to_head
 from runtime.tables import metadata
+from tests.conftest import eventually
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
 
-@pytest.fixture
-def scratch_sessions(stack):
-    name = f"plumbing_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def scratch_database(stack, purpose: str) -> Iterator[str]:
+    """A new, empty database for one test; yields its URL and drops it afterwards."""
+    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/{name}")
-    metadata.create_all(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def scratch_sessions(stack):
+    """The plumbing tables only."""
+    with scratch_database(stack, "plumbing_test") as url:
+        engine = create_engine(url)
+        metadata.create_all(engine)
+        yield make_session_factory(engine)
+        engine.dispose()
+
+
+@pytest.fixture
+def warehouse_sessions(stack):
+    """The Warehouse's schema and seed catalog, migrated as the service migrates its own database."""
+    with scratch_database(stack, "warehouse_test") as url:
+        upgrade_to_head(SERVICES_DIR / "warehouse" / "migrations", url)
+        engine = make_engine(url)
+        yield make_session_factory(engine)
+        engine.dispose()
 
 
 @pytest.fixture
@@ -33,3 +63,35 @@ def scratch_topic(stack):
     name = f"test.{uuid.uuid4().hex[:8]}"
     ensure_topics(stack.kafka_bootstrap, [name, f"{name}.dead-letter"])
     return name
+
+
+@contextmanager
+def consuming(consumer: EventConsumer) -> Iterator[None]:
+    """The consumer's loop runs in a thread while the block does."""
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def dead_letter_headers(stack, topic: str, count: int, timeout: float = 60) -> list[dict[str, bytes]]:
+    """The headers of the first `count` records on a dead-letter topic, read from its start."""
+    reader = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"dlt-{uuid.uuid4()}",
+                       "auto.offset.reset": "earliest"})
+    reader.subscribe([topic])
+    found = []
+
+    def enough() -> bool:
+        message = reader.poll(0.5)
+        if message is not None and not message.error():
+            found.append(dict(message.headers()))
+        return len(found) >= count
+    try:
+        eventually(enough, timeout=timeout, what=f"{count} dead letters on {topic}")
+    finally:
+        reader.close()
+    return found

@@ -1,13 +1,10 @@
 """Migrations are the only way the schema changes: each service's database, migrated to head, matches its models."""
-from pathlib import Path
-
 import pytest
 from alembic import command
 
 from contracts.registry import SERVICES
 from runtime.migrations import alembic_config
-
-SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+from tests.integration.conftest import SERVICES_DIR
 
 
 @pytest.mark.parametrize("service", SERVICES)
