@@ -3,6 +3,7 @@
     fulfil order place --item KB-101:2 --item MS-202:1      place an order, print its id
     fulfil order watch <id>                                  follow its timeline live until it ends
     fulfil order show <id> | list | cancel <id>
+    fulfil order stuck                                       orders that stalled, and what is known about why
     fulfil stock list | show <sku>                           free and reserved units, and each SKU's version
     fulfil stock set <sku> <on-hand> --if-match VERSION      a count, made against the version shown
     fulfil stock set <sku> <on-hand> --name NAME             add a new SKU
@@ -101,6 +102,17 @@ def order_list(settings: StackSettings, args) -> int:
         for order in _call(client, "GET", "/orders", params=params).json():
             items = ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"])
             print(f"{order['id']}  {order['status']:<17} {order['created_at'][:19]}  {items}")
+    return 0
+
+
+def order_stuck(settings: StackSettings, args) -> int:
+    with _client(settings.order_port) as client:
+        stalls = _call(client, "GET", "/stuck-orders").json()
+    for stall in stalls:
+        idle = f"idle {stall['idle_seconds'] // 60} min"
+        print(f"{stall['order_id']}  {stall['status']:<17} {idle}  {stall['diagnosis']}")
+    if not stalls:
+        print("no stalled orders")
     return 0
 
 
@@ -204,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
     listing = order.add_parser("list", help="recent orders")
     listing.add_argument("--status")
     listing.set_defaults(run=order_list)
+    order.add_parser("stuck", help="orders that stopped moving, and what is known about why").set_defaults(
+        run=order_stuck)
     cancel = order.add_parser("cancel", help="cancel an order that is not delivered yet")
     cancel.add_argument("order_id")
     cancel.set_defaults(run=order_cancel)

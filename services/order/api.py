@@ -1,6 +1,7 @@
 """Order HTTP API: place, read and list orders."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
-from services.order import commands, db
+from services.order import commands, db, reconciler
 from services.order.domain import (
     IdempotencyConflict,
     InvalidOrder,
@@ -173,3 +174,19 @@ def shipping_address(order_id: Identifier, all_sessions: Sessions) -> AddressVie
         if order is None:
             raise HTTPException(404, detail=f"no order with id {order_id}")
         return AddressView.model_validate(order.shipping_address)
+
+
+class StallView(BaseModel):
+    order_id: str
+    status: OrderStatus
+    idle_seconds: int
+    diagnosis: str
+
+
+@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"])
+def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
+    """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
+    stuck_after = timedelta(seconds=request.app.state.settings.stuck_after_seconds)
+    with unit_of_work(all_sessions) as session:
+        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis)
+                for s in reconciler.stalled_orders(session, stuck_after)]

@@ -1,13 +1,17 @@
 """Order wiring: settings, routes, job handlers, event subscriptions."""
+from datetime import timedelta
 from pathlib import Path
 
 from contracts.registry import ORDER
-from runtime.service import Service
-from services.order import api, consumers, workers
+from runtime.service import Service, polling_loop
+from services.order import api, consumers, reconciler, workers
 from services.order.settings import OrderSettings
 
+settings = OrderSettings()
+stuck_after = timedelta(seconds=settings.stuck_after_seconds)
+
 service = Service(
-    settings=OrderSettings(),
+    settings=settings,
     migrations=Path(__file__).with_name("migrations"),
     api=api.router,
     title="Order service",
@@ -15,4 +19,6 @@ service = Service(
     subscriptions=consumers.SUBSCRIPTIONS,
     consumed_topics=ORDER.consumed_topics,
     dead_letter_topic=ORDER.dead_letter_topic,
+    background=[polling_loop("reconciler", lambda session: reconciler.reconcile(session, stuck_after),
+                             settings.reconcile_every_seconds)],
 )

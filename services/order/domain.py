@@ -147,3 +147,16 @@ def request_fingerprint(request: dict) -> str:
 def check_idempotent_retry(stored_fingerprint: str, fingerprint: str) -> None:
     if stored_fingerprint != fingerprint:
         raise IdempotencyConflict("this Idempotency-Key was already used for a different order request")
+
+
+def waiting_for(backorder_open: bool, stages: list[ShipmentStage]) -> str | None:
+    """What a non-final order legitimately waits for under a process deadline; None: it should be moving.
+
+    Stock and couriers take their time and the process escalates them itself (reminders, deadlines,
+    a person's decision). Anything else that stands still has stalled.
+    """
+    if backorder_open:
+        return "stock for an open backorder"
+    if ShipmentStage.IN_DELIVERY in stages:
+        return "a courier to deliver"
+    return None

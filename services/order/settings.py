@@ -19,6 +19,11 @@ class OrderSettings(ServiceSettings):
     delivery_reminder: str = "P2D"
     delivery_deadline: str = "P5D"
 
+    # An order that is not final, waits for neither stock nor a courier, and has not moved for this
+    # long has stalled: the reconciler repairs or reports it (services/order/reconciler.py).
+    stuck_after_seconds: float = 300
+    reconcile_every_seconds: float = 15
+
     def deadlines(self) -> Deadlines:
         """The process deadlines of this deployment, as an order's process reads them."""
         return Deadlines(stock_wait_reminder=self.stock_wait_reminder, stock_wait_deadline=self.stock_wait_deadline,

@@ -33,6 +33,16 @@ def start_attempts(service_db, order_id: str) -> int:
                           {"id": order_id}).scalar() or 0
 
 
+def age(service_db, order_id: str, hours: int) -> None:
+    """As if the order and its start message had been written `hours` ago."""
+    with service_db("order") as db:
+        db.execute(text("UPDATE outbox SET created_at = created_at - make_interval(hours => :h) WHERE key = :id"),
+                   {"h": hours, "id": order_id})
+        db.execute(text("UPDATE orders SET updated_at = updated_at - make_interval(hours => :h) WHERE id = :id"),
+                   {"h": hours, "id": order_id})
+        db.commit()
+
+
 def test_orders_go_on_by_themselves_after_camunda_is_killed_and_started_again(
         stack, order_api, warehouse_api, fresh_sku, service_db):
     sku = fresh_sku(3)
@@ -41,6 +51,12 @@ def test_orders_go_on_by_themselves_after_camunda_is_killed_and_started_again(
         response = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}]))
         assert response.status_code == 201, "orders are taken while the engine is down"
         order_id = response.json()["id"]
+        # A second order whose start message outlives its time to live before the engine is back.
+        expired_id = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}])).json()["id"]
+        age(service_db, expired_id, hours=2)
+        eventually(lambda: any(e["what"].startswith("stalled, repaired: the order-placed message expired")
+                               for e in order_api.get(f"/orders/{expired_id}").json()["timeline"]),
+                   timeout=60, interval=1, what="the reconciler to send the expired start again")
         report = eventually(lambda: (r := readiness(order_api))["status"] == "NOT_READY" and r,
                             what="the order service to report the engine unreachable")
         assert report["dependencies"]["zeebe"]["up"] is False
@@ -52,4 +68,5 @@ def test_orders_go_on_by_themselves_after_camunda_is_killed_and_started_again(
         camunda.start(stack)
     # Nobody restarts a service: the relay publishes the start, every worker takes jobs again.
     wait_for_status(order_api, order_id, "COMPLETED", timeout=120)
+    wait_for_status(order_api, expired_id, "COMPLETED", timeout=60)
     eventually(lambda: readiness(order_api)["status"] == "READY", what="the order service to be ready again")

@@ -14,6 +14,7 @@ from services.order.domain import (
     normalise_lines,
     request_fingerprint,
     status_of,
+    waiting_for,
 )
 
 
@@ -74,3 +75,10 @@ def test_an_order_can_be_cancelled_until_it_is_delivered(status):
 def test_a_delivered_or_ended_order_cannot_be_cancelled(status):
     with pytest.raises(NotCancellable):
         check_cancellable(status)
+
+
+def test_an_order_waiting_for_stock_or_a_courier_is_waiting_not_stalled():
+    assert waiting_for(backorder_open=True, stages=[]) == "stock for an open backorder"
+    assert waiting_for(backorder_open=False, stages=[ShipmentStage.DELIVERED, ShipmentStage.IN_DELIVERY])
+    assert waiting_for(backorder_open=False, stages=[]) is None  # reserving or starting: it should move
+    assert waiting_for(backorder_open=False, stages=[ShipmentStage.PACKED]) is None

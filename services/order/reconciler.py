@@ -1,0 +1,112 @@
+"""Orders that stopped moving: found, repaired where that is safe, otherwise reported.
+
+An order is stalled when it is not final, waits for nothing that takes time by design (stock, a
+courier: `domain.waiting_for`), and has had no progress for `stuck_after`. The one repair made
+without a person is re-sending a message of this service's that expired unpublished (its outbox
+row outlived the message's time to live, e.g. while the engine was down): the process start,
+only while nothing has happened to the order yet, and a cancellation request. Everything else is
+reported once per stall on the order's timeline and in the log, and listed by `GET /stuck-orders`
+(`fulfil order stuck`) with what the outbox shows about it.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
+from runtime.outbox import add_zeebe_message
+from runtime.tables import outbox
+from services.order import db
+from services.order.domain import FINAL_STATUSES, OrderStatus, waiting_for
+
+log = logging.getLogger(__name__)
+
+STALLED = "stalled"
+RESENDABLE = {ORDER_PLACED.name: ORDER_PLACED, CANCEL_REQUESTED.name: CANCEL_REQUESTED}
+
+
+@dataclass(frozen=True)
+class Stall:
+    order_id: str
+    status: str
+    idle_seconds: int
+    diagnosis: str
+    # The message to send again, when that is the repair.
+    resend: str | None = None
+
+
+def stalled_orders(session: Session, stuck_after: timedelta, limit: int = 100) -> list[Stall]:
+    idle = func.extract("epoch", func.now() - db.orders.c.updated_at)
+    rows = session.execute(
+        select(db.orders.c.id, db.orders.c.status, db.orders.c.reserved, db.orders.c.backorder_open,
+               idle.label("idle"))
+        .where(db.orders.c.status.not_in([s.value for s in FINAL_STATUSES]),
+               db.orders.c.updated_at < func.now() - stuck_after)
+        .order_by(db.orders.c.updated_at).limit(limit)
+    ).all()
+    stalls = []
+    for order in rows:
+        if waiting_for(order.backorder_open, list(db.shipment_stages(session, order.id).values())):
+            continue
+        stalls.append(diagnose(session, order))
+    return stalls
+
+
+def diagnose(session: Session, order) -> Stall:
+    """What this service's outbox says about the order, and the repair that is safe, if any."""
+    messages = session.execute(
+        select(outbox.c.topic, outbox.c.seq, outbox.c.published_at, outbox.c.expired_at, outbox.c.attempts,
+               outbox.c.last_error, func.extract("epoch", func.now() - outbox.c.created_at).label("age"))
+        .where(outbox.c.key == order.id, outbox.c.destination == "zeebe").order_by(outbox.c.seq)
+    ).all()
+    latest = {m.topic: m for m in messages}  # the last row of each message name
+    stall = dict(order_id=order.id, status=order.status, idle_seconds=int(order.idle))
+    for name, message in latest.items():
+        if message.expired_at is not None and name in RESENDABLE:
+            if name == ORDER_PLACED.name and (order.reserved or order.status != OrderStatus.PLACED):
+                continue  # the process ran: a second start must never happen
+            return Stall(**stall, diagnosis=f"the {name} message expired unpublished", resend=name)
+    waiting = [m for m in latest.values() if m.published_at is None and m.expired_at is None]
+    if waiting:
+        m = waiting[0]
+        return Stall(**stall, diagnosis=f"the {m.topic} message has waited {int(m.age)} s to be published "
+                                        f"({m.attempts} attempts; last error: {(m.last_error or '-')[:120]})")
+    return Stall(**stall, diagnosis="nothing waits in this service's outbox: look for an incident "
+                                    "(`make incidents`) or a job that stopped being retried")
+
+
+def resend(session: Session, order_id: str, name: str) -> None:
+    """The expired message again, under a new message id: the engine never saw the first one."""
+    expired = session.execute(
+        select(outbox.c.payload).where(outbox.c.key == order_id, outbox.c.topic == name)
+        .order_by(outbox.c.seq.desc()).limit(1)
+    ).scalar_one()
+    message = RESENDABLE[name]
+    add_zeebe_message(session, name=name, correlation_key=order_id, message_id=f"{name}:{order_id}:{uuid.uuid4()}",
+                      variables=expired["variables"], ttl_ms=message.ttl_ms)
+
+
+def reconcile(session: Session, stuck_after: timedelta) -> int:
+    """One round: repairs and first reports of stalled orders; returns how many it acted on."""
+    acted = 0
+    for stall in stalled_orders(session, stuck_after):
+        order = db.get_order(session, stall.order_id, for_update=True)
+        if order is None or order.status in FINAL_STATUSES:
+            continue
+        if stall.resend:
+            resend(session, stall.order_id, stall.resend)
+            what = f"{STALLED}, repaired: {stall.diagnosis}; sent it again"
+        else:
+            last = db.get_timeline(session, stall.order_id)[-1]
+            if last.what.startswith(STALLED):
+                continue  # reported already, and nothing has happened since
+            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {stall.diagnosis}"
+        log.warning("order %s %s", stall.order_id, what)
+        db.add_timeline(session, stall.order_id, order.status, what[:200])
+        acted += 1
+    return acted
