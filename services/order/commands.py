@@ -116,10 +116,10 @@ def record_progress(session: Session, order_id: str, what: str, report: Report, 
     if order is None:
         return False
     stored = OrderStatus(order.status)
-    current = Progress(reserved=order.reserved, backorder_open=order.backorder_open,
-                       final=stored if stored in FINAL_STATUSES else None)
-    progress, stages = take_in(current, db.shipment_stages(session, order_id), report)
-    changed = {report.shipment[0]: stages[report.shipment[0]]} if report.shipment else {}
+    current = Progress(units_ordered=db.units_ordered(session, order_id), reserved=order.reserved,
+                       backorder_open=order.backorder_open, final=stored if stored in FINAL_STATUSES else None)
+    progress, shipments = take_in(current, db.get_shipments(session, order_id), report)
+    changed = {report.shipment[0]: shipments[report.shipment[0]]} if report.shipment else {}
     db.save_progress(session, order_id, progress, status_of(progress), changed)
     # The timeline records the stage each event reports, at the time it happened, even when
     # events from different topics arrive out of order.

@@ -9,7 +9,7 @@ from contracts.warehouse import ReservationOutcome, ShipmentPacked, StockAllocat
 from runtime.envelope import Envelope
 from runtime.inbox import EventRejected, Subscription
 from services.order import commands
-from services.order.domain import OrderStatus, Report, ShipmentStage
+from services.order.domain import OrderStatus, Report, Shipment, ShipmentStage
 
 
 def _record(session: Session, event: Event, envelope: Envelope, what: str, report: Report,
@@ -35,18 +35,19 @@ def on_stock_allocated(session: Session, event: StockAllocated, envelope: Envelo
 
 
 def on_shipment_packed(session: Session, event: ShipmentPacked, envelope: Envelope) -> None:
+    packed = Shipment(ShipmentStage.PACKED, units=sum(line.quantity for line in event.lines))
     _record(session, event, envelope, f"shipment {event.shipment_no} ({event.shipment_id}) packed",
-            Report(shipment=(event.shipment_id, ShipmentStage.PACKED)), OrderStatus.PACKED)
+            Report(shipment=(event.shipment_id, packed)), OrderStatus.PACKED)
 
 
 def on_delivery_started(session: Session, event: DeliveryStarted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} handed to {event.courier}",
-            Report(shipment=(event.shipment_id, ShipmentStage.IN_DELIVERY)), OrderStatus.IN_DELIVERY)
+            Report(shipment=(event.shipment_id, Shipment(ShipmentStage.IN_DELIVERY))), OrderStatus.IN_DELIVERY)
 
 
 def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} delivered",
-            Report(shipment=(event.shipment_id, ShipmentStage.DELIVERED)), OrderStatus.DELIVERED)
+            Report(shipment=(event.shipment_id, Shipment(ShipmentStage.DELIVERED))), OrderStatus.DELIVERED)
 
 
 SUBSCRIPTIONS = [

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.order.domain import OrderLine, OrderStatus, Progress, ShipmentStage
+from services.order.domain import OrderLine, OrderStatus, Progress, Shipment, ShipmentStage
 
 metadata = MetaData()
 
@@ -56,6 +56,8 @@ order_shipments = Table(
     Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
     Column("shipment_id", String(36), primary_key=True),
     Column("stage", String(32), nullable=False),
+    # Units packed into it; NULL until the order hears of the packing (delivery events may come first).
+    Column("units", Integer),
 )
 
 order_timeline = Table(
@@ -117,16 +119,22 @@ def add_timeline(session: Session, order_id: str, status: str, what: str, *,
     ))
 
 
-def shipment_stages(session: Session, order_id: str) -> dict[str, ShipmentStage]:
+def units_ordered(session: Session, order_id: str) -> int:
+    return session.execute(select(func.coalesce(func.sum(order_lines.c.quantity), 0))
+                           .where(order_lines.c.order_id == order_id)).scalar_one()
+
+
+def get_shipments(session: Session, order_id: str) -> dict[str, Shipment]:
     rows = session.execute(select(order_shipments).where(order_shipments.c.order_id == order_id)).all()
-    return {r.shipment_id: ShipmentStage(r.stage) for r in rows}
+    return {r.shipment_id: Shipment(ShipmentStage(r.stage), r.units) for r in rows}
 
 
 def save_progress(session: Session, order_id: str, progress: Progress, status: OrderStatus,
-                  stages: dict[str, ShipmentStage]) -> None:
-    for shipment_id, stage in stages.items():
-        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, stage=stage)
-                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_={"stage": stage}))
+                  shipments: dict[str, Shipment]) -> None:
+    for shipment_id, shipment in shipments.items():
+        known = {"stage": shipment.stage, "units": shipment.units}
+        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, **known)
+                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_=known))
     session.execute(update(orders).where(orders.c.id == order_id).values(
         status=status, updated_at=func.now(), reserved=progress.reserved, backorder_open=progress.backorder_open))
 

@@ -16,6 +16,7 @@ class OrderStatus(StrEnum):
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     PACKED = "PACKED"
     IN_DELIVERY = "IN_DELIVERY"
+    PARTIALLY_DELIVERED = "PARTIALLY_DELIVERED"
     DELIVERED = "DELIVERED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
@@ -65,13 +66,35 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What the other services have reported about an order so far."""
+class Shipment:
+    """One shipment as the order has heard of it so far.
 
+    `units` is None until its packing is reported: delivery events travel on another topic and
+    may arrive first.
+    """
+
+    stage: ShipmentStage
+    units: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the other services have reported about an order so far, and how many units it has."""
+
+    units_ordered: int
     reserved: bool = False
     backorder_open: bool = False
-    shipments: tuple[ShipmentStage, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
     final: OrderStatus | None = None
+
+    @property
+    def units_packed(self) -> int:
+        return sum(s.units or 0 for s in self.shipments)
+
+    @property
+    def unpacked_units_remain(self) -> bool:
+        """Part of the order is not in any shipment yet: backordered, or waiting to be packed."""
+        return self.backorder_open or self.units_packed < self.units_ordered
 
 
 def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
@@ -90,16 +113,25 @@ def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
 
 
 def status_of(progress: Progress) -> OrderStatus:
-    """The status follows from the facts, so events arriving in any order give the same answer."""
+    """The status follows from the facts, so events arriving in any order give the same answer.
+
+    An order is DELIVERED only when every unit it has is in a shipment and every shipment is
+    delivered: a first shipment delivered while the rest is still to come is PARTIALLY_DELIVERED.
+    """
     if progress.final is not None:
         return progress.final
     if not progress.shipments:
         if progress.backorder_open:
             return OrderStatus.AWAITING_STOCK
         return OrderStatus.RESERVED if progress.reserved else OrderStatus.PLACED
-    if progress.backorder_open:
+    stages = {s.stage for s in progress.shipments}
+    if ShipmentStage.DELIVERED in stages:
+        if stages == {ShipmentStage.DELIVERED} and not progress.unpacked_units_remain:
+            return OrderStatus.DELIVERED
+        return OrderStatus.PARTIALLY_DELIVERED
+    if progress.unpacked_units_remain:
         return OrderStatus.PARTIALLY_SHIPPED
-    return OrderStatus(min(progress.shipments, key=_STAGES.index).value)
+    return OrderStatus(min(stages, key=_STAGES.index).value)
 
 
 def later_stage(current: ShipmentStage | None, reported: ShipmentStage) -> ShipmentStage:
@@ -115,28 +147,31 @@ class Report:
 
     reserved: bool | None = None
     backorder_open: bool | None = None
-    shipment: tuple[str, ShipmentStage] | None = None
+    shipment: tuple[str, Shipment] | None = None
     final: OrderStatus | None = None
 
 
-def take_in(current: Progress, stages: dict[str, ShipmentStage],
-            report: Report) -> tuple[Progress, dict[str, ShipmentStage]]:
-    """The progress once `report` is taken in, and each shipment's stage (by shipment id).
+def take_in(current: Progress, shipments: dict[str, Shipment],
+            report: Report) -> tuple[Progress, dict[str, Shipment]]:
+    """The progress once `report` is taken in, and each shipment (by shipment id).
 
-    A fact the report names replaces the stored one, a shipment only moves forward, and a final
-    status, once reached, stays.
+    A fact the report names replaces the stored one, a shipment only moves forward and keeps the
+    units it was packed with, and a final status, once reached, stays.
     """
-    stages = dict(stages)
+    shipments = dict(shipments)
     if report.shipment is not None:
-        shipment_id, stage = report.shipment
-        stages[shipment_id] = later_stage(stages.get(shipment_id), stage)
+        shipment_id, reported = report.shipment
+        known = shipments.get(shipment_id)
+        shipments[shipment_id] = reported if known is None else Shipment(
+            later_stage(known.stage, reported.stage), known.units if reported.units is None else reported.units)
     progress = Progress(
+        units_ordered=current.units_ordered,
         reserved=current.reserved if report.reserved is None else report.reserved,
         backorder_open=current.backorder_open if report.backorder_open is None else report.backorder_open,
-        shipments=tuple(stages.values()),
+        shipments=tuple(shipments.values()),
         final=current.final or report.final,
     )
-    return progress, stages
+    return progress, shipments
 
 
 def request_fingerprint(request: dict) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from confluent_kafka import Consumer
@@ -104,6 +105,18 @@ def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
         return [tuple(r) for r in db.execute(text(
             "SELECT sku, quantity, status FROM production_orders WHERE order_id = :id ORDER BY sku"),
             {"id": order_id}).all()]
+
+
+@contextmanager
+def warehouse_packing_held_back(service_db, order_id: str):
+    """Packing for the order waits while this is open, as when its job is stuck.
+
+    Holds the per-order lock the warehouse takes before it picks (`runtime.db.serialise_on`);
+    stock arriving for the order is still allocated, which takes no such lock.
+    """
+    with service_db("warehouse") as db:
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": order_id})
+        yield  # the transaction's rollback on close releases the lock
 
 
 def delivered_shipments(service_db, order_id: str) -> int:

@@ -7,6 +7,8 @@ from services.order.domain import (
     OrderLine,
     OrderStatus,
     Progress,
+    Report,
+    Shipment,
     ShipmentStage,
     check_cancellable,
     check_idempotent_retry,
@@ -14,6 +16,7 @@ from services.order.domain import (
     normalise_lines,
     request_fingerprint,
     status_of,
+    take_in,
 )
 
 
@@ -32,19 +35,69 @@ def test_invalid_lines_are_rejected_with_a_reason(lines, reason):
         normalise_lines(lines)
 
 
-@pytest.mark.parametrize("progress, status", [
-    (Progress(), OrderStatus.PLACED),
-    (Progress(reserved=True), OrderStatus.RESERVED),
-    (Progress(backorder_open=True), OrderStatus.AWAITING_STOCK),
-    (Progress(reserved=True, backorder_open=True), OrderStatus.AWAITING_STOCK),
-    (Progress(reserved=True, backorder_open=True, shipments=(ShipmentStage.DELIVERED,)), OrderStatus.PARTIALLY_SHIPPED),
-    (Progress(reserved=True, shipments=(ShipmentStage.PACKED,)), OrderStatus.PACKED),
-    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED, ShipmentStage.IN_DELIVERY)), OrderStatus.IN_DELIVERY),
-    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED, ShipmentStage.DELIVERED)), OrderStatus.DELIVERED),
-    (Progress(reserved=True, shipments=(ShipmentStage.DELIVERED,), final=OrderStatus.COMPLETED), OrderStatus.COMPLETED),
+PACKED, IN_DELIVERY, DELIVERED = ShipmentStage.PACKED, ShipmentStage.IN_DELIVERY, ShipmentStage.DELIVERED
+
+
+def progress(units_ordered: int = 5, **facts) -> Progress:
+    return Progress(units_ordered=units_ordered, **facts)
+
+
+@pytest.mark.parametrize("facts, status", [
+    (progress(), OrderStatus.PLACED),
+    (progress(reserved=True), OrderStatus.RESERVED),
+    (progress(backorder_open=True), OrderStatus.AWAITING_STOCK),
+    (progress(reserved=True, backorder_open=True), OrderStatus.AWAITING_STOCK),
+    (progress(reserved=True, backorder_open=True, shipments=(Shipment(PACKED, 3),)), OrderStatus.PARTIALLY_SHIPPED),
+    (progress(reserved=True, shipments=(Shipment(PACKED, 5),)), OrderStatus.PACKED),
+    (progress(reserved=True, shipments=(Shipment(PACKED, 2), Shipment(IN_DELIVERY, 3))), OrderStatus.PACKED),
+    (progress(reserved=True, shipments=(Shipment(IN_DELIVERY, 2), Shipment(IN_DELIVERY, 3))), OrderStatus.IN_DELIVERY),
+    (progress(reserved=True, shipments=(Shipment(DELIVERED, 2), Shipment(IN_DELIVERY, 3))),
+     OrderStatus.PARTIALLY_DELIVERED),
+    (progress(reserved=True, shipments=(Shipment(DELIVERED, 2), Shipment(DELIVERED, 3))), OrderStatus.DELIVERED),
+    (progress(reserved=True, shipments=(Shipment(DELIVERED, 5),), final=OrderStatus.COMPLETED), OrderStatus.COMPLETED),
 ])
-def test_status_follows_from_what_was_reported(progress, status):
-    assert status_of(progress) is status
+def test_status_follows_from_what_was_reported(facts, status):
+    assert status_of(facts) is status
+
+
+def test_a_delivered_first_shipment_with_the_backorder_still_open_is_partially_delivered():
+    facts = progress(reserved=True, backorder_open=True, shipments=(Shipment(DELIVERED, 2),))
+    assert status_of(facts) is OrderStatus.PARTIALLY_DELIVERED
+
+
+def test_an_order_whose_backorder_arrived_but_was_never_packed_is_not_delivered():
+    """Seen on the stack: stock allocated, the second shipment's packing stuck, the first delivered."""
+    facts = progress(reserved=True, backorder_open=False, shipments=(Shipment(DELIVERED, 2),))
+    assert status_of(facts) is OrderStatus.PARTIALLY_DELIVERED
+
+
+def test_a_packed_shipment_that_leaves_units_unpacked_is_a_partial_shipment_even_without_a_backorder():
+    facts = progress(reserved=True, shipments=(Shipment(IN_DELIVERY, 2),))
+    assert status_of(facts) is OrderStatus.PARTIALLY_SHIPPED
+
+
+def test_a_delivery_heard_of_before_its_packing_does_not_count_as_the_whole_order():
+    """Delivery events travel on another topic than packing: the units may not be known yet."""
+    facts = progress(reserved=True, shipments=(Shipment(DELIVERED),))
+    assert status_of(facts) is OrderStatus.PARTIALLY_DELIVERED
+    packed, _ = take_in(facts, {"s-1": Shipment(DELIVERED)}, Report(shipment=("s-1", Shipment(PACKED, 5))))
+    assert status_of(packed) is OrderStatus.DELIVERED
+
+
+def test_a_shipment_keeps_its_units_and_its_furthest_stage_whatever_order_its_reports_come_in():
+    reports = [Report(shipment=("s-1", Shipment(DELIVERED))), Report(shipment=("s-1", Shipment(PACKED, 5))),
+               Report(shipment=("s-1", Shipment(IN_DELIVERY)))]
+    facts, shipments = progress(reserved=True), {}
+    for report in reports:
+        facts, shipments = take_in(facts, shipments, report)
+    assert shipments == {"s-1": Shipment(DELIVERED, 5)}
+    assert status_of(facts) is OrderStatus.DELIVERED
+
+
+def test_a_final_status_stays_whatever_is_reported_later():
+    facts, shipments = take_in(progress(), {}, Report(final=OrderStatus.CANCELLED))
+    facts, _ = take_in(facts, shipments, Report(shipment=("s-1", Shipment(DELIVERED, 5))))
+    assert status_of(facts) is OrderStatus.CANCELLED
 
 
 def test_a_shipment_stage_only_moves_forward():
