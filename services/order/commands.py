@@ -29,7 +29,9 @@ from services.order.domain import (
     Report,
     UnknownOrder,
     check_cancellable,
+    check_id,
     check_idempotent_retry,
+    check_printable,
     normalise_lines,
     request_fingerprint,
     status_of,
@@ -80,18 +82,18 @@ CLOSING_EVENTS = {
 }
 
 
-def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> bool:
-    """The process's last step sets the final status; False if the order does not exist."""
+def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> None:
+    """The process's last step sets the final status; UnknownOrder if the order does not exist."""
+    check_id("order id", order_id)
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
-        return False
+        raise UnknownOrder(order_id)
     if order.status == status:
-        return True  # a retried job: already done
+        return  # a retried job: already done
     event, what = CLOSING_EVENTS[status]
     db.set_process_instance(session, order_id, process_instance_key)
     record_progress(session, order_id, what, Report(final=status), reported=status)
     publisher.publish(session, event(order_id=order_id))
-    return True
 
 
 def request_cancellation(session: Session, order_id: str) -> str:
@@ -110,11 +112,17 @@ def request_cancellation(session: Session, order_id: str) -> str:
 
 
 def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
-                    caused_by: Envelope | None = None) -> bool:
-    """Take in what a service reported, re-derive the status, log it; False when the order is unknown."""
+                    caused_by: Envelope | None = None) -> None:
+    """Take in what a service reported, re-derive the status, log it.
+
+    Raises UnknownOrder when the order is not this service's, ImplausibleReport when the report
+    cannot be taken in: both are about the report, so trying again cannot help.
+    """
+    check_id("order id", order_id)
+    check_printable(what)
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
-        return False
+        raise UnknownOrder(order_id)
     stored = OrderStatus(order.status)
     current = Progress(units_ordered=db.units_ordered(session, order_id), reserved=order.reserved,
                        backorder_open=order.backorder_open, final=stored if stored in FINAL_STATUSES else None)
@@ -128,4 +136,3 @@ def record_progress(session: Session, order_id: str, what: str, report: Report, 
     else:
         db.add_timeline(session, order_id, reported, what, event_type=caused_by.type, event_id=caused_by.id,
                         at=caused_by.time)
-    return True

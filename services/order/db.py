@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
     insert,
     select,
@@ -66,7 +67,8 @@ order_timeline = Table(
     Column("order_id", String(36), ForeignKey("orders.id"), nullable=False, index=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("status", String(32), nullable=False),
-    Column("what", String(200), nullable=False),
+    # Built from other services' events (a backorder lists every line): no length to outgrow.
+    Column("what", Text, nullable=False),
     Column("event_type", String(200)),
     Column("event_id", String(200)),
 )

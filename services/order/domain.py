@@ -47,6 +47,28 @@ class UnknownOrder(LookupError):
     """No order has this id."""
 
 
+class ImplausibleReport(ValueError):
+    """An event about an order that the read model cannot take in as it is; retrying cannot help."""
+
+
+# Orders and shipments are identified by UUIDs; the read model stores them in columns that size.
+MAX_ID_LENGTH = 36
+
+
+def check_id(kind: str, value: str) -> None:
+    """An id another service reports must be one the read model can look up and store."""
+    if not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise ImplausibleReport(f"{kind} {value[:60]!r}{'...' if len(value) > 60 else ''} is not an id: "
+                                f"expected 1 to {MAX_ID_LENGTH} printable characters, got {len(value)}")
+
+
+def check_printable(what: str) -> str:
+    """Timeline text comes from other services' events; control characters (NUL above all) cannot be stored."""
+    if not what.isprintable():
+        raise ImplausibleReport(f"the event holds control characters: {what[:120]!r}")
+    return what
+
+
 class NotCancellable(ValueError):
     """The order is past the point where it can be cancelled."""
 
@@ -156,11 +178,13 @@ def take_in(current: Progress, shipments: dict[str, Shipment],
     """The progress once `report` is taken in, and each shipment (by shipment id).
 
     A fact the report names replaces the stored one, a shipment only moves forward and keeps the
-    units it was packed with, and a final status, once reached, stays.
+    units it was packed with, and a final status, once reached, stays. A report that cannot be
+    true (more units shipped than ordered, a shipment id that is none) is an ImplausibleReport.
     """
     shipments = dict(shipments)
     if report.shipment is not None:
         shipment_id, reported = report.shipment
+        check_id("shipment id", shipment_id)
         known = shipments.get(shipment_id)
         shipments[shipment_id] = reported if known is None else Shipment(
             later_stage(known.stage, reported.stage), known.units if reported.units is None else reported.units)
@@ -171,6 +195,9 @@ def take_in(current: Progress, shipments: dict[str, Shipment],
         shipments=tuple(shipments.values()),
         final=current.final or report.final,
     )
+    if progress.units_packed > progress.units_ordered:
+        raise ImplausibleReport(f"the order's shipments would carry {progress.units_packed} units, but it has "
+                                f"only {progress.units_ordered}")
     return progress, shipments
 
 

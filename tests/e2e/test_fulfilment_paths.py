@@ -7,6 +7,7 @@ from sqlalchemy import text
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import (
     delivered_shipments,
+    once_timeline_says,
     place_and_complete,
     production_of,
     shipments_of,
@@ -54,9 +55,7 @@ def test_an_order_is_delivered_only_when_its_backordered_part_is_delivered_too(
     wait_for_status(order_api, order_id, "PARTIALLY_DELIVERED")  # 3 of 5 units delivered, 2 backordered
     with warehouse_packing_held_back(service_db, order_id):
         paused_production()  # the line runs again: the backordered units are made and allocated
-        order = eventually(lambda: "backordered stock arrived and is reserved" in [
-            e["what"] for e in (o := order_api.get(f"/orders/{order_id}").json())["timeline"]] and o,
-            what="the order to hear that its backorder arrived")
+        order = once_timeline_says(order_api, order_id, "backordered stock arrived and is reserved")
         assert order["status"] == "PARTIALLY_DELIVERED", order["timeline"]
         assert shipments_of(service_db, order_id) == [(1, sorted([(in_stock, 2), (short, 1)]))]
     wait_for_status(order_api, order_id, "COMPLETED")

@@ -2,6 +2,7 @@ import pytest
 
 from services.order.domain import (
     IdempotencyConflict,
+    ImplausibleReport,
     InvalidOrder,
     NotCancellable,
     OrderLine,
@@ -11,7 +12,9 @@ from services.order.domain import (
     Shipment,
     ShipmentStage,
     check_cancellable,
+    check_id,
     check_idempotent_retry,
+    check_printable,
     later_stage,
     normalise_lines,
     request_fingerprint,
@@ -98,6 +101,34 @@ def test_a_final_status_stays_whatever_is_reported_later():
     facts, shipments = take_in(progress(), {}, Report(final=OrderStatus.CANCELLED))
     facts, _ = take_in(facts, shipments, Report(shipment=("s-1", Shipment(DELIVERED, 5))))
     assert status_of(facts) is OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize("shipment_id, complaint", [
+    ("s" * 37, "got 37"),
+    ("", "got 0"),
+    ("ship\x00ment", "printable"),
+])
+def test_a_shipment_id_the_read_model_cannot_store_is_an_implausible_report(shipment_id, complaint):
+    with pytest.raises(ImplausibleReport, match=complaint):
+        take_in(progress(), {}, Report(shipment=(shipment_id, Shipment(PACKED, 1))))
+
+
+def test_shipments_carrying_more_units_than_were_ordered_are_an_implausible_report():
+    facts, shipments = take_in(progress(units_ordered=5), {}, Report(shipment=("s-1", Shipment(PACKED, 3))))
+    with pytest.raises(ImplausibleReport, match="6 units, but it has only 5"):
+        take_in(facts, shipments, Report(shipment=("s-2", Shipment(PACKED, 3))))
+
+
+def test_an_over_long_id_is_shown_shortened_in_the_complaint():
+    with pytest.raises(ImplausibleReport) as raised:
+        check_id("order id", "x" * 5000)
+    assert len(str(raised.value)) < 200 and "got 5000" in str(raised.value)
+
+
+def test_timeline_text_of_any_length_is_accepted_but_control_characters_are_not():
+    assert check_printable("backordered " + ", ".join(f"2x SKU-{n}" for n in range(100))).startswith("backordered")
+    with pytest.raises(ImplausibleReport, match="control characters"):
+        check_printable("delivery d-1 handed to courier\x00")
 
 
 def test_a_shipment_stage_only_moves_forward():
