@@ -23,7 +23,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.order.domain import OrderLine, OrderStatus, Progress, Shipment, ShipmentStage
+from services.order.domain import (
+    Cancellation,
+    CancelOutcome,
+    OrderLine,
+    OrderStatus,
+    Progress,
+    Shipment,
+    ShipmentStage,
+)
 
 metadata = MetaData()
 
@@ -41,6 +49,11 @@ orders = Table(
     Column("idempotency_key", String(200), unique=True),
     Column("request_fingerprint", String(64), nullable=False),
     Column("process_instance_key", BigInteger),
+    # The order's cancellation request, if any, and its outcome (domain.Cancellation).
+    Column("cancel_requested_at", DateTime(timezone=True)),
+    Column("cancel_outcome", String(16)),
+    Column("cancel_reason", Text),
+    Column("cancel_decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -139,6 +152,19 @@ def save_progress(session: Session, order_id: str, progress: Progress, status: O
                         .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_=known))
     session.execute(update(orders).where(orders.c.id == order_id).values(
         status=status, updated_at=func.now(), reserved=progress.reserved, backorder_open=progress.backorder_open))
+
+
+def cancellation_of(order) -> Cancellation | None:
+    if order.cancel_requested_at is None:
+        return None
+    return Cancellation(order.cancel_requested_at, CancelOutcome(order.cancel_outcome), order.cancel_reason,
+                        order.cancel_decided_at)
+
+
+def save_cancellation(session: Session, order_id: str, cancellation: Cancellation) -> None:
+    session.execute(update(orders).where(orders.c.id == order_id).values(
+        cancel_requested_at=cancellation.requested_at, cancel_outcome=cancellation.outcome,
+        cancel_reason=cancellation.reason, cancel_decided_at=cancellation.decided_at, updated_at=func.now()))
 
 
 def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -69,16 +70,59 @@ def check_printable(what: str) -> str:
     return what
 
 
-class NotCancellable(ValueError):
-    """The order is past the point where it can be cancelled."""
+class CancelOutcome(StrEnum):
+    PENDING = "pending"  # asked of the process, which has not ended the order yet
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
 
 
-def check_cancellable(status: OrderStatus) -> None:
+@dataclass(frozen=True)
+class Cancellation:
+    """A request to cancel an order, and what became of it; an order has at most one."""
+
+    requested_at: datetime
+    outcome: CancelOutcome = CancelOutcome.PENDING
+    reason: str | None = None
+    decided_at: datetime | None = None
+
+
+def _refusal(status: OrderStatus) -> str | None:
     """Until delivery an order can be cancelled; afterwards the goods are with the customer."""
     if status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-        raise NotCancellable("the order has been delivered; return the goods instead of cancelling")
+        return "the order has been delivered; return the goods instead of cancelling"
     if status is OrderStatus.DELIVERY_FAILED:
-        raise NotCancellable("the order already ended: its delivery failed and the goods were returned")
+        return "the order already ended: its delivery failed and the goods were returned"
+    return None
+
+
+def answer_cancel_request(status: OrderStatus, earlier: Cancellation | None, now: datetime) -> Cancellation:
+    """What a request to cancel an order in `status` amounts to; asking again changes nothing."""
+    if earlier is not None:
+        return earlier
+    if status is OrderStatus.CANCELLED:
+        return Cancellation(now, CancelOutcome.CANCELLED, decided_at=now)
+    reason = _refusal(status)
+    if reason is not None:
+        return Cancellation(now, CancelOutcome.REFUSED, reason, decided_at=now)
+    return Cancellation(now)
+
+
+# How an order can end while a cancellation is pending, and what that means for the request. Only
+# the end is certain: up to the process's last step, the request may still interrupt the work.
+_SETTLED_BY = {
+    OrderStatus.CANCELLED: (CancelOutcome.CANCELLED, None),
+    OrderStatus.COMPLETED: (CancelOutcome.REFUSED, "the order was delivered before the cancellation could stop it"),
+    OrderStatus.DELIVERY_FAILED: (CancelOutcome.REFUSED,
+                                  "the delivery failed first; the order ended with its goods returned to stock"),
+}
+
+
+def settle_cancellation(cancellation: Cancellation | None, final: OrderStatus, now: datetime) -> Cancellation | None:
+    """The request's outcome once the order has ended `final`; None when there is nothing to settle."""
+    if cancellation is None or cancellation.outcome is not CancelOutcome.PENDING:
+        return None
+    outcome, reason = _SETTLED_BY[final]
+    return replace(cancellation, outcome=outcome, reason=reason, decided_at=now)
 
 
 @dataclass(frozen=True)

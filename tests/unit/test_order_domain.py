@@ -1,23 +1,27 @@
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from services.order.domain import (
+    Cancellation,
+    CancelOutcome,
     IdempotencyConflict,
     ImplausibleReport,
     InvalidOrder,
-    NotCancellable,
     OrderLine,
     OrderStatus,
     Progress,
     Report,
     Shipment,
     ShipmentStage,
-    check_cancellable,
+    answer_cancel_request,
     check_id,
     check_idempotent_retry,
     check_printable,
     later_stage,
     normalise_lines,
     request_fingerprint,
+    settle_cancellation,
     status_of,
     take_in,
 )
@@ -148,13 +152,51 @@ def test_reusing_an_idempotency_key_for_another_request_is_a_conflict():
         check_idempotent_retry("first", "second")
 
 
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+LATER = NOW + timedelta(minutes=5)
+
+
 @pytest.mark.parametrize("status", [OrderStatus.PLACED, OrderStatus.AWAITING_STOCK, OrderStatus.PACKED,
-                                    OrderStatus.IN_DELIVERY, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.CANCELLED])
-def test_an_order_can_be_cancelled_until_it_is_delivered(status):
-    check_cancellable(status)
+                                    OrderStatus.IN_DELIVERY, OrderStatus.PARTIALLY_SHIPPED,
+                                    OrderStatus.PARTIALLY_DELIVERED])
+def test_a_cancellation_before_delivery_is_pending_until_the_process_ends_the_order(status):
+    assert answer_cancel_request(status, None, NOW) == Cancellation(NOW, CancelOutcome.PENDING)
 
 
-@pytest.mark.parametrize("status", [OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.DELIVERY_FAILED])
-def test_a_delivered_or_ended_order_cannot_be_cancelled(status):
-    with pytest.raises(NotCancellable):
-        check_cancellable(status)
+@pytest.mark.parametrize("status, reason", [
+    (OrderStatus.DELIVERED, "delivered"),
+    (OrderStatus.COMPLETED, "delivered"),
+    (OrderStatus.DELIVERY_FAILED, "delivery failed"),
+])
+def test_a_cancellation_of_a_delivered_or_ended_order_is_refused_at_once_with_the_reason(status, reason):
+    refused = answer_cancel_request(status, None, NOW)
+    assert (refused.outcome, refused.decided_at) == (CancelOutcome.REFUSED, NOW)
+    assert reason in refused.reason
+
+
+def test_cancelling_an_order_a_person_already_cancelled_is_cancelled_at_once():
+    assert answer_cancel_request(OrderStatus.CANCELLED, None, NOW).outcome is CancelOutcome.CANCELLED
+
+
+def test_asking_again_gives_the_first_answer():
+    pending = Cancellation(NOW)
+    assert answer_cancel_request(OrderStatus.IN_DELIVERY, pending, LATER) is pending
+    refused = Cancellation(NOW, CancelOutcome.REFUSED, "too late", NOW)
+    assert answer_cancel_request(OrderStatus.COMPLETED, refused, LATER) is refused
+
+
+@pytest.mark.parametrize("final, outcome, reason", [
+    (OrderStatus.CANCELLED, CancelOutcome.CANCELLED, None),
+    (OrderStatus.COMPLETED, CancelOutcome.REFUSED, "delivered before the cancellation"),
+    (OrderStatus.DELIVERY_FAILED, CancelOutcome.REFUSED, "delivery failed first"),
+])
+def test_a_pending_cancellation_is_settled_by_how_the_order_ends(final, outcome, reason):
+    settled = settle_cancellation(Cancellation(NOW), final, LATER)
+    assert (settled.requested_at, settled.outcome, settled.decided_at) == (NOW, outcome, LATER)
+    assert (reason is None and settled.reason is None) or reason in settled.reason
+
+
+def test_an_order_that_ends_without_a_pending_cancellation_settles_nothing():
+    assert settle_cancellation(None, OrderStatus.COMPLETED, LATER) is None
+    decided = Cancellation(NOW, CancelOutcome.REFUSED, "too late", NOW)
+    assert settle_cancellation(decided, OrderStatus.COMPLETED, LATER) is None
