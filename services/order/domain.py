@@ -63,11 +63,10 @@ def check_id(kind: str, value: str) -> None:
                                 f"expected 1 to {MAX_ID_LENGTH} printable characters, got {len(value)}")
 
 
-def check_printable(what: str) -> str:
+def check_printable(what: str) -> None:
     """Timeline text comes from other services' events; control characters (NUL above all) cannot be stored."""
     if not what.isprintable():
         raise ImplausibleReport(f"the event holds control characters: {what[:120]!r}")
-    return what
 
 
 class CancelOutcome(StrEnum):

@@ -130,7 +130,7 @@ def test_an_over_long_id_is_shown_shortened_in_the_complaint():
 
 
 def test_timeline_text_of_any_length_is_accepted_but_control_characters_are_not():
-    assert check_printable("backordered " + ", ".join(f"2x SKU-{n}" for n in range(100))).startswith("backordered")
+    check_printable("backordered " + ", ".join(f"2x SKU-{n}" for n in range(100)))
     with pytest.raises(ImplausibleReport, match="control characters"):
         check_printable("delivery d-1 handed to courier\x00")
 
