@@ -27,6 +27,13 @@ class OrderCancellationRequested(Event):
     event_type: ClassVar[str] = "fulfilment.order.cancellation-requested.v1"
 
 
+class OrderCancellationRefused(Event):
+    """A cancellation came too late: the order was delivered, or had ended otherwise, first."""
+
+    event_type: ClassVar[str] = "fulfilment.order.cancellation-refused.v1"
+    reason: str
+
+
 class OrderCancelled(Event):
     event_type: ClassVar[str] = "fulfilment.order.cancelled.v1"
 

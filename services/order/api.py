@@ -1,4 +1,4 @@
-"""Order HTTP API: place, read and list orders."""
+"""Order HTTP API: place, read, list and cancel orders."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,9 +13,10 @@ from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 from services.order import commands, db, reconciler
 from services.order.domain import (
+    Cancellation,
+    CancelOutcome,
     IdempotencyConflict,
     InvalidOrder,
-    NotCancellable,
     OrderLine,
     OrderStatus,
     UnknownOrder,
@@ -67,6 +68,15 @@ class TimelineEntry(BaseModel):
     event_type: str | None = None
 
 
+class CancellationView(BaseModel):
+    requested_at: str
+    outcome: CancelOutcome = Field(description=(
+        "pending: asked of the process, which has not stopped the order yet; cancelled; refused: too late, "
+        "see reason"))
+    reason: str | None = Field(default=None, description="why a cancellation was refused")
+    decided_at: str | None = None
+
+
 class OrderView(BaseModel):
     id: str
     customer_id: str
@@ -76,8 +86,8 @@ class OrderView(BaseModel):
     process_instance_key: int | None
     created_at: str
     updated_at: str
+    cancellation: CancellationView | None = Field(default=None, description="the cancellation request, if any")
     timeline: list[TimelineEntry] | None = None
-
 
 
 def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
@@ -85,12 +95,20 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
     if with_timeline:
         timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
                     for t in db.get_timeline(session, order.id)]
+    cancellation = db.cancellation_of(order)
     return OrderView(
         id=order.id, customer_id=order.customer_id, status=order.status, accepts_partial=order.accepts_partial,
         items=[LineView(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
         process_instance_key=order.process_instance_key,
-        created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(), timeline=timeline,
+        created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(),
+        cancellation=None if cancellation is None else _cancellation_view(cancellation), timeline=timeline,
     )
+
+
+def _cancellation_view(cancellation: Cancellation) -> CancellationView:
+    return CancellationView(requested_at=cancellation.requested_at.isoformat(), outcome=cancellation.outcome,
+                            reason=cancellation.reason,
+                            decided_at=cancellation.decided_at.isoformat() if cancellation.decided_at else None)
 
 
 @router.post("/orders", status_code=201, response_model=OrderView,
@@ -143,26 +161,35 @@ def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
                 for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
 
 
-class CancellationView(BaseModel):
+class CancelAnswer(BaseModel):
     order_id: str
-    result: str
     status: OrderStatus
+    result: str = Field(description="in words: cancellation requested, or cancelled")
+    cancellation: CancellationView
 
 
-@router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancellationView,
-             responses={404: problem("Unknown order"),
-                        409: problem("Delivered or otherwise ended: cannot be cancelled")})
-def cancel_order(order_id: Identifier, all_sessions: Sessions) -> CancellationView:
-    """Ask for cancellation; the process stops wherever it is and undoes what was done."""
+@router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancelAnswer,
+             responses={200: {"description": "Already cancelled", "model": CancelAnswer},
+                        404: problem("Unknown order"),
+                        409: problem("Refused: delivered or otherwise ended; the refusal is on the order too")})
+def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response) -> CancelAnswer:
+    """Ask for cancellation; the process stops wherever it is and undoes what was done.
+
+    202 means the request is pending: the order's `cancellation.outcome` says later whether it
+    took effect (cancelled) or came too late (refused, when the order was delivered first).
+    """
     try:
         with unit_of_work(all_sessions) as session:
-            result = commands.request_cancellation(session, order_id)
-            status = db.get_order(session, order_id).status
+            cancellation, status = commands.request_cancellation(session, order_id)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
-    except NotCancellable as exc:
-        raise HTTPException(409, detail=f"order {order_id} cannot be cancelled: {exc}") from exc
-    return CancellationView(order_id=order_id, result=result, status=status)
+    if cancellation.outcome is CancelOutcome.REFUSED:
+        raise HTTPException(409, detail=f"order {order_id} cannot be cancelled: {cancellation.reason}")
+    if cancellation.outcome is CancelOutcome.CANCELLED:
+        response.status_code = 200
+    result = "cancellation requested" if cancellation.outcome is CancelOutcome.PENDING else "cancelled"
+    return CancelAnswer(order_id=order_id, status=status, result=result,
+                        cancellation=_cancellation_view(cancellation))
 
 
 @router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +12,7 @@ from contracts.order import (
     CANCEL_REQUESTED,
     ORDER_PLACED,
     SERVICE,
+    OrderCancellationRefused,
     OrderCancellationRequested,
     OrderCancelled,
     OrderCompleted,
@@ -23,15 +25,20 @@ from runtime.outbox import EventPublisher, add_zeebe_message
 from services.order import db
 from services.order.domain import (
     FINAL_STATUSES,
+    Cancellation,
+    CancelOutcome,
     OrderLine,
     OrderStatus,
     Progress,
     Report,
     UnknownOrder,
-    check_cancellable,
+    answer_cancel_request,
+    check_id,
     check_idempotent_retry,
+    check_printable,
     normalise_lines,
     request_fingerprint,
+    settle_cancellation,
     status_of,
     take_in,
 )
@@ -80,46 +87,75 @@ CLOSING_EVENTS = {
 }
 
 
-def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> bool:
-    """The process's last step sets the final status; False if the order does not exist."""
+def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> None:
+    """The process's last step sets the final status, which also settles a pending cancellation.
+
+    Raises UnknownOrder if the order does not exist.
+    """
+    check_id("order id", order_id)
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
-        return False
+        raise UnknownOrder(order_id)
     if order.status == status:
-        return True  # a retried job: already done
+        return  # a retried job: already done
     event, what = CLOSING_EVENTS[status]
     db.set_process_instance(session, order_id, process_instance_key)
     record_progress(session, order_id, what, Report(final=status), reported=status)
     publisher.publish(session, event(order_id=order_id))
-    return True
+    settled = settle_cancellation(db.cancellation_of(order), status, datetime.now(timezone.utc))
+    if settled is not None:
+        db.save_cancellation(session, order_id, settled)
+        if settled.outcome is CancelOutcome.REFUSED:
+            _refuse_cancellation(session, order_id, status, settled)
 
 
-def request_cancellation(session: Session, order_id: str) -> str:
-    """Ask the order's process to stop; returns what happened: requested, already-cancelled or a refusal."""
+def request_cancellation(session: Session, order_id: str) -> tuple[Cancellation, OrderStatus]:
+    """Ask the order's process to stop, or refuse at once when the order is past that point.
+
+    Returns the order's cancellation — the first one when asked again — and its status.
+    """
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
         raise UnknownOrder(order_id)
-    check_cancellable(OrderStatus(order.status))
-    if order.status == OrderStatus.CANCELLED:
-        return "already cancelled"
-    add_zeebe_message(session, name=CANCEL_REQUESTED.name, correlation_key=order_id,
-                      message_id=f"{CANCEL_REQUESTED.name}:{order_id}", variables={}, ttl_ms=CANCEL_REQUESTED.ttl_ms)
-    db.add_timeline(session, order_id, order.status, "cancellation requested")
+    status = OrderStatus(order.status)
+    earlier = db.cancellation_of(order)
+    cancellation = answer_cancel_request(status, earlier, datetime.now(timezone.utc))
+    if cancellation is earlier:
+        return cancellation, status
+    db.save_cancellation(session, order_id, cancellation)
+    db.add_timeline(session, order_id, status, "cancellation requested")
     publisher.publish(session, OrderCancellationRequested(order_id=order_id))
-    return "cancellation requested"
+    if cancellation.outcome is CancelOutcome.PENDING:
+        add_zeebe_message(session, name=CANCEL_REQUESTED.name, correlation_key=order_id,
+                          message_id=f"{CANCEL_REQUESTED.name}:{order_id}", variables={},
+                          ttl_ms=CANCEL_REQUESTED.ttl_ms)
+    elif cancellation.outcome is CancelOutcome.REFUSED:
+        _refuse_cancellation(session, order_id, status, cancellation)
+    return cancellation, status
+
+
+def _refuse_cancellation(session: Session, order_id: str, status: OrderStatus, refused: Cancellation) -> None:
+    db.add_timeline(session, order_id, status, f"cancellation refused: {refused.reason}")
+    publisher.publish(session, OrderCancellationRefused(order_id=order_id, reason=refused.reason))
 
 
 def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
-                    caused_by: Envelope | None = None) -> bool:
-    """Take in what a service reported, re-derive the status, log it; False when the order is unknown."""
+                    caused_by: Envelope | None = None) -> None:
+    """Take in what a service reported, re-derive the status, log it.
+
+    Raises UnknownOrder when the order is not this service's, ImplausibleReport when the report
+    cannot be taken in: both are about the report, so trying again cannot help.
+    """
+    check_id("order id", order_id)
+    check_printable(what)
     order = db.get_order(session, order_id, for_update=True)
     if order is None:
-        return False
+        raise UnknownOrder(order_id)
     stored = OrderStatus(order.status)
-    current = Progress(reserved=order.reserved, backorder_open=order.backorder_open,
-                       final=stored if stored in FINAL_STATUSES else None)
-    progress, stages = take_in(current, db.shipment_stages(session, order_id), report)
-    changed = {report.shipment[0]: stages[report.shipment[0]]} if report.shipment else {}
+    current = Progress(units_ordered=db.units_ordered(session, order_id), reserved=order.reserved,
+                       backorder_open=order.backorder_open, final=stored if stored in FINAL_STATUSES else None)
+    progress, shipments = take_in(current, db.get_shipments(session, order_id), report)
+    changed = {report.shipment[0]: shipments[report.shipment[0]]} if report.shipment else {}
     db.save_progress(session, order_id, progress, status_of(progress), changed)
     # The timeline records the stage each event reports, at the time it happened, even when
     # events from different topics arrive out of order.
@@ -128,4 +164,3 @@ def record_progress(session: Session, order_id: str, what: str, report: Report, 
     else:
         db.add_timeline(session, order_id, reported, what, event_type=caused_by.type, event_id=caused_by.id,
                         at=caused_by.time)
-    return True

@@ -9,23 +9,32 @@ from contracts.warehouse import ReservationOutcome, ShipmentPacked, StockAllocat
 from runtime.envelope import Envelope
 from runtime.inbox import EventRejected, Subscription
 from services.order import commands
-from services.order.domain import OrderStatus, Report, ShipmentStage
+from services.order.domain import ImplausibleReport, OrderStatus, Report, Shipment, ShipmentStage, UnknownOrder
 
 
 def _record(session: Session, event: Event, envelope: Envelope, what: str, report: Report,
             reported: OrderStatus) -> None:
-    if not commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope):
-        raise EventRejected(f"no order with id {event.order_id}")
+    try:
+        commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope)
+    except UnknownOrder:
+        raise EventRejected(f"no order with id {event.order_id}") from None
+    except ImplausibleReport as exc:
+        raise EventRejected(str(exc)) from exc
 
 
 def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
-    if event.outcome == ReservationOutcome.FULL:
+    try:
+        outcome = ReservationOutcome(event.outcome)
+    except ValueError:
+        raise EventRejected(f"unknown reservation outcome {event.outcome[:60]!r}") from None
+    if outcome is ReservationOutcome.FULL:
         _record(session, event, envelope, "stock reserved", Report(reserved=True, backorder_open=False),
                 OrderStatus.RESERVED)
     else:
         missing = ", ".join(f"{l.requested - l.reserved}x {l.sku}" for l in event.lines if l.reserved < l.requested)
-        _record(session, event, envelope, f"stock {event.outcome}ly reserved; backordered {missing}",
-                Report(reserved=event.outcome == ReservationOutcome.PARTIAL, backorder_open=True),
+        got = "part of the stock reserved" if outcome is ReservationOutcome.PARTIAL else "nothing in stock"
+        _record(session, event, envelope, f"{got}; backordered {missing}",
+                Report(reserved=outcome is ReservationOutcome.PARTIAL, backorder_open=True),
                 OrderStatus.AWAITING_STOCK)
 
 
@@ -35,18 +44,19 @@ def on_stock_allocated(session: Session, event: StockAllocated, envelope: Envelo
 
 
 def on_shipment_packed(session: Session, event: ShipmentPacked, envelope: Envelope) -> None:
+    packed = Shipment(ShipmentStage.PACKED, units=sum(line.quantity for line in event.lines))
     _record(session, event, envelope, f"shipment {event.shipment_no} ({event.shipment_id}) packed",
-            Report(shipment=(event.shipment_id, ShipmentStage.PACKED)), OrderStatus.PACKED)
+            Report(shipment=(event.shipment_id, packed)), OrderStatus.PACKED)
 
 
 def on_delivery_started(session: Session, event: DeliveryStarted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} handed to {event.courier}",
-            Report(shipment=(event.shipment_id, ShipmentStage.IN_DELIVERY)), OrderStatus.IN_DELIVERY)
+            Report(shipment=(event.shipment_id, Shipment(ShipmentStage.IN_DELIVERY))), OrderStatus.IN_DELIVERY)
 
 
 def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} delivered",
-            Report(shipment=(event.shipment_id, ShipmentStage.DELIVERED)), OrderStatus.DELIVERED)
+            Report(shipment=(event.shipment_id, Shipment(ShipmentStage.DELIVERED))), OrderStatus.DELIVERED)
 
 
 SUBSCRIPTIONS = [

@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
     insert,
     select,
@@ -22,7 +23,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.order.domain import OrderLine, OrderStatus, Progress, ShipmentStage
+from services.order.domain import (
+    Cancellation,
+    CancelOutcome,
+    OrderLine,
+    OrderStatus,
+    Progress,
+    Shipment,
+    ShipmentStage,
+)
 
 metadata = MetaData()
 
@@ -40,6 +49,11 @@ orders = Table(
     Column("idempotency_key", String(200), unique=True),
     Column("request_fingerprint", String(64), nullable=False),
     Column("process_instance_key", BigInteger),
+    # The order's cancellation request, if any, and its outcome (domain.Cancellation).
+    Column("cancel_requested_at", DateTime(timezone=True)),
+    Column("cancel_outcome", String(16)),
+    Column("cancel_reason", Text),
+    Column("cancel_decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -56,6 +70,8 @@ order_shipments = Table(
     Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
     Column("shipment_id", String(36), primary_key=True),
     Column("stage", String(32), nullable=False),
+    # Units packed into it; NULL until the order hears of the packing (delivery events may come first).
+    Column("units", Integer),
 )
 
 order_timeline = Table(
@@ -64,7 +80,8 @@ order_timeline = Table(
     Column("order_id", String(36), ForeignKey("orders.id"), nullable=False, index=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("status", String(32), nullable=False),
-    Column("what", String(200), nullable=False),
+    # Built from other services' events (a backorder lists every line): no length to outgrow.
+    Column("what", Text, nullable=False),
     Column("event_type", String(200)),
     Column("event_id", String(200)),
 )
@@ -117,18 +134,37 @@ def add_timeline(session: Session, order_id: str, status: str, what: str, *,
     ))
 
 
-def shipment_stages(session: Session, order_id: str) -> dict[str, ShipmentStage]:
+def units_ordered(session: Session, order_id: str) -> int:
+    return session.execute(select(func.coalesce(func.sum(order_lines.c.quantity), 0))
+                           .where(order_lines.c.order_id == order_id)).scalar_one()
+
+
+def get_shipments(session: Session, order_id: str) -> dict[str, Shipment]:
     rows = session.execute(select(order_shipments).where(order_shipments.c.order_id == order_id)).all()
-    return {r.shipment_id: ShipmentStage(r.stage) for r in rows}
+    return {r.shipment_id: Shipment(ShipmentStage(r.stage), r.units) for r in rows}
 
 
 def save_progress(session: Session, order_id: str, progress: Progress, status: OrderStatus,
-                  stages: dict[str, ShipmentStage]) -> None:
-    for shipment_id, stage in stages.items():
-        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, stage=stage)
-                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_={"stage": stage}))
+                  shipments: dict[str, Shipment]) -> None:
+    for shipment_id, shipment in shipments.items():
+        known = {"stage": shipment.stage, "units": shipment.units}
+        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, **known)
+                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_=known))
     session.execute(update(orders).where(orders.c.id == order_id).values(
         status=status, updated_at=func.now(), reserved=progress.reserved, backorder_open=progress.backorder_open))
+
+
+def cancellation_of(order) -> Cancellation | None:
+    if order.cancel_requested_at is None:
+        return None
+    return Cancellation(order.cancel_requested_at, CancelOutcome(order.cancel_outcome), order.cancel_reason,
+                        order.cancel_decided_at)
+
+
+def save_cancellation(session: Session, order_id: str, cancellation: Cancellation) -> None:
+    session.execute(update(orders).where(orders.c.id == order_id).values(
+        cancel_requested_at=cancellation.requested_at, cancel_outcome=cancellation.outcome,
+        cancel_reason=cancellation.reason, cancel_decided_at=cancellation.decided_at, updated_at=func.now()))
 
 
 def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -16,6 +17,7 @@ class OrderStatus(StrEnum):
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     PACKED = "PACKED"
     IN_DELIVERY = "IN_DELIVERY"
+    PARTIALLY_DELIVERED = "PARTIALLY_DELIVERED"
     DELIVERED = "DELIVERED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
@@ -46,16 +48,80 @@ class UnknownOrder(LookupError):
     """No order has this id."""
 
 
-class NotCancellable(ValueError):
-    """The order is past the point where it can be cancelled."""
+class ImplausibleReport(ValueError):
+    """An event about an order that the read model cannot take in as it is; retrying cannot help."""
 
 
-def check_cancellable(status: OrderStatus) -> None:
+# Orders and shipments are identified by UUIDs; the read model stores them in columns that size.
+MAX_ID_LENGTH = 36
+
+
+def check_id(kind: str, value: str) -> None:
+    """An id another service reports must be one the read model can look up and store."""
+    if not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise ImplausibleReport(f"{kind} {value[:60]!r}{'...' if len(value) > 60 else ''} is not an id: "
+                                f"expected 1 to {MAX_ID_LENGTH} printable characters, got {len(value)}")
+
+
+def check_printable(what: str) -> None:
+    """Timeline text comes from other services' events; control characters (NUL above all) cannot be stored."""
+    if not what.isprintable():
+        raise ImplausibleReport(f"the event holds control characters: {what[:120]!r}")
+
+
+class CancelOutcome(StrEnum):
+    PENDING = "pending"  # asked of the process, which has not ended the order yet
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A request to cancel an order, and what became of it; an order has at most one."""
+
+    requested_at: datetime
+    outcome: CancelOutcome = CancelOutcome.PENDING
+    reason: str | None = None
+    decided_at: datetime | None = None
+
+
+def _refusal(status: OrderStatus) -> str | None:
     """Until delivery an order can be cancelled; afterwards the goods are with the customer."""
     if status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-        raise NotCancellable("the order has been delivered; return the goods instead of cancelling")
+        return "the order has been delivered; return the goods instead of cancelling"
     if status is OrderStatus.DELIVERY_FAILED:
-        raise NotCancellable("the order already ended: its delivery failed and the goods were returned")
+        return "the order already ended: its delivery failed and the goods were returned"
+    return None
+
+
+def answer_cancel_request(status: OrderStatus, earlier: Cancellation | None, now: datetime) -> Cancellation:
+    """What a request to cancel an order in `status` amounts to; asking again changes nothing."""
+    if earlier is not None:
+        return earlier
+    if status is OrderStatus.CANCELLED:
+        return Cancellation(now, CancelOutcome.CANCELLED, decided_at=now)
+    reason = _refusal(status)
+    if reason is not None:
+        return Cancellation(now, CancelOutcome.REFUSED, reason, decided_at=now)
+    return Cancellation(now)
+
+
+# How an order can end while a cancellation is pending, and what that means for the request. Only
+# the end is certain: up to the process's last step, the request may still interrupt the work.
+_SETTLED_BY = {
+    OrderStatus.CANCELLED: (CancelOutcome.CANCELLED, None),
+    OrderStatus.COMPLETED: (CancelOutcome.REFUSED, "the order was delivered before the cancellation could stop it"),
+    OrderStatus.DELIVERY_FAILED: (CancelOutcome.REFUSED,
+                                  "the delivery failed first; the order ended with its goods returned to stock"),
+}
+
+
+def settle_cancellation(cancellation: Cancellation | None, final: OrderStatus, now: datetime) -> Cancellation | None:
+    """The request's outcome once the order has ended `final`; None when there is nothing to settle."""
+    if cancellation is None or cancellation.outcome is not CancelOutcome.PENDING:
+        return None
+    outcome, reason = _SETTLED_BY[final]
+    return replace(cancellation, outcome=outcome, reason=reason, decided_at=now)
 
 
 @dataclass(frozen=True)
@@ -65,13 +131,35 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What the other services have reported about an order so far."""
+class Shipment:
+    """One shipment as the order has heard of it so far.
 
+    `units` is None until its packing is reported: delivery events travel on another topic and
+    may arrive first.
+    """
+
+    stage: ShipmentStage
+    units: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the other services have reported about an order so far, and how many units it has."""
+
+    units_ordered: int
     reserved: bool = False
     backorder_open: bool = False
-    shipments: tuple[ShipmentStage, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
     final: OrderStatus | None = None
+
+    @property
+    def units_packed(self) -> int:
+        return sum(s.units or 0 for s in self.shipments)
+
+    @property
+    def unpacked_units_remain(self) -> bool:
+        """Part of the order is not in any shipment yet: backordered, or waiting to be packed."""
+        return self.backorder_open or self.units_packed < self.units_ordered
 
 
 def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
@@ -90,16 +178,25 @@ def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
 
 
 def status_of(progress: Progress) -> OrderStatus:
-    """The status follows from the facts, so events arriving in any order give the same answer."""
+    """The status follows from the facts, so events arriving in any order give the same answer.
+
+    An order is DELIVERED only when every unit it has is in a shipment and every shipment is
+    delivered: a first shipment delivered while the rest is still to come is PARTIALLY_DELIVERED.
+    """
     if progress.final is not None:
         return progress.final
     if not progress.shipments:
         if progress.backorder_open:
             return OrderStatus.AWAITING_STOCK
         return OrderStatus.RESERVED if progress.reserved else OrderStatus.PLACED
-    if progress.backorder_open:
+    stages = {s.stage for s in progress.shipments}
+    if ShipmentStage.DELIVERED in stages:
+        if stages == {ShipmentStage.DELIVERED} and not progress.unpacked_units_remain:
+            return OrderStatus.DELIVERED
+        return OrderStatus.PARTIALLY_DELIVERED
+    if progress.unpacked_units_remain:
         return OrderStatus.PARTIALLY_SHIPPED
-    return OrderStatus(min(progress.shipments, key=_STAGES.index).value)
+    return OrderStatus(min(stages, key=_STAGES.index).value)
 
 
 def later_stage(current: ShipmentStage | None, reported: ShipmentStage) -> ShipmentStage:
@@ -115,28 +212,36 @@ class Report:
 
     reserved: bool | None = None
     backorder_open: bool | None = None
-    shipment: tuple[str, ShipmentStage] | None = None
+    shipment: tuple[str, Shipment] | None = None
     final: OrderStatus | None = None
 
 
-def take_in(current: Progress, stages: dict[str, ShipmentStage],
-            report: Report) -> tuple[Progress, dict[str, ShipmentStage]]:
-    """The progress once `report` is taken in, and each shipment's stage (by shipment id).
+def take_in(current: Progress, shipments: dict[str, Shipment],
+            report: Report) -> tuple[Progress, dict[str, Shipment]]:
+    """The progress once `report` is taken in, and each shipment (by shipment id).
 
-    A fact the report names replaces the stored one, a shipment only moves forward, and a final
-    status, once reached, stays.
+    A fact the report names replaces the stored one, a shipment only moves forward and keeps the
+    units it was packed with, and a final status, once reached, stays. A report that cannot be
+    true (more units shipped than ordered, a shipment id that is none) is an ImplausibleReport.
     """
-    stages = dict(stages)
+    shipments = dict(shipments)
     if report.shipment is not None:
-        shipment_id, stage = report.shipment
-        stages[shipment_id] = later_stage(stages.get(shipment_id), stage)
+        shipment_id, reported = report.shipment
+        check_id("shipment id", shipment_id)
+        known = shipments.get(shipment_id)
+        shipments[shipment_id] = reported if known is None else Shipment(
+            later_stage(known.stage, reported.stage), known.units if reported.units is None else reported.units)
     progress = Progress(
+        units_ordered=current.units_ordered,
         reserved=current.reserved if report.reserved is None else report.reserved,
         backorder_open=current.backorder_open if report.backorder_open is None else report.backorder_open,
-        shipments=tuple(stages.values()),
+        shipments=tuple(shipments.values()),
         final=current.final or report.final,
     )
-    return progress, stages
+    if progress.units_packed > progress.units_ordered:
+        raise ImplausibleReport(f"the order's shipments would carry {progress.units_packed} units, but it has "
+                                f"only {progress.units_ordered}")
+    return progress, shipments
 
 
 def request_fingerprint(request: dict) -> str:

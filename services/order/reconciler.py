@@ -51,7 +51,7 @@ def stalled_orders(session: Session, stuck_after: timedelta, limit: int = 100) -
     ).all()
     stalls = []
     for order in rows:
-        if waiting_for(order.backorder_open, list(db.shipment_stages(session, order.id).values())):
+        if waiting_for(order.backorder_open, [s.stage for s in db.get_shipments(session, order.id).values()]):
             continue
         stalls.append(diagnose(session, order))
     return stalls
@@ -107,6 +107,6 @@ def reconcile(session: Session, stuck_after: timedelta) -> int:
                 continue  # reported already, and nothing has happened since
             what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {stall.diagnosis}"
         log.warning("order %s %s", stall.order_id, what)
-        db.add_timeline(session, stall.order_id, order.status, what[:200])
+        db.add_timeline(session, stall.order_id, order.status, what)
         acted += 1
     return acted

@@ -8,15 +8,19 @@ from contracts.order import CancelOrder, CompleteOrder, FailOrder
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
 from services.order import commands
-from services.order.domain import OrderStatus
+from services.order.domain import ImplausibleReport, OrderStatus, UnknownOrder
 
 handlers = JobHandlers()
 
 
 def _close(sessions: sessionmaker[Session], order_id: str, status: OrderStatus, job: Job) -> None:
-    with unit_of_work(sessions) as session:
-        if not commands.close_order(session, order_id, status, job.process_instance_key):
-            raise JobRejected(f"no order with id {order_id}")
+    try:
+        with unit_of_work(sessions) as session:
+            commands.close_order(session, order_id, status, job.process_instance_key)
+    except UnknownOrder:
+        raise JobRejected(f"no order with id {order_id}") from None
+    except ImplausibleReport as exc:
+        raise JobRejected(str(exc)) from exc
 
 
 @handlers.task("order.complete-order")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from confluent_kafka import Consumer
@@ -15,8 +16,8 @@ from tests.e2e.invariants import check_invariants
 @pytest.fixture
 def fresh_sku(warehouse_api):
     """A SKU of this test's own, so no other order's backorder competes for its stock."""
-    def make(on_hand: int) -> str:
-        sku = f"T-{uuid.uuid4().hex[:8]}"
+    def make(on_hand: int, *, length: int = 10) -> str:
+        sku = f"T-{uuid.uuid4().hex[:8]}".ljust(length, "x")
         response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
         assert response.status_code == 201, response.text
         return sku
@@ -47,6 +48,14 @@ def stages_when(order_api, order_id: str, ready) -> list[str]:
     return eventually(lambda: ready(stages := [e["status"] for e in order_api.get(f"/orders/{order_id}").json()
                                                ["timeline"]]) and stages,
                       timeout=10, what=f"the timeline of {order_id}")
+
+
+def once_timeline_says(order_api, order_id: str, what: str, timeout: float = 30) -> dict:
+    """The order as soon as an entry of its timeline says `what` (the read model follows Kafka events)."""
+    def said():
+        order = order_api.get(f"/orders/{order_id}").json()
+        return any(what in entry["what"] for entry in order["timeline"]) and order
+    return eventually(said, timeout=timeout, interval=0.1, what=f"the timeline of {order_id} to say {what!r}")
 
 
 def wait_until_consumed(stack, group: str, topic: str) -> bool:
@@ -106,14 +115,27 @@ def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
             {"id": order_id}).all()]
 
 
+@contextmanager
+def warehouse_packing_held_back(service_db, order_id: str):
+    """Packing for the order waits while this is open, as when its job is stuck.
+
+    Holds the per-order lock the warehouse takes before it picks (`runtime.db.serialise_on`);
+    stock arriving for the order is still allocated, which takes no such lock.
+    """
+    with service_db("warehouse") as db:
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": order_id})
+        yield  # the transaction's rollback on close releases the lock
+
+
 def delivered_shipments(service_db, order_id: str) -> int:
     with service_db("delivery") as db:
         return db.execute(text("SELECT count(*) FROM deliveries WHERE order_id = :id AND status = 'DELIVERED'"),
                           {"id": order_id}).scalar()
 
 
-def read_events(stack, topic: str, key: str, expected: int, timeout: float = 20) -> list:
-    """All records with one key (an order id, mostly) on a topic, read from the start with a throw-away group."""
+def read_events(stack, topic: str, key: str, expected: int, timeout: float = 20, where=lambda record: True) -> list:
+    """The records with one key (an order id, mostly) on a topic that `where` accepts, read from the start
+    with a throw-away group."""
     consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([topic])
@@ -121,7 +143,7 @@ def read_events(stack, topic: str, key: str, expected: int, timeout: float = 20)
     try:
         def poll():
             message = consumer.poll(0.5)
-            if message is not None and not message.error() and message.key() == key.encode():
+            if message is not None and not message.error() and message.key() == key.encode() and where(message):
                 found.append(message)
             return len(found) >= expected
         eventually(poll, timeout=timeout, interval=0, what=f"{expected} records of {key} on {topic}")

@@ -1,11 +1,15 @@
 """The hard cases: cancellation at every stage, a courier who refuses, deadlines that escalate to a person."""
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import text
 
+from contracts.order import OrderCancellationRefused
 from tests.conftest import eventually, new_order_request
-from tests.e2e.conftest import production_of, wait_for_status
+from tests.e2e.conftest import production_of, read_events, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
@@ -93,8 +97,13 @@ def test_cancelling_while_awaiting_stock_withdraws_the_backorder_and_the_unstart
                      items=[{"sku": in_stock, "quantity": 2}, {"sku": short, "quantity": 4}])
     wait_for_status(order_api, order_id, "AWAITING_STOCK")
     eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
-    assert cancel(order_api, order_id).status_code == 202
-    wait_for_status(order_api, order_id, "CANCELLED")
+    response = cancel(order_api, order_id)
+    assert response.status_code == 202
+    assert response.json()["cancellation"]["outcome"] == "pending"
+    assert order_api.get(f"/orders/{order_id}").json()["cancellation"]["outcome"] == "pending"
+    cancellation = wait_for_status(order_api, order_id, "CANCELLED")["cancellation"]
+    assert (cancellation["outcome"], cancellation["reason"]) == ("cancelled", None)
+    assert cancellation["requested_at"] <= cancellation["decided_at"]
     assert warehouse_rows(service_db, "SELECT sku, status FROM backorders WHERE order_id = :id", order_id) == [
         (short, "WITHDRAWN")]
     eventually(lambda: production_of(service_db, order_id) == [(short, 4, "WITHDRAWN")],
@@ -128,13 +137,63 @@ def test_cancelling_after_the_delivery_started_calls_the_delivery_back(
     assert stock_of(warehouse_api, sku) == (5, 0)
 
 
-def test_a_delivered_order_cannot_be_cancelled(order_api, fresh_sku):
+def test_a_delivered_order_cannot_be_cancelled_and_the_refusal_is_on_the_order(order_api, fresh_sku, stack):
     order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
     wait_for_status(order_api, order_id, "COMPLETED")
     response = cancel(order_api, order_id)
     assert response.status_code == 409
     assert "delivered" in response.json()["detail"]
-    assert order_api.get(f"/orders/{order_id}").json()["status"] == "COMPLETED"
+    order = order_api.get(f"/orders/{order_id}").json()
+    assert order["status"] == "COMPLETED"
+    assert order["cancellation"]["outcome"] == "refused" and "delivered" in order["cancellation"]["reason"]
+    assert f"cancellation refused: {order['cancellation']['reason']}" in [e["what"] for e in order["timeline"]]
+    assert_cancellation_refused_published(stack, order_id, order["cancellation"]["reason"])
+
+    again = cancel(order_api, order_id)
+    assert (again.status_code, again.json()["detail"]) == (409, response.json()["detail"])
+    assert order_api.get(f"/orders/{order_id}").json()["timeline"] == order["timeline"], "asking again adds nothing"
+
+
+def test_a_cancellation_that_loses_the_race_with_the_last_delivery_is_refused_when_the_order_completes(
+        order_api, fresh_sku, service_db, engine_records, stack):
+    """The request is taken while the order does not read delivered yet, but the process has already
+    passed the work a cancellation can interrupt: the order completes, and says the request lost."""
+    order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+    instance = instances_of(engine_records, order_id)[0]
+    with service_db("order") as db, ThreadPoolExecutor(max_workers=1) as pool:
+        # Hold the order's row while the process runs: the cancel request, then the read model's
+        # consumer and the process's last job queue behind it, and get it in that order.
+        db.execute(text("SELECT 1 FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
+        request = pool.submit(order_api.post, f"/orders/{order_id}/cancel", timeout=60)  # waits as long as we hold
+        eventually(lambda: row_lock_waiters(service_db) >= 1, what="the cancel request to wait for the order")
+        eventually(lambda: "CompleteOrder" in engine_records.visited_elements(instance, "ELEMENT_ACTIVATED"),
+                   what="the delivery to complete and the process to reach its last step")
+        eventually(lambda: row_lock_waiters(service_db) >= 3,
+                   what="the read model's consumer and the complete-order job to wait for the order too")
+        db.rollback()
+        response = request.result(timeout=10)
+    assert response.status_code == 202, response.text
+    assert response.json()["cancellation"]["outcome"] == "pending"
+    order = wait_for_status(order_api, order_id, "COMPLETED")
+    assert order["cancellation"]["outcome"] == "refused"
+    assert "delivered before the cancellation" in order["cancellation"]["reason"]
+    whats = [e["what"] for e in order["timeline"]]
+    refusal = f"cancellation refused: {order['cancellation']['reason']}"
+    assert whats.index("cancellation requested") < whats.index("order completed") < whats.index(refusal)
+    assert_cancellation_refused_published(stack, order_id, order["cancellation"]["reason"])
+    assert "CancelRequested" not in visited(engine_records, order_id)
+
+
+def row_lock_waiters(service_db) -> int:
+    with service_db("order") as db:
+        return db.execute(text("SELECT count(*) FROM pg_stat_activity "
+                               "WHERE wait_event_type = 'Lock' AND datname = current_database()")).scalar()
+
+
+def assert_cancellation_refused_published(stack, order_id: str, reason: str) -> None:
+    [record] = read_events(stack, "order.events", order_id, expected=1, where=lambda r: dict(r.headers())[
+        "ce_type"] == OrderCancellationRefused.event_type.encode())
+    assert json.loads(record.value()) == {"order_id": order_id, "reason": reason}
 
 
 def test_cancelling_an_unknown_order_is_a_404(order_api):

@@ -5,7 +5,16 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import eventually, new_order_request
-from tests.e2e.conftest import delivered_shipments, place_and_complete, production_of, shipments_of, stages_when
+from tests.e2e.conftest import (
+    delivered_shipments,
+    once_timeline_says,
+    place_and_complete,
+    production_of,
+    shipments_of,
+    stages_when,
+    wait_for_status,
+    warehouse_packing_held_back,
+)
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
@@ -34,6 +43,23 @@ def test_a_partly_available_order_ships_what_is_there_and_the_rest_after_repleni
     eventually(lambda: {"ShipAvailable", "AwaitStock", "ShipBackorder"}
                <= set(engine_records.visited_elements(order["process_instance_key"])), timeout=10,
                what="the process to record both shipments")
+
+
+def test_an_order_is_delivered_only_when_its_backordered_part_is_delivered_too(
+        order_api, fresh_sku, paused_production, service_db):
+    """The first shipment is delivered, the backorder arrives, but its shipment is not packed yet."""
+    in_stock, short = fresh_sku(4), fresh_sku(1)
+    response = order_api.post("/orders", json=new_order_request(
+        items=[{"sku": in_stock, "quantity": 2}, {"sku": short, "quantity": 3}]))
+    order_id = response.json()["id"]
+    wait_for_status(order_api, order_id, "PARTIALLY_DELIVERED")  # 3 of 5 units delivered, 2 backordered
+    with warehouse_packing_held_back(service_db, order_id):
+        paused_production()  # the line runs again: the backordered units are made and allocated
+        order = once_timeline_says(order_api, order_id, "backordered stock arrived and is reserved")
+        assert order["status"] == "PARTIALLY_DELIVERED", order["timeline"]
+        assert shipments_of(service_db, order_id) == [(1, sorted([(in_stock, 2), (short, 1)]))]
+    wait_for_status(order_api, order_id, "COMPLETED")
+    assert delivered_shipments(service_db, order_id) == 2
 
 
 def test_nothing_in_stock_waits_for_the_factory_then_ships_everything(order_api, fresh_sku, service_db):
