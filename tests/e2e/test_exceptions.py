@@ -4,21 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import eventually, new_order_request
-from tests.e2e.conftest import production_of, wait_for_status
+from tests.conftest import eventually
+from tests.e2e.conftest import UNDELIVERABLE, delivery_of, place, production_of, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
 DAY = 24 * 3600
-UNDELIVERABLE = {"name": "Nobody", "street": "Nowhere 1", "city": "Atlantis", "postal_code": "00000",
-                 "country": "GR"}
-
-
-def place(order_api, **overrides) -> str:
-    response = order_api.post("/orders", json=new_order_request(**overrides))
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
 
 def cancel(order_api, order_id: str):
     return order_api.post(f"/orders/{order_id}/cancel")
@@ -199,3 +190,33 @@ def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
     wait_for_status(order_api, order_id, final_status)
     assert_visited(engine_records, order_id,
                    {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"})
+
+
+def messages_about(engine_records, correlation_key: str, intent: str) -> list[dict]:
+    return [r for r in engine_records.records("MESSAGE")
+            if r["intent"] == intent and r["value"]["correlationKey"] == correlation_key]
+
+
+def test_a_delivery_completed_while_a_person_decides_still_completes_the_shipment_after_its_message_expired(
+        order_api, fresh_sku, service_db, delivery_locks, engine_clock, camunda_api, engine_records):
+    order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+    eventually(lambda: delivery_of(service_db, order_id), interval=0.05, what=f"the delivery of {order_id}")
+    assert delivery_locks.hold_delivery(order_id).status == "DISPATCHED", "the courier finished first"
+
+    engine_clock(5 * DAY + 60)  # past the deadline: the process stops waiting for the message, a person decides
+    task = open_user_task(engine_records, order_id, "DecideOverdueDelivery")
+    delivery_locks.release()  # the courier delivers while the person thinks
+    shipment_id = eventually(lambda: (d := delivery_of(service_db, order_id)).status == "DELIVERED" and d.shipment_id,
+                             what="the courier to deliver")
+    eventually(lambda: messages_about(engine_records, shipment_id, "PUBLISHED"),
+               what="delivery-completed to reach the engine")
+
+    engine_clock(5 * DAY + 60 + 2 * 3600)  # the answer comes two hours later: the message's one-hour TTL is over
+    eventually(lambda: messages_about(engine_records, shipment_id, "EXPIRED"), timeout=120,
+               what="the engine to drop the expired delivery-completed message")
+    complete_user_task(camunda_api, task, "continue")
+    wait_for_status(order_api, order_id, "COMPLETED")
+    [shipment] = [i for i in instances_of(engine_records, order_id)
+                  if "ShipmentRequested" in engine_records.visited_elements(i)]
+    passed = engine_records.visited_elements(shipment)
+    assert passed.count("CheckDelivered") == 2 and "AwaitDelivery" not in passed, passed
