@@ -123,6 +123,14 @@ def delivery_of(service_db, order_id: str):
         return db.execute(text("SELECT * FROM deliveries WHERE order_id = :id"), {"id": order_id}).first()
 
 
+def wait_until_awaiting_delivery(engine_records, order_id: str) -> None:
+    """The shipment process waits for delivery-completed: its reminder and deadline run from now on,
+    so moving the engine's clock before this point would leave them far ahead of it."""
+    eventually(lambda: any("AwaitDelivery" in engine_records.visited_elements(instance, "ELEMENT_ACTIVATED")
+                           for instance in engine_records.instances_with_variable("orderId", order_id)),
+               what=f"the shipment of {order_id} to wait for its delivery")
+
+
 class DeliveryLocks:
     """A transaction of the test's own in the Delivery database, holding locks the service's work waits for."""
 
@@ -141,9 +149,11 @@ class DeliveryLocks:
                                        {"id": order_id}).one()
 
     def waiting(self) -> int:
-        """Sessions blocked by this transaction: one per run of a job that waits for it."""
+        """Sessions of the database waiting for a lock: one per run of a job held up by this transaction
+        (a second run that wants the same row waits behind the first, not behind this transaction)."""
         return self.connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")).scalar()
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0")).scalar()
 
     def release(self) -> None:
         self.connection.commit()
