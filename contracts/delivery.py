@@ -56,6 +56,7 @@ class Delivered(Variables):
 
 
 # Caught by the shipment process's delivery wait; correlated by shipment id (an order may have two).
+# The broker drops it after its TTL, so the process never relies on it alone: see CheckDelivered.
 DELIVERY_COMPLETED = Message("delivery-completed", correlation="shipmentId", ttl=timedelta(hours=1),
                              variables=Delivered)
 
@@ -79,8 +80,27 @@ class StartDelivery(JobInput):
     shipment_items: list[Line]
 
 
+class CheckDeliveredResult(Variables):
+    # The variable delivery-completed sets too; null while the parcel is still under way.
+    delivered_at: str | None
+
+
+class CheckDelivered(JobInput):
+    """Before the process (re-)enters its wait for delivery-completed: is the shipment delivered already?
+
+    The message lives only for its TTL; the Delivery service's record of the delivery never expires,
+    so a delivery that completed while nobody waited (a person deciding, a job in an incident) is
+    still seen.
+    """
+
+    job_type: ClassVar[str] = "delivery.check-delivered"
+    output: ClassVar[type[Variables]] = CheckDeliveredResult
+    order_id: str
+    shipment_id: str
+
+
 class Redispatch(JobInput):
-    """The delivery is late: hand it to the next courier."""
+    """The delivery is late: hand it to the next courier, once per activation of the reminder."""
 
     job_type: ClassVar[str] = "delivery.redispatch"
     shipment_id: str

@@ -25,6 +25,10 @@ from services.delivery.domain import DeliveryStatus, other_courier, plan_deliver
 publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
+class UnknownDelivery(LookupError):
+    """The process asks about a shipment this service never dispatched."""
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """The command's answer: the delivery id, or why no courier took the shipment."""
@@ -35,15 +39,19 @@ class Dispatch:
 
 def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: list[dict],
                    delay_seconds: float, address: dict) -> Dispatch:
-    """The delivery command: the same delivery for a repeated command."""
+    """The delivery command: a repeated command gets the same delivery, or the same refusal, and no second event."""
     serialise_on(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
         return Dispatch(None, refused=f"order {order_id} was cancelled")
     existing = db.find(session, order_id, shipment_id)
     if existing is not None:
         return Dispatch(existing.id)
+    refused = db.find_refusal(session, order_id, shipment_id)
+    if refused is not None:
+        return Dispatch(None, refused=refused.reason)
     reason = refusal_reason(address)
     if reason is not None:
+        db.insert_refusal(session, order_id=order_id, shipment_id=shipment_id, reason=reason)
         publisher.publish(session, DeliveryRefused(order_id=order_id, shipment_id=shipment_id, reason=reason))
         return Dispatch(None, refused=reason)
     delivery_id = str(uuid.uuid4())
@@ -69,16 +77,33 @@ def finish_due_deliveries(session: Session) -> int:
     return len(due)
 
 
-def redispatch(session: Session, shipment_id: str, delay_seconds: float) -> str | None:
-    """Hand a late, undelivered shipment to the next courier; returns that courier (None if nothing to do)."""
+def redispatch(session: Session, shipment_id: str, element_instance_key: int, delay_seconds: float) -> str | None:
+    """Hand a late, undelivered shipment to the next courier, once per Redispatch activity instance
+    (`element_instance_key`); returns the courier who took it (None if there was nothing to do)."""
+    # Locked: a repeat of the same job running at the same time waits here, then finds the first one's row.
     delivery = db.find_by_shipment(session, shipment_id)
-    if delivery is None or delivery.status != DeliveryStatus.DISPATCHED:
+    if delivery is None:
+        return None
+    done = db.find_redispatch(session, element_instance_key)
+    if done is not None:
+        return done.courier
+    if delivery.status != DeliveryStatus.DISPATCHED:
         return None
     courier = other_courier(delivery.courier)
     db.reassign(session, delivery.id, courier, datetime.now(timezone.utc) + timedelta(seconds=delay_seconds))
+    db.insert_redispatch(session, element_instance_key=element_instance_key, delivery_id=delivery.id,
+                         courier=courier)
     publisher.publish(session, DeliveryRedispatched(order_id=delivery.order_id, delivery_id=delivery.id,
                                                     shipment_id=shipment_id, courier=courier))
     return courier
+
+
+def delivered_at(session: Session, order_id: str, shipment_id: str) -> datetime | None:
+    """When the shipment was delivered (None: not yet); raises UnknownDelivery if it was never dispatched."""
+    delivery = db.find(session, order_id, shipment_id)
+    if delivery is None:
+        raise UnknownDelivery(f"no delivery of shipment {shipment_id} (order {order_id})")
+    return delivery.delivered_at
 
 
 def cancel_deliveries(session: Session, order_id: str) -> list[str]:

@@ -3,7 +3,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, UniqueConstraint, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -25,6 +39,26 @@ deliveries = Table(
     Column("delivered_at", DateTime(timezone=True)),
     # The delivery command is idempotent per order and shipment.
     UniqueConstraint("order_id", "shipment_id", name="deliveries_one_per_shipment"),
+)
+
+# A shipment no courier would take: a repeated delivery command gives the same answer and no second event.
+refusals = Table(
+    "refusals", metadata,
+    Column("order_id", String(36), nullable=False),
+    Column("shipment_id", String(36), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("order_id", "shipment_id", name="refusals_one_per_shipment"),
+)
+
+# One row per hand-over, keyed on the Redispatch activity instance that asked for it: a repeated job
+# (timed out, crashed after commit, redelivered) finds its row and hands the parcel over no second time.
+redispatches = Table(
+    "redispatches", metadata,
+    Column("element_instance_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("delivery_id", String(36), nullable=False),
+    Column("courier", String(100), nullable=False),
+    Column("redispatched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 
@@ -76,6 +110,23 @@ def set_status(session: Session, delivery_id: str, status: DeliveryStatus) -> No
 def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime) -> None:
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(courier=courier, due_at=due_at))
 
+
+def find_refusal(session: Session, order_id: str, shipment_id: str):
+    return session.execute(select(refusals).where(refusals.c.order_id == order_id,
+                                                  refusals.c.shipment_id == shipment_id)).first()
+
+
+def insert_refusal(session: Session, **values) -> None:
+    session.execute(insert(refusals).values(**values))
+
+
+def find_redispatch(session: Session, element_instance_key: int):
+    return session.execute(select(redispatches)
+                           .where(redispatches.c.element_instance_key == element_instance_key)).first()
+
+
+def insert_redispatch(session: Session, **values) -> None:
+    session.execute(insert(redispatches).values(**values))
 
 
 # Marks orders whose work was undone (see runtime.closing).

@@ -1,11 +1,22 @@
 """Delivery job workers: the BPMN job types this service owns (contracts.delivery)."""
 from __future__ import annotations
 
+from datetime import timezone
+
 import httpx
+from pyzeebe import Job
 from pyzeebe.errors import BusinessError
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.delivery import CancelDeliveries, CancelDeliveriesResult, Redispatch, StartDelivery, StartDeliveryResult
+from contracts.delivery import (
+    CancelDeliveries,
+    CancelDeliveriesResult,
+    CheckDelivered,
+    CheckDeliveredResult,
+    Redispatch,
+    StartDelivery,
+    StartDeliveryResult,
+)
 from contracts.process import DELIVERY_FAILED
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
@@ -43,10 +54,23 @@ def start_delivery(command: StartDelivery, sessions: sessionmaker[Session], sett
     return StartDeliveryResult(delivery_id=dispatch.delivery_id)
 
 
-@handlers.task("delivery.redispatch")
-def redispatch(job: Redispatch, sessions: sessionmaker[Session], settings: DeliverySettings) -> None:
+@handlers.task("delivery.check-delivered")
+def check_delivered(shipment: CheckDelivered, sessions: sessionmaker[Session]) -> CheckDeliveredResult:
     with unit_of_work(sessions) as session:
-        commands.redispatch(session, job.shipment_id, settings.courier_delay_seconds)
+        try:
+            delivered_at = commands.delivered_at(session, shipment.order_id, shipment.shipment_id)
+        except commands.UnknownDelivery as unknown:
+            raise JobRejected(str(unknown)) from unknown
+    if delivered_at is None:
+        return CheckDeliveredResult(delivered_at=None)
+    return CheckDeliveredResult(delivered_at=delivered_at.astimezone(timezone.utc).isoformat())
+
+
+@handlers.task("delivery.redispatch")
+def redispatch(late: Redispatch, job: Job, sessions: sessionmaker[Session], settings: DeliverySettings) -> None:
+    # The activity instance, not the job run, is "this redispatch": a repeated job hands over no second time.
+    with unit_of_work(sessions) as session:
+        commands.redispatch(session, late.shipment_id, job.element_instance_key, settings.courier_delay_seconds)
 
 
 @handlers.task("delivery.cancel-deliveries")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 from confluent_kafka import Consumer
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from tests.conftest import eventually, new_order_request
 from tests.e2e.invariants import check_invariants
@@ -29,6 +29,17 @@ def fresh_sku(warehouse_api):
 def invariants(stack, service_db, engine_records):
     yield
     check_invariants(service_db, engine_records)
+
+
+# The simulated couriers refuse this address (services/delivery/domain.py), so the delivery fails.
+UNDELIVERABLE = {"name": "Nobody", "street": "Nowhere 1", "city": "Atlantis", "postal_code": "00000",
+                 "country": "GR"}
+
+
+def place(order_api, **overrides) -> str:
+    response = order_api.post("/orders", json=new_order_request(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
 
 
 def place_and_complete(order_api, **overrides) -> dict:
@@ -125,6 +136,60 @@ def warehouse_packing_held_back(service_db, order_id: str):
     with service_db("warehouse") as db:
         db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": order_id})
         yield  # the transaction's rollback on close releases the lock
+
+
+def delivery_of(service_db, order_id: str):
+    """The order's (first) delivery row, or None before the delivery command ran."""
+    with service_db("delivery") as db:
+        return db.execute(text("SELECT * FROM deliveries WHERE order_id = :id"), {"id": order_id}).first()
+
+
+def wait_until_awaiting_delivery(engine_records, order_id: str) -> None:
+    """The shipment process waits for delivery-completed: its reminder and deadline run from now on,
+    so moving the engine's clock before this point would leave them far ahead of it."""
+    eventually(lambda: any("AwaitDelivery" in engine_records.visited_elements(instance, "ELEMENT_ACTIVATED")
+                           for instance in engine_records.instances_with_variable("orderId", order_id)),
+               what=f"the shipment of {order_id} to wait for its delivery")
+
+
+class DeliveryLocks:
+    """A transaction of the test's own in the Delivery database, holding locks the service's work waits for."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.connection = engine.connect()
+        self.connection.begin()
+
+    def hold_order(self, order_id: str) -> None:
+        """The lock every command about the order takes first (runtime.db.serialise_on)."""
+        self.connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": order_id})
+
+    def hold_delivery(self, order_id: str):
+        """The order's delivery row: the courier skips it (it cannot deliver) and a redispatch waits for it."""
+        return self.connection.execute(text("SELECT * FROM deliveries WHERE order_id = :id FOR UPDATE"),
+                                       {"id": order_id}).one()
+
+    def waiting(self) -> int:
+        """Sessions of the database waiting for a lock: one per run of a job held up by this transaction
+        (a second run that wants the same row waits behind the first, not behind this transaction)."""
+        return self.connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0")).scalar()
+
+    def release(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def delivery_locks(stack):
+    engine = create_engine(stack.database_url("delivery"))
+    locks = DeliveryLocks(engine)
+    yield locks
+    locks.close()
+    engine.dispose()
 
 
 def delivered_shipments(service_db, order_id: str) -> int:

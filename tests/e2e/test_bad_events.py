@@ -2,6 +2,8 @@
 moves on: none of them may be retried forever, holding up every later event of its partition."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from confluent_kafka import Producer
 
@@ -21,8 +23,8 @@ pytestmark = pytest.mark.usefixtures("invariants")
 @pytest.fixture(scope="module")
 def completed_order(order_api, warehouse_api) -> dict:
     """An order of 3 units of a SKU of its own, completed, its read model settled."""
-    sku = "T-bad-events"
-    assert warehouse_api.put(f"/stock/{sku}", json={"on_hand": 1000, "name": "test item"}).status_code == 200
+    sku = f"T-bad-events-{uuid.uuid4().hex[:8]}"
+    assert warehouse_api.put(f"/stock/{sku}", json={"on_hand": 1000, "name": "test item"}).status_code == 201
     order_id = place_and_complete(order_api, items=[{"sku": sku, "quantity": 3}])["id"]
     stages_when(order_api, order_id, lambda stages: "DELIVERED" in stages)
     return order_api.get(f"/orders/{order_id}").json()

@@ -8,21 +8,20 @@ import pytest
 from sqlalchemy import text
 
 from contracts.order import OrderCancellationRefused
-from tests.conftest import eventually, new_order_request
-from tests.e2e.conftest import production_of, read_events, wait_for_status
+from tests.conftest import eventually
+from tests.e2e.conftest import (
+    UNDELIVERABLE,
+    delivery_of,
+    place,
+    production_of,
+    read_events,
+    wait_for_status,
+    wait_until_awaiting_delivery,
+)
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
 DAY = 24 * 3600
-UNDELIVERABLE = {"name": "Nobody", "street": "Nowhere 1", "city": "Atlantis", "postal_code": "00000",
-                 "country": "GR"}
-
-
-def place(order_api, **overrides) -> str:
-    response = order_api.post("/orders", json=new_order_request(**overrides))
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
 
 def cancel(order_api, order_id: str):
     return order_api.post(f"/orders/{order_id}/cancel")
@@ -247,6 +246,7 @@ def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
         decision, final_status, order_api, fresh_sku, engine_clock, camunda_api, engine_records, delivery_api):
     order_id = place(order_api, items=[{"sku": fresh_sku(3), "quantity": 1}])
     wait_for_status(order_api, order_id, "IN_DELIVERY")
+    wait_until_awaiting_delivery(engine_records, order_id)
     first_courier = delivery_api.get("/deliveries", params={"order_id": order_id}).json()[0]["courier"]
 
     engine_clock(2 * DAY + 60)  # past the first deadline: another courier takes over
@@ -258,3 +258,34 @@ def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
     wait_for_status(order_api, order_id, final_status)
     assert_visited(engine_records, order_id,
                    {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"})
+
+
+def delivered_message_sent(service_db, shipment_id: str) -> bool:
+    """The Delivery service's outbox handed delivery-completed for the shipment to the engine."""
+    with service_db("delivery") as db:
+        return db.execute(text("SELECT published_at IS NOT NULL FROM outbox "
+                               "WHERE destination = 'zeebe' AND key = :key"), {"key": shipment_id}).scalar()
+
+
+def test_a_delivery_completed_while_a_person_decides_still_completes_the_shipment_after_its_message_expired(
+        order_api, fresh_sku, service_db, delivery_locks, engine_clock, camunda_api, engine_records):
+    order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+    eventually(lambda: delivery_of(service_db, order_id), interval=0.05, what=f"the delivery of {order_id}")
+    assert delivery_locks.hold_delivery(order_id).status == "DISPATCHED", "the courier finished first"
+    wait_until_awaiting_delivery(engine_records, order_id)
+
+    engine_clock(5 * DAY + 60)  # past the deadline: the process stops waiting for the message, a person decides
+    task = open_user_task(engine_records, order_id, "DecideOverdueDelivery")
+    delivery_locks.release()  # the courier delivers while the person thinks
+    shipment_id = eventually(lambda: (d := delivery_of(service_db, order_id)).status == "DELIVERED" and d.shipment_id,
+                             what="the courier to deliver")
+    eventually(lambda: delivered_message_sent(service_db, shipment_id), what="delivery-completed to reach the engine")
+
+    # The answer comes two hours later: the message's one-hour TTL is over, the engine correlates it no more.
+    engine_clock(5 * DAY + 60 + 2 * 3600)
+    complete_user_task(camunda_api, task, "continue")
+    wait_for_status(order_api, order_id, "COMPLETED")
+    [shipment] = [i for i in instances_of(engine_records, order_id)
+                  if "ShipmentRequested" in engine_records.visited_elements(i)]
+    passed = engine_records.visited_elements(shipment)
+    assert passed.count("CheckDelivered") == 2 and "AwaitDelivery" not in passed, passed

@@ -46,14 +46,26 @@ def scratch_sessions(stack):
         engine.dispose()
 
 
-@pytest.fixture
-def warehouse_sessions(stack):
-    """The Warehouse's schema and seed catalog, migrated as the service migrates its own database."""
-    with scratch_database(stack, "warehouse_test") as url:
-        upgrade_to_head(SERVICES_DIR / "warehouse" / "migrations", url)
+@contextmanager
+def migrated_database(stack, service: str):
+    """A service's schema (and seed data), migrated as the service migrates its own database."""
+    with scratch_database(stack, f"{service}_test") as url:
+        upgrade_to_head(SERVICES_DIR / service / "migrations", url)
         engine = make_engine(url)
         yield make_session_factory(engine)
         engine.dispose()
+
+
+@pytest.fixture
+def warehouse_sessions(stack):
+    with migrated_database(stack, "warehouse") as sessions:
+        yield sessions
+
+
+@pytest.fixture
+def delivery_sessions(stack):
+    with migrated_database(stack, "delivery") as sessions:
+        yield sessions
 
 
 @pytest.fixture
