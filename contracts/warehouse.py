@@ -85,7 +85,8 @@ class StockReleased(Event):
 # --- Zeebe messages ---------------------------------------------------------------------------------
 
 # Wakes the order's process from its stock wait. Kept a week: the process may reach its wait
-# after the stock arrived.
+# after the stock arrived. The broker drops it after its TTL, so the process never relies on it
+# alone: see CheckAllocation.
 STOCK_ALLOCATED = Message("stock-allocated", correlation="orderId", ttl=timedelta(days=7))
 
 # --- jobs it handles -----------------------------------------------------------------------------------
@@ -117,6 +118,25 @@ class PickPack(JobInput):
     output: ClassVar[type[Variables]] = PickPackResult
     order_id: str
     shipment_no: PositiveInt
+
+
+class CheckAllocationResult(Variables):
+    # What stock-allocated announces (the message itself carries no variables): every backorder of
+    # the order is allocated, so the rest of it can ship.
+    stock_allocated: bool
+
+
+class CheckAllocation(JobInput):
+    """Before the process (re-)enters its wait for stock-allocated: is the order's stock all allocated already?
+
+    The message lives only for its TTL; the Warehouse's backorders never expire, so stock allocated
+    while nobody waited (a person deciding on late stock), or whose message expired unpublished
+    (an engine outage), is still seen.
+    """
+
+    job_type: ClassVar[str] = "warehouse.check-allocation"
+    output: ClassVar[type[Variables]] = CheckAllocationResult
+    order_id: str
 
 
 class ExpediteBackorder(JobInput):

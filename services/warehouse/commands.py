@@ -32,7 +32,9 @@ from services.warehouse.domain import (
     ReservationStatus,
     ShipmentStatus,
     StockLevel,
+    UnknownOrder,
     UnknownSku,
+    all_allocated,
     counted_change,
     outcome,
     outstanding_reservations,
@@ -204,6 +206,20 @@ def _receive(session: Session, level: StockLevel, quantity: int, causation_id: s
         add_zeebe_message(session, name=STOCK_ALLOCATED.name, correlation_key=order_id,
                           message_id=f"{STOCK_ALLOCATED.name}:{order_id}", variables={}, ttl_ms=STOCK_ALLOCATED.ttl_ms)
     return completed_orders
+
+
+def stock_allocated(session: Session, order_id: str) -> bool:
+    """Whether every backorder of the order is allocated: what `stock-allocated` announced, however long ago.
+
+    Reads only; an arrival committing meanwhile is either seen here or sends its message after, which
+    the process's wait then receives. False once the order's stock was released (late work for a
+    closed order); raises UnknownOrder if its stock was never reserved.
+    """
+    if db.closed_orders.is_closed(session, order_id):
+        return False
+    if not db.reservations_of(session, order_id):
+        raise UnknownOrder(f"no stock was reserved for order {order_id}")
+    return all_allocated(BackorderStatus(b.status) for b in db.backorders_of(session, order_id))
 
 
 def expedite_backorder(session: Session, order_id: str) -> int:

@@ -20,6 +20,10 @@ class UnknownSku(Refused):
     """An order line, an arrival or an operator names a SKU the warehouse does not carry."""
 
 
+class UnknownOrder(Refused):
+    """The process asks about an order the warehouse never reserved stock for."""
+
+
 class InvalidLines(Refused):
     """Order lines that cannot be reserved as they are: a SKU twice, or an impossible quantity."""
 
@@ -117,6 +121,15 @@ def outcome(reservations: list[LineReservation]) -> ReservationOutcome:
     return ReservationOutcome.NONE
 
 
+def all_allocated(backorder_statuses: Iterable[BackorderStatus]) -> bool:
+    """Whether the order waits for no more units: none of its backorders is still open.
+
+    The one rule behind both `stock-allocated` (sent when an arrival makes it true) and the
+    process's own check before it waits; an order with no backorder waits for nothing.
+    """
+    return all(status != BackorderStatus.OPEN for status in backorder_statuses)
+
+
 @dataclass(frozen=True)
 class OpenBackorder:
     """Units an order still waits for, in the order the shortages arose."""
@@ -192,7 +205,7 @@ class Arrival:
         backorders once this arrival is recorded; an order with another backorder still open keeps waiting.
         """
         return [order_id for order_id in self.orders_with_completed_backorder
-                if all(status != BackorderStatus.OPEN for status in backorder_statuses[order_id])]
+                if all_allocated(backorder_statuses[order_id])]
 
 
 def receive_arrival(quantity: int, waiting: list[OpenBackorder]) -> Arrival:

@@ -5,6 +5,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.base import Line
 from contracts.warehouse import (
+    CheckAllocation,
+    CheckAllocationResult,
     ExpediteBackorder,
     PickPack,
     PickPackResult,
@@ -36,6 +38,16 @@ def pick_pack(job: PickPack, sessions: sessionmaker[Session]) -> PickPackResult:
     with unit_of_work(sessions) as session:
         shipment_id, lines = commands.pick_and_pack(session, job.order_id, job.shipment_no)
     return PickPackResult(shipment_id=shipment_id, shipment_items=[Line(sku=s, quantity=q) for s, q in lines])
+
+
+@handlers.task("warehouse.check-allocation")
+def check_allocation(job: CheckAllocation, sessions: sessionmaker[Session]) -> CheckAllocationResult:
+    try:
+        with unit_of_work(sessions) as session:
+            allocated = commands.stock_allocated(session, job.order_id)
+    except Refused as exc:
+        raise JobRejected(str(exc)) from exc
+    return CheckAllocationResult(stock_allocated=allocated)
 
 
 @handlers.task("warehouse.expedite-backorder")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from contracts.order import OrderCancellationRefused
+from contracts.warehouse import STOCK_ALLOCATED
 from tests.conftest import eventually
 from tests.e2e.conftest import (
     UNDELIVERABLE,
@@ -15,6 +16,7 @@ from tests.e2e.conftest import (
     place,
     production_of,
     read_events,
+    shipments_of,
     wait_for_status,
     wait_until_awaiting_delivery,
 )
@@ -42,6 +44,17 @@ def assert_visited(engine_records, order_id: str, elements: set[str]) -> None:
     """The engine reports a job's element completed just after the worker's own commit; allow for that."""
     eventually(lambda: elements <= visited(engine_records, order_id), timeout=10,
                what=f"the process of {order_id} to pass {sorted(elements)}")
+
+
+def wait_until_awaiting_stock(engine_records, order_id: str) -> None:
+    """The process waits for stock-allocated, its timers set: only now does moving the engine clock fire them.
+
+    The order's status says AWAITING_STOCK as soon as the reservation is made, before the allocation check
+    that comes ahead of the wait has run.
+    """
+    [instance, *_] = instances_of(engine_records, order_id)
+    eventually(lambda: "AwaitStock" in engine_records.visited_elements(instance, "ELEMENT_ACTIVATED"),
+               what=f"the process of {order_id} to wait for stock")
 
 
 def warehouse_rows(service_db, sql: str, order_id: str) -> list[tuple]:
@@ -224,6 +237,7 @@ def test_a_late_backorder_is_expedited_then_handed_to_a_person(
     order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
     wait_for_status(order_api, order_id, "AWAITING_STOCK")
     eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
+    wait_until_awaiting_stock(engine_records, order_id)
 
     engine_clock(1 * DAY + 60)  # past the first deadline: expedite, keep waiting
     eventually(lambda: warehouse_rows(service_db, "SELECT expedited FROM backorders WHERE order_id = :id",
@@ -239,6 +253,46 @@ def test_a_late_backorder_is_expedited_then_handed_to_a_person(
         paused_production()  # the line runs again; the order goes on as if nothing happened
     wait_for_status(order_api, order_id, final_status)
     assert_visited(engine_records, order_id, {"StockReminder", "ExpediteBackorder", "StockDeadline", "DecideLateStock"})
+
+
+def published_stock_allocated(engine_records, order_id: str) -> int | None:
+    """The key of the stock-allocated message the engine received for the order, if any."""
+    return next((r["key"] for r in engine_records.records("MESSAGE") if r["intent"] == "PUBLISHED"
+                 and r["value"]["name"] == STOCK_ALLOCATED.name and r["value"]["correlationKey"] == order_id), None)
+
+
+def message_expired(engine_records, message_key: int) -> bool:
+    # The engine's EXPIRED record names the message by its key only (name and correlation key are empty).
+    return any(r["intent"] == "EXPIRED" and r["key"] == message_key for r in engine_records.records("MESSAGE"))
+
+
+def test_stock_allocated_while_a_person_decides_still_ships_the_rest_after_its_message_expired(
+        order_api, fresh_sku, paused_production, engine_clock, camunda_api, engine_records, service_db,
+        warehouse_api):
+    sku = fresh_sku(0)
+    order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
+    wait_for_status(order_api, order_id, "AWAITING_STOCK")
+    eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
+    wait_until_awaiting_stock(engine_records, order_id)
+
+    engine_clock(3 * DAY + 60)  # past the stock deadline: the process stops waiting for the message, a person decides
+    task = open_user_task(engine_records, order_id, "DecideLateStock")
+    # While the person thinks, an operator finds the units: they go to the backorder and stock-allocated is sent.
+    found = warehouse_api.post(f"/stock/{sku}/adjustments", json={"quantity": 2, "reason": "found in aisle 3"})
+    assert found.status_code == 201 and found.json()["to_backorders"] == 2, found.text
+    message = eventually(lambda: published_stock_allocated(engine_records, order_id),
+                         what="stock-allocated to reach the engine")
+
+    engine_clock(3 * DAY + 60 + STOCK_ALLOCATED.ttl.total_seconds() + 3600)  # the answer comes after the TTL
+    eventually(lambda: message_expired(engine_records, message), timeout=120,
+               what="the engine to drop the expired stock-allocated message")
+    complete_user_task(camunda_api, task, "continue")
+    wait_for_status(order_api, order_id, "COMPLETED")
+    [instance, *_] = instances_of(engine_records, order_id)
+    assert engine_records.visited_elements(instance).count("CheckAllocation") == 2
+    assert engine_records.visited_elements(instance, "ELEMENT_ACTIVATED").count("AwaitStock") == 1, \
+        "the process did not wait for the message a second time"
+    assert shipments_of(service_db, order_id) == [(2, [(sku, 2)])]
 
 
 @pytest.mark.parametrize("decision, final_status", [("continue", "COMPLETED"), ("cancel", "CANCELLED")])

@@ -8,6 +8,7 @@ from services.warehouse.domain import (
     ReservationStatus,
     ShipmentStatus,
     StockLevel,
+    all_allocated,
     outstanding_reservations,
     receive_arrival,
 )
@@ -67,6 +68,19 @@ def test_a_withdrawn_backorder_does_not_keep_an_order_waiting():
 def test_an_order_whose_backorder_is_only_partly_filled_is_not_fully_allocated():
     arrival = receive_arrival(1, [OpenBackorder("b1", "o1", 2)])
     assert arrival.fully_allocated_orders({}) == []
+
+
+@pytest.mark.parametrize("statuses, allocated", [
+    ([ALLOCATED, ALLOCATED], True),
+    ([ALLOCATED, OPEN], False),
+    ([OPEN], False),
+    ([ALLOCATED, WITHDRAWN], True),
+    ([], True),  # nothing was backordered: the order waits for nothing
+])
+def test_the_process_check_asks_the_same_question_an_arrival_answers_with_stock_allocated(statuses, allocated):
+    assert all_allocated(statuses) is allocated
+    arrival = receive_arrival(1, [OpenBackorder("b1", "o1", 1)])
+    assert arrival.fully_allocated_orders({"o1": statuses}) == (["o1"] if allocated else [])
 
 
 def test_fully_allocated_orders_come_in_the_order_their_backorders_were_filled():

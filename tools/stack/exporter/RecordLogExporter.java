@@ -24,7 +24,7 @@ import java.util.Set;
 public final class RecordLogExporter implements Exporter {
   private static final Set<ValueType> EXPORTED =
       EnumSet.of(ValueType.PROCESS_INSTANCE, ValueType.INCIDENT, ValueType.JOB, ValueType.USER_TASK,
-          ValueType.TIMER, ValueType.VARIABLE);
+          ValueType.TIMER, ValueType.VARIABLE, ValueType.MESSAGE);
 
   private Path path;
   private BufferedWriter out;
