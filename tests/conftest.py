@@ -17,6 +17,11 @@ from tools.stack.services import healthy, replicas
 INJECTED_BY_TEST = "test_injected"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop or kill components run last, so no other test meets a component that is down."""
+    items.sort(key=lambda item: item.get_closest_marker("kills_components") is not None)
+
+
 @pytest.fixture(scope="session")
 def stack() -> StackSettings:
     """The stack `make test` started; a missing stack is a failure, never a skip."""

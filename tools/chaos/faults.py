@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from tools.chaos.plan import Kill
@@ -49,19 +50,29 @@ class Outcome:
     kill: Kill
     at: float  # seconds into the soak
     back_after: float | None = None  # seconds from the kill until everything answered again
+    # Seconds from then until orders moved again; None if they did not within the limit.
+    recovered_after: float | None = None
     # What else was found down before the restart: it went down without being killed.
     also_down: tuple[str, ...] = ()
     failure: str | None = None
 
 
 class Killer:
-    """Runs the kill schedule in a thread: kill, keep down, restart; spread over the time orders are placed."""
+    """Runs the kill schedule in a thread: kill, keep down, restart, wait until orders move again.
 
-    def __init__(self, settings: StackSettings, schedule: list[Kill], spread_over: float,
-                 say: Callable[[str], None], clock: Callable[[], float]) -> None:
+    Kills are spread over the time orders are placed, but the next one waits until the stack has shown
+    it recovered from the last (bounded by `recovery_limit`): a crash the stack does not recover from
+    is a finding of its own, and a later restart must not hide it.
+    """
+
+    def __init__(self, settings: StackSettings, schedule: list[Kill], spread_over: float, recovery_limit: float,
+                 moved_since: Callable[[datetime], bool], say: Callable[[str], None],
+                 clock: Callable[[], float]) -> None:
         self.settings = settings
         self.schedule = schedule
         self.spread_over = spread_over
+        self.recovery_limit = recovery_limit
+        self.moved_since = moved_since
         self.say = say
         self.clock = clock
         self.log = settings.logs / "chaos.log"
@@ -84,11 +95,12 @@ class Killer:
             due = max((number - 0.5) * interval, ready_at + MIN_GAP_SECONDS)
             if self.stop.wait(max(0.0, due - self.clock())):
                 return
-            self._one(number, planned)
+            outcome = self._crash(number, planned)
+            self.last_restart_at = outcome.at + (outcome.back_after or 0)
+            self._await_recovery(outcome)
             ready_at = self.clock()
-        self.last_restart_at = ready_at
 
-    def _one(self, number: int, planned: Kill) -> None:
+    def _crash(self, number: int, planned: Kill) -> Outcome:
         outcome = Outcome(planned, at=self.clock())
         self.outcomes.append(outcome)
         if not kill(self.settings, planned.process):
@@ -107,3 +119,19 @@ class Killer:
         outcome.back_after = self.clock() - outcome.at
         also = f"; also found down: {', '.join(outcome.also_down)}" if outcome.also_down else ""
         self.say(f"{planned.process} back {outcome.back_after:.1f}s after its kill{also}")
+        return outcome
+
+    def _await_recovery(self, outcome: Outcome) -> None:
+        back, since = self.clock(), datetime.now(timezone.utc)
+        while self.clock() - back < self.recovery_limit:
+            try:
+                moved = self.moved_since(since)
+            except Exception:  # noqa: BLE001 - the database answering is part of recovering
+                moved = False
+            if moved:
+                outcome.recovered_after = self.clock() - back
+                self.say(f"orders move again {outcome.recovered_after:.1f}s after {outcome.kill.process} came back")
+                return
+            if self.stop.wait(1.0):
+                return
+        self.say(f"NO order moved within {self.recovery_limit:.0f}s after {outcome.kill.process} came back")

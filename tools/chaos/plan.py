@@ -21,6 +21,8 @@ class Plan:
     longest_down: float = 30.0
     # The first Camunda kill stays down this long (0: like any other kill).
     camunda_long_down: float = 60.0
+    # How long after a restart the orders get to move again; the next kill waits for it.
+    recovery_limit: float = 90.0
     # How long, after the last restart, the orders get to reach a final status.
     settle_timeout: float = 300.0
     # How long a client keeps retrying one request before it gives up, as a real client would.

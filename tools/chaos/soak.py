@@ -17,7 +17,7 @@ import httpx
 from tools.chaos.customers import Ledger, PatientClient, customer
 from tools.chaos.faults import Killer, Outcome
 from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_shapes
-from tools.chaos.verdict import Violation, judge, statuses_now
+from tools.chaos.verdict import Findings, judge, moved_since, statuses_now
 from tools.invariants import Databases
 from tools.orders import FINAL
 from tools.stack import services
@@ -33,28 +33,48 @@ class Report:
     run: str
     plan: Plan
     ledger: Ledger
-    statuses: Counter
     outcomes: list[Outcome]
     # Seconds from the last restart until every soak order was final; None if they did not get there.
     settled_after: float | None
-    violations: list[Violation]
+    findings: Findings
+
+    @property
+    def statuses(self) -> Counter:
+        return self.findings.statuses
+
+    @property
+    def violations(self) -> list:
+        return self.findings.violations
 
     def summary(self) -> str:
         """One line with every figure of the run."""
-        final = sum(n for s, n in self.statuses.items() if s in FINAL)
-        not_final = sum(n for s, n in self.statuses.items() if s not in FINAL)
-        by_status = ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items()))
+        def count(final: bool) -> str:
+            statuses = sorted((s, n) for s, n in self.statuses.items() if (s in FINAL) == final)
+            return f"{sum(n for _, n in statuses)} ({', '.join(f'{s} {n}' for s, n in statuses) or 'none'})"
+
         kills = Counter(o.kill.component for o in self.outcomes)
         per_component = ", ".join(f"{c} {kills[c]}" for c in COMPONENTS if kills[c])
         longest = max((o.kill.down_seconds for o in self.outcomes), default=0)
+        recovered = [o for o in self.outcomes if o.recovered_after is not None]
+        slowest = max(recovered, key=lambda o: o.recovered_after, default=None)
+        recovery = f"; slowest recovery {slowest.kill.process} {slowest.recovered_after:.0f}s" if slowest else ""
         settled = (f"settled {self.settled_after:.1f}s after the last restart" if self.settled_after is not None
                    else f"NOT settled within {self.plan.settle_timeout:.0f}s after the last restart")
         verdict = ("violations: none" if not self.violations else
                    f"violations {len(self.violations)}: " + ", ".join(f"{v.name} ({v.count})" for v in self.violations))
         return (f"chaos {self.run}: orders placed {self.ledger.placed}, accepted {len(self.ledger.accepted)}, "
-                f"final {final} ({by_status}), not final {not_final}, cancel requests {self.ledger.cancel_requested}; "
-                f"kills {len(self.outcomes)} ({per_component}; longest down {longest:.0f}s); {settled}; "
-                f"client retries {self.ledger.retries}; {verdict}")
+                f"final {count(True)}, not final {count(False)}, cancel requests {self.ledger.cancel_requested}; "
+                f"kills {len(self.outcomes)} ({per_component}; longest down {longest:.0f}s{recovery}); {settled}; "
+                f"placed to final {_percentiles(self.findings.lead_times)}; client retries {self.ledger.retries}; "
+                f"{verdict}")
+
+
+def _percentiles(seconds: list[float]) -> str:
+    if not seconds:
+        return "-"
+    ordered = sorted(seconds)
+    p50, p95 = (ordered[min(len(ordered) - 1, int(share * len(ordered)))] for share in (0.5, 0.95))
+    return f"p50 {p50:.0f}s, p95 {p95:.0f}s, max {ordered[-1]:.0f}s"
 
 
 def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print) -> Report:
@@ -80,7 +100,8 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         f"{len(schedule)} kills ({', '.join(k.process for k in schedule)}), {settings.replicas} replica(s) per "
         f"service, seed {plan.seed}; SKUs {skus.plenty}, {skus.scarce}, {skus.made_to_order}; "
         f"restart output in {settings.logs / 'chaos.log'}")
-    killer = Killer(settings, schedule, plan.placing_seconds, tell, clock)
+    killer = Killer(settings, schedule, plan.placing_seconds, plan.recovery_limit,
+                    lambda since: moved_since(databases, run, since), tell, clock)
     failures: list[BaseException] = []
 
     def place_orders() -> None:
@@ -113,10 +134,10 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         settled_after -= last_restart
     tell("checking the databases, the engine's record log and the dead-letter topics")
     try:
-        statuses, violations = judge(settings, databases, run, ledger, killer.outcomes)
+        findings = judge(settings, databases, run, ledger, killer.outcomes, plan.recovery_limit)
     finally:
         databases.dispose()
-    return Report(run, plan, ledger, statuses, killer.outcomes, settled_after, violations)
+    return Report(run, plan, ledger, killer.outcomes, settled_after, findings)
 
 
 async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Ledger) -> None:
@@ -192,6 +213,8 @@ def parse(argv: list[str]) -> Plan:
                         help="seconds a killed component stays down, drawn from MIN-MAX")
     parser.add_argument("--camunda-down", type=float, default=defaults.camunda_long_down,
                         help="seconds the first Camunda kill stays down (0: like the others)")
+    parser.add_argument("--recovery", type=float, default=defaults.recovery_limit,
+                        help="seconds after a restart for orders to move again before the next kill")
     parser.add_argument("--settle", type=float, default=defaults.settle_timeout,
                         help="seconds after the last restart for every order to be final")
     parser.add_argument("--give-up", type=float, default=defaults.give_up_after,
@@ -201,7 +224,8 @@ def parse(argv: list[str]) -> Plan:
     shortest, _, longest = args.down.partition("-")
     return Plan(orders=args.orders, rate=args.rate, kills=args.kills, cancel_share=args.cancel_share,
                 shortest_down=float(shortest), longest_down=float(longest or shortest),
-                camunda_long_down=args.camunda_down, settle_timeout=args.settle, give_up_after=args.give_up,
+                camunda_long_down=args.camunda_down, recovery_limit=args.recovery, settle_timeout=args.settle,
+                give_up_after=args.give_up,
                 seed=args.seed if args.seed is not None else random.randrange(1_000_000))
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from contracts.process import FULFILMENT_PROCESS
 from contracts.registry import PUBLISHERS
@@ -41,21 +41,33 @@ class SoakOrder:
     idempotency_key: str
     created_at: datetime
     updated_at: datetime
+    final_at: datetime | None  # when its timeline first shows a final status
 
 
 def soak_orders(connect: Connect, run: str) -> list[SoakOrder]:
     """Every order the soak's customers placed, found by their Idempotency-Key, accepted or not."""
     with connect("order") as db:
         return [SoakOrder(*row) for row in db.execute(text(
-            "SELECT id, status, idempotency_key, created_at, updated_at FROM orders WHERE idempotency_key LIKE :keys"),
-            {"keys": f"chaos-{run}-%"})]
+            "SELECT o.id, o.status, o.idempotency_key, o.created_at, o.updated_at, "
+            "(SELECT min(t.at) FROM order_timeline t WHERE t.order_id = o.id AND t.status IN :final) "
+            "FROM orders o WHERE o.idempotency_key LIKE :keys").bindparams(bindparam("final", expanding=True)),
+            {"keys": f"chaos-{run}-%", "final": sorted(FINAL)})]
 
 
-def judge(settings: StackSettings, connect: Connect, run: str, ledger: Ledger,
-          outcomes: list[Outcome]) -> tuple[Counter, list[Violation]]:
-    """The soak orders' final statuses, and every violation found (empty: the stack came through)."""
+@dataclass
+class Findings:
+    statuses: Counter
+    # Seconds from placing to the final status, of each order that got there.
+    lead_times: list[float]
+    violations: list[Violation]
+
+
+def judge(settings: StackSettings, connect: Connect, run: str, ledger: Ledger, outcomes: list[Outcome],
+          recovery_limit: float) -> Findings:
+    """The soak orders' statuses and lead times, and every violation found (none: the stack came through)."""
     orders = soak_orders(connect, run)
     statuses = Counter(o.status for o in orders)
+    lead_times = [(o.final_at - o.created_at).total_seconds() for o in orders if o.final_at is not None]
     engine = RecordLog(record_log(settings)).processes_by_variable("orderId", FULFILMENT_PROCESS)
     found: list[Violation] = []
 
@@ -88,11 +100,14 @@ def judge(settings: StackSettings, connect: Connect, run: str, ledger: Ledger,
     violation("dead letters about soak orders", _dead_letters(settings, known))
     violation("components that went down without being killed",
               [f"{', '.join(o.also_down)} (found before restarting {o.kill.process})" for o in outcomes if o.also_down])
+    violation("no order moved for long after a restart",
+              [f"{o.kill.process}: none within {recovery_limit:.0f}s after it came back" for o in outcomes
+               if o.recovered_after is None and not o.failure])
     violation("kills or restarts that failed", [f"{o.kill.process}: {o.failure}" for o in outcomes if o.failure])
     violation("not running after the soak", [p for p in expected_processes(settings) if not is_running(settings, p)]
               + [f"{r.name} (no answer on /health)" for r in services.replicas(settings)
                  if is_running(settings, r.name) and not services.healthy(settings, r)])
-    return statuses, found
+    return Findings(statuses, lead_times, found)
 
 
 def _why_not_final(connect: Connect, order: SoakOrder, process: ProcessView | None) -> str:
@@ -133,6 +148,22 @@ def _dead_letters(settings: StackSettings, order_ids: set[str]) -> list[str]:
     return [f"{letter.id} {letter.event_type} of {letter.key.decode()}: {letter.reason[:200]}"
             for letter in dead_letters.read(settings.kafka_bootstrap)
             if letter.key is not None and letter.key.decode(errors="replace") in order_ids]
+
+
+def moved_since(connect: Connect, run: str, since: datetime) -> bool:
+    """Whether orders move: one placed since `since` has left PLACED, proving the whole path works for new
+    work; or, when none was placed since, an open one changed status since, or none is open."""
+    with connect("order") as db:
+        row = db.execute(text(
+            "SELECT count(*) FILTER (WHERE created_at > :since) AS placed, "
+            "count(*) FILTER (WHERE created_at > :since AND status <> 'PLACED') AS placed_and_moved, "
+            "count(*) FILTER (WHERE status NOT IN :final) AS open, "
+            "count(*) FILTER (WHERE updated_at > :since AND updated_at > created_at) AS changed "
+            "FROM orders WHERE idempotency_key LIKE :keys").bindparams(bindparam("final", expanding=True)),
+            {"since": since, "final": sorted(FINAL), "keys": f"chaos-{run}-%"}).one()
+    if row.placed:
+        return row.placed_and_moved > 0
+    return row.open == 0 or row.changed > 0
 
 
 def statuses_now(connect: Connect, run: str) -> Counter:
