@@ -52,6 +52,10 @@ class Outcome:
     back_after: float | None = None  # seconds from the kill until everything answered again
     # Seconds from then until orders moved again; None if they did not within the limit.
     recovered_after: float | None = None
+    # What the outboxes held when orders did not move again in time.
+    backlog: str = ""
+    # The kill before this one that orders had not recovered from when this kill came, if any.
+    stuck_since: str | None = None
     # What else was found down before the restart: it went down without being killed.
     also_down: tuple[str, ...] = ()
     failure: str | None = None
@@ -66,13 +70,14 @@ class Killer:
     """
 
     def __init__(self, settings: StackSettings, schedule: list[Kill], spread_over: float, recovery_limit: float,
-                 moved_since: Callable[[datetime], bool], say: Callable[[str], None],
-                 clock: Callable[[], float]) -> None:
+                 moved_since: Callable[[datetime], bool], backlog: Callable[[], str],
+                 say: Callable[[str], None], clock: Callable[[], float]) -> None:
         self.settings = settings
         self.schedule = schedule
         self.spread_over = spread_over
         self.recovery_limit = recovery_limit
         self.moved_since = moved_since
+        self.backlog = backlog
         self.say = say
         self.clock = clock
         self.log = settings.logs / "chaos.log"
@@ -102,6 +107,10 @@ class Killer:
 
     def _crash(self, number: int, planned: Kill) -> Outcome:
         outcome = Outcome(planned, at=self.clock())
+        if self.outcomes:
+            before = self.outcomes[-1]
+            if before.recovered_after is None:
+                outcome.stuck_since = before.stuck_since or before.kill.process
         self.outcomes.append(outcome)
         if not kill(self.settings, planned.process):
             outcome.failure = f"{planned.process} was not running when its kill came"
@@ -134,4 +143,9 @@ class Killer:
                 return
             if self.stop.wait(1.0):
                 return
-        self.say(f"NO order moved within {self.recovery_limit:.0f}s after {outcome.kill.process} came back")
+        try:
+            outcome.backlog = self.backlog()
+        except Exception as exc:  # noqa: BLE001 - evidence only
+            outcome.backlog = f"outboxes not readable: {type(exc).__name__}"
+        self.say(f"NO order moved within {self.recovery_limit:.0f}s after {outcome.kill.process} came back; "
+                 f"{outcome.backlog}")

@@ -17,7 +17,7 @@ import httpx
 from tools.chaos.customers import Ledger, PatientClient, customer
 from tools.chaos.faults import Killer, Outcome
 from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_shapes
-from tools.chaos.verdict import Findings, judge, moved_since, statuses_now
+from tools.chaos.verdict import Findings, judge, moved_since, outbox_backlog, statuses_now
 from tools.invariants import Databases
 from tools.orders import FINAL
 from tools.stack import services
@@ -101,7 +101,7 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         f"service, seed {plan.seed}; SKUs {skus.plenty}, {skus.scarce}, {skus.made_to_order}; "
         f"restart output in {settings.logs / 'chaos.log'}")
     killer = Killer(settings, schedule, plan.placing_seconds, plan.recovery_limit,
-                    lambda since: moved_since(databases, run, since), tell, clock)
+                    lambda since: moved_since(databases, run, since), lambda: outbox_backlog(databases), tell, clock)
     failures: list[BaseException] = []
 
     def place_orders() -> None:

@@ -101,8 +101,9 @@ def judge(settings: StackSettings, connect: Connect, run: str, ledger: Ledger, o
     violation("components that went down without being killed",
               [f"{', '.join(o.also_down)} (found before restarting {o.kill.process})" for o in outcomes if o.also_down])
     violation("no order moved for long after a restart",
-              [f"{o.kill.process}: none within {recovery_limit:.0f}s after it came back" for o in outcomes
-               if o.recovered_after is None and not o.failure])
+              [f"{o.kill.process}: none within {recovery_limit:.0f}s after it came back"
+               + (f" (stuck since {o.stuck_since} came back)" if o.stuck_since else "") + f"; {o.backlog}"
+               for o in outcomes if o.recovered_after is None and not o.failure])
     violation("kills or restarts that failed", [f"{o.kill.process}: {o.failure}" for o in outcomes if o.failure])
     violation("not running after the soak", [p for p in expected_processes(settings) if not is_running(settings, p)]
               + [f"{r.name} (no answer on /health)" for r in services.replicas(settings)
@@ -164,6 +165,20 @@ def moved_since(connect: Connect, run: str, since: datetime) -> bool:
     if row.placed:
         return row.placed_and_moved > 0
     return row.open == 0 or row.changed > 0
+
+
+def outbox_backlog(connect: Connect) -> str:
+    """Per service, the rows its outbox has not published, and the last error of the most tried one."""
+    parts = []
+    for service in (s.name for s in PUBLISHERS):
+        with connect(service) as db:
+            waiting, attempts, error = db.execute(text(
+                "SELECT count(*), max(attempts), "
+                "(SELECT last_error FROM outbox WHERE published_at IS NULL ORDER BY attempts DESC LIMIT 1) "
+                "FROM outbox WHERE published_at IS NULL")).one()
+        if waiting:
+            parts.append(f"{service} {waiting} (tried up to {attempts} times, last error: {(error or '-')[:120]})")
+    return "unpublished outbox rows: " + ("; ".join(parts) if parts else "none")
 
 
 def statuses_now(connect: Connect, run: str) -> Counter:
