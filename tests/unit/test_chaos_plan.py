@@ -66,7 +66,7 @@ def test_the_summary_is_one_line_with_the_figures_and_each_violation_named():
     report = Report("run", Plan(orders=10), ledger, outcomes, settled_after=None, findings=findings)
     summary = report.summary()
     assert "\n" not in summary
-    for figure in ("orders placed 10", "accepted 9", "final 8 (CANCELLED 1, COMPLETED 7)",
+    for figure in ("orders placed 10 (+0 probes)", "accepted 9", "final 8 (CANCELLED 1, COMPLETED 7)",
                    "not final 1 (RESERVED 1)",
                    "kills 2 (camunda 1, order 1; longest down 60s; slowest recovery camunda 12s)",
                    "placed to final p50 4s, p95 90s, max 90s",

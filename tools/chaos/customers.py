@@ -26,6 +26,8 @@ class Ledger:
 
     placed: int = 0
     accepted: dict[str, str] = field(default_factory=dict)  # order id -> Idempotency-Key
+    # Orders placed after each restart to see the stack work end to end: order id -> Idempotency-Key.
+    probes: dict[str, str] = field(default_factory=dict)
     # A 4xx where none is due: (idempotency key or order id, status, problem detail).
     refused: list[tuple[str, int, str]] = field(default_factory=list)
     gave_up_placing: list[str] = field(default_factory=list)  # idempotency keys
@@ -101,6 +103,18 @@ async def customer(client: PatientClient, run: str, number: int, shape: OrderSha
     # 202: cancelling; 409: too late (delivered, or its delivery failed). Anything else is wrong.
     if response.status_code not in (202, 409):
         ledger.refused.append((order_id, response.status_code, _detail(response)))
+
+
+async def probe(client: PatientClient, run: str, number: int, sku: str) -> str | None:
+    """One plain order, placed after the `number`th restart; its id once accepted."""
+    key = f"chaos-{run}-probe-{number}"
+    shape = OrderShape([(sku, 1)], accepts_partial=True, refused_by_courier=False, cancel_after=None)
+    response = await client.send("POST", "/orders", first_base=number, json=order_request(-number, shape),
+                                 headers={"Idempotency-Key": key})
+    if response is None or response.status_code not in (200, 201):
+        return None
+    client.ledger.probes[response.json()["id"]] = key
+    return response.json()["id"]
 
 
 def _detail(response: httpx.Response) -> str:

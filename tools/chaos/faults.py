@@ -7,10 +7,11 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from tools.chaos.plan import Kill
+from tools.orders import FINAL
 from tools.stack import postgres, processes, services
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import port_is_open, read_pid
@@ -50,10 +51,10 @@ class Outcome:
     kill: Kill
     at: float  # seconds into the soak
     back_after: float | None = None  # seconds from the kill until everything answered again
-    # Seconds from then until orders moved again; None if they did not within the limit.
+    # Seconds from then until a new order had gone all the way; None if none did within the limit.
     recovered_after: float | None = None
-    # What the outboxes held when orders did not move again in time.
-    backlog: str = ""
+    # When none did: where that order stood, and what the outboxes held.
+    stall: str = ""
     # The kill before this one that orders had not recovered from when this kill came, if any.
     stuck_since: str | None = None
     # What else was found down before the restart: it went down without being killed.
@@ -61,8 +62,20 @@ class Outcome:
     failure: str | None = None
 
 
+class Probe(Protocol):
+    """A new order placed after a restart, to see whether the stack works end to end again."""
+
+    def place(self, number: int) -> str | None:
+        """Its id once the API accepted it; None if it did not within the probe's patience."""
+
+    def status(self, order_id: str) -> str | None: ...
+
+    def stall(self, order_id: str | None) -> str:
+        """What an operator would look at when the probe does not finish: its status, the outboxes."""
+
+
 class Killer:
-    """Runs the kill schedule in a thread: kill, keep down, restart, wait until orders move again.
+    """Runs the kill schedule in a thread: kill, keep down, restart, then wait until a new order completes.
 
     Kills are spread over the time orders are placed, but the next one waits until the stack has shown
     it recovered from the last (bounded by `recovery_limit`): a crash the stack does not recover from
@@ -70,14 +83,12 @@ class Killer:
     """
 
     def __init__(self, settings: StackSettings, schedule: list[Kill], spread_over: float, recovery_limit: float,
-                 moved_since: Callable[[datetime], bool], backlog: Callable[[], str],
-                 say: Callable[[str], None], clock: Callable[[], float]) -> None:
+                 probe: Probe, say: Callable[[str], None], clock: Callable[[], float]) -> None:
         self.settings = settings
         self.schedule = schedule
         self.spread_over = spread_over
         self.recovery_limit = recovery_limit
-        self.moved_since = moved_since
-        self.backlog = backlog
+        self.probe = probe
         self.say = say
         self.clock = clock
         self.log = settings.logs / "chaos.log"
@@ -102,7 +113,7 @@ class Killer:
                 return
             outcome = self._crash(number, planned)
             self.last_restart_at = outcome.at + (outcome.back_after or 0)
-            self._await_recovery(outcome)
+            self._await_recovery(number, outcome)
             ready_at = self.clock()
 
     def _crash(self, number: int, planned: Kill) -> Outcome:
@@ -130,22 +141,24 @@ class Killer:
         self.say(f"{planned.process} back {outcome.back_after:.1f}s after its kill{also}")
         return outcome
 
-    def _await_recovery(self, outcome: Outcome) -> None:
-        back, since = self.clock(), datetime.now(timezone.utc)
-        while self.clock() - back < self.recovery_limit:
+    def _await_recovery(self, number: int, outcome: Outcome) -> None:
+        back = self.clock()
+        order_id = self.probe.place(number)
+        while order_id is not None and self.clock() - back < self.recovery_limit:
             try:
-                moved = self.moved_since(since)
+                finished = self.probe.status(order_id) in FINAL
             except Exception:  # noqa: BLE001 - the database answering is part of recovering
-                moved = False
-            if moved:
+                finished = False
+            if finished:
                 outcome.recovered_after = self.clock() - back
-                self.say(f"orders move again {outcome.recovered_after:.1f}s after {outcome.kill.process} came back")
+                self.say(f"a new order went all the way {outcome.recovered_after:.1f}s after "
+                         f"{outcome.kill.process} came back")
                 return
             if self.stop.wait(1.0):
                 return
         try:
-            outcome.backlog = self.backlog()
+            outcome.stall = self.probe.stall(order_id)
         except Exception as exc:  # noqa: BLE001 - evidence only
-            outcome.backlog = f"outboxes not readable: {type(exc).__name__}"
-        self.say(f"NO order moved within {self.recovery_limit:.0f}s after {outcome.kill.process} came back; "
-                 f"{outcome.backlog}")
+            outcome.stall = f"not readable: {type(exc).__name__}"
+        self.say(f"NO new order went all the way within {self.recovery_limit:.0f}s after {outcome.kill.process} "
+                 f"came back; {outcome.stall}")

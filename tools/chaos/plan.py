@@ -21,7 +21,7 @@ class Plan:
     longest_down: float = 30.0
     # The first Camunda kill stays down this long (0: like any other kill).
     camunda_long_down: float = 60.0
-    # How long after a restart the orders get to move again; the next kill waits for it.
+    # How long after a restart a new order gets to go all the way; the next kill waits for it.
     recovery_limit: float = 90.0
     # How long, after the last restart, the orders get to reach a final status.
     settle_timeout: float = 300.0
@@ -117,4 +117,5 @@ class SoakSkus:
         return f"CHAOS-{self.run}-MADE"
 
     def initial_stock(self, orders: int) -> dict[str, int]:
-        return {self.plenty: 3 * orders, self.scarce: max(1, orders // 10), self.made_to_order: 0}
+        # Plenty: up to two units an order, and one for each probe order placed after a restart.
+        return {self.plenty: 3 * orders + 100, self.scarce: max(1, orders // 10), self.made_to_order: 0}

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from tools.chaos.customers import Ledger, PatientClient, customer
+from tools.chaos.customers import Ledger, PatientClient, customer, probe
 from tools.chaos.faults import Killer, Outcome
 from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_shapes
-from tools.chaos.verdict import Findings, judge, moved_since, outbox_backlog, statuses_now
+from tools.chaos.verdict import Findings, judge, order_status, outbox_backlog, statuses_now
 from tools.invariants import Databases
 from tools.orders import FINAL
 from tools.stack import services
@@ -62,7 +62,8 @@ class Report:
                    else f"NOT settled within {self.plan.settle_timeout:.0f}s after the last restart")
         verdict = ("violations: none" if not self.violations else
                    f"violations {len(self.violations)}: " + ", ".join(f"{v.name} ({v.count})" for v in self.violations))
-        return (f"chaos {self.run}: orders placed {self.ledger.placed}, accepted {len(self.ledger.accepted)}, "
+        return (f"chaos {self.run}: orders placed {self.ledger.placed} (+{len(self.ledger.probes)} probes), "
+                f"accepted {len(self.ledger.accepted)}, "
                 f"final {count(True)}, not final {count(False)}, cancel requests {self.ledger.cancel_requested}; "
                 f"kills {len(self.outcomes)} ({per_component}; longest down {longest:.0f}s{recovery}); {settled}; "
                 f"placed to final {_percentiles(self.findings.lead_times)}; client retries {self.ledger.retries}; "
@@ -100,8 +101,8 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         f"{len(schedule)} kills ({', '.join(k.process for k in schedule)}), {settings.replicas} replica(s) per "
         f"service, seed {plan.seed}; SKUs {skus.plenty}, {skus.scarce}, {skus.made_to_order}; "
         f"restart output in {settings.logs / 'chaos.log'}")
-    killer = Killer(settings, schedule, plan.placing_seconds, plan.recovery_limit,
-                    lambda since: moved_since(databases, run, since), lambda: outbox_backlog(databases), tell, clock)
+    probes = Probes(order_bases, plan.recovery_limit, run, skus.plenty, ledger, databases)
+    killer = Killer(settings, schedule, plan.placing_seconds, plan.recovery_limit, probes, tell, clock)
     failures: list[BaseException] = []
 
     def place_orders() -> None:
@@ -138,6 +139,32 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
     finally:
         databases.dispose()
     return Report(run, plan, ledger, killer.outcomes, settled_after, findings)
+
+
+class Probes:
+    """The probe orders the killer places after each restart (see faults.Probe)."""
+
+    def __init__(self, bases: list[str], patience: float, run: str, sku: str, ledger: Ledger,
+                 databases: Databases) -> None:
+        self.bases, self.patience, self.run, self.sku = bases, patience, run, sku
+        self.ledger, self.databases = ledger, databases
+
+    def place(self, number: int) -> str | None:
+        async def place() -> str | None:
+            client = PatientClient(self.bases, self.patience, self.ledger)
+            try:
+                return await probe(client, self.run, number, self.sku)
+            finally:
+                await client.close()
+
+        return asyncio.run(place())
+
+    def status(self, order_id: str) -> str | None:
+        return order_status(self.databases, order_id)
+
+    def stall(self, order_id: str | None) -> str:
+        where = "not accepted" if order_id is None else f"{order_id} {self.status(order_id)}"
+        return f"new order {where}; {outbox_backlog(self.databases)}"
 
 
 async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Ledger) -> None:
