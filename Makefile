@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m tools.stack
 BPMNLINT := bpmn/node_modules/.installed
 
-.PHONY: install lint lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench clean
+.PHONY: install lint lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench chaos clean
 
 install: $(STAMP)
 
@@ -66,6 +66,10 @@ demo: install     ## place a few orders against a running stack and follow them
 
 bench: install    ## place ORDERS (50) orders, CONCURRENCY (10) at a time, on a running stack; print timings
 	@$(STACK) bench $(or $(ORDERS),50) $(or $(CONCURRENCY),10)
+
+chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 8) SIGKILLs; exit 1 on a violation
+	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
+		$(if $(SETTLE),--settle $(SETTLE)) $(if $(SEED),--seed $(SEED))
 
 clean: down
 	rm -rf .stack

@@ -8,20 +8,25 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from contracts.registry import SERVICES
+from tools.invariants import Databases
 from tools.stack.config import StackSettings
-from tools.stack.services import healthy
+from tools.stack.services import healthy, replicas
 
 # Header on records a test puts on a service topic to prove bad input is handled; the catalog
 # check skips exactly these, and no others.
 INJECTED_BY_TEST = "test_injected"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop or kill components run last, so no other test meets a component that is down."""
+    items.sort(key=lambda item: item.get_closest_marker("kills_components") is not None)
+
+
 @pytest.fixture(scope="session")
 def stack() -> StackSettings:
     """The stack `make test` started; a missing stack is a failure, never a skip."""
     settings = StackSettings()
-    down = [s for s in SERVICES if not healthy(settings, s)]
+    down = [r.name for r in replicas(settings) if not healthy(settings, r)]
     if down:
         pytest.fail(f"the stack is not running ({', '.join(down)} down): run the suite with `make test`")
     return settings
@@ -69,16 +74,9 @@ def engine_records(stack):
 @pytest.fixture(scope="session")
 def service_db(stack):
     """Direct read access to a service's own database, for checking what it stored."""
-    engines = {}
-
-    def connect(service: str):
-        if service not in engines:
-            engines[service] = create_engine(stack.database_url(service), pool_pre_ping=True)
-        return engines[service].connect()
-
-    yield connect
-    for engine in engines.values():
-        engine.dispose()
+    databases = Databases(stack)
+    yield databases
+    databases.dispose()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`python -m tools.stack up|down|status|logs|run|test|demo|bench`: the stack on one machine, no Docker."""
+"""`python -m tools.stack up|down|status|logs|run|test|demo|bench|chaos`: the stack on one machine, no Docker."""
 from __future__ import annotations
 
 import argparse
@@ -7,18 +7,21 @@ import subprocess
 import sys
 import time
 
+from pydantic import ValidationError
+
 from contracts.registry import SERVICES
 from tools import bootstrap
 from tools.stack import camunda, kafka, postgres, services
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPLICA_PORT_STEP, REPO_ROOT, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import read_pid, step, stop
 
-COMPONENTS = ("postgres", kafka.NAME, camunda.NAME, *SERVICES)
+INFRASTRUCTURE = ("postgres", kafka.NAME, camunda.NAME)
 
 
 def is_running(settings: StackSettings) -> bool:
-    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, *SERVICES))
+    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME)) or bool(
+        [r for r in services.started_replicas(settings) if read_pid(settings, r.name)])
 
 
 def up(settings: StackSettings) -> None:
@@ -53,6 +56,7 @@ def print_urls(settings: StackSettings) -> None:
   Factory API        http://127.0.0.1:{settings.factory_port}/docs
   Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
   Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures, Prometheus /metrics)
+  {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
   Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
   Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
@@ -61,18 +65,30 @@ def print_urls(settings: StackSettings) -> None:
 """, flush=True)
 
 
-def status(settings: StackSettings) -> int:
-    all_up = True
-    for name in COMPONENTS:
-        if name == "postgres":
-            from tools.stack.processes import port_is_open
+def _replica_ports(settings: StackSettings) -> str:
+    if settings.replicas == 1:
+        return "Replicas           1 per service (FULFIL_STACK_REPLICAS)"
+    return f"Replicas           {settings.replicas} per service; replica n listens on the service's port " \
+           f"+ {REPLICA_PORT_STEP}·(n-1)"
 
-            running = port_is_open(settings.postgres_port)
-        else:
-            running = read_pid(settings, name) is not None
+
+def status(settings: StackSettings) -> int:
+    """Every component and every service replica, asked for or still running; exit 3 if one is down."""
+    from tools.stack.processes import port_is_open
+
+    all_up = True
+    for name in INFRASTRUCTURE:
+        running = port_is_open(settings.postgres_port) if name == "postgres" else read_pid(settings, name) is not None
         all_up &= running
-        detail = f", {services.readiness(settings, name)}" if running and name in SERVICES else ""
-        print(f"  {name:<10} {'running' if running else 'stopped'}{detail}")
+        print(f"  {name:<12} {'running' if running else 'stopped'}")
+    wanted = services.replicas(settings)
+    for replica in sorted({*wanted, *services.started_replicas(settings)},
+                          key=lambda r: (list(SERVICES).index(r.service), r.number)):
+        running = read_pid(settings, replica.name) is not None
+        all_up &= running or replica not in wanted
+        detail = f", {services.readiness(settings, replica)}" if running else ""
+        print(f"  {replica.name:<12} {'running' if running else 'stopped'}  "
+              f"http://127.0.0.1:{replica.port(settings)}{detail}")
     return 0 if all_up else 3
 
 
@@ -109,11 +125,11 @@ def user_tasks(settings: StackSettings) -> int:
     return 0
 
 
-def follow_logs(settings: StackSettings, names=COMPONENTS, from_end: bool = True) -> None:
+def follow_logs(settings: StackSettings, names: tuple[str, ...] | None = None, from_end: bool = True) -> None:
     """Print new lines of every component's log, prefixed by its name, until interrupted."""
     handles = {}
     while True:
-        for name in names:
+        for name in names or (*INFRASTRUCTURE, *(r.name for r in services.started_replicas(settings))):
             path = settings.logs / f"{name}.log"
             if name not in handles and path.is_file():
                 handles[name] = open(path, errors="replace")
@@ -130,7 +146,7 @@ def run(settings: StackSettings) -> None:
     try:
         up(settings)
         print("Streaming logs; press Ctrl-C to stop everything.", flush=True)
-        follow_logs(settings, names=SERVICES)
+        follow_logs(settings, names=tuple(r.name for r in services.replicas(settings)))
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
@@ -155,11 +171,16 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench",
-                                            "incidents", "tasks"])
+                                            "chaos", "incidents", "tasks"])
     parser.add_argument("rest", nargs=argparse.REMAINDER,
-                        help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY])")
+                        help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY]; "
+                             "chaos: see `python -m tools.chaos --help`)")
     args = parser.parse_args(argv)
-    settings = StackSettings()
+    try:
+        settings = StackSettings()
+    except ValidationError as exc:
+        print(f"error: {'; '.join(e['msg'] for e in exc.errors())}", file=sys.stderr)
+        sys.exit(2)
     try:
         if args.command == "up":
             up(settings)
@@ -185,6 +206,12 @@ def main(argv: list[str] | None = None) -> None:
             from tools.bench import bench
 
             bench(settings, *(int(n) for n in args.rest[:2]))
+        elif args.command == "chaos":
+            from tools.chaos import soak
+
+            plan = soak.parse(args.rest)
+            up(settings)
+            sys.exit(soak.run(settings, plan))
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

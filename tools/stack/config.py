@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.registry import ANALYTICS, DELIVERY, FACTORY, ORDER, SERVICES, WAREHOUSE
@@ -14,6 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # orchestration-cluster tarball a Maven Central mirror serves (see docs/adr/0002-camunda-distribution.md).
 CAMUNDA_VERSION = "8.6.0"
 KAFKA_VERSION = "4.1.1"
+
+# Replica n of a service listens this many ports times (n - 1) above the service's own port: with the
+# services on 8001-8005, replicas 2 and 3 take 8011-8015 and 8021-8025, clear of each other's ranges.
+REPLICA_PORT_STEP = 10
 
 
 class StackSettings(BaseSettings):
@@ -39,6 +44,21 @@ class StackSettings(BaseSettings):
     delivery_port: int = DELIVERY.port
     analytics_port: int = ANALYTICS.port
 
+    # Processes per service: each its own pid file, log and HTTP port (see `replica_port`).
+    replicas: int = Field(default=1, ge=1, le=9)
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> StackSettings:
+        ports = [self.zeebe_grpc_port, self.camunda_http_port, self.camunda_management_port,
+                 self.zeebe_command_port, self.zeebe_internal_port, self.kafka_port, self.kafka_controller_port,
+                 self.postgres_port,
+                 *(self.replica_port(s, n) for s in SERVICES for n in range(1, self.replicas + 1))]
+        taken = sorted({p for p in ports if ports.count(p) > 1})
+        if taken:
+            raise ValueError(f"two parts of the stack would listen on port(s) {taken}: "
+                             f"set the FULFIL_STACK_*_PORT variables (or FULFIL_STACK_REPLICAS) apart")
+        return self
+
     @property
     def downloads(self) -> Path:
         return self.state_dir / "downloads"
@@ -52,7 +72,11 @@ class StackSettings(BaseSettings):
         return self.state_dir / "pids"
 
     def service_port(self, service: str) -> int:
+        """The port of the service's first replica."""
         return getattr(self, f"{service}_port")
+
+    def replica_port(self, service: str, replica: int) -> int:
+        return self.service_port(service) + REPLICA_PORT_STEP * (replica - 1)
 
     @property
     def kafka_bootstrap(self) -> str:

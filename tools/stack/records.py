@@ -29,6 +29,29 @@ class UserTask:
     variables: dict
 
 
+@dataclass(frozen=True)
+class ProcessView:
+    """What the engine reported about one business key's instances (their called instances included)."""
+
+    instances: list[int]
+    running: list[int]
+    # Elements active now (tasks, events, gateways), in these instances or those they called.
+    waiting_at: list[str]
+    incidents: list[Incident]
+
+
+_ENDED = ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED")
+# Elements that only hold others; the element inside tells where an instance waits.
+_CONTAINERS = ("PROCESS", "SUB_PROCESS", "EVENT_SUB_PROCESS", "CALL_ACTIVITY", "MULTI_INSTANCE_BODY")
+
+
+def _incident(record: dict) -> Incident:
+    value = record["value"]
+    return Incident(key=record["key"], process_instance_key=value["processInstanceKey"],
+                    element_id=value["elementId"], error_type=value["errorType"],
+                    message=value["errorMessage"], job_key=value["jobKey"])
+
+
 class RecordLog:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -36,11 +59,17 @@ class RecordLog:
     def records(self, value_type: str | None = None) -> Iterator[dict]:
         if not self.path.is_file():
             return
+        # A restarted broker exports again what it had not acknowledged before it stopped: skip the repeats.
+        last_position: dict[int, int] = {}
         with open(self.path, encoding="utf-8") as lines:
             for line in lines:
                 if not line.endswith("\n"):
                     break  # the exporter is still writing this one
                 record = json.loads(line)
+                partition = record["partitionId"]
+                if record["position"] <= last_position.get(partition, -1):
+                    continue
+                last_position[partition] = record["position"]
                 if value_type is None or record["valueType"] == value_type:
                     yield record
 
@@ -84,6 +113,55 @@ class RecordLog:
             live[variable] = live.get(variable, False) or running.get(instance, False)
         return live
 
+    def processes_by_variable(self, name: str, process_id: str) -> dict[object, ProcessView]:
+        """For each value of variable `name` set at the top of a `process_id` instance (e.g. orderId):
+        the instances, which still run, where they wait and their open incidents. One pass over the log."""
+        instances: dict[object, list[int]] = {}
+        parent: dict[int, int] = {}
+        running: dict[int, bool] = {}
+        active: dict[int, tuple[int, str]] = {}
+        incidents: dict[int, Incident] = {}
+        for record in self.records():
+            value, intent = record["value"], record["intent"]
+            if record["valueType"] == "VARIABLE":
+                if (intent == "CREATED" and value["name"] == name and value["bpmnProcessId"] == process_id
+                        and value["scopeKey"] == value["processInstanceKey"]):
+                    instances.setdefault(json.loads(value["value"]), []).append(value["processInstanceKey"])
+            elif record["valueType"] == "PROCESS_INSTANCE":
+                element_type = value["bpmnElementType"]
+                if element_type == "PROCESS":
+                    parent[record["key"]] = value["parentProcessInstanceKey"]
+                    running[record["key"]] = intent not in _ENDED
+                elif element_type not in _CONTAINERS:
+                    if intent == "ELEMENT_ACTIVATED":
+                        active[record["key"]] = (value["processInstanceKey"], value["elementId"])
+                    elif intent in _ENDED:
+                        active.pop(record["key"], None)
+            elif record["valueType"] == "INCIDENT":
+                if intent == "CREATED":
+                    incidents[record["key"]] = _incident(record)
+                elif intent == "RESOLVED":
+                    incidents.pop(record["key"], None)
+
+        def root(instance: int) -> int:
+            while parent.get(instance, -1) > 0:
+                instance = parent[instance]
+            return instance
+
+        waiting: dict[int, list[str]] = {}
+        for instance, element in active.values():
+            waiting.setdefault(root(instance), []).append(element)
+        open_by_root: dict[int, list[Incident]] = {}
+        for incident in incidents.values():
+            open_by_root.setdefault(root(incident.process_instance_key), []).append(incident)
+        return {
+            value: ProcessView(
+                instances=keys, running=[k for k in keys if running.get(k)],
+                waiting_at=sorted(e for k in keys for e in waiting.get(k, [])),
+                incidents=[i for k in keys for i in open_by_root.get(k, [])])
+            for value, keys in instances.items()
+        }
+
     def open_incidents(self, process_instance_key: int | None = None) -> list[Incident]:
         incidents: dict[int, Incident] = {}
         for record in self.records("INCIDENT"):
@@ -91,10 +169,7 @@ class RecordLog:
             if process_instance_key is not None and value["processInstanceKey"] != process_instance_key:
                 continue
             if record["intent"] == "CREATED":
-                incidents[record["key"]] = Incident(
-                    key=record["key"], process_instance_key=value["processInstanceKey"],
-                    element_id=value["elementId"], error_type=value["errorType"],
-                    message=value["errorMessage"], job_key=value["jobKey"])
+                incidents[record["key"]] = _incident(record)
             elif record["intent"] == "RESOLVED":
                 incidents.pop(record["key"], None)
         return list(incidents.values())

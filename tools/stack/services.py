@@ -1,41 +1,86 @@
-"""Start the services as separate processes, each pointed at its own database."""
+"""Start the services as separate processes, each pointed at its own database; N replicas of each on request."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 
-from contracts.registry import DELIVERY, SERVICES
-from tools.stack.config import StackSettings
-from tools.stack.processes import python_executable, read_pid, require_free_port, start_detached, step, wait_until
+from contracts.registry import DELIVERY, ORDER, SERVICES
+from tools.stack.config import REPO_ROOT, StackSettings
+from tools.stack.processes import (
+    python_executable,
+    read_pid,
+    require_free_port,
+    start_detached,
+    step,
+    stop,
+    wait_until,
+)
 
 
-def environment(settings: StackSettings, service: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Replica:
+    """One process of a service. The first keeps the service's name for its pid file and log: `order`,
+    then `order-2`, `order-3`; replicas share the database, the Kafka consumer group and the job types."""
+
+    service: str
+    number: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.service if self.number == 1 else f"{self.service}-{self.number}"
+
+    def port(self, settings: StackSettings) -> int:
+        return settings.replica_port(self.service, self.number)
+
+
+def replicas(settings: StackSettings, service: str | None = None) -> list[Replica]:
+    """The replicas the settings ask for, first replicas of all services first."""
+    services = [service] if service else list(SERVICES)
+    return [Replica(s, n) for n in range(1, settings.replicas + 1) for s in services]
+
+
+def started_replicas(settings: StackSettings) -> list[Replica]:
+    """Replicas with a pid file, however many were asked for when they started."""
+    found = []
+    for path in settings.pids.glob("*.pid") if settings.pids.is_dir() else ():
+        match = re.fullmatch(r"([a-z]+)(?:-(\d+))?", path.stem)
+        if match and match[1] in SERVICES:
+            found.append(Replica(match[1], int(match[2] or 1)))
+    return sorted(found, key=lambda r: (r.number, list(SERVICES).index(r.service)))
+
+
+def environment(settings: StackSettings, service: str, replica: int = 1) -> dict[str, str]:
     prefix = f"FULFIL_{service.upper()}_"
     env = {
-        prefix + "HTTP_PORT": str(settings.service_port(service)),
+        prefix + "HTTP_PORT": str(settings.replica_port(service, replica)),
         prefix + "DATABASE_URL": settings.database_url(service),
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
         "PYTHONUNBUFFERED": "1",
     }
     if service == DELIVERY.name:
-        env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{settings.order_port}"
+        # No load balancer here: delivery replica n asks order replica n, so one order replica down
+        # holds up only some of the address look-ups (retried as jobs, possibly by another replica).
+        order_port = settings.replica_port(ORDER.name, replica)
+        env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{order_port}"
     return env
 
 
-def healthy(settings: StackSettings, service: str) -> bool:
+def healthy(settings: StackSettings, replica: Replica) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.service_port(service)}/health", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{replica.port(settings)}/health", timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
 
 
-def readiness(settings: StackSettings, service: str) -> str:
+def readiness(settings: StackSettings, replica: Replica) -> str:
     """One line from the service's /ready: "ready", or which dependencies it cannot reach and why."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.service_port(service)}/ready", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{replica.port(settings)}/ready", timeout=10) as r:
             report = json.load(r)
     except urllib.error.HTTPError as not_ready:
         report = json.load(not_ready)
@@ -49,27 +94,32 @@ def readiness(settings: StackSettings, service: str) -> str:
     return ("ready" if not down else "NOT READY: " + "; ".join(down)) + outbox + expired
 
 
-def start_all(settings: StackSettings) -> None:
-    from tools.stack.config import REPO_ROOT
+def start(settings: StackSettings, wanted: list[Replica]) -> None:
+    """Start those of `wanted` that do not run; first replicas before the others, which find the schema migrated."""
+    for first in (True, False):
+        pending = []
+        for replica in wanted:
+            if (replica.number == 1) != first:
+                continue
+            port = replica.port(settings)
+            if read_pid(settings, replica.name):
+                step(f"{replica.name} service already running on {port}")
+                continue
+            require_free_port(port, f"the {replica.name} service")
+            step(f"starting the {replica.name} service on http://127.0.0.1:{port}")
+            start_detached(settings, replica.name, [python_executable(), "-m", f"services.{replica.service}"],
+                           env=environment(settings, replica.service, replica.number), cwd=REPO_ROOT)
+            pending.append(replica)
+        for replica in pending:
+            wait_until(lambda r=replica: healthy(settings, r), what=f"the {replica.name} service", timeout=90,
+                       settings=settings, log_name=replica.name, pid_name=replica.name)
 
-    pending = []
-    for service in SERVICES:
-        if read_pid(settings, service):
-            step(f"{service} service already running on {settings.service_port(service)}")
-            continue
-        require_free_port(settings.service_port(service), f"the {service} service")
-        step(f"starting the {service} service on http://127.0.0.1:{settings.service_port(service)}")
-        start_detached(settings, service, [python_executable(), "-m", f"services.{service}"],
-                       env=environment(settings, service), cwd=REPO_ROOT)
-        pending.append(service)
-    for service in pending:
-        wait_until(lambda s=service: healthy(settings, s), what=f"the {service} service", timeout=90,
-                   settings=settings, log_name=service, pid_name=service)
+
+def start_all(settings: StackSettings) -> None:
+    start(settings, replicas(settings))
 
 
 def stop_all(settings: StackSettings) -> None:
-    from tools.stack.processes import stop
-
-    for service in reversed(SERVICES):
-        if stop(settings, service):
-            step(f"stopped the {service} service")
+    for replica in reversed(started_replicas(settings)):
+        if stop(settings, replica.name):
+            step(f"stopped the {replica.name} service")

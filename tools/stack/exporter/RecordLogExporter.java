@@ -8,6 +8,7 @@ import io.camunda.zeebe.protocol.record.RecordType;
 import io.camunda.zeebe.protocol.record.ValueType;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,10 +57,33 @@ public final class RecordLogExporter implements Exporter {
     this.controller = controller;
     try {
       Files.createDirectories(path.getParent());
+      dropTornRecord(path);
       out = Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
           StandardOpenOption.APPEND);
     } catch (final IOException e) {
       throw new UncheckedIOException("cannot open the record log " + path, e);
+    }
+  }
+
+  /**
+   * A broker killed mid-write leaves its last record cut short. That record's position was never
+   * acknowledged, so the broker exports it again after the restart; the fragment goes, or it would
+   * run into the next line.
+   */
+  private static void dropTornRecord(final Path path) throws IOException {
+    if (!Files.exists(path)) {
+      return;
+    }
+    try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "rw")) {
+      long end = file.length();
+      while (end > 0) {
+        file.seek(end - 1);
+        if (file.read() == '\n') {
+          break;
+        }
+        end--;
+      }
+      file.setLength(end);
     }
   }
 
