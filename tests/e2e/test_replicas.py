@@ -24,12 +24,12 @@ def test_a_second_warehouse_replica_takes_over_http_events_and_jobs_when_the_fir
         assert second.port(two) == stack.warehouse_port + 10
         status(two)  # lists each replica asked for; the other services' second replicas are not started here
         listed = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
-        assert listed["warehouse-2"] == ["running", f"http://127.0.0.1:{second.port(two)}"]
+        assert listed["warehouse-2"] == ["running", f"http://127.0.0.1:{second.port(two)}", "ready"]
         # With the first replica gone, only the second can reserve, take in the factory's items and pack.
         stop(two, first.name)
         with httpx.Client(base_url=f"http://127.0.0.1:{second.port(two)}", timeout=10) as warehouse:
             sku = f"REPLICA-{uuid.uuid4().hex[:8]}"
-            assert warehouse.put(f"/stock/{sku}", json={"on_hand": 1, "name": "replica test item"}).status_code == 200
+            assert warehouse.put(f"/stock/{sku}", json={"on_hand": 1, "name": "replica test item"}).status_code == 201
         placed = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 3}]))
         assert placed.status_code in (200, 201), placed.text
         order_id = placed.json()["id"]

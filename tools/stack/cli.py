@@ -86,7 +86,7 @@ def status(settings: StackSettings) -> int:
                           key=lambda r: (list(SERVICES).index(r.service), r.number)):
         running = read_pid(settings, replica.name) is not None
         all_up &= running or replica not in wanted
-        detail = f", {services.readiness(settings, replica)}" if running else ""
+        detail = f"  {services.readiness(settings, replica)}" if running else ""
         print(f"  {replica.name:<12} {'running' if running else 'stopped'}  "
               f"http://127.0.0.1:{replica.port(settings)}{detail}")
     return 0 if all_up else 3
