@@ -295,20 +295,33 @@ def test_stock_allocated_while_a_person_decides_still_ships_the_rest_after_its_m
     assert shipments_of(service_db, order_id) == [(2, [(sku, 2)])]
 
 
+def courier_due_in(service_db, order_id: str, seconds: float) -> None:
+    """The courier on the order's delivery arrives `seconds` from now (the simulated one takes 3 s)."""
+    with service_db("delivery") as db:
+        moved = db.execute(text("UPDATE deliveries SET due_at = now() + make_interval(secs => :s) "
+                                "WHERE order_id = :id AND status = 'DISPATCHED'"), {"s": seconds, "id": order_id})
+        db.commit()
+    assert moved.rowcount == 1, "the courier delivered before the test could hold it up"
+
+
 @pytest.mark.parametrize("decision, final_status", [("continue", "COMPLETED"), ("cancel", "CANCELLED")])
 def test_a_late_delivery_is_redispatched_then_handed_to_a_person(
-        decision, final_status, order_api, fresh_sku, engine_clock, camunda_api, engine_records, delivery_api):
+        decision, final_status, order_api, fresh_sku, engine_clock, camunda_api, engine_records, service_db):
     order_id = place(order_api, items=[{"sku": fresh_sku(3), "quantity": 1}])
-    wait_for_status(order_api, order_id, "IN_DELIVERY")
+    first_courier = eventually(lambda: delivery_of(service_db, order_id), interval=0.05,
+                               what=f"the delivery of {order_id}").courier
+    courier_due_in(service_db, order_id, 3600)  # a slow courier: the delivery runs late
     wait_until_awaiting_delivery(engine_records, order_id)
-    first_courier = delivery_api.get("/deliveries", params={"order_id": order_id}).json()[0]["courier"]
 
     engine_clock(2 * DAY + 60)  # past the first deadline: another courier takes over
-    eventually(lambda: delivery_api.get("/deliveries", params={"order_id": order_id}).json()[0]["courier"]
-               != first_courier, what="the delivery to be re-dispatched")
+    eventually(lambda: delivery_of(service_db, order_id).courier != first_courier, interval=0.05,
+               what="the delivery to be re-dispatched")
+    courier_due_in(service_db, order_id, 3600)  # and is late too
     engine_clock(5 * DAY + 60)  # past the second deadline: a person decides
     task = open_user_task(engine_records, order_id, "DecideOverdueDelivery")
     complete_user_task(camunda_api, task, decision)
+    if decision == "continue":
+        courier_due_in(service_db, order_id, 0)  # the parcel arrives after all
     wait_for_status(order_api, order_id, final_status)
     assert_visited(engine_records, order_id,
                    {"DeliveryReminder", "Redispatch", "DeliveryDeadline", "DecideOverdueDelivery"})

@@ -89,6 +89,22 @@ def start(settings: StackSettings) -> None:
     start_detached(settings, NAME, [str(home / "bin" / "broker")], env=env, cwd=home)
     wait_until(lambda: ready(settings), what="Zeebe", timeout=180,
                settings=settings, log_name=NAME, pid_name=NAME)
+    wait_until(lambda: reset_clock(settings), what="the engine clock (back to real time)", timeout=60,
+               settings=settings, log_name=NAME, pid_name=NAME)
+
+
+def reset_clock(settings: StackSettings) -> bool:
+    """Give the engine the real time again.
+
+    Camunda 8.6.0 restores the last pinned time on a restart even when the clock was reset after it, which
+    freezes every timer; only tests pin the clock, so a fresh start always means the real time."""
+    request = urllib.request.Request(f"http://localhost:{settings.camunda_http_port}/v2/clock/reset",
+                                     data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 204
+    except (OSError, ValueError):
+        return False
 
 
 def ready(settings: StackSettings) -> bool:
