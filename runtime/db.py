@@ -1,10 +1,11 @@
 """Engine, sessions and the unit of work: one transaction per command, committed or rolled back whole."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,3 +52,35 @@ def serialise_on(session: Session, key: str) -> None:
     still be running its transaction while the compensation for the order commits.
     """
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+_SIGNALS = "signals_on_commit"
+
+
+def signal_on_commit(session: Session, signal: str) -> None:
+    """Wake what waits for `signal` in this process (see `Wakeups`) once this transaction commits."""
+    session.info.setdefault(_SIGNALS, set()).add(signal)
+
+
+class Wakeups:
+    """Lets a loop sleep until a transaction of its own process commits work for it, instead of polling
+    often: an order's path crosses several outbox relays and loops, and each poll interval adds to it.
+    Work another process wrote is still found by the loop's (slower) poll."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.events: dict[str, threading.Event] = {}
+        event.listen(sessions, "after_commit", self._committed)
+        event.listen(sessions, "after_transaction_end", self._ended)
+
+    def event(self, signal: str) -> threading.Event:
+        return self.events.setdefault(signal, threading.Event())
+
+    def _committed(self, session: Session) -> None:
+        for signal in session.info.get(_SIGNALS, ()):
+            if signal in self.events:
+                self.events[signal].set()
+
+    @staticmethod
+    def _ended(session: Session, transaction) -> None:
+        if transaction.parent is None:  # the whole transaction, committed or rolled back
+            session.info.pop(_SIGNALS, None)

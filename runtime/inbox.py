@@ -115,7 +115,8 @@ class EventConsumer:
                         continue
                     self.dead_letter(message, f"failed {MAX_ATTEMPTS} times: {describe(error, limit=500)}")
                 attempts.pop(where, None)
-                consumer.commit(message=message, asynchronous=False)
+                # Asynchronous: a commit lost in a crash only redelivers records the inbox already holds.
+                consumer.commit(message=message, asynchronous=True)
                 failures.succeeded()
         finally:
             consumer.close()

@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime.backoff import FailureBackoff
-from runtime.db import unit_of_work
+from runtime.db import Wakeups, signal_on_commit, unit_of_work
 from runtime.envelope import Envelope, EventPayload
 from runtime.tables import outbox
 
@@ -65,6 +65,7 @@ def add_kafka_event(session: Session, topic: str, envelope: Envelope) -> None:
     session.execute(insert(outbox).values(
         id=uuid.uuid4(), destination="kafka", topic=topic, key=envelope.subject, payload=payload,
     ))
+    signal_on_commit(session, lane_signal("kafka"))
 
 
 def add_zeebe_message(session: Session, *, name: str, correlation_key: str, message_id: str,
@@ -74,6 +75,12 @@ def add_zeebe_message(session: Session, *, name: str, correlation_key: str, mess
         id=uuid.uuid4(), destination="zeebe", topic=name, key=correlation_key,
         payload={"message_id": message_id, "variables": variables, "ttl_ms": ttl_ms},
     ))
+    signal_on_commit(session, lane_signal("zeebe"))
+
+
+def lane_signal(destination: str) -> str:
+    """What a transaction that wrote rows for `destination` signals on commit, to wake that lane."""
+    return f"outbox:{destination}"
 
 
 def _envelope_from_row(payload: dict[str, Any]) -> Envelope:
@@ -112,14 +119,18 @@ class OutboxLane:
 
     destination: str
 
-    def __init__(self, sessions: sessionmaker[Session], poll_seconds: float, batch_size: int = 100) -> None:
+    def __init__(self, sessions: sessionmaker[Session], poll_seconds: float, batch_size: int = 100,
+                 wake: threading.Event | None = None) -> None:
         self.sessions = sessions
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        # Set when this process commits rows for the lane; the poll finds rows other replicas left.
+        self.wake = wake or threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         failures = FailureBackoff(f"outbox relay to {self.destination}", log)
         while not stop.is_set():
+            self.wake.clear()  # before the claim: a commit during this round makes the next start at once
             try:
                 relayed = self.relay_batch()
             except Exception:  # the rows stay unpublished and are relayed when the broker is back
@@ -127,7 +138,7 @@ class OutboxLane:
                 continue
             failures.succeeded()
             if relayed == 0:
-                stop.wait(self.poll_seconds)
+                self.wake.wait(self.poll_seconds)
 
     def relay_batch(self) -> int:
         """Publishes what it can of one batch; returns how many rows went out, raises when none could."""
@@ -190,8 +201,8 @@ class KafkaLane(OutboxLane):
     destination = "kafka"
 
     def __init__(self, sessions: sessionmaker[Session], producer: Producer, poll_seconds: float,
-                 batch_size: int = 100) -> None:
-        super().__init__(sessions, poll_seconds, batch_size)
+                 batch_size: int = 100, wake: threading.Event | None = None) -> None:
+        super().__init__(sessions, poll_seconds, batch_size, wake)
         self.producer = producer
 
     def publish(self, rows: list, session: Session) -> dict[int, str]:
@@ -231,8 +242,8 @@ class ZeebeLane(OutboxLane):
     destination = "zeebe"
 
     def __init__(self, sessions: sessionmaker[Session], zeebe: ZeebeClient, loop: asyncio.AbstractEventLoop,
-                 poll_seconds: float, batch_size: int = 100) -> None:
-        super().__init__(sessions, poll_seconds, batch_size)
+                 poll_seconds: float, batch_size: int = 100, wake: threading.Event | None = None) -> None:
+        super().__init__(sessions, poll_seconds, batch_size, wake)
         self.zeebe = zeebe
         self.loop = loop
         self.in_flight = AdaptiveLimit(initial=16, maximum=64)
@@ -335,9 +346,10 @@ class OutboxRelay:
     """Both lanes of a service's outbox, each to run in its own thread."""
 
     def __init__(self, sessions: sessionmaker[Session], producer: Producer, zeebe: ZeebeClient,
-                 loop: asyncio.AbstractEventLoop, poll_seconds: float) -> None:
-        self.kafka = KafkaLane(sessions, producer, poll_seconds)
-        self.zeebe = ZeebeLane(sessions, zeebe, loop, poll_seconds)
+                 loop: asyncio.AbstractEventLoop, poll_seconds: float, wakeups: Wakeups | None = None) -> None:
+        wakeups = wakeups or Wakeups(sessions)
+        self.kafka = KafkaLane(sessions, producer, poll_seconds, wake=wakeups.event(lane_signal("kafka")))
+        self.zeebe = ZeebeLane(sessions, zeebe, loop, poll_seconds, wake=wakeups.event(lane_signal("zeebe")))
 
     @property
     def lanes(self) -> list[OutboxLane]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from runtime import logging as service_logging
 from runtime.backoff import FailureBackoff, describe
-from runtime.db import make_engine, make_session_factory, unit_of_work
+from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import EventConsumer, Subscription
 from runtime.migrations import upgrade_to_head
@@ -45,13 +45,14 @@ class Service:
     subscriptions: list[Subscription] = field(default_factory=list)
     consumed_topics: list[str] = field(default_factory=list)
     dead_letter_topic: str | None = None
-    # Extra loops, given the session factory, e.g. the delivery service's simulated courier.
-    background: list[Callable[[sessionmaker[Session]], BackgroundLoop]] = field(default_factory=list)
+    # Extra loops, given the session factory and the wakeups, e.g. the delivery service's simulated courier.
+    background: list[Callable[[sessionmaker[Session], Wakeups], BackgroundLoop]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.subscriptions and not self.dead_letter_topic:
             raise ValueError(f"{self.title} consumes events and needs a dead-letter topic")
         self.sessions = make_session_factory(make_engine(self.settings.database_url))
+        self.wakeups = Wakeups(self.sessions)
 
 
 class Readiness:
@@ -90,13 +91,17 @@ class Readiness:
             return outbox_backlog(session)
 
 
-def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float):
-    """A background loop that runs `step` in a unit of work, at once again while it finds work."""
+def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float, woken_by: str | None = None):
+    """A background loop that runs `step` in a unit of work, at once again while it finds work, and
+    otherwise every `poll_seconds` or as soon as a transaction of this process signals `woken_by`."""
 
-    def for_sessions(sessions: sessionmaker[Session]) -> BackgroundLoop:
+    def for_sessions(sessions: sessionmaker[Session], wakeups: Wakeups) -> BackgroundLoop:
+        wake = wakeups.event(woken_by) if woken_by else threading.Event()
+
         def run(stop: threading.Event) -> None:
             failures = FailureBackoff(f"{name} round", log)
             while not stop.is_set():
+                wake.clear()
                 try:
                     with unit_of_work(sessions) as session:
                         done = step(session)
@@ -105,7 +110,7 @@ def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float)
                     continue
                 failures.succeeded()
                 if not done:
-                    stop.wait(poll_seconds)
+                    wake.wait(poll_seconds)
         return run
 
     return for_sessions
@@ -120,7 +125,8 @@ def create_app(service: Service) -> FastAPI:
         loop = asyncio.get_running_loop()
         producer = kafka_producer(settings.kafka_bootstrap)
         zeebe_client = make_client(settings.zeebe_address)
-        relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds)
+        relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds,
+                            service.wakeups)
         loops: list[BackgroundLoop] = [lane.run for lane in relay.lanes]
         if service.subscriptions:
             loops.append(EventConsumer(
@@ -129,7 +135,7 @@ def create_app(service: Service) -> FastAPI:
                 sessions=service.sessions, dead_letter_topic=service.dead_letter_topic,
                 producer=producer,
             ).run)
-        loops += [make(service.sessions) for make in service.background]
+        loops += [make(service.sessions, service.wakeups) for make in service.background]
         threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
                    for run in loops]
         for thread in threads:

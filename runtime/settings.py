@@ -16,7 +16,8 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 
-    outbox_poll_seconds: float = 0.2
+    # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
+    outbox_poll_seconds: float = 1.0
     consumer_group: str = ""
 
     @property

@@ -177,7 +177,10 @@ def make_client(address: str) -> ZeebeClient:
 
 
 def build_worker(channel, name: str, router: ZeebeTaskRouter) -> ZeebeWorker:
-    worker = ZeebeWorker(channel, name=name, max_connection_retries=RETRY_FOREVER, poll_retry_delay=1)
+    # Streaming: the broker pushes a job to the worker as it is created, with no activation round trip
+    # per job; the worker still polls for jobs created while no stream was open (e.g. during a restart).
+    worker = ZeebeWorker(channel, name=name, max_connection_retries=RETRY_FOREVER, poll_retry_delay=1,
+                         stream_enabled=True)
     worker.include_router(router)
     return worker
 

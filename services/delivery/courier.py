@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from runtime.service import polling_loop
-from services.delivery import commands
+from services.delivery import commands, db
 
 
 def make_courier(poll_seconds: float):
-    return polling_loop("courier", commands.finish_due_deliveries, poll_seconds)
+    return polling_loop("courier", commands.finish_due_deliveries, poll_seconds, woken_by=db.COURIER_ASSIGNED)

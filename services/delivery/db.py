@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from runtime.closing import ClosedKeys
+from runtime.db import signal_on_commit
 from services.delivery.domain import DeliveryStatus
 
 metadata = MetaData()
@@ -76,8 +77,13 @@ def of_order(session: Session, order_id: str):
                            .order_by(deliveries.c.dispatched_at)).all()
 
 
+# Signalled when a courier gets a delivery, so a courier due at once does not wait for its next poll.
+COURIER_ASSIGNED = "delivery.courier-assigned"
+
+
 def insert_delivery(session: Session, **values) -> None:
     session.execute(insert(deliveries).values(status=DeliveryStatus.DISPATCHED, **values))
+    signal_on_commit(session, COURIER_ASSIGNED)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 50):
@@ -109,6 +115,7 @@ def set_status(session: Session, delivery_id: str, status: DeliveryStatus) -> No
 
 def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime) -> None:
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(courier=courier, due_at=due_at))
+    signal_on_commit(session, COURIER_ASSIGNED)
 
 
 def find_refusal(session: Session, order_id: str, shipment_id: str):

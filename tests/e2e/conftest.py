@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import eventually, new_order_request
 from tests.e2e.invariants import check_invariants
+from tools.stack import camunda
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def wait_until_consumed(stack, group: str, topic: str) -> bool:
 
 
 @pytest.fixture
-def engine_clock(camunda_api):
+def engine_clock(stack, camunda_api):
     """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""
     start_ms = int(time.time() * 1000)
 
@@ -98,6 +99,8 @@ def engine_clock(camunda_api):
 
     yield advance_to
     camunda_api.post("/v2/clock/reset", json={})
+    # A snapshot taken while the clock was pinned would bring the pin back after a restart (tools.stack.camunda).
+    camunda.take_snapshot(stack)
 
 
 @pytest.fixture

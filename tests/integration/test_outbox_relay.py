@@ -1,6 +1,8 @@
 """The outbox relay against real PostgreSQL and Kafka: only committed rows are published, once, each key in order."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import ClassVar
 
@@ -9,9 +11,9 @@ from confluent_kafka import Consumer
 from sqlalchemy import func, select, update
 
 from contracts.base import Event as DomainEvent
-from runtime.db import unit_of_work
+from runtime.db import Wakeups, unit_of_work
 from runtime.envelope import Envelope
-from runtime.outbox import EventPublisher, KafkaLane, ZeebeLane, add_zeebe_message, kafka_producer
+from runtime.outbox import EventPublisher, KafkaLane, ZeebeLane, add_zeebe_message, kafka_producer, lane_signal
 from runtime.tables import outbox
 
 
@@ -102,3 +104,21 @@ def test_a_zeebe_message_past_its_ttl_is_marked_expired_not_published(stack, scr
         row = session.execute(select(outbox)).one()
         assert row.expired_at is not None and row.published_at is None
     assert lane.relay_batch() == 0, "an expired row is not picked up again"
+
+
+def test_a_commit_in_the_process_wakes_the_relay_long_before_its_poll(stack, scratch_sessions, scratch_topic):
+    wake = Wakeups(scratch_sessions).event(lane_signal("kafka"))
+    lane = KafkaLane(scratch_sessions, kafka_producer(stack.kafka_bootstrap), poll_seconds=600, wake=wake)
+    stop = threading.Event()
+    thread = threading.Thread(target=lane.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)  # the lane found nothing and sleeps for its ten-minute poll
+        with unit_of_work(scratch_sessions) as session:
+            EventPublisher(source="/fulfilment/test", topic=scratch_topic).publish(
+                session, ParcelWeighed(order_id="o-woken", grams=5))
+        assert [r.key() for r in records_on(stack, scratch_topic, wait_seconds=8)] == [b"o-woken"]
+    finally:
+        stop.set()
+        wake.set()
+        thread.join(20)

@@ -96,8 +96,9 @@ def start(settings: StackSettings) -> None:
 def reset_clock(settings: StackSettings) -> bool:
     """Give the engine the real time again.
 
-    Camunda 8.6.0 restores the last pinned time on a restart even when the clock was reset after it, which
-    freezes every timer; only tests pin the clock, so a fresh start always means the real time."""
+    Camunda 8.6.0 restores the clock of its last snapshot on a restart: if the clock was pinned when the
+    snapshot was taken and reset after it, it comes back pinned and every timer stands still. Only
+    tests pin the clock, so a fresh start always means the real time."""
     request = urllib.request.Request(f"http://localhost:{settings.camunda_http_port}/v2/clock/reset",
                                      data=b"{}", method="POST", headers={"Content-Type": "application/json"})
     try:
@@ -120,3 +121,19 @@ def ready(settings: StackSettings) -> bool:
     return bool(partitions) and all(
         p.get("role") == "leader" and p.get("health") == "healthy" for p in partitions
     )
+
+
+def partition(settings: StackSettings) -> dict:
+    """The broker's own view of partition 1: roles, positions, its snapshot and its clock."""
+    with urllib.request.urlopen(
+        f"http://localhost:{settings.camunda_management_port}/actuator/partitions", timeout=5
+    ) as response:
+        return json.load(response)["1"]
+
+
+def take_snapshot(settings: StackSettings) -> None:
+    """Ask the broker to snapshot its state now rather than at its next period (5 minutes)."""
+    request = urllib.request.Request(
+        f"http://localhost:{settings.camunda_management_port}/actuator/partitions/takeSnapshot", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
