@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import unit_of_work
 from runtime.envelope import Envelope, EventPayload, InvalidEnvelope
+from runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
 from runtime.tables import inbox
 from runtime.validation import summarise
 
@@ -31,6 +33,8 @@ EventHandler = Callable[[Session, Any, Envelope], None]
 DLT_PREFIX = "dlt_"
 # Attempts at a record that fails for a reason other than an unreachable dependency.
 MAX_ATTEMPTS = 5
+# How often the consumer's lag per partition is refreshed for /metrics.
+STATISTICS_INTERVAL_MS = 5_000
 # An unreachable or overloaded dependency: lock and statement timeouts, lost connections, a broker down.
 TRANSIENT = (sql.OperationalError, sql.InterfaceError, sql.TimeoutError, sql.DisconnectionError,
              KafkaException, ConnectionError, TimeoutError)
@@ -80,6 +84,10 @@ class EventConsumer:
             "group.id": group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
+            # librdkafka computes the lag from the offsets it already tracks and hands it over in poll():
+            # no broker call of ours, and one small JSON document per interval.
+            "statistics.interval.ms": STATISTICS_INTERVAL_MS,
+            "stats_cb": CONSUMER_LAG.report,
         }
 
     def run(self, stop: threading.Event) -> None:
@@ -105,15 +113,18 @@ class EventConsumer:
                     continue
                 where = (message.topic(), message.partition(), message.offset())
                 try:
-                    self.handle(message)
+                    outcome = self.timed_handle(message)
                 except Exception as error:
                     if is_transient(error) or attempts.get(where, 0) + 1 < MAX_ATTEMPTS:
                         attempts[where] = attempts.get(where, 0) + (0 if is_transient(error) else 1)
+                        CONSUMED.labels(message.topic(), "retried").inc()
                         # Rewind and try the same record again.
                         consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
                         stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
                         continue
                     self.dead_letter(message, f"failed {MAX_ATTEMPTS} times: {describe(error, limit=500)}")
+                    outcome = "dead_lettered"
+                CONSUMED.labels(message.topic(), outcome).inc()
                 attempts.pop(where, None)
                 # Asynchronous: a commit lost in a crash only redelivers records the inbox already holds.
                 consumer.commit(message=message, asynchronous=True)
@@ -121,13 +132,20 @@ class EventConsumer:
         finally:
             consumer.close()
 
+    def timed_handle(self, message: Message) -> str:
+        started = time.perf_counter()
+        try:
+            return self.handle(message)
+        finally:
+            CONSUMER_SECONDS.labels(message.topic()).observe(time.perf_counter() - started)
+
     def handle(self, message: Message) -> str:
-        """Returns what happened: handled, duplicate, ignored or dead-lettered."""
+        """Returns what happened: handled, duplicate, ignored or dead_lettered."""
         try:
             envelope = Envelope.from_kafka(message.headers(), message.key(), message.value())
         except InvalidEnvelope as exc:
             self.dead_letter(message, str(exc))
-            return "dead-lettered"
+            return "dead_lettered"
         subscription = self.by_type.get(envelope.type)
         if subscription is None:
             return "ignored"
@@ -135,7 +153,7 @@ class EventConsumer:
             event = subscription.event.model_validate(envelope.data)
         except ValidationError as exc:
             self.dead_letter(message, f"{envelope.type} payload is invalid: {summarise(exc)}")
-            return "dead-lettered"
+            return "dead_lettered"
         try:
             with unit_of_work(self.sessions) as session:
                 if not record_in_inbox(session, self.name, envelope):
@@ -143,7 +161,7 @@ class EventConsumer:
                 subscription.handler(session, event, envelope)
         except EventRejected as exc:
             self.dead_letter(message, f"{envelope.type} rejected: {exc}")
-            return "dead-lettered"
+            return "dead_lettered"
         return "handled"
 
     def dead_letter(self, message: Message, reason: str) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Producer
+from prometheus_client.core import GaugeMetricFamily, Metric
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import func, insert, select, update
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from runtime.backoff import FailureBackoff
 from runtime.db import Wakeups, signal_on_commit, unit_of_work
 from runtime.envelope import Envelope, EventPayload
+from runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from runtime.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -100,18 +102,47 @@ def kafka_producer(bootstrap: str) -> Producer:
     })
 
 
-def outbox_backlog(session: Session) -> dict[str, Any]:
-    """What waits to be published per destination, how old the oldest is, and how many expired."""
+LANES = ("kafka", "zeebe")
+
+
+def backlog_by_lane(session: Session) -> tuple[dict[str, tuple[int, float]], int]:
+    """Per lane, the rows waiting and the oldest's age in seconds; and how many rows expired unpublished."""
     rows = session.execute(
         select(outbox.c.destination, func.count(), func.extract("epoch", func.now() - func.min(outbox.c.created_at)))
         .where(UNPUBLISHED).group_by(outbox.c.destination)
     ).all()
     expired = session.execute(select(func.count()).where(outbox.c.expired_at.is_not(None))).scalar_one()
+    return {destination: (count, float(age)) for destination, count, age in rows}, expired
+
+
+def outbox_backlog(session: Session) -> dict[str, Any]:
+    """What waits to be published per destination, how old the oldest is, and how many expired."""
+    waiting, expired = backlog_by_lane(session)
     return {
-        "unpublished": {destination: count for destination, count, _ in rows},
-        "oldest_unpublished_seconds": round(max((float(age) for *_, age in rows), default=0.0), 1),
+        "unpublished": {destination: count for destination, (count, _) in waiting.items()},
+        "oldest_unpublished_seconds": round(max((age for _, age in waiting.values()), default=0.0), 1),
         "expired": expired,
     }
+
+
+def backlog_metrics(session: Session) -> list[Metric]:
+    """The backlog as gauges, read when Prometheus scrapes.
+
+    Read at scrape rather than kept up to date by the lanes: a lane may run many rounds a second,
+    Prometheus every few seconds, and two indexed counts per scrape cost less than two per round.
+    """
+    waiting, expired = backlog_by_lane(session)
+    rows = GaugeMetricFamily("fulfil_outbox_backlog_rows", "Outbox rows waiting to be published, per lane.",
+                             labels=["lane"])
+    age = GaugeMetricFamily("fulfil_outbox_oldest_unpublished_age_seconds",
+                            "Age of the oldest outbox row waiting to be published (0 when none waits), per lane.",
+                            labels=["lane"])
+    for lane in LANES:
+        count, oldest = waiting.get(lane, (0, 0.0))
+        rows.add_metric([lane], count)
+        age.add_metric([lane], oldest)
+    return [rows, age, GaugeMetricFamily("fulfil_outbox_expired_rows",
+                                         "Zeebe messages that outlived their time to live unpublished.", expired)]
 
 
 class OutboxLane:
@@ -154,6 +185,9 @@ class OutboxLane:
             for seq, error in failed.items():
                 session.execute(update(outbox).where(outbox.c.seq == seq)
                                 .values(attempts=outbox.c.attempts + 1, last_error=error[:2000]))
+        # Counted after the commit: a row is published once it is marked so.
+        OUTBOX_PUBLISHED.labels(self.destination).inc(len(published))
+        OUTBOX_PUBLISH_FAILURES.labels(self.destination).inc(len(failed))
         if failed and not published:
             raise ConnectionError(f"no {self.destination} row could be published: {next(iter(failed.values()))}")
         return len(published)

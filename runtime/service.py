@@ -13,7 +13,8 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime import logging as service_logging
@@ -21,8 +22,9 @@ from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import EventConsumer, Subscription
+from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
-from runtime.outbox import OutboxRelay, kafka_producer, outbox_backlog
+from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
 from runtime.settings import ServiceSettings
 from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
@@ -47,6 +49,8 @@ class Service:
     dead_letter_topic: str | None = None
     # Extra loops, given the session factory and the wakeups, e.g. the delivery service's simulated courier.
     background: list[Callable[[sessionmaker[Session], Wakeups], BackgroundLoop]] = field(default_factory=list)
+    # Metric families of the service's own, read from its database when Prometheus scrapes `/metrics`.
+    metrics: list[ReadMetrics] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.subscriptions and not self.dead_letter_topic:
@@ -149,6 +153,9 @@ def create_app(service: Service) -> FastAPI:
         app.state.sessions = service.sessions
         app.state.settings = settings
         app.state.readiness = Readiness(service.sessions, producer, zeebe_client)
+        collectors = [ReadAtScrape(service.sessions, read) for read in (backlog_metrics, *service.metrics)]
+        for collector in collectors:
+            REGISTRY.register(collector)
         log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
         try:
             yield
@@ -159,11 +166,14 @@ def create_app(service: Service) -> FastAPI:
                 worker_task.cancel()
             for thread in threads:
                 await asyncio.to_thread(thread.join, 15)
+            for collector in collectors:
+                REGISTRY.unregister(collector)
 
     # Every route answers bad input with a Problem, and the OpenAPI document says so.
     app = FastAPI(title=service.title, lifespan=lifespan,
                   responses={422: problem("Invalid request: the reason, and the fields at fault")})
     app.include_router(service.api)
+    app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict:
@@ -176,6 +186,11 @@ def create_app(service: Service) -> FastAPI:
         report = await request.app.state.readiness.check()
         report["service"] = settings.service_name
         return JSONResponse(status_code=200 if report["status"] == "READY" else 503, content=report)
+
+    @app.get(METRICS_PATH, tags=["operations"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics: HTTP, jobs, outbox, consumer and process, and the service's own."""
+        return exposition()
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorke
 from pyzeebe.errors import BusinessError
 
 from runtime.backoff import FailureBackoff, exponential
+from runtime.metrics import JOB_SECONDS, JOBS
 from runtime.validation import summarise
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,13 @@ async def on_job_failure(exc: Exception, job: Job, controller: JobController) ->
             f"instance {job.process_instance_key})"
     if isinstance(exc, BusinessError):
         log.info("%s throws BPMN error %s: %s", about, exc.error_code, exc)
+        JOBS.labels(job.type, "bpmn_error").inc()
         await controller.set_error_status(str(exc), error_code=exc.error_code)
     elif isinstance(exc, (JobRejected, ValidationError)):
         reason = f"invalid variables: {summarise(exc)}" if isinstance(exc, ValidationError) else str(exc)
         message = f"{job.type}: {reason}"
         log.warning("%s rejected, raising an incident: %s", about, message)
+        JOBS.labels(job.type, "rejected").inc()
         # pyzeebe's controller only counts retries down by one; an incident at once needs retries=0.
         await controller._zeebe_adapter.fail_job(job_key=job.key, retries=0, message=message[:4000],
                                                  retry_back_off_ms=0, variables={})
@@ -75,6 +79,7 @@ async def on_job_failure(exc: Exception, job: Job, controller: JobController) ->
         backoff = retry_backoff_ms(retries_left)
         then = f"retrying in {backoff} ms ({retries_left} left)" if retries_left > 0 else "no retries left: incident"
         log.warning("%s failed, %s: %s", about, then, exc)
+        JOBS.labels(job.type, "failed" if retries_left > 0 else "exhausted").inc()
         if retries_left > 0:
             await asyncio.sleep(backoff / 1000)  # here, not as an engine backoff (see the module docstring)
         await controller.set_failure_status(f"{type(exc).__name__}: {exc}"[:4000], retry_back_off_ms=0)
@@ -148,7 +153,13 @@ def _adapter(handler: _Handler, dependencies: dict[str, Any]) -> Callable[..., d
 
     def run(job: Job, **variables: Any) -> dict:
         given = {name: job if name == "job" else dependencies[name] for name in handler.needs}
-        output = handler.function(handler.input.model_validate(variables), **given)
+        started = time.perf_counter()
+        try:
+            output = handler.function(handler.input.model_validate(variables), **given)
+        finally:
+            # Timed here, in pyzeebe's executor thread: the handler's own work, not the queue before it.
+            JOB_SECONDS.labels(job.type).observe(time.perf_counter() - started)
+        JOBS.labels(job.type, "completed").inc()  # the other outcomes are counted by on_job_failure
         return output.model_dump(mode="json", by_alias=True) if output is not None else {}
 
     run.__name__ = handler.function.__name__

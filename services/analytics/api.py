@@ -1,10 +1,10 @@
-"""Analytics HTTP API: figures as JSON, as Prometheus metrics, and as a small web page."""
+"""Analytics HTTP API: figures as JSON and as a small web page; `/metrics` serves them too (figures.metrics)."""
 from __future__ import annotations
 
 import html
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse
 
 from runtime.db import unit_of_work
 from runtime.http import Sessions
@@ -21,11 +21,6 @@ def _current(all_sessions) -> dict:
 @router.get("/figures")
 def get_figures(all_sessions: Sessions) -> dict:
     return _current(all_sessions)
-
-
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(all_sessions: Sessions) -> str:
-    return figures.prometheus(_current(all_sessions))
 
 
 def _bars(title: str, series: dict[str, int]) -> str:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from contracts.registry import ANALYTICS
 from runtime.service import Service
-from services.analytics import api, consumers
+from services.analytics import api, consumers, figures
 from services.analytics.settings import AnalyticsSettings
 
 service = Service(
@@ -14,4 +14,5 @@ service = Service(
     subscriptions=consumers.SUBSCRIPTIONS,
     consumed_topics=ANALYTICS.consumed_topics,
     dead_letter_topic=ANALYTICS.dead_letter_topic,
+    metrics=[figures.metrics],
 )

@@ -1,8 +1,10 @@
 """The figures, from the stored facts: the same facts always give the same figures."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
 from services.analytics import db
@@ -51,31 +53,36 @@ def _units_per_minute(production) -> dict[str, int]:
     return dict(sorted(units.items()))
 
 
-def prometheus(figures: dict) -> str:
-    """The figures in Prometheus' text exposition format."""
-    def number(value) -> str:
-        return "NaN" if value is None else repr(float(value))
+def metrics(session: Session) -> list[Metric]:
+    """The figures as Prometheus metric families, computed when `/metrics` is scraped."""
+    return metric_families(compute(session))
 
-    lines = []
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, object]]) -> None:
-        lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
-        lines.extend(f"{name}{labels} {number(value)}" for labels, value in samples)
+def metric_families(figures: dict) -> list[Metric]:
+    """The figures as Prometheus metric families; a figure with no value yet (None) is NaN."""
+    def number(value) -> float:
+        return math.nan if value is None else float(value)
 
-    orders = figures["orders"]
-    metric("fulfilment_orders_total", "counter", "Orders by what happened to them.",
-           [(f'{{event="{e}"}}', orders[e]) for e in ("placed", "completed", "cancelled")])
-    lead = figures["lead_time_seconds"]
-    metric("fulfilment_lead_time_seconds", "gauge", "Placed-to-delivered lead time.",
-           [('{quantile="0.5"}', lead["p50"]), ('{quantile="0.95"}', lead["p95"])])
-    metric("fulfilment_first_pass_fill_rate", "gauge", "Share of orders fully reserved at once.",
-           [("", figures["first_pass_fill_rate"]["rate"])])
+    def single(family: type[Metric], name: str, help_text: str, value) -> Metric:
+        return family(name, help_text, value=number(value))
+
+    orders = CounterMetricFamily("fulfilment_orders", "Orders by what happened to them.", labels=["event"])
+    for event in ("placed", "completed", "cancelled"):
+        orders.add_metric([event], figures["orders"][event])
+    lead = GaugeMetricFamily("fulfilment_lead_time_seconds", "Placed-to-delivered lead time.", labels=["quantile"])
+    lead.add_metric(["0.5"], number(figures["lead_time_seconds"]["p50"]))
+    lead.add_metric(["0.95"], number(figures["lead_time_seconds"]["p95"]))
     backorders = figures["open_backorders"]
-    metric("fulfilment_open_backorders", "gauge", "Backordered lines still waiting.", [("", backorders["count"])])
-    metric("fulfilment_oldest_backorder_age_seconds", "gauge", "Age of the oldest open backorder.",
-           [("", backorders["oldest_age_seconds"])])
-    metric("fulfilment_factory_produced_units_total", "counter", "Units the factory produced.",
-           [("", figures["factory"]["produced_units"])])
-    metric("fulfilment_delivery_deadline_breaches_total", "counter", "Deliveries past their first deadline.",
-           [("", figures["delivery_deadline_breaches"])])
-    return "\n".join(lines) + "\n"
+    return [
+        orders, lead,
+        single(GaugeMetricFamily, "fulfilment_first_pass_fill_rate", "Share of orders fully reserved at once.",
+               figures["first_pass_fill_rate"]["rate"]),
+        single(GaugeMetricFamily, "fulfilment_open_backorders", "Backordered lines still waiting.",
+               backorders["count"]),
+        single(GaugeMetricFamily, "fulfilment_oldest_backorder_age_seconds", "Age of the oldest open backorder.",
+               backorders["oldest_age_seconds"]),
+        single(CounterMetricFamily, "fulfilment_factory_produced_units", "Units the factory produced.",
+               figures["factory"]["produced_units"]),
+        single(CounterMetricFamily, "fulfilment_delivery_deadline_breaches", "Deliveries past their first deadline.",
+               figures["delivery_deadline_breaches"]),
+    ]

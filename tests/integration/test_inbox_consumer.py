@@ -5,6 +5,7 @@ import uuid
 from typing import ClassVar
 
 from confluent_kafka import Consumer, Producer
+from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 
 from contracts.base import Event as DomainEvent
@@ -53,6 +54,13 @@ def test_duplicates_are_absorbed_and_bad_events_are_dead_lettered(stack, scratch
     assert any("units" in r and "payload is invalid" in r for r in reasons)
     assert any("not a CloudEvents" in r for r in reasons)
     assert all(h["dlt_consumer"] == b"inbox-test" for h in dead)
+    assert outcomes(scratch_topic) == {"handled": 1, "duplicate": 1, "dead_lettered": 3}
+
+
+def outcomes(topic: str) -> dict[str, float]:
+    """What this process's consumers counted for the topic on /metrics, per outcome."""
+    return {sample.labels["outcome"]: sample.value for family in REGISTRY.collect() for sample in family.samples
+            if sample.name == "fulfil_consumer_records_total" and sample.labels["topic"] == topic and sample.value}
 
 
 def consumer_of(stack, scratch_sessions, scratch_topic, on_counted) -> EventConsumer:
@@ -89,6 +97,7 @@ def test_a_record_that_keeps_failing_is_dead_lettered_after_a_few_attempts_and_t
         eventually(lambda: handled == [14], what="the record behind the failing one")
     assert len(attempts) == MAX_ATTEMPTS
     assert dead["dlt_reason"].decode() == f"failed {MAX_ATTEMPTS} times: KeyError: 'no such shelf: 13'"
+    assert outcomes(scratch_topic) == {"retried": MAX_ATTEMPTS - 1, "dead_lettered": 1, "handled": 1}
 
 
 def test_a_record_that_fails_because_the_database_is_down_waits_for_it_and_is_never_dead_lettered(
@@ -110,3 +119,4 @@ def test_a_record_that_fails_because_the_database_is_down_waits_for_it_and_is_ne
     reader.subscribe([f"{scratch_topic}.dead-letter"])
     assert reader.consume(num_messages=1, timeout=3) == []
     reader.close()
+    assert outcomes(scratch_topic) == {"retried": MAX_ATTEMPTS * 2, "handled": 1}

@@ -8,12 +8,22 @@ from typing import ClassVar
 
 import pytest
 from confluent_kafka import Consumer
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
 from contracts.base import Event as DomainEvent
 from runtime.db import Wakeups, unit_of_work
 from runtime.envelope import Envelope
-from runtime.outbox import EventPublisher, KafkaLane, ZeebeLane, add_zeebe_message, kafka_producer, lane_signal
+from runtime.metrics import ReadAtScrape
+from runtime.outbox import (
+    EventPublisher,
+    KafkaLane,
+    ZeebeLane,
+    add_zeebe_message,
+    backlog_metrics,
+    kafka_producer,
+    lane_signal,
+)
 from runtime.tables import outbox
 
 
@@ -70,6 +80,30 @@ def test_kafka_rows_go_out_while_zeebe_rows_wait_in_their_own_lane(stack, scratc
     with unit_of_work(scratch_sessions) as session:
         waiting = session.execute(select(outbox.c.destination).where(outbox.c.published_at.is_(None))).scalars()
         assert list(waiting) == ["zeebe"]
+
+
+def test_the_relay_counts_what_it_published_and_the_backlog_gauges_show_what_waits_per_lane(
+        stack, scratch_sessions, scratch_topic):
+    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    with unit_of_work(scratch_sessions) as session:
+        for order_id in ("o-1", "o-2"):
+            add_zeebe_message(session, name="order-placed", correlation_key=order_id, message_id=f"m-{order_id}",
+                              variables={})
+            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=1))
+        session.execute(update(outbox).where(outbox.c.destination == "zeebe")
+                        .values(created_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)))
+    published = {"name": "fulfil_outbox_published_rows_total", "labels": {"lane": "kafka"}}
+    before = REGISTRY.get_sample_value(**published) or 0
+    assert relay_for(stack, scratch_sessions).relay_batch() == 2
+    assert REGISTRY.get_sample_value(**published) - before == 2
+    gauges = {(sample.name, sample.labels.get("lane")): sample.value
+              for family in ReadAtScrape(scratch_sessions, backlog_metrics).collect() for sample in family.samples}
+    assert gauges == {
+        ("fulfil_outbox_backlog_rows", "kafka"): 0, ("fulfil_outbox_backlog_rows", "zeebe"): 2,
+        ("fulfil_outbox_oldest_unpublished_age_seconds", "kafka"): 0,
+        ("fulfil_outbox_oldest_unpublished_age_seconds", "zeebe"): pytest.approx(120, abs=30),
+        ("fulfil_outbox_expired_rows", None): 0,
+    }
 
 
 def test_a_key_held_by_another_relay_waits_while_other_keys_go(stack, scratch_sessions, scratch_topic):

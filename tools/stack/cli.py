@@ -55,9 +55,11 @@ def print_urls(settings: StackSettings) -> None:
   Warehouse API      http://127.0.0.1:{settings.warehouse_port}/docs
   Factory API        http://127.0.0.1:{settings.factory_port}/docs
   Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
-  Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures, Prometheus /metrics)
+  Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures)
+  Metrics            /metrics on every service port (Prometheus)
   {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
+  Camunda metrics    http://localhost:{settings.camunda_management_port}/actuator/prometheus
   Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
   Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
   PostgreSQL         127.0.0.1:{settings.postgres_port}
