@@ -157,6 +157,8 @@ class OutboxLane:
         self.batch_size = batch_size
         # Set when this process commits rows for the lane; the poll finds rows other replicas left.
         self.wake = wake or threading.Event()
+        # Whether the last claim filled a batch, so more rows may wait right now.
+        self.more_waiting = False
 
     def run(self, stop: threading.Event) -> None:
         failures = FailureBackoff(f"outbox relay to {self.destination}", log)
@@ -168,7 +170,7 @@ class OutboxLane:
                 stop.wait(failures.failed())
                 continue
             failures.succeeded()
-            if relayed == 0:
+            if relayed == 0 or not self.more_waiting:
                 self.wake.wait(self.poll_seconds)
 
     def relay_batch(self) -> int:
@@ -201,6 +203,7 @@ class OutboxLane:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         ).all()
+        self.more_waiting = len(rows) == self.batch_size
         if not rows:
             return []
         mine = {row.seq for row in rows}
