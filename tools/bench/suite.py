@@ -1,0 +1,157 @@
+"""The suite as a customer meets it: orders placed over HTTP, their end seen in the services' events.
+
+Every order is one unit of a SKU stocked for the run, so all take the full-stock path. Completion comes from
+`order.events` on Kafka (the Order service publishes order.completed when the process's last job closes the
+order), read by a consumer of the bench's own, so the bench adds no load to the API while it waits; the other
+services' events on the way say where an order spent its time.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+import httpx
+from confluent_kafka import Consumer, TopicPartition
+from sqlalchemy import text
+
+from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
+from contracts.registry import PUBLISHERS
+from tools.bench.loops import Completions, Finish, StartRefused
+from tools.invariants import Databases
+from tools.orders import SAMPLE_ADDRESS
+from tools.stack.config import StackSettings
+from tools.stack.errors import StackError
+
+ENDINGS = {event.event_type: event is OrderCompleted for event in (OrderCompleted, OrderCancelled, OrderDeliveryFailed)}
+# More than any run places; stock never runs out, so no order waits for the factory.
+STOCK = 1_000_000
+RETRY_PAUSE = 0.5
+
+
+class OrderEvents(threading.Thread):
+    """Reads every service's events topic from its current end: reports each order's final event, and keeps when
+    each event of an order happened (type and time from the CloudEvents headers: no payload is parsed)."""
+
+    def __init__(self, settings: StackSettings, completions: Completions) -> None:
+        super().__init__(name="bench-suite-events", daemon=True)
+        self.completions = completions
+        self.milestones: dict[str, dict[str, float]] = {}  # order id -> event type -> when it happened
+        self.stopping = threading.Event()
+        self.consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4()}",
+                                  "enable.auto.commit": False})
+        topics = [service.events_topic for service in PUBLISHERS]
+        found = self.consumer.list_topics(timeout=10).topics
+        # From the exact current end (no orders of this phase exist yet), not "latest" resolved some time later.
+        self.consumer.assign([TopicPartition(topic, p, self.consumer.get_watermark_offsets(
+            TopicPartition(topic, p), timeout=10)[1]) for topic in topics for p in found[topic].partitions])
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                for record in self.consumer.consume(num_messages=500, timeout=0.1):
+                    if record.error() or record.key() is None:
+                        continue
+                    headers = dict(record.headers() or [])
+                    event_type = headers.get("ce_type", b"").decode()
+                    at = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
+                    order_id = record.key().decode()
+                    self.milestones.setdefault(order_id, {}).setdefault(event_type, at)
+                    if event_type in ENDINGS:
+                        self.completions.report(order_id, Finish(at=at, ok=ENDINGS[event_type], seen=time.time()))
+        finally:
+            self.consumer.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+class Suite:
+    """The suite side of the bench: `open` once, then per phase `begin`, `start` many, `end`; `settle` in between."""
+
+    name = "suite"
+
+    def __init__(self, settings: StackSettings, run: str) -> None:
+        self.settings = settings
+        self.run = run
+        self.sku = f"BENCH-{run}"
+        self.http: httpx.AsyncClient | None = None
+        self.events: OrderEvents | None = None
+        self.databases = Databases(settings)
+        self.opened_at = datetime.now(timezone.utc)
+        self.retried = 0  # POST /orders answered 5xx or not at all, sent again with the same Idempotency-Key
+
+    async def open(self) -> None:
+        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.settings.order_port}", timeout=30,
+                                      limits=httpx.Limits(max_connections=500, max_keepalive_connections=100))
+        warehouse = f"http://127.0.0.1:{self.settings.warehouse_port}"
+        try:
+            response = await self.http.put(f"{warehouse}/stock/{self.sku}",
+                                           json={"on_hand": STOCK, "name": "benchmark item"})
+        except httpx.HTTPError as exc:
+            raise StackError(f"the warehouse service at {warehouse} is not answering ({exc}); start the stack "
+                             "with `make up`") from exc
+        if response.status_code != 201:
+            raise StackError(f"stocking {self.sku} answered {response.status_code}: {response.text}")
+
+    async def begin(self, completions: Completions) -> None:
+        self.events = OrderEvents(self.settings, completions)
+        self.events.start()
+
+    async def start(self, number: int) -> str:
+        order = {"customer_id": f"bench-{number}", "items": [{"sku": self.sku, "quantity": 1}],
+                 "shipping_address": SAMPLE_ADDRESS}
+        headers = {"Idempotency-Key": f"bench-{self.run}-{number}"}
+        while True:
+            try:
+                response = await self.http.post("/orders", json=order, headers=headers)
+            except httpx.HTTPError:
+                response = None
+            if response is not None and response.status_code < 500:
+                if response.status_code not in (200, 201):
+                    raise StartRefused(f"POST /orders answered {response.status_code}: {response.text[:200]}")
+                return response.json()["id"]
+            self.retried += 1
+            await asyncio.sleep(RETRY_PAUSE)
+
+    async def end(self) -> dict[str, dict[str, float]]:
+        """Stop reading events; returns when each event of each order happened (order id -> type -> time)."""
+        if self.events is None:
+            return {}
+        self.events.stop()
+        return self.events.milestones
+
+    async def settle(self, timeout: float = 60) -> None:
+        """Wait until every service has published what its outbox holds, so a phase starts on a quiet stack."""
+        deadline = time.monotonic() + timeout
+        while await asyncio.to_thread(self.outbox_backlog) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+
+    def counters(self) -> dict[str, int]:
+        """What the suite's clients could see of it pushing back, so far in this run."""
+        return {"HTTP retries": self.retried, "outbox retries": self.outbox_failures()}
+
+    def outbox_backlog(self) -> int:
+        total = 0
+        for service in PUBLISHERS:
+            with self.databases(service.name) as db:
+                total += db.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL "
+                                         "AND expired_at IS NULL")).scalar()
+        return total
+
+    def outbox_failures(self) -> int:
+        """Outbox rows written during this run that failed to publish at least once (broker busy or down)."""
+        total = 0
+        for service in PUBLISHERS:
+            with self.databases(service.name) as db:
+                total += db.execute(text("SELECT count(*) FROM outbox WHERE attempts > 0 AND created_at >= :since"),
+                                    {"since": self.opened_at}).scalar()
+        return total
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+        self.databases.dispose()
