@@ -9,15 +9,32 @@ from tools.bench.results import REFERENCE, SUITE, Phase
 COLOURS = {REFERENCE: "#4c78a8", SUITE: "#f58518"}
 WIDTH, HEIGHT = 960, 380
 PANEL_TOP, PANEL_BOTTOM = 60, 320  # y of each panel's top and of its axis
-PANELS = ((70, 440, "completed per second"), (560, 930, "seconds from start to completed: p50 bar, p95 tick, p99 end"))
+PANELS = ((70, 440, "completed per second"),
+          (560, 930, "seconds to completed, log scale: p50 bar, p95 tick, p99 end"))
 
 
-def _nice_top(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above `value`."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+class Scale:
+    """Maps a value to its height in a panel: linear from 0 (throughput) or by decades (latency, which spans
+    tenths of a second in a closed loop to minutes in an overloaded open loop)."""
+
+    def __init__(self, values: list[float], log: bool) -> None:
+        positive = [v for v in values if v > 0] or [1.0]
+        self.log = log
+        if log:
+            self.low = 10.0 ** math.floor(math.log10(min(positive)))
+            self.high = 10.0 ** math.ceil(math.log10(max(positive) * 1.01))
+            self.ticks = [self.low * 10**k for k in range(round(math.log10(self.high / self.low)) + 1)]
+        else:
+            top = max(positive)
+            power = 10 ** math.floor(math.log10(top))
+            self.low, self.high = 0.0, next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= top)
+            self.ticks = [self.high * step / 4 for step in range(5)]
+
+    def y(self, value: float) -> float:
+        value = min(max(value, self.low), self.high)
+        share = (math.log10(value / self.low) / math.log10(self.high / self.low) if self.log
+                 else value / self.high)
+        return PANEL_BOTTOM - (PANEL_BOTTOM - PANEL_TOP) * share
 
 
 def _text(x: float, y: float, content: str, size: int = 12, anchor: str = "middle", **attributes: str) -> str:
@@ -26,11 +43,10 @@ def _text(x: float, y: float, content: str, size: int = 12, anchor: str = "middl
             f"{escape(content)}</text>")
 
 
-def _axis(left: float, right: float, title: str, top_value: float) -> list[str]:
+def _axis(left: float, right: float, title: str, scale: Scale) -> list[str]:
     parts = [_text((left + right) / 2, PANEL_TOP - 20, title, 13, font_weight="bold")]
-    for step in range(5):
-        value = top_value * step / 4
-        y = PANEL_BOTTOM - (PANEL_BOTTOM - PANEL_TOP) * step / 4
+    for value in scale.ticks:
+        y = scale.y(value)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(_text(left - 6, y + 4, f"{value:g}", 11, "end"))
     return parts
@@ -47,9 +63,9 @@ def svg(phases: list[Phase]) -> str:
              f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif">',
              f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>']
     latencies = [p.latency(q) or 0 for p in phases for q in (50, 95, 99)]
-    tops = (_nice_top(max((p.throughput for p in phases), default=0)), _nice_top(max(latencies, default=0)))
-    for (left, right, title), top_value in zip(PANELS, tops, strict=True):
-        parts += _axis(left, right, title, top_value)
+    scales = (Scale([p.throughput for p in phases], log=False), Scale(latencies, log=True))
+    for (left, right, title), scale in zip(PANELS, scales, strict=True):
+        parts += _axis(left, right, title, scale)
         slot = (right - left) / max(1, len(groups))
         bar = slot / 3
         for index, (label, sides) in enumerate(groups):
@@ -58,7 +74,7 @@ def svg(phases: list[Phase]) -> str:
             for offset, side in enumerate((REFERENCE, SUITE)):
                 if side in sides:
                     x = x0 + bar * offset
-                    parts += (_throughput_bar if left == PANELS[0][0] else _latency_bar)(sides[side], x, bar, top_value)
+                    parts += (_throughput_bar if left == PANELS[0][0] else _latency_bar)(sides[side], x, bar, scale)
     for offset, side in enumerate((REFERENCE, SUITE)):
         x = WIDTH / 2 - 110 + offset * 130
         parts.append(f'<rect x="{x}" y="{HEIGHT - 22}" width="12" height="12" fill="{COLOURS[side]}"/>')
@@ -67,27 +83,23 @@ def svg(phases: list[Phase]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _y(value: float, top_value: float) -> float:
-    return PANEL_BOTTOM - (PANEL_BOTTOM - PANEL_TOP) * min(value, top_value) / top_value
-
-
-def _throughput_bar(phase: Phase, x: float, width: float, top_value: float) -> list[str]:
-    y = _y(phase.throughput, top_value)
+def _throughput_bar(phase: Phase, x: float, width: float, scale: Scale) -> list[str]:
+    y = scale.y(phase.throughput)
     return [f'<rect x="{x:.1f}" y="{y:.1f}" width="{width * 0.9:.1f}" height="{PANEL_BOTTOM - y:.1f}" '
             f'fill="{COLOURS[phase.side]}"/>',
             _text(x + width * 0.45, y - 4, f"{phase.throughput:.1f}", 10)]
 
 
-def _latency_bar(phase: Phase, x: float, width: float, top_value: float) -> list[str]:
+def _latency_bar(phase: Phase, x: float, width: float, scale: Scale) -> list[str]:
     p50, p95, p99 = (phase.latency(q) for q in (50, 95, 99))
     if p50 is None:
         return []
     middle = x + width * 0.45
-    y50 = _y(p50, top_value)
+    y50 = scale.y(p50)
     parts = [f'<rect x="{x:.1f}" y="{y50:.1f}" width="{width * 0.9:.1f}" height="{PANEL_BOTTOM - y50:.1f}" '
              f'fill="{COLOURS[phase.side]}"/>',
              _text(middle, PANEL_BOTTOM - 4, f"{p50:.2f}", 10, fill="white")]
-    y95, y99 = _y(p95, top_value), _y(p99, top_value)
+    y95, y99 = scale.y(p95), scale.y(p99)
     parts.append(f'<line x1="{middle:.1f}" y1="{y50:.1f}" x2="{middle:.1f}" y2="{y99:.1f}" stroke="#333"/>')
     for y in (y95, y99):
         parts.append(f'<line x1="{middle - 6:.1f}" y1="{y:.1f}" x2="{middle + 6:.1f}" y2="{y:.1f}" stroke="#333"/>')

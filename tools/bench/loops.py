@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ class Completions:
             self.waiting[key] = future
         return future
 
+    def forget(self, key: str) -> None:
+        """Nobody waits for `key` any more (its phase gave up on it)."""
+        self.waiting.pop(key, None)
+
     def report(self, key: str, finish: Finish) -> None:
         self.loop.call_soon_threadsafe(self._resolve, key, finish)
 
@@ -47,6 +52,20 @@ class Completions:
             self.early[key] = finish
         elif not future.done():
             future.set_result(finish)
+
+
+class Feed(threading.Thread):
+    """Reads what a side's ends are told by (the engine's record log, Kafka) in a thread of its own until stopped,
+    and reports them to `completions`."""
+
+    def __init__(self, name: str, completions: Completions) -> None:
+        super().__init__(name=name, daemon=True)
+        self.completions = completions
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
 
 
 class StartRefused(Exception):
@@ -112,7 +131,7 @@ async def _one(side: Side, completions: Completions, number: int, sample: Sample
     try:
         sample.finish = await asyncio.wait_for(ended, max(0.0, give_up_at - time.time()))
     except TimeoutError:
-        completions.waiting.pop(key, None)
+        completions.forget(key)
 
 
 async def closed_loop(side: Side, completions: Completions, clients: int, duration: float, drain: float,

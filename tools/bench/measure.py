@@ -4,12 +4,16 @@ from __future__ import annotations
 import os
 import re
 import urllib.request
-from pathlib import Path
 
+from tools.stack import postgres, services
 from tools.stack.config import StackSettings
-from tools.stack.processes import read_pid
+from tools.stack.processes import pid_alive, process_stats, read_pid
 
 BENCH = "bench"
+# What pyzeebe's job poller logs when the broker refuses an activation with RESOURCE_EXHAUSTED; pyzeebe 4.7 then
+# stops polling that job type for a fixed 5 seconds (pyzeebe/worker/job_poller.py).
+ACTIVATION_REFUSED = "Failed to activate jobs from the gateway. Exception: ZeebeBackPressureError"
+ACTIVATION_PAUSES = "activation pauses"
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
@@ -20,29 +24,18 @@ def stack_processes(settings: StackSettings) -> dict[str, int]:
         pid = read_pid(settings, path.stem)
         if pid:
             found[path.stem] = pid
-    postmaster = settings.state_dir / "postgres" / "data" / "postmaster.pid"
-    try:
-        found["postgres"] = int(postmaster.read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        pass
+    server = postgres.server_pid(settings)
+    if server and pid_alive(server):
+        found["postgres"] = server
     return found
 
 
 def _process_table() -> dict[int, tuple[int, int, int]]:
-    """pid -> (parent pid, own CPU ticks, CPU ticks of its reaped children) for every live process."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-        # cutime cstime, i.e. fields[1] is the parent and fields[11:15] the four times
-        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]),
-                                  int(fields[13]) + int(fields[14]))
-    return table
+    """pid -> (parent pid, own CPU ticks, CPU ticks of its reaped children) for every process."""
+    # stat fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    # utime stime cutime cstime ...
+    return {pid: (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+            for pid, fields in process_stats()}
 
 
 def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
@@ -80,3 +73,20 @@ def dropped_requests(settings: StackSettings) -> float | None:
         return None
     counts = re.findall(r"^zeebe_dropped_request_count_total\{[^}]*\} (\S+)$", text, re.MULTILINE)
     return sum(float(c) for c in counts) if counts else None
+
+
+class LogCount:
+    """How often a line of text appears in the service replicas' logs from now on."""
+
+    def __init__(self, settings: StackSettings, text: str) -> None:
+        self.text = text.encode()
+        logs = [settings.logs / f"{replica.name}.log" for replica in services.started_replicas(settings)]
+        self.offsets = {log: log.stat().st_size for log in logs if log.is_file()}
+
+    def count(self) -> int:
+        total = 0
+        for log, offset in self.offsets.items():
+            with open(log, "rb") as lines:
+                lines.seek(offset)
+                total += lines.read().count(self.text)
+        return total

@@ -9,10 +9,11 @@ needs (full stock, packed, delivered) and publish delivery-completed once the de
 # No `from __future__ import annotations` here: pyzeebe finds a handler's Job parameter by its annotation object.
 import asyncio
 import json
-import threading
+import logging
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from contracts.registry import DELIVERY, ORDER, WAREHOUSE
 from contracts.warehouse import PickPack, PickPackResult, ReservationOutcome, ReserveStock, ReserveStockResult
 from runtime.zeebe import JOB_TIMEOUT_MS, build_worker, make_channel, make_client
 from services.order.settings import OrderSettings
-from tools.bench.loops import Completions, Finish
+from tools.bench.loops import Completions, Feed, Finish
+from tools.bench.measure import ACTIVATION_PAUSES, ACTIVATION_REFUSED
 from tools.bootstrap import BPMN_DIR
 from tools.stack.camunda import record_log
 from tools.stack.config import StackSettings
@@ -46,6 +48,8 @@ REFERENCE_SKU = "BENCH-REF"
 # How long to wait between two tries of a request the broker refused with RESOURCE_EXHAUSTED: the Order
 # service's outbox waits as long (runtime.outbox).
 BACK_PRESSURE_PAUSE = 0.05
+RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+JOB_POLLER_LOGGER = "pyzeebe.worker.job_poller"
 
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 _BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
@@ -69,7 +73,7 @@ def renamed(path: Path, prefix: str = PREFIX) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
-def _no_op_routers(messages: ZeebeClient, rejected: list[int]) -> dict[str, ZeebeTaskRouter]:
+def _no_op_routers(messages: ZeebeClient, push_back: Counter) -> dict[str, ZeebeTaskRouter]:
     """One router per service that owns a job type of the happy path; each job is completed at once."""
     routers = {service.name: ZeebeTaskRouter() for service in (WAREHOUSE, DELIVERY, ORDER)}
     deliveries: set[asyncio.Task] = set()  # held until done: the event loop keeps only weak references
@@ -102,8 +106,9 @@ def _no_op_routers(messages: ZeebeClient, rejected: list[int]) -> dict[str, Zeeb
 
     async def deliver(job: Job, shipment_id: str, delivery_id: str) -> None:
         """delivery-completed, published once pyzeebe has completed the delivery job (as the courier would)."""
-        while job.status in (JobStatus.Running, JobStatus.RunningAfterDecorators):
-            await asyncio.sleep(0.001)
+        give_up = time.monotonic() + JOB_TIMEOUT_MS / 1000
+        while job.status in (JobStatus.Running, JobStatus.RunningAfterDecorators) and time.monotonic() < give_up:
+            await asyncio.sleep(0.001)  # pyzeebe offers no hook after the completion
         if job.status is not JobStatus.Completed:
             return
         delivered = Delivered(delivered_at=datetime.now(timezone.utc).isoformat()).to_variables()
@@ -114,7 +119,7 @@ def _no_op_routers(messages: ZeebeClient, rejected: list[int]) -> dict[str, Zeeb
                                                time_to_live_in_milliseconds=DELIVERY_COMPLETED.ttl_ms)
                 return
             except ZeebeBackPressureError:
-                rejected[0] += 1
+                push_back[RESOURCE_EXHAUSTED] += 1
                 await asyncio.sleep(BACK_PRESSURE_PAUSE)
 
     @task(DELIVERY.name, CheckDelivered)
@@ -128,7 +133,21 @@ def _no_op_routers(messages: ZeebeClient, rejected: list[int]) -> dict[str, Zeeb
     return routers
 
 
-class InstanceEnds(threading.Thread):
+class _CountActivationPauses(logging.Filter):
+    """Counts the no-op workers' refused activations instead of printing pyzeebe's warning for each."""
+
+    def __init__(self, push_back: Counter) -> None:
+        super().__init__()
+        self.push_back = push_back
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if ACTIVATION_REFUSED in record.getMessage():
+            self.push_back[ACTIVATION_PAUSES] += 1
+            return False
+        return True
+
+
+class InstanceEnds(Feed):
     """Follows the engine's record log from its current end and reports when each reference instance ends.
 
     The log already exists (the launcher's exporter writes every engine event to it), so following it costs
@@ -139,13 +158,11 @@ class InstanceEnds(threading.Thread):
     """
 
     def __init__(self, settings: StackSettings, completions: Completions, process_id: str) -> None:
-        super().__init__(name="bench-reference-record-log", daemon=True)
+        super().__init__("bench-reference-record-log", completions)
         self.path = record_log(settings)
-        self.completions = completions
         self.mark = f'"bpmnProcessId":"{process_id}"'
         self.process_id = process_id
         self.order_of: dict[int, str] = {}  # process instance key -> orderId, until the instance ends
-        self.stopping = threading.Event()
         self.offset = self.path.stat().st_size if self.path.is_file() else 0
 
     def run(self) -> None:
@@ -178,10 +195,6 @@ class InstanceEnds(threading.Thread):
                 self.completions.report(order_id, Finish(at=at if abs(seen - at) < 5 else seen,
                                                          ok=record["intent"] == "ELEMENT_COMPLETED", seen=seen))
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
-
 
 class Reference:
     """The reference side of the bench: deploy once, then per phase `begin`, `start` many, `end`."""
@@ -192,8 +205,10 @@ class Reference:
         self.settings = settings
         self.run = run
         self.client: ZeebeClient | None = None
-        # Every request the broker refused with RESOURCE_EXHAUSTED: starts and delivery messages.
-        self.rejected = [0]
+        # Requests the broker refused with RESOURCE_EXHAUSTED: activations (each pauses a job type's poller),
+        # starts and delivery messages.
+        self.push_back = Counter({ACTIVATION_PAUSES: 0, RESOURCE_EXHAUSTED: 0})
+        self.activation_pauses = _CountActivationPauses(self.push_back)
         self.workers: list[tuple[ZeebeWorker, asyncio.Task, object]] = []
         self.ends: InstanceEnds | None = None
         self.leftover: dict[int, str] = {}
@@ -203,6 +218,7 @@ class Reference:
 
     async def open(self) -> None:
         """Connect and deploy the renamed processes (deploying the same files again changes nothing)."""
+        logging.getLogger(JOB_POLLER_LOGGER).addFilter(self.activation_pauses)
         self.client = make_client(self.settings.zeebe_address)
         folder = self.settings.state_dir / "bench"
         folder.mkdir(parents=True, exist_ok=True)
@@ -215,7 +231,7 @@ class Reference:
     async def begin(self, completions: Completions) -> None:
         self.ends = InstanceEnds(self.settings, completions, PREFIX + FULFILMENT_PROCESS)
         self.ends.start()
-        for service, router in _no_op_routers(self.client, self.rejected).items():
+        for service, router in _no_op_routers(self.client, self.push_back).items():
             channel = make_channel(self.settings.zeebe_address)
             worker = build_worker(channel, f"{PREFIX}{service}", router)
             self.workers.append((worker, asyncio.create_task(worker.work()), channel))
@@ -230,7 +246,7 @@ class Reference:
                                                   time_to_live_in_milliseconds=ORDER_PLACED.ttl_ms)
                 return order_id
             except ZeebeBackPressureError:
-                self.rejected[0] += 1
+                self.push_back[RESOURCE_EXHAUSTED] += 1
                 await asyncio.sleep(BACK_PRESSURE_PAUSE)
 
     async def end(self) -> dict[str, dict[str, float]]:
@@ -248,10 +264,11 @@ class Reference:
 
     def counters(self) -> dict[str, int]:
         """Requests the broker refused with RESOURCE_EXHAUSTED, so far in this run (each was tried again)."""
-        return {"RESOURCE_EXHAUSTED": self.rejected[0]}
+        return dict(self.push_back)
 
     async def close(self) -> list[str]:
         """Cancel the instances that never ended (no worker serves them any more); returns their orderIds."""
+        logging.getLogger(JOB_POLLER_LOGGER).removeFilter(self.activation_pauses)
         for key in self.leftover:
             try:
                 await self.client.cancel_process_instance(key)

@@ -48,7 +48,8 @@ class Phase:
 
     @property
     def unfinished(self) -> int:
-        return sum(s.accepted is not None and s.finish is None for s in self.load.samples)
+        """Not ended when the drain was over, started or still being started (back-pressure)."""
+        return sum(s.finish is None and s.error is None for s in self.load.samples)
 
     @property
     def throughput(self) -> float:

@@ -54,7 +54,8 @@ def parse(argv: list[str]) -> Options:
                         help="open-loop arrivals per second (default %(default)s)")
     parser.add_argument("--open-duration", type=float, default=defaults.open_duration,
                         help="seconds of the open-loop phase; 0 skips it (default %(default)s)")
-    parser.add_argument("--warmup", type=float, default=defaults.warmup, help="seconds (default %(default)s)")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup,
+                        help="seconds of closed loop per side before the first phase, unreported (default %(default)s)")
     parser.add_argument("--drain", type=float, default=defaults.drain,
                         help="seconds a phase waits for what it started (default %(default)s)")
     parser.add_argument("--docs", type=Path, default=defaults.docs,

@@ -8,7 +8,6 @@ services' events on the way say where an order spent its time.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -19,7 +18,8 @@ from sqlalchemy import text
 
 from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
 from contracts.registry import PUBLISHERS
-from tools.bench.loops import Completions, Finish, StartRefused
+from tools.bench.loops import Completions, Feed, Finish, StartRefused
+from tools.bench.measure import ACTIVATION_PAUSES, ACTIVATION_REFUSED, LogCount
 from tools.invariants import Databases
 from tools.orders import SAMPLE_ADDRESS
 from tools.stack.config import StackSettings
@@ -31,15 +31,13 @@ STOCK = 1_000_000
 RETRY_PAUSE = 0.5
 
 
-class OrderEvents(threading.Thread):
+class OrderEvents(Feed):
     """Reads every service's events topic from its current end: reports each order's final event, and keeps when
     each event of an order happened (type and time from the CloudEvents headers: no payload is parsed)."""
 
     def __init__(self, settings: StackSettings, completions: Completions) -> None:
-        super().__init__(name="bench-suite-events", daemon=True)
-        self.completions = completions
+        super().__init__("bench-suite-events", completions)
         self.milestones: dict[str, dict[str, float]] = {}  # order id -> event type -> when it happened
-        self.stopping = threading.Event()
         self.consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4()}",
                                   "enable.auto.commit": False})
         topics = [service.events_topic for service in PUBLISHERS]
@@ -64,10 +62,6 @@ class OrderEvents(threading.Thread):
         finally:
             self.consumer.close()
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
-
 
 class Suite:
     """The suite side of the bench: `open` once, then per phase `begin`, `start` many, `end`; `settle` in between."""
@@ -82,6 +76,7 @@ class Suite:
         self.events: OrderEvents | None = None
         self.databases = Databases(settings)
         self.opened_at = datetime.now(timezone.utc)
+        self.activation_pauses = LogCount(settings, ACTIVATION_REFUSED)
         self.retried = 0  # POST /orders answered 5xx or not at all, sent again with the same Idempotency-Key
 
     async def open(self) -> None:
@@ -131,8 +126,9 @@ class Suite:
             await asyncio.sleep(0.5)
 
     def counters(self) -> dict[str, int]:
-        """What the suite's clients could see of it pushing back, so far in this run."""
-        return {"HTTP retries": self.retried, "outbox retries": self.outbox_failures()}
+        """What could be seen of the suite pushing back, so far in this run."""
+        return {ACTIVATION_PAUSES: self.activation_pauses.count(), "HTTP retries": self.retried,
+                "outbox retries": self.outbox_failures()}
 
     def outbox_backlog(self) -> int:
         total = 0
