@@ -97,16 +97,18 @@ async def _measure(settings: StackSettings, options: Options, say: Callable[[str
         f"suite = orders over HTTP; {options.describe()}")
     try:
         await reference.open()
-        await suite.open()
+        earlier = await suite.open()
+        if earlier:
+            say(f"   {earlier} orders of earlier bench runs are still open: they will weigh on this run's figures")
         if options.warmup > 0:
             for side in sides:
-                await suite.settle()
+                await suite.settle(options.drain, say)
                 await _phase(settings, side, Shape(clients=options.clients[0]), options.warmup, options, numbers,
                              say, label="warm-up")
         for shape in shapes:
             duration = options.open_duration if shape.rate else options.duration
             for side in sides:
-                await suite.settle()  # what the suite's last phase left to publish would weigh on this one
+                await suite.settle(options.drain, say)  # what the last phase left moving would weigh on this one
                 phases.append(await _phase(settings, side, shape, duration, options, numbers, say))
     finally:
         leftovers = await reference.close()

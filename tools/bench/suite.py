@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
 from confluent_kafka import Consumer, TopicPartition
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
-from contracts.registry import PUBLISHERS
+from contracts.registry import ORDER, PUBLISHERS
 from tools.bench.loops import Completions, Feed, Finish, StartRefused
 from tools.bench.measure import ACTIVATION_PAUSES, ACTIVATION_REFUSED, LogCount
 from tools.invariants import Databases
-from tools.orders import SAMPLE_ADDRESS
+from tools.orders import FINAL, SAMPLE_ADDRESS
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 
@@ -29,6 +30,7 @@ ENDINGS = {event.event_type: event is OrderCompleted for event in (OrderComplete
 # More than any run places; stock never runs out, so no order waits for the factory.
 STOCK = 1_000_000
 RETRY_PAUSE = 0.5
+KEY_PREFIX = "bench-"  # every bench order's Idempotency-Key starts so, then its run's id
 
 
 class OrderEvents(Feed):
@@ -72,6 +74,7 @@ class Suite:
         self.settings = settings
         self.run = run
         self.sku = f"BENCH-{run}"
+        self.run_keys = f"{KEY_PREFIX}{run}-"
         self.http: httpx.AsyncClient | None = None
         self.events: OrderEvents | None = None
         self.databases = Databases(settings)
@@ -79,7 +82,8 @@ class Suite:
         self.activation_pauses = LogCount(settings, ACTIVATION_REFUSED)
         self.retried = 0  # POST /orders answered 5xx or not at all, sent again with the same Idempotency-Key
 
-    async def open(self) -> None:
+    async def open(self) -> int:
+        """Stock the run's SKU; returns how many orders of earlier bench runs are still open (they weigh on it)."""
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.settings.order_port}", timeout=30,
                                       limits=httpx.Limits(max_connections=500, max_keepalive_connections=100))
         warehouse = f"http://127.0.0.1:{self.settings.warehouse_port}"
@@ -91,6 +95,7 @@ class Suite:
                              "with `make up`") from exc
         if response.status_code != 201:
             raise StackError(f"stocking {self.sku} answered {response.status_code}: {response.text}")
+        return await asyncio.to_thread(self.open_orders, f"{KEY_PREFIX}%")
 
     async def begin(self, completions: Completions) -> None:
         self.events = OrderEvents(self.settings, completions)
@@ -99,7 +104,7 @@ class Suite:
     async def start(self, number: int) -> str:
         order = {"customer_id": f"bench-{number}", "items": [{"sku": self.sku, "quantity": 1}],
                  "shipping_address": SAMPLE_ADDRESS}
-        headers = {"Idempotency-Key": f"bench-{self.run}-{number}"}
+        headers = {"Idempotency-Key": f"{self.run_keys}{number}"}
         while True:
             try:
                 response = await self.http.post("/orders", json=order, headers=headers)
@@ -119,24 +124,42 @@ class Suite:
         self.events.stop()
         return self.events.milestones
 
-    async def settle(self, timeout: float = 60) -> None:
-        """Wait until every service has published what its outbox holds, so a phase starts on a quiet stack."""
+    async def settle(self, timeout: float, say: Callable[[str], None]) -> None:
+        """Wait until no bench order (of any run) is open and every service has published what its outbox holds,
+        so a phase starts on a quiet stack; after `timeout` seconds go on regardless, saying so."""
         deadline = time.monotonic() + timeout
-        while await asyncio.to_thread(self.outbox_backlog) and time.monotonic() < deadline:
+        shown = time.monotonic()
+        while waiting := await asyncio.to_thread(self.unsettled):
+            if time.monotonic() > deadline:
+                say(f"   not settled after {timeout:g} s ({waiting}); going on")
+                return
+            if time.monotonic() - shown >= 10:
+                say(f"   settling: {waiting}")
+                shown = time.monotonic()
             await asyncio.sleep(0.5)
+
+    def unsettled(self) -> str:
+        """What still moves: this run's orders not final, rows waiting in outboxes ("" when nothing)."""
+        open_orders = self.open_orders(f"{self.run_keys}%")
+        backlog = 0
+        for service in PUBLISHERS:
+            with self.databases(service.name) as db:
+                backlog += db.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL "
+                                           "AND expired_at IS NULL")).scalar()
+        return ", ".join(f"{n} {what}" for n, what in ((open_orders, "orders of this run open"),
+                                                       (backlog, "outbox rows unpublished")) if n)
+
+    def open_orders(self, keys: str) -> int:
+        """Orders not final whose Idempotency-Key is LIKE `keys`."""
+        with self.databases(ORDER.name) as db:
+            return db.execute(text("SELECT count(*) FROM orders WHERE idempotency_key LIKE :keys "
+                                   "AND status NOT IN :final").bindparams(bindparam("final", expanding=True)),
+                              {"keys": keys, "final": sorted(FINAL)}).scalar()
 
     def counters(self) -> dict[str, int]:
         """What could be seen of the suite pushing back, so far in this run."""
         return {ACTIVATION_PAUSES: self.activation_pauses.count(), "HTTP retries": self.retried,
                 "outbox retries": self.outbox_failures()}
-
-    def outbox_backlog(self) -> int:
-        total = 0
-        for service in PUBLISHERS:
-            with self.databases(service.name) as db:
-                total += db.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL "
-                                         "AND expired_at IS NULL")).scalar()
-        return total
 
     def outbox_failures(self) -> int:
         """Outbox rows written during this run that failed to publish at least once (broker busy or down)."""
