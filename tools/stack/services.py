@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from contracts.registry import DELIVERY, ORDER, SERVICES
 from services.delivery.settings import DeliverySettings
@@ -139,7 +140,7 @@ def started_with(settings: StackSettings, replica: Replica) -> dict[str, str]:
     """The environment a running replica was started with, as the kernel keeps it ({} if it does not run)."""
     pid = read_pid(settings, replica.name)
     try:
-        raw = open(f"/proc/{pid}/environ", "rb").read() if pid else b""
+        raw = Path(f"/proc/{pid}/environ").read_bytes() if pid else b""
     except OSError:
         return {}
     return dict(entry.decode(errors="replace").partition("=")[::2] for entry in raw.split(b"\0") if entry)
