@@ -27,8 +27,10 @@ class Scale:
         else:
             top = max(positive)
             power = 10 ** math.floor(math.log10(top))
-            self.low, self.high = 0.0, next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= top)
-            self.ticks = [self.high * step / 4 for step in range(5)]
+            mantissa = next(step for step in (1, 2, 2.5, 5, 10) if step * power >= top)
+            self.low, self.high = 0.0, mantissa * power
+            intervals = 5 if mantissa in (2.5, 5) else 4  # round numbers at every line: 0 5 10 … 25, 0 0.5 … 2
+            self.ticks = [self.high * step / intervals for step in range(intervals + 1)]
 
     def y(self, value: float) -> float:
         value = min(max(value, self.low), self.high)

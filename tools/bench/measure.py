@@ -10,10 +10,13 @@ from tools.stack.config import StackSettings
 from tools.stack.processes import pid_alive, process_stats, read_pid
 
 BENCH = "bench"
-# What pyzeebe's job poller logs when the broker refuses an activation with RESOURCE_EXHAUSTED; pyzeebe 4.7 then
-# stops polling that job type for a fixed 5 seconds (pyzeebe/worker/job_poller.py).
-ACTIVATION_REFUSED = "Failed to activate jobs from the gateway. Exception: ZeebeBackPressureError"
-ACTIVATION_PAUSES = "activation pauses"
+# What pyzeebe 4.7's job poller logs when it stops polling a job type for a while (pyzeebe/worker/job_poller.py),
+# by what the bench calls it: the broker refused an activation with RESOURCE_EXHAUSTED (a fixed 5 s pause), or
+# the worker holds its maximum of running jobs of that type, not yet completed (runtime.zeebe's workers: 1 s).
+POLLER_PAUSES = {
+    "activation refused": "Failed to activate jobs from the gateway. Exception: ZeebeBackPressureError",
+    "worker full": "Maximum number of jobs running for",
+}
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
@@ -76,17 +79,19 @@ def dropped_requests(settings: StackSettings) -> float | None:
 
 
 class LogCount:
-    """How often a line of text appears in the service replicas' logs from now on."""
+    """How often each of some texts appears in the service replicas' logs from now on."""
 
-    def __init__(self, settings: StackSettings, text: str) -> None:
-        self.text = text.encode()
+    def __init__(self, settings: StackSettings, texts: dict[str, str]) -> None:
+        self.texts = {name: text.encode() for name, text in texts.items()}
         logs = [settings.logs / f"{replica.name}.log" for replica in services.started_replicas(settings)]
         self.offsets = {log: log.stat().st_size for log in logs if log.is_file()}
 
-    def count(self) -> int:
-        total = 0
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys(self.texts, 0)
         for log, offset in self.offsets.items():
             with open(log, "rb") as lines:
                 lines.seek(offset)
-                total += lines.read().count(self.text)
-        return total
+                appended = lines.read()
+            for name, text in self.texts.items():
+                totals[name] += appended.count(text)
+        return totals

@@ -37,7 +37,7 @@ from contracts.warehouse import PickPack, PickPackResult, ReservationOutcome, Re
 from runtime.zeebe import JOB_TIMEOUT_MS, build_worker, make_channel, make_client
 from services.order.settings import OrderSettings
 from tools.bench.loops import Completions, Feed, Finish
-from tools.bench.measure import ACTIVATION_PAUSES, ACTIVATION_REFUSED
+from tools.bench.measure import POLLER_PAUSES
 from tools.bootstrap import BPMN_DIR
 from tools.stack.camunda import record_log
 from tools.stack.config import StackSettings
@@ -133,17 +133,19 @@ def _no_op_routers(messages: ZeebeClient, push_back: Counter) -> dict[str, Zeebe
     return routers
 
 
-class _CountActivationPauses(logging.Filter):
-    """Counts the no-op workers' refused activations instead of printing pyzeebe's warning for each."""
+class _CountPollerPauses(logging.Filter):
+    """Counts the no-op workers' polling pauses instead of printing pyzeebe's warning for each."""
 
     def __init__(self, push_back: Counter) -> None:
         super().__init__()
         self.push_back = push_back
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if ACTIVATION_REFUSED in record.getMessage():
-            self.push_back[ACTIVATION_PAUSES] += 1
-            return False
+        message = record.getMessage()
+        for name, text in POLLER_PAUSES.items():
+            if text in message:
+                self.push_back[name] += 1
+                return False
         return True
 
 
@@ -205,20 +207,19 @@ class Reference:
         self.settings = settings
         self.run = run
         self.client: ZeebeClient | None = None
-        # Requests the broker refused with RESOURCE_EXHAUSTED: activations (each pauses a job type's poller),
-        # starts and delivery messages.
-        self.push_back = Counter({ACTIVATION_PAUSES: 0, RESOURCE_EXHAUSTED: 0})
-        self.activation_pauses = _CountActivationPauses(self.push_back)
+        # The no-op workers' polling pauses, and starts and delivery messages refused with RESOURCE_EXHAUSTED.
+        self.push_back = Counter({**dict.fromkeys(POLLER_PAUSES, 0), RESOURCE_EXHAUSTED: 0})
+        self.poller_pauses = _CountPollerPauses(self.push_back)
         self.workers: list[tuple[ZeebeWorker, asyncio.Task, object]] = []
         self.ends: InstanceEnds | None = None
-        self.leftover: dict[int, str] = {}
+        self.cancelled: list[str] = []
         start = OrderStart(order_id="-", items=[Line(sku=REFERENCE_SKU, quantity=1)], accepts_partial=True,
                            **dict(OrderSettings().deadlines()))
         self.start_variables = start.to_variables()
 
     async def open(self) -> None:
         """Connect and deploy the renamed processes (deploying the same files again changes nothing)."""
-        logging.getLogger(JOB_POLLER_LOGGER).addFilter(self.activation_pauses)
+        logging.getLogger(JOB_POLLER_LOGGER).addFilter(self.poller_pauses)
         self.client = make_client(self.settings.zeebe_address)
         folder = self.settings.state_dir / "bench"
         folder.mkdir(parents=True, exist_ok=True)
@@ -250,7 +251,8 @@ class Reference:
                 await asyncio.sleep(BACK_PRESSURE_PAUSE)
 
     async def end(self) -> dict[str, dict[str, float]]:
-        """Stop the workers (each finishes the jobs it holds) and the record-log reader; no milestones to return."""
+        """Stop the workers (each finishes the jobs it holds) and the record-log reader, and cancel the instances
+        that have not ended: no worker would serve them any more. No milestones to return."""
         for worker, _, _ in self.workers:
             await worker.stop()
         for _, work, channel in self.workers:
@@ -259,19 +261,19 @@ class Reference:
         self.workers = []
         if self.ends is not None:
             self.ends.stop()
-            self.leftover.update(self.ends.order_of)
+            for key, order_id in self.ends.order_of.items():
+                try:
+                    await self.client.cancel_process_instance(key)
+                    self.cancelled.append(order_id)
+                except ProcessInstanceNotFoundError:
+                    pass  # it ended after the reader stopped
         return {}
 
     def counters(self) -> dict[str, int]:
-        """Requests the broker refused with RESOURCE_EXHAUSTED, so far in this run (each was tried again)."""
+        """The workers' polling pauses and the refused requests (each tried again), so far in this run."""
         return dict(self.push_back)
 
     async def close(self) -> list[str]:
-        """Cancel the instances that never ended (no worker serves them any more); returns their orderIds."""
-        logging.getLogger(JOB_POLLER_LOGGER).removeFilter(self.activation_pauses)
-        for key in self.leftover:
-            try:
-                await self.client.cancel_process_instance(key)
-            except ProcessInstanceNotFoundError:
-                pass  # it ended after all
-        return list(self.leftover.values())
+        """The orderIds of the instances `end` cancelled during the run."""
+        logging.getLogger(JOB_POLLER_LOGGER).removeFilter(self.poller_pauses)
+        return self.cancelled

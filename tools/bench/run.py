@@ -73,10 +73,11 @@ def parse(argv: list[str]) -> Options:
 def run(settings: StackSettings, options: Options, say: Callable[[str], None] = print) -> int:
     """Bench the running stack, print the figures and write them to the docs; 0 when every phase ran."""
     machine = report.Machine.here()
-    phases, leftovers = asyncio.run(_measure(settings, options, say))
+    phases, cancelled = asyncio.run(_measure(settings, options, say))
     report.console(phases, say)
-    if leftovers:
-        say(f"\n{len(leftovers)} reference instance(s) never ended and were cancelled, e.g. {leftovers[0]}")
+    if cancelled:
+        say(f"\n{len(cancelled)} reference instance(s) had not ended when their phase was over and were cancelled, "
+            f"e.g. {cancelled[0]}")
     if options.docs is not None:
         chart = report.write_docs(options.docs, phases, machine, options.describe())
         say(f"\nwrote {options.docs} and {chart}")
@@ -92,7 +93,7 @@ async def _measure(settings: StackSettings, options: Options, say: Callable[[str
         shapes.append(Shape(rate=options.rate))
     numbers = itertools.count(1)
     phases: list[Phase] = []
-    leftovers: list[str] = []
+    cancelled: list[str] = []
     say(f">> bench {run_id}: reference = the project's BPMN renamed {PREFIX}*, answered by no-op workers; "
         f"suite = orders over HTTP; {options.describe()}")
     try:
@@ -111,9 +112,9 @@ async def _measure(settings: StackSettings, options: Options, say: Callable[[str
                 await suite.settle(options.drain, say)  # what the last phase left moving would weigh on this one
                 phases.append(await _phase(settings, side, shape, duration, options, numbers, say))
     finally:
-        leftovers = await reference.close()
+        cancelled = await reference.close()
         await suite.close()
-    return phases, leftovers
+    return phases, cancelled
 
 
 async def _phase(settings: StackSettings, side, shape: Shape, duration: float, options: Options,

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, text
 from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
 from contracts.registry import ORDER, PUBLISHERS
 from tools.bench.loops import Completions, Feed, Finish, StartRefused
-from tools.bench.measure import ACTIVATION_PAUSES, ACTIVATION_REFUSED, LogCount
+from tools.bench.measure import POLLER_PAUSES, LogCount
 from tools.invariants import Databases
 from tools.orders import FINAL, SAMPLE_ADDRESS
 from tools.stack.config import StackSettings
@@ -79,7 +79,7 @@ class Suite:
         self.events: OrderEvents | None = None
         self.databases = Databases(settings)
         self.opened_at = datetime.now(timezone.utc)
-        self.activation_pauses = LogCount(settings, ACTIVATION_REFUSED)
+        self.poller_pauses = LogCount(settings, POLLER_PAUSES)
         self.retried = 0  # POST /orders answered 5xx or not at all, sent again with the same Idempotency-Key
 
     async def open(self) -> int:
@@ -158,7 +158,7 @@ class Suite:
 
     def counters(self) -> dict[str, int]:
         """What could be seen of the suite pushing back, so far in this run."""
-        return {ACTIVATION_PAUSES: self.activation_pauses.count(), "HTTP retries": self.retried,
+        return {**self.poller_pauses.counts(), "HTTP retries": self.retried,
                 "outbox retries": self.outbox_failures()}
 
     def outbox_failures(self) -> int:
