@@ -79,10 +79,12 @@ def dropped_requests(settings: StackSettings) -> float | None:
 
 
 class LogCount:
-    """How often each of some texts appears in the service replicas' logs from now on."""
+    """How many lines of the service replicas' logs from now on have each of some texts and name one of some job
+    types (pyzeebe's warnings name the job type they are about)."""
 
-    def __init__(self, settings: StackSettings, texts: dict[str, str]) -> None:
-        self.texts = {name: text.encode() for name, text in texts.items()}
+    def __init__(self, settings: StackSettings, texts: dict[str, str], job_types: list[str]) -> None:
+        self.texts = texts
+        self.job_types = job_types
         logs = [settings.logs / f"{replica.name}.log" for replica in services.started_replicas(settings)]
         self.offsets = {log: log.stat().st_size for log in logs if log.is_file()}
 
@@ -91,7 +93,9 @@ class LogCount:
         for log, offset in self.offsets.items():
             with open(log, "rb") as lines:
                 lines.seek(offset)
-                appended = lines.read()
-            for name, text in self.texts.items():
-                totals[name] += appended.count(text)
+                appended = lines.read().decode(errors="replace")
+            for line in appended.splitlines():
+                for name, text in self.texts.items():
+                    if text in line and any(job_type in line for job_type in self.job_types):
+                        totals[name] += 1
         return totals

@@ -51,6 +51,9 @@ BACK_PRESSURE_PAUSE = 0.05
 RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
 JOB_POLLER_LOGGER = "pyzeebe.worker.job_poller"
 
+# The jobs of the happy path (full stock, delivered), which the no-op workers answer.
+HAPPY_PATH = (ReserveStock, PickPack, StartDelivery, CheckDelivered, CompleteOrder)
+
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 _BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 _ZEEBE = "{http://camunda.org/schema/zeebe/1.0}"
@@ -170,6 +173,9 @@ class InstanceEnds(Feed):
     def run(self) -> None:
         rest = b""
         while not self.stopping.is_set():
+            if not self.path.is_file():  # the exporter creates it when the broker first exports
+                self.stopping.wait(0.1)
+                continue
             with open(self.path, "rb") as log:
                 log.seek(self.offset)
                 chunk = log.read()
