@@ -55,7 +55,8 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-def _seconds(value: float | None) -> str:
+def seconds(value: float | None) -> str:
+    """A duration for a table: two decimals, or a dash when there is none."""
     return "-" if value is None else f"{value:.2f}"
 
 
@@ -78,8 +79,8 @@ def figures_table(phases: list[Phase]) -> tuple[list[str], list[list[str]]]:
         for phase in (p for p in phases if p.shape == shape):
             push_back = ", ".join(f"{kind} {n}" for kind, n in phase.push_back.items() if n) or "none"
             rows.append([shape.label, phase.side, str(phase.started), str(len(phase.completed)),
-                         f"{phase.throughput:.1f}", *(_seconds(phase.latency(q)) for q in (50, 95, 99)),
-                         _seconds(phase.acceptance(50)), _seconds(phase.seen_late(50)),
+                         f"{phase.throughput:.1f}", *(seconds(phase.latency(q)) for q in (50, 95, 99)),
+                         seconds(phase.acceptance(50)), seconds(phase.seen_late(50)),
                          str(phase.unfinished + phase.failed), push_back])
         if shape in by_shape:
             rows.append(_ratio_rows(by_shape[shape]))
@@ -125,7 +126,7 @@ def targets(phases: list[Phase]) -> list[str]:
         met = (phase.shape.rate >= rate and phase.duration >= duration and p99 is not None and p99 < p99_limit
                and left == 0)
         lines.append(f"open loop {rate:g}/s for {duration:.0f} s, p99 < {p99_limit:g} s, nothing left behind "
-                     f"(ran {ran}): p99 {_seconds(p99)} s, {left} left — {_met(met)}")
+                     f"(ran {ran}): p99 {seconds(p99)} s, {left} left — {_met(met)}")
     suite = [p for p in phases if p.side == SUITE and "order" in p.cpu_seconds]
     done = sum(len(p.completed) for p in suite)
     if done:

@@ -7,7 +7,6 @@ from services.analytics.domain import percentile
 from tools.bench.loops import Load
 
 REFERENCE, SUITE = "reference", "suite"
-PERCENTILES = (50, 95, 99)
 
 
 @dataclass(frozen=True)

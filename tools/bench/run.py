@@ -117,7 +117,7 @@ async def _measure(settings: StackSettings, options: Options, say: Callable[[str
     return phases, cancelled
 
 
-async def _phase(settings: StackSettings, side, shape: Shape, duration: float, options: Options,
+async def _phase(settings: StackSettings, side: Reference | Suite, shape: Shape, duration: float, options: Options,
                  numbers: itertools.count, say: Callable[[str], None], label: str | None = None) -> Phase:
     label = f"{side.name} {label or shape.label}"
     say(f">> {label} for {duration:g} s")
@@ -144,9 +144,5 @@ async def _phase(settings: StackSettings, side, shape: Shape, duration: float, o
                   cpu_seconds={name: cpu_after[name] - cpu_before[name] for name in roots if name in cpu_after},
                   push_back=push_back, milestones=milestones)
     say(f"   {label}: {len(phase.completed)} completed, {phase.throughput:.1f}/s, "
-        f"p50 {_or_dash(phase.latency(50))} s, {phase.unfinished} unfinished")
+        f"p50 {report.seconds(phase.latency(50))} s, {phase.unfinished} unfinished")
     return phase
-
-
-def _or_dash(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
