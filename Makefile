@@ -64,8 +64,10 @@ unit: install     ## unit tests only: no infrastructure needed
 demo: install     ## place a few orders against a running stack and follow them
 	@$(STACK) demo
 
-bench: install    ## place ORDERS (50) orders, CONCURRENCY (10) at a time, on a running stack; print timings
-	@$(STACK) bench $(or $(ORDERS),50) $(or $(CONCURRENCY),10)
+bench: install    ## the suite against the engine's limit for the same BPMN: CLIENTS (10,30) for DURATION (30) s, RATE (15)/s for OPEN_DURATION (300) s
+	@$(STACK) bench $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(DURATION),--duration $(DURATION)) \
+		$(if $(RATE),--rate $(RATE)) $(if $(OPEN_DURATION),--open-duration $(OPEN_DURATION)) \
+		$(if $(WARMUP),--warmup $(WARMUP)) $(if $(DRAIN),--drain $(DRAIN)) $(if $(DOCS),--docs $(DOCS))
 
 chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 8) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \

@@ -170,13 +170,31 @@ def test(settings: StackSettings, pytest_args: list[str]) -> int:
             down(settings)
 
 
+def bench(settings: StackSettings, bench_args: list[str]) -> int:
+    """Bench with the simulated courier's delay at 0, as the comparison with the engine's limit needs: start what
+    does not run (and stop it afterwards), restart Delivery replicas that run with another delay (and restore them)."""
+    from tools.bench import run as bench_run
+
+    options = bench_run.parse(bench_args)
+    started_here = not is_running(settings)
+    os.environ[services.COURIER_DELAY] = "0"
+    try:
+        up(settings)
+        with services.courier_delay(settings, 0):
+            return bench_run.run(settings, options)
+    finally:
+        if started_here:
+            step("stopping the stack this bench started")
+            down(settings)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench",
                                             "chaos", "incidents", "tasks"])
     parser.add_argument("rest", nargs=argparse.REMAINDER,
-                        help="extra arguments (test: passed to pytest; bench: ORDERS [CONCURRENCY]; "
-                             "chaos: see `python -m tools.chaos --help`)")
+                        help="extra arguments (test: passed to pytest; bench: see `python -m tools.stack bench "
+                             "--help`; chaos: see `python -m tools.chaos --help`)")
     args = parser.parse_args(argv)
     try:
         settings = StackSettings()
@@ -205,9 +223,7 @@ def main(argv: list[str] | None = None) -> None:
 
             demo(settings)
         elif args.command == "bench":
-            from tools.bench import bench
-
-            bench(settings, *(int(n) for n in args.rest[:2]))
+            sys.exit(bench(settings, args.rest))
         elif args.command == "chaos":
             from tools.chaos import soak
 

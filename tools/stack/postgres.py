@@ -97,17 +97,22 @@ def stop(settings: StackSettings) -> bool:
     return True
 
 
+def server_pid(settings: StackSettings) -> int | None:
+    """The server's (postmaster's) pid from its own pid file; None if it never started."""
+    try:
+        return int((_data_dir(settings) / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
 def kill(settings: StackSettings) -> bool:
     """SIGKILL the server and every backend at once, as a crash of its machine would; True if it ran.
 
     The backends are not in the server's process group (each has its own session), so they are found
     by parent; the stale postmaster.pid stays, and the next start recovers from the write-ahead log.
     """
-    try:
-        server = int((_data_dir(settings) / "postmaster.pid").read_text().split()[0])
-    except (FileNotFoundError, IndexError, ValueError):
-        return False
-    if not pid_alive(server):
+    server = server_pid(settings)
+    if server is None or not pid_alive(server):
         return False
     family = [server, *children_of(server)]
     for pid in family:

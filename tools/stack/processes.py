@@ -115,18 +115,22 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def _live_processes() -> Iterator[tuple[int, int, int]]:
-    """(pid, parent pid, process group) of every process that is not a zombie."""
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command name: state ppid pgrp ...) of every process."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # fields: state ppid pgrp ...
+
+
+def _live_processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process that is not a zombie."""
+    for pid, fields in process_stats():
         if fields[0] != "Z":
-            yield int(entry.name), int(fields[1]), int(fields[2])
+            yield pid, int(fields[1]), int(fields[2])
 
 
 def _group_alive(pgid: int) -> bool:

@@ -5,9 +5,13 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from contracts.registry import DELIVERY, ORDER, SERVICES
+from services.delivery.settings import DeliverySettings
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (
     python_executable,
@@ -94,8 +98,10 @@ def readiness(settings: StackSettings, replica: Replica) -> str:
     return ("ready" if not down else "NOT READY: " + "; ".join(down)) + outbox + expired
 
 
-def start(settings: StackSettings, wanted: list[Replica]) -> None:
-    """Start those of `wanted` that do not run; first replicas before the others, which find the schema migrated."""
+def start(settings: StackSettings, wanted: list[Replica], env: dict[str, str] | None = None) -> None:
+    """Start those of `wanted` that do not run; first replicas before the others, which find the schema migrated.
+
+    `env` adds to (or overrides) what the launcher's own environment gives each replica."""
     for first in (True, False):
         pending = []
         for replica in wanted:
@@ -108,7 +114,8 @@ def start(settings: StackSettings, wanted: list[Replica]) -> None:
             require_free_port(port, f"the {replica.name} service")
             step(f"starting the {replica.name} service on http://127.0.0.1:{port}")
             start_detached(settings, replica.name, [python_executable(), "-m", f"services.{replica.service}"],
-                           env=environment(settings, replica.service, replica.number), cwd=REPO_ROOT)
+                           env={**environment(settings, replica.service, replica.number), **(env or {})},
+                           cwd=REPO_ROOT)
             pending.append(replica)
         for replica in pending:
             wait_until(lambda r=replica: healthy(settings, r), what=f"the {replica.name} service", timeout=90,
@@ -123,3 +130,39 @@ def stop_all(settings: StackSettings) -> None:
     for replica in reversed(started_replicas(settings)):
         if stop(settings, replica.name):
             step(f"stopped the {replica.name} service")
+
+
+# The simulated courier's delay from hand-over to delivered (services/delivery/settings.py).
+COURIER_DELAY = "FULFIL_DELIVERY_COURIER_DELAY_SECONDS"
+
+
+def started_with(settings: StackSettings, replica: Replica) -> dict[str, str]:
+    """The environment a running replica was started with, as the kernel keeps it ({} if it does not run)."""
+    pid = read_pid(settings, replica.name)
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes() if pid else b""
+    except OSError:
+        return {}
+    return dict(entry.decode(errors="replace").partition("=")[::2] for entry in raw.split(b"\0") if entry)
+
+
+@contextmanager
+def courier_delay(settings: StackSettings, seconds: float) -> Iterator[list[Replica]]:
+    """Inside, every running Delivery replica's courier takes `seconds`; a replica started with another delay is
+    restarted with this one, and afterwards with the delay it had. Yields the replicas it restarted."""
+    default = DeliverySettings.model_fields["courier_delay_seconds"].default
+    running = [r for r in started_replicas(settings) if r.service == DELIVERY.name and read_pid(settings, r.name)]
+    before = {r: started_with(settings, r).get(COURIER_DELAY, str(default)) for r in running}
+    changed = [r for r in running if float(before[r]) != seconds]
+    for replica in changed:
+        step(f"restarting the {replica.name} service with its courier's delay at {seconds:g} s "
+             f"(was {before[replica]} s)")
+        stop(settings, replica.name)
+        start(settings, [replica], env={COURIER_DELAY: f"{seconds:g}"})
+    try:
+        yield changed
+    finally:
+        for replica in changed:
+            step(f"restarting the {replica.name} service with its courier's delay back at {before[replica]} s")
+            stop(settings, replica.name)
+            start(settings, [replica], env={COURIER_DELAY: before[replica]})
