@@ -68,7 +68,7 @@ def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool
 
 
 class EventConsumer:
-    """Consumes topics one record at a time; offsets are committed only after the handler's commit."""
+    """Consumes topics one record at a time; a record's offset is committed only after the handler's commit."""
 
     def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
                  subscriptions: list[Subscription], sessions: sessionmaker[Session],
@@ -82,7 +82,12 @@ class EventConsumer:
         self.config = {
             "bootstrap.servers": bootstrap,
             "group.id": group_id,
-            "enable.auto.commit": False,
+            # The offset of a record is stored only once its transaction committed (store_offsets below),
+            # and the stored offsets are committed once a second, not one request per record: a commit
+            # lost in a crash only redelivers records the inbox already holds.
+            "enable.auto.commit": True,
+            "enable.auto.offset.store": False,
+            "auto.commit.interval.ms": 1000,
             "auto.offset.reset": "earliest",
             # librdkafka computes the lag from the offsets it already tracks and hands it over in poll():
             # no broker call of ours, and one small JSON document per interval.
@@ -126,8 +131,7 @@ class EventConsumer:
                     outcome = "dead_lettered"
                 CONSUMED.labels(message.topic(), outcome).inc()
                 attempts.pop(where, None)
-                # Asynchronous: a commit lost in a crash only redelivers records the inbox already holds.
-                consumer.commit(message=message, asynchronous=True)
+                consumer.store_offsets(message=message)
                 failures.succeeded()
         finally:
             consumer.close()
