@@ -171,13 +171,20 @@ def test_a_cancellation_that_loses_the_race_with_the_last_delivery_is_refused_wh
     """The request is taken while the order does not read delivered yet, but the process has already
     passed the work a cancellation can interrupt: the order completes, and says the request lost."""
     order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+    # Hold the courier so that, once the order reads IN_DELIVERY, the read model has nothing left to
+    # take in for this order before the test takes its row: on a slow machine the courier could
+    # otherwise deliver first, and the consumer would queue for the row ahead of the cancel request.
+    eventually(lambda: delivery_of(service_db, order_id), interval=0.05, what=f"the delivery of {order_id}")
+    courier_due_in(service_db, order_id, 3600)
     instance = instances_of(engine_records, order_id)[0]
+    wait_for_status(order_api, order_id, "IN_DELIVERY")
     with service_db("order") as db, ThreadPoolExecutor(max_workers=1) as pool:
         # Hold the order's row while the process runs: the cancel request, then the read model's
         # consumer and the process's last job queue behind it, and get it in that order.
         db.execute(text("SELECT 1 FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
         request = pool.submit(order_api.post, f"/orders/{order_id}/cancel", timeout=60)  # waits as long as we hold
         eventually(lambda: row_lock_waiters(service_db) >= 1, what="the cancel request to wait for the order")
+        courier_due_in(service_db, order_id, 0)
         eventually(lambda: "CompleteOrder" in engine_records.visited_elements(instance, "ELEMENT_ACTIVATED"),
                    what="the delivery to complete and the process to reach its last step")
         eventually(lambda: row_lock_waiters(service_db) >= 3,
