@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m tools.stack
 BPMNLINT := bpmn/node_modules/.installed
+# Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
+WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
 .PHONY: install lint lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench chaos clean
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_NPM)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo ">> creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -19,6 +21,11 @@ $(STAMP): pyproject.toml
 $(BPMNLINT): bpmn/package.json bpmn/package-lock.json
 	@echo ">> installing bpmnlint with the Camunda compatibility rules (npm)"
 	@cd bpmn && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+$(WEB_NPM): %/node_modules/.installed: %/package.json %/package-lock.json
+	@echo ">> installing the browser libraries of $* (npm)"
+	@cd $* && npm ci --no-audit --no-fund --silent
 	@touch $@
 
 lint: install      ## ruff over the Python code (pyproject.toml says which rules)

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +32,7 @@ from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 log = logging.getLogger(__name__)
 
 BackgroundLoop = Callable[[threading.Event], None]
+WEB_PATH = "/web"
 
 
 @dataclass
@@ -51,6 +53,9 @@ class Service:
     background: list[Callable[[sessionmaker[Session], Wakeups], BackgroundLoop]] = field(default_factory=list)
     # Metric families of the service's own, read from its database when Prometheus scrapes `/metrics`.
     metrics: list[ReadMetrics] = field(default_factory=list)
+    # A folder of browser assets served under WEB_PATH: its package.json names the npm libraries
+    # (`make install` and the image run `npm ci` there), so pages load no script from a CDN.
+    web: Path | None = None
 
     def __post_init__(self) -> None:
         if self.subscriptions and not self.dead_letter_topic:
@@ -173,6 +178,8 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title=service.title, lifespan=lifespan,
                   responses={422: problem("Invalid request: the reason, and the fields at fault")})
     app.include_router(service.api)
+    if service.web is not None:
+        app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
     app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
