@@ -52,6 +52,12 @@ PUBLISHERS = [s for s in SERVICES.values() if s.publishes]
 CONSUMERS = [s for s in SERVICES.values() if s.consumes]
 
 
+# The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
+# exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
+ENGINE_RECORDS_TOPIC = "zeebe.records"
+
+
 def all_topics() -> list[str]:
-    """Every topic the suite uses: one per publisher for its events, one per consumer for its dead letters."""
-    return [*(s.events_topic for s in PUBLISHERS), *(s.dead_letter_topic for s in CONSUMERS)]
+    """Every topic the suite uses: one per publisher for its events, one per consumer for its dead letters,
+    and the engine's records."""
+    return [*(s.events_topic for s in PUBLISHERS), *(s.dead_letter_topic for s in CONSUMERS), ENGINE_RECORDS_TOPIC]

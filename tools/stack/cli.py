@@ -96,10 +96,10 @@ def status(settings: StackSettings) -> int:
 
 def incidents(settings: StackSettings) -> int:
     """Open incidents, as Operate would list them; resolve with the commands printed."""
-    from tools.stack.camunda import record_log
     from tools.stack.records import RecordLog
 
-    open_incidents = RecordLog(record_log(settings)).open_incidents()
+    with RecordLog(settings.kafka_bootstrap) as records:
+        open_incidents = records.open_incidents()
     for incident in open_incidents:
         print(f"incident {incident.key}  instance {incident.process_instance_key}  at {incident.element_id}"
               f"  ({incident.error_type})\n  {incident.message}")
@@ -114,10 +114,10 @@ def incidents(settings: StackSettings) -> int:
 
 def user_tasks(settings: StackSettings) -> int:
     """Open user tasks, as Tasklist would list them, with the command that completes each."""
-    from tools.stack.camunda import record_log
     from tools.stack.records import RecordLog
 
-    tasks = RecordLog(record_log(settings)).open_user_tasks()
+    with RecordLog(settings.kafka_bootstrap) as records:
+        tasks = records.open_user_tasks()
     for task in tasks:
         print(f"user task {task.key}  {task.element_id}  instance {task.process_instance_key}\n"
               f"  curl -X POST localhost:{settings.camunda_http_port}/v2/user-tasks/{task.key}/completion"
