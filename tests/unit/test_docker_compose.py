@@ -108,7 +108,6 @@ def test_the_service_image_ships_no_tooling_and_the_bootstrap_image_does():
     assert COMPOSE["bootstrap"]["build"]["target"] == "tools" and "tools" in stages["tools"]
 
 
-
 # Operate and Tasklist run only here (the launcher has no Elasticsearch, ADR 0002), on the host ports the
 # README gives; inside the network they serve on 8080 and answer health checks on their management port.
 CAMUNDA_WEB_APPS = {"operate": 8081, "tasklist": 8082}
@@ -140,7 +139,8 @@ def exporter_url() -> str:
 
 def test_operate_and_tasklist_are_camundas_images_in_the_broker_version():
     for app in CAMUNDA_WEB_APPS:
-        assert COMPOSE[app]["image"] == f"camunda/{app}:{CAMUNDA_VERSION}"  # the broker's, checked above
+        # The broker runs CAMUNDA_VERSION too (test_images_are_the_versions_the_launcher_runs).
+        assert COMPOSE[app]["image"] == f"camunda/{app}:{CAMUNDA_VERSION}"
 
 
 def test_elasticsearch_is_one_open_node_in_a_version_camunda_supports():
