@@ -55,6 +55,10 @@ CONSUMERS = [s for s in SERVICES.values() if s.consumes]
 # The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
 # exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
 ENGINE_RECORDS_TOPIC = "zeebe.records"
+# The kinds of engine events it carries: deployed processes, what instances did, their jobs, incidents,
+# user tasks, timers, variables and published messages.
+ENGINE_RECORD_VALUE_TYPES = ("PROCESS", "PROCESS_INSTANCE", "INCIDENT", "JOB", "USER_TASK", "TIMER", "VARIABLE",
+                             "MESSAGE")
 
 
 def all_topics() -> list[str]:

@@ -7,7 +7,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from contracts.registry import ENGINE_RECORDS_TOPIC
+from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC
 from tools.stack import artifacts
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError
@@ -87,6 +87,7 @@ def start(settings: StackSettings) -> None:
         "ZEEBE_BROKER_EXPORTERS_KAFKA_JARPATH": str(exporter),
         "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_BOOTSTRAP": settings.kafka_bootstrap,
         "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TOPIC": ENGINE_RECORDS_TOPIC,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TYPES": ",".join(ENGINE_RECORD_VALUE_TYPES),
         # The exporter's Kafka client logs its whole configuration at INFO each time it connects.
         "LOGGING_LEVEL_ORG_APACHE_KAFKA": "WARN",
         "SERVER_PORT": str(settings.camunda_http_port),
