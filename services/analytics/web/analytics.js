@@ -45,10 +45,13 @@ function clockLabels(starts, windowMinutes) {
   return starts.map(start => format.format(new Date(start)));
 }
 
-// Histogram bins as "low–high" in one unit chosen for the longest, e.g. "2–4" with the axis titled "(s)".
+// Histogram bins as "low–high" in one unit chosen for the longest, e.g. "2–4" or "3.5–4.0" with the axis
+// titled "(s)": a decimal only when the bins are narrower than the unit.
 function binLabels(bins) {
   const unit = durationUnit(bins.length ? bins[bins.length - 1].high : 0);
-  const edge = seconds => number(seconds / unit.size, 1);
+  const digits = bins.length && (bins[0].high - bins[0].low) < unit.size ? 1 : 0;
+  const edge = seconds => (seconds / unit.size).toLocaleString(undefined,
+    {minimumFractionDigits: digits, maximumFractionDigits: digits});
   return {unit: unit.name, labels: bins.map(bin => `${edge(bin.low)}–${edge(bin.high)}`)};
 }
 
@@ -67,7 +70,8 @@ function chart(id, type, datasets, yTitle, yExtra = {}) {
       maintainAspectRatio: false,
       interaction: {mode: "index", intersect: false},
       plugins: {legend: {display: datasets.length > 1}},
-      scales: {x: axis("time"), y: axis(yTitle, {ticks: {precision: 0}, ...yExtra})},
+      scales: {x: axis("time", {ticks: {maxRotation: 0, autoSkipPadding: 12}}),
+               y: axis(yTitle, {ticks: {precision: 0}, ...yExtra})},
     },
   });
 }
@@ -85,7 +89,7 @@ const charts = {
     series("open", COLOURS.open, {type: "line", pointRadius: 0, borderWidth: 2}),
   ], "orders"),
   leadTime: chart("lead-time-chart", "bar", [series("orders", COLOURS.placed)], "orders"),
-  fillRate: chart("fill-rate-chart", "line", [series("fully reserved at once", COLOURS.rate, {spanGaps: true})],
+  fillRate: chart("fill-rate-chart", "line", [series("fully reserved at once", COLOURS.rate, {spanGaps: true, pointRadius: 3})],
     "fully reserved at once (%)",
     {max: 100, ticks: {callback: value => `${value} %`}}),
   backorders: chart("backorders-chart", "line", [series("open backorders", COLOURS.backorders,
