@@ -48,8 +48,10 @@ def duration_histogram(seconds: list[float], most_bins: int = 20) -> list[Bin]:
     if not seconds:
         return []
     low, high = min(seconds), max(seconds)
-    # One bin more than the span needs may be needed, since the first starts below the shortest duration.
-    width = _smallest_fitting(DURATION_BIN_SECONDS, high - low, most_bins - 1)
+    # Durations close together share a bin: the bins span at least a quarter of the longest, so four backorders a
+    # minute old make one bin of a second, not four of a tenth. One bin more than the span needs may be needed,
+    # since the first starts below the shortest duration.
+    width = _smallest_fitting(DURATION_BIN_SECONDS, max(high - low, high / 4), most_bins - 1)
     def index(value: float) -> int:
         return math.floor(round(value / width, 9))  # 0.3 / 0.1 is 2.9999999999999996, and belongs in bin 3
 

@@ -83,6 +83,8 @@ def test_the_page_shows_the_figures_rounded_with_units_and_charts_them_on_titled
         assert chart["y"]["display"] and y_title.match(chart["y"]["text"]), (canvas, chart["y"])
         if x_title is TIME:
             assert chart["labels"] == len(figures["over_time"]["bucket_starts"]), canvas
+    page.select_option("#window", "15")  # the last quarter of an hour: the charts ask again and redraw at once
+    page.wait_for_function("Chart.getChart('orders-chart').data.labels.length === 15", timeout=10_000)
     screenshot(page, "analytics")
 
 

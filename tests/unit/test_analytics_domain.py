@@ -68,6 +68,10 @@ def test_a_histogram_of_long_durations_uses_whole_minutes_and_never_more_bins_th
     assert {b.high - b.low for b in bins} == {300} and sum(b.count for b in bins) == 3
 
 
-def test_a_histogram_of_equal_durations_is_one_narrow_bin_and_of_none_is_empty():
+def test_durations_close_together_share_a_bin_as_wide_as_their_size_calls_for():
+    assert duration_histogram([66.3, 66.4, 66.6, 66.9]) == [Bin(66.0, 67.0, 4)]
     assert duration_histogram([0.3, 0.3]) == [Bin(0.3, 0.4, 2)]
+
+
+def test_a_histogram_of_no_durations_is_empty():
     assert duration_histogram([]) == []

@@ -15,12 +15,11 @@ function number(value, digits = 0) {
   return value.toLocaleString(undefined, {maximumFractionDigits: digits});
 }
 
-// The unit a duration reads best in: seconds up to two minutes, minutes up to two hours, then hours, then days.
+const UNITS = [{name: "d", size: 86400}, {name: "h", size: 3600}, {name: "min", size: 60}, {name: "s", size: 1}];
+
+// The unit a duration reads best in: the largest of which it is two or more (so 90 s, not 1.5 min), else seconds.
 function durationUnit(seconds) {
-  if (seconds < 120) return {name: "s", size: 1};
-  if (seconds < 7200) return {name: "min", size: 60};
-  if (seconds < 172800) return {name: "h", size: 3600};
-  return {name: "d", size: 86400};
+  return UNITS.find(unit => seconds >= 2 * unit.size) || UNITS[UNITS.length - 1];
 }
 
 function duration(seconds) {
@@ -45,11 +44,12 @@ function clockLabels(starts, windowMinutes) {
   return starts.map(start => format.format(new Date(start)));
 }
 
-// Histogram bins as "low–high" in one unit chosen for the longest, e.g. "2–4" or "3.5–4.0" with the axis
-// titled "(s)": a decimal only when the bins are narrower than the unit.
+// Histogram bins as "low–high" in the largest unit their width is a whole number of (the service picks round
+// widths: 0.2 s, 5 s, 10 min, 2 h), e.g. "3.4–3.6" or "10–20" with the axis titled "(s)" or "(min)".
 function binLabels(bins) {
-  const unit = durationUnit(bins.length ? bins[bins.length - 1].high : 0);
-  const digits = bins.length && (bins[0].high - bins[0].low) < unit.size ? 1 : 0;
+  const width = bins.length ? bins[0].high - bins[0].low : 1;
+  const unit = UNITS.find(candidate => width >= candidate.size) || UNITS[UNITS.length - 1];
+  const digits = width < 1 ? 1 : 0;
   const edge = seconds => (seconds / unit.size).toLocaleString(undefined,
     {minimumFractionDigits: digits, maximumFractionDigits: digits});
   return {unit: unit.name, labels: bins.map(bin => `${edge(bin.low)}–${edge(bin.high)}`)};
