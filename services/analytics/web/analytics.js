@@ -155,19 +155,23 @@ function render(figures, windowMinutes) {
 const windowChoice = document.getElementById("window");
 const status = document.getElementById("status");
 let timer = null;
+let latest = 0;  // the newest request: an older one answering late (another window was chosen since) is dropped
 
 async function refresh() {
   clearTimeout(timer);
+  const asked = ++latest;
   const windowMinutes = Number(windowChoice.value);
   try {
     const response = await fetch(`figures?minutes=${windowMinutes}`, {cache: "no-store"});
     if (!response.ok) throw new Error(`the service answered ${response.status}`);
     const figures = await response.json();
+    if (asked !== latest) return;
     render(figures, windowMinutes);
     status.textContent = `Updated ${new Date(figures.as_of).toLocaleTimeString()}; refreshes every ${REFRESH_SECONDS} s`;
     status.dataset.asOf = figures.as_of;
     status.classList.remove("stale");
   } catch (error) {
+    if (asked !== latest) return;
     status.textContent = `Could not read the figures (${error.message}); trying again in ${REFRESH_SECONDS} s`;
     status.classList.add("stale");
   }
