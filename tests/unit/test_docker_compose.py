@@ -11,8 +11,15 @@ import yaml
 
 from contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
 from runtime.settings import ServiceSettings
-from tools.stack import artifacts, camunda, java, kafka
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
+from tools.stack import artifacts, camunda, java, kafka, keycloak
+from tools.stack.config import (
+    CAMUNDA_VERSION,
+    KAFKA_VERSION,
+    KEYCLOAK_REALM,
+    KEYCLOAK_VERSION,
+    REPO_ROOT,
+    StackSettings,
+)
 from tools.stack.services import environment
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
@@ -329,3 +336,30 @@ def test_bootstrap_creates_the_topic_the_compose_broker_exports_to():
     command = COMPOSE["bootstrap"]["command"]
     # The Kafka the compose broker exports to (test_the_compose_broker_loads_the_exporter_like_the_launcher_broker).
     assert command[command.index("--kafka") + 1] == kafka_inside_compose()
+
+
+def test_keycloak_is_the_official_image_in_the_launcher_version_run_like_the_launcher_runs_it():
+    assert COMPOSE["keycloak"]["image"] == f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}"
+    command = COMPOSE["keycloak"]["command"]
+    launcher = keycloak.server_options(LAUNCHER)
+    # Inside a container it listens on all interfaces, and its issuer is the name the host knows it by.
+    where = ("--http-host=", "--hostname=")
+    assert [o for o in launcher if not o.startswith(where)] == [o for o in command if not o.startswith(where)
+                                                                 and o != "--hostname-backchannel-dynamic=true"]
+    assert f"--hostname=http://localhost:{LAUNCHER.keycloak_port}" in command
+    assert COMPOSE["keycloak"]["ports"] == [f"127.0.0.1:{LAUNCHER.keycloak_port}:{LAUNCHER.keycloak_port}"]
+    assert f"/dev/tcp/127.0.0.1/{LAUNCHER.keycloak_management_port}" in health_check("keycloak")
+    assert "/health/ready" in health_check("keycloak")
+
+
+def test_keycloak_imports_the_realm_template_with_secrets_from_the_environment_never_from_the_file():
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in COMPOSE["keycloak"]["volumes"]}
+    assert REPO_ROOT / mounts[f"/opt/keycloak/data/import/{KEYCLOAK_REALM}-realm.json"] == keycloak.REALM_TEMPLATE
+    given = COMPOSE["keycloak"]["environment"]
+    wanted = {*keycloak.PLACEHOLDER.findall(keycloak.REALM_TEMPLATE.read_text()), keycloak.ADMIN_PASSWORD}
+    passed = {name: value for name, value in given.items() if name.startswith("FULFIL_KEYCLOAK_")}
+    passed["KC_BOOTSTRAP_ADMIN_PASSWORD"] = given["KC_BOOTSTRAP_ADMIN_PASSWORD"]
+    # Each is taken from the variable of the same name (`python -m tools.stack secrets` writes them to .env).
+    references = {re.fullmatch(r"\$\{(\w+):\?.*\}", value)[1] for value in passed.values()}
+    assert references == wanted
+    assert given["KC_BOOTSTRAP_ADMIN_USERNAME"] == keycloak.ADMIN_USER
