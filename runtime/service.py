@@ -14,11 +14,13 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime import logging as service_logging
+from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
@@ -176,8 +178,14 @@ def create_app(service: Service) -> FastAPI:
 
     # Every route answers bad input with a Problem, and the OpenAPI document says so.
     app = FastAPI(title=service.title, lifespan=lifespan,
-                  responses={422: problem("Invalid request: the reason, and the fields at fault")})
-    app.include_router(service.api)
+                  responses={422: problem("Invalid request: the reason, and the fields at fault")},
+                  swagger_ui_init_oauth={"clientId": settings.auth_public_client,
+                                         "usePkceWithAuthorizationCodeGrant": True})
+    app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
+    secured, public = _by_access(service)
+    app.include_router(secured, responses=AUTH_PROBLEMS)
+    app.include_router(public)
+    _document_login(app, settings, service.api.routes)
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
     app.add_middleware(RequestTimer)
@@ -210,6 +218,54 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse(status_code=422, content=body.model_dump())
 
     return app
+
+
+AUTH_PROBLEMS = {
+    401: problem("No valid bearer token: missing, expired, or not issued for this API by the suite's realm"),
+    403: problem("The token's roles do not allow this"),
+    503: problem("The identity provider's signing keys cannot be fetched now; try again"),
+}
+
+
+def _by_access(service: Service) -> tuple[APIRouter, APIRouter]:
+    """The service's routes that need a token and those open to anyone; a route that says neither is refused."""
+    secured, public = APIRouter(), APIRouter()
+    for route in service.api.routes:
+        roles = route_access(route.dependant.dependencies) if isinstance(route, APIRoute) else frozenset()
+        if roles is None:
+            raise ValueError(f"{service.title}: {route.path} says nowhere who may call it; give it "
+                             "dependencies=[allow(role, ...)] or [PUBLIC] (runtime/auth.py)")
+        (secured if roles else public).routes.append(route)
+    return secured, public
+
+
+def _document_login(app: FastAPI, settings: ServiceSettings, routes: list) -> None:
+    """Beside the bearer token, the OpenAPI document offers a login through the realm's public client, so
+    Swagger UI's Authorize button logs in with the authorisation code flow and PKCE; each operation names the
+    roles it allows (`x-roles`, and in words in its description)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        document.setdefault("components", {}).setdefault("securitySchemes", {})["login"] = {
+            "type": "oauth2", "description": f"Log in to the realm at {settings.auth_issuer}",
+            "flows": {"authorizationCode": {"authorizationUrl": settings.oidc_endpoint("auth"),
+                                            "tokenUrl": settings.oidc_endpoint("token"), "scopes": {}}}}
+        for route in routes:
+            roles = route_access(route.dependant.dependencies) if isinstance(route, APIRoute) else None
+            for method in getattr(route, "methods", None) or ():
+                operation = document["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None or not roles:
+                    continue
+                operation["security"].append({"login": []})
+                operation["x-roles"] = sorted(roles)
+                allowed = f"Allowed roles: {', '.join(sorted(roles))}."
+                operation["description"] = f"{operation.get('description', '')}\n\n{allowed}".strip()
+        return document
+
+    app.openapi = openapi
 
 
 def serve(service: Service) -> None:

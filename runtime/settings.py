@@ -16,9 +16,26 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 
+    # The OpenID Connect provider whose access tokens the API accepts (runtime/auth.py): the issuer every token
+    # names, and the audience it must include. Its signing keys are fetched from `auth_jwks_url`, by default the
+    # issuer's own; a container that reaches the provider by another name than browsers do sets it.
+    auth_issuer: str = "http://127.0.0.1:8180/realms/fulfilment"
+    auth_audience: str = "fulfilment-api"
+    auth_jwks_url: str = ""
+    # The public client Swagger UI logs in through (authorisation code with PKCE).
+    auth_public_client: str = "fulfil-cli"
+
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     consumer_group: str = ""
+
+    def oidc_endpoint(self, name: str) -> str:
+        """One of the provider's OpenID Connect endpoints as browsers reach it: `auth`, `token`, `certs`."""
+        return f"{self.auth_issuer}/protocol/openid-connect/{name}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or self.oidc_endpoint("certs")
 
     @property
     def group_id(self) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from contracts.roles import OPERATOR
+from runtime.auth import allow
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Sessions
 from services.factory import db
 
-router = APIRouter(tags=["production"])
+router = APIRouter(tags=["production"], dependencies=[allow(OPERATOR)])
 
 
 class ProductionOrderView(BaseModel):

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contracts.roles import CUSTOMER, OPERATOR, SERVICE
+from runtime.auth import Caller, CurrentCaller, allow
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 from services.order import commands, db, reconciler
@@ -39,7 +41,8 @@ class ShippingAddress(BaseModel):
 
 
 class PlaceOrder(BaseModel):
-    customer_id: Text = Field(min_length=1, max_length=100)
+    customer_id: Text | None = Field(default=None, min_length=1, max_length=100, description=(
+        "the customer is the subject of the bearer token; if given, it must be that subject (403 otherwise)"))
     items: list[Item] = Field(min_length=1, max_length=100)
     shipping_address: ShippingAddress
     accept_partial_shipments: bool = Field(
@@ -111,16 +114,26 @@ def _cancellation_view(cancellation: Cancellation) -> CancellationView:
                             decided_at=cancellation.decided_at.isoformat() if cancellation.decided_at else None)
 
 
-@router.post("/orders", status_code=201, response_model=OrderView,
+def _own_or_any(caller: Caller, order) -> bool:
+    """Operators see every order; a customer only their own (another's is answered as unknown)."""
+    return order is not None and (caller.has(OPERATOR) or order.customer_id == caller.subject)
+
+
+@router.post("/orders", status_code=201, response_model=OrderView, dependencies=[allow(CUSTOMER)],
              responses={**NOT_JSON, 200: {"description": "A retry with the same Idempotency-Key: the original order"},
                         409: problem("Idempotency-Key reused for a different request"),
                         422: problem("Invalid order: the reason, and the fields at fault")})
-def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions,
+def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions, caller: CurrentCaller,
                 idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None) -> OrderView:
+    """Place an order for the customer the bearer token names."""
+    if body.customer_id is not None and body.customer_id != caller.subject:
+        raise HTTPException(403, detail="a customer places orders only for themselves: customer_id must be the "
+                                        "token's subject, or left out")
+
     def place():
         with unit_of_work(all_sessions) as session:
             return commands.place_order(
-                session, customer_id=body.customer_id,
+                session, customer_id=caller.subject,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
@@ -143,22 +156,25 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         return _view(session, db.get_order(session, placed.order_id), with_timeline=True)
 
 
-@router.get("/orders/{order_id}", response_model=OrderView, responses={404: problem("Unknown order")})
-def get_order(order_id: Identifier, all_sessions: Sessions) -> OrderView:
+@router.get("/orders/{order_id}", response_model=OrderView, dependencies=[allow(CUSTOMER, OPERATOR)],
+            responses={404: problem("Unknown order, or another customer's")})
+def get_order(order_id: Identifier, all_sessions: Sessions, caller: CurrentCaller) -> OrderView:
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
-        if order is None:
+        if not _own_or_any(caller, order):
             raise HTTPException(404, detail=f"no order with id {order_id}")
         return _view(session, order, with_timeline=True)
 
 
-@router.get("/orders", response_model=list[OrderView])
-def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
+@router.get("/orders", response_model=list[OrderView], dependencies=[allow(CUSTOMER, OPERATOR)])
+def list_orders(all_sessions: Sessions, caller: CurrentCaller, status: OrderStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
+    """The newest orders first: every order for an operator, a customer's own for a customer."""
+    customer_id = None if caller.has(OPERATOR) else caller.subject
     with unit_of_work(all_sessions) as session:
         return [_view(session, o, with_timeline=False)
-                for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
+                for o in db.list_orders(session, status=status, customer_id=customer_id, limit=limit, offset=offset)]
 
 
 class CancelAnswer(BaseModel):
@@ -169,10 +185,12 @@ class CancelAnswer(BaseModel):
 
 
 @router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancelAnswer,
+             dependencies=[allow(CUSTOMER, OPERATOR)],
              responses={200: {"description": "Already cancelled", "model": CancelAnswer},
-                        404: problem("Unknown order"),
+                        404: problem("Unknown order, or another customer's"),
                         409: problem("Refused: delivered or otherwise ended; the refusal is on the order too")})
-def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response) -> CancelAnswer:
+def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response,
+                 caller: CurrentCaller) -> CancelAnswer:
     """Ask for cancellation; the process stops wherever it is and undoes what was done.
 
     202 means the request is pending: the order's `cancellation.outcome` says later whether it
@@ -180,6 +198,8 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
     """
     try:
         with unit_of_work(all_sessions) as session:
+            if not _own_or_any(caller, db.get_order(session, order_id)):
+                raise UnknownOrder(order_id)
             cancellation, status = commands.request_cancellation(session, order_id)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
@@ -193,9 +213,9 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
 
 
 @router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],
-            responses={404: problem("Unknown order")})
+            dependencies=[allow(SERVICE)], responses={404: problem("Unknown order")})
 def shipping_address(order_id: Identifier, all_sessions: Sessions) -> AddressView:
-    """For the Delivery service: the address stays here and never enters the process."""
+    """For the Delivery service (its client-credentials token): the address stays here and never enters the process."""
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
@@ -210,7 +230,7 @@ class StallView(BaseModel):
     diagnosis: str
 
 
-@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"])
+@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)])
 def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
     stuck_after = timedelta(seconds=request.app.state.settings.stuck_after_seconds)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -56,6 +57,8 @@ orders = Table(
     Column("cancel_decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A customer's own orders, newest first (GET /orders with a customer's token).
+    Index("ix_orders_customer_created", "customer_id", "created_at"),
 )
 
 order_lines = Table(
@@ -118,10 +121,12 @@ def get_timeline(session: Session, order_id: str):
                            .order_by(order_timeline.c.at, order_timeline.c.id)).all()
 
 
-def list_orders(session: Session, *, status: str | None, limit: int, offset: int):
+def list_orders(session: Session, *, status: str | None, customer_id: str | None, limit: int, offset: int):
     query = select(orders).order_by(orders.c.created_at.desc()).limit(limit).offset(offset)
     if status:
         query = query.where(orders.c.status == status)
+    if customer_id is not None:
+        query = query.where(orders.c.customer_id == customer_id)
     return session.execute(query).all()
 
 

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contracts.roles import OPERATOR
+from runtime.auth import allow
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 from services.warehouse import commands, db
@@ -19,7 +21,7 @@ from services.warehouse.domain import (
     UnknownSku,
 )
 
-router = APIRouter(tags=["stock"])
+router = APIRouter(tags=["stock"], dependencies=[allow(OPERATOR)])
 
 
 class StockView(BaseModel):

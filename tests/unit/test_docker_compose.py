@@ -4,6 +4,7 @@ import importlib.metadata
 import importlib.util
 import re
 import shlex
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ from tools.stack.config import (
 from tools.stack.services import environment
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
-LAUNCHER = StackSettings()
+# A state folder of its own: the launcher's settings for a service name secrets the stack generates there.
+LAUNCHER = StackSettings(state_dir=Path(tempfile.gettempdir()) / "fulfil-compose-test")
+keycloak.generated_secrets(LAUNCHER)
 
 
 def image_tag(container: str) -> str:
@@ -88,12 +91,21 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     given = COMPOSE[service]["environment"]
     launcher = {k for k in environment(LAUNCHER, service) if k.startswith(prefix)}
     # Inside a container the API must listen on all interfaces; the port is the settings default
-    # (checked above), which the launcher only spells out.
-    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"}
+    # (checked above), which the launcher only spells out. Containers reach Keycloak by another name than the
+    # issuer's, so they are told where its keys (and the Delivery service where its tokens) are.
+    backchannel = {prefix + "AUTH_JWKS_URL"} | ({prefix + "AUTH_TOKEN_URL"} if service == "delivery" else set())
+    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"} | backchannel
     fields = {name.upper() for name in settings_class(service).model_fields}
     assert {k.removeprefix(prefix) for k in given} <= fields
     name = SERVICES[service].database
     assert given[prefix + "DATABASE_URL"].endswith(f"://{name}@postgres:5432/{name}")
+    realm = f"{LAUNCHER.keycloak_port}/realms/{KEYCLOAK_REALM}"
+    assert given[prefix + "AUTH_ISSUER"] == f"http://localhost:{realm}"  # --hostname of the compose Keycloak
+    assert given[prefix + "AUTH_JWKS_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/certs"
+    if service == "delivery":
+        assert given[prefix + "AUTH_TOKEN_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/token"
+        secret = keycloak.secret_variable(settings_class(service)().auth_client_id)
+        assert re.fullmatch(rf"\$\{{{secret}:\?.*\}}", given[prefix + "AUTH_CLIENT_SECRET"])
 
 
 def test_postgres_init_creates_each_service_role_and_database():

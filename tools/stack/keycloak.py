@@ -14,6 +14,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
+from runtime.auth import OAuthToken
 from tools.stack import artifacts
 from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
 from tools.stack.errors import StackError
@@ -147,3 +148,16 @@ def ready(settings: StackSettings) -> bool:
         except (OSError, ValueError):
             return False
     return True
+
+
+# The demo users of the realm template: the command line, `make demo`, the bench, the soak and the tests act as them.
+OPERATOR_USER = "demo-operator"
+CUSTOMER_USERS = ("demo-alice", "demo-bob")
+
+
+def login(settings: StackSettings, username: str = OPERATOR_USER) -> OAuthToken:
+    """A local login as one of the realm's demo users, with the password generated for it: an httpx `auth`
+    that renews its token as it goes, or `.access_token()` for one to paste."""
+    return OAuthToken(f"{settings.auth_issuer}/protocol/openid-connect/token",
+                      {"grant_type": "password", "client_id": PUBLIC_CLIENT, "username": username,
+                       "password": user_password(settings, username)})

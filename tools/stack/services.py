@@ -12,6 +12,7 @@ from pathlib import Path
 
 from contracts.registry import DELIVERY, ORDER, SERVICES
 from services.delivery.settings import DeliverySettings
+from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (
     python_executable,
@@ -63,6 +64,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         prefix + "DATABASE_URL": settings.database_url(service),
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
+        prefix + "AUTH_ISSUER": settings.auth_issuer,
         "PYTHONUNBUFFERED": "1",
     }
     if service == DELIVERY.name:
@@ -70,6 +72,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         # holds up only some of the address look-ups (retried as jobs, possibly by another replica).
         order_port = settings.replica_port(ORDER.name, replica)
         env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{order_port}"
+        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, "delivery-service")
     return env
 
 
