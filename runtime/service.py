@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
@@ -188,6 +188,7 @@ def create_app(service: Service) -> FastAPI:
     _document_login(app, settings, service.api.routes)
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
+        _serve_page_login(app, settings)
     app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
@@ -237,6 +238,24 @@ def _by_access(service: Service) -> tuple[APIRouter, APIRouter]:
                              "dependencies=[allow(role, ...)] or [PUBLIC] (runtime/auth.py)")
         (secured if roles else public).routes.append(route)
     return secured, public
+
+
+PAGE_LOGIN = Path(__file__).with_name("web") / "login.js"
+
+
+def _serve_page_login(app: FastAPI, settings: ServiceSettings) -> None:
+    """What a page of the service needs to log in (web/package.json must name keycloak-js): `login.js`, a module
+    the page loads, and `login-config`, the realm and public client it logs in to."""
+    base, _, realm = settings.auth_issuer.rpartition("/realms/")
+
+    @app.get("/login-config", tags=["operations"])
+    def login_config() -> dict:
+        """The realm and public client the service's pages log in to (keycloak-js's configuration)."""
+        return {"url": base, "realm": realm, "clientId": settings.auth_public_client}
+
+    @app.get("/login.js", include_in_schema=False)
+    def login_module() -> FileResponse:
+        return FileResponse(PAGE_LOGIN, media_type="text/javascript")
 
 
 def _document_login(app: FastAPI, settings: ServiceSettings, routes: list) -> None:

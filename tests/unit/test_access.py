@@ -1,13 +1,15 @@
 """Who may call what: every route of every service names its roles, and the table below is what they name."""
 import dataclasses
 import importlib
+import json
+import re
 
 import pytest
 from fastapi import APIRouter
 
 from contracts.registry import SERVICES
 from contracts.roles import CUSTOMER, OPERATOR, SERVICE
-from runtime.service import create_app
+from runtime.service import PAGE_LOGIN, create_app
 
 # (service, method, path) -> the roles allowed; a route not listed here is open to anyone.
 ACCESS = {
@@ -29,7 +31,7 @@ ACCESS = {
     ("analytics", "get", "/figures"): {OPERATOR},
 }
 # Open: liveness, readiness and metrics on every service, and the pages a browser loads before it has a token.
-OPEN = {"/health", "/ready", "/metrics", "/"}
+OPEN = {"/health", "/ready", "/metrics", "/", "/login-config"}
 
 
 def service_of(name: str):
@@ -78,3 +80,10 @@ def test_a_route_that_does_not_say_who_may_call_it_stops_the_service_from_starti
 
     with pytest.raises(ValueError, match="/secrets says nowhere who may call it"):
         create_app(dataclasses.replace(service_of("factory"), api=forgetful))
+
+
+@pytest.mark.parametrize("name", [name for name in SERVICES if service_of(name).web is not None])
+def test_a_service_with_pages_ships_the_login_library_its_pages_import(name):
+    package = json.loads((service_of(name).web / "package.json").read_text())
+    imported = re.search(r'from "\./web/node_modules/([^/]+)/', PAGE_LOGIN.read_text())[1]
+    assert imported in package["dependencies"]
