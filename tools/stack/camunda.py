@@ -12,7 +12,7 @@ from tools.stack import artifacts
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.java import java_home
-from tools.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
+from tools.stack.processes import needs_start, start_detached, step, wait_until
 
 NAME = "camunda"
 
@@ -78,17 +78,14 @@ def build_exporter(settings: StackSettings, home: Path) -> Path:
 
 
 def start(settings: StackSettings) -> None:
-    if read_pid(settings, NAME):
-        step(f"Camunda already running (gRPC {settings.zeebe_grpc_port}, REST {settings.camunda_http_port})")
+    if not needs_start(settings, NAME, f"Camunda already running (gRPC {settings.zeebe_grpc_port}, "
+                                       f"REST {settings.camunda_http_port})", {
+            settings.zeebe_grpc_port: "the Zeebe gateway (gRPC)",
+            settings.camunda_http_port: "the Camunda REST API",
+            settings.camunda_management_port: "Camunda's management endpoint",
+            settings.zeebe_command_port: "the Zeebe broker's command API",
+            settings.zeebe_internal_port: "the Zeebe cluster port"}):
         return
-    for port, what in (
-        (settings.zeebe_grpc_port, "the Zeebe gateway (gRPC)"),
-        (settings.camunda_http_port, "the Camunda REST API"),
-        (settings.camunda_management_port, "Camunda's management endpoint"),
-        (settings.zeebe_command_port, "the Zeebe broker's command API"),
-        (settings.zeebe_internal_port, "the Zeebe cluster port"),
-    ):
-        require_free_port(port, what)
     home = artifacts.camunda_home(settings)
     exporter = build_exporter(settings, home)
     data = settings.state_dir / "camunda" / "data"

@@ -19,7 +19,7 @@ from tools.stack import artifacts
 from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.java import java_home
-from tools.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
+from tools.stack.processes import needs_start, start_detached, step, wait_until
 
 NAME = "keycloak"
 REALM_TEMPLATE = Path(__file__).with_name("keycloak-realm.json")
@@ -94,11 +94,10 @@ def server_options(settings: StackSettings) -> list[str]:
 
 def start(settings: StackSettings) -> None:
     """Start Keycloak without waiting for it: its JVM starts while Kafka and Camunda do (see `wait_ready`)."""
-    if read_pid(settings, NAME):
-        step(f"Keycloak already running on http://127.0.0.1:{settings.keycloak_port}")
+    if not needs_start(settings, NAME, f"Keycloak already running on http://127.0.0.1:{settings.keycloak_port}",
+                       {settings.keycloak_port: "Keycloak",
+                        settings.keycloak_management_port: "Keycloak's management interface"}):
         return
-    require_free_port(settings.keycloak_port, "Keycloak")
-    require_free_port(settings.keycloak_management_port, "Keycloak's management interface")
     home = artifacts.keycloak_home(settings)
     _keep_data_in_state_folder(settings, home)
     realm_import = home / "data" / "import"
