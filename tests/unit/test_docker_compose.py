@@ -24,8 +24,9 @@ from tools.stack.config import (
 from tools.stack.services import environment
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
-# A state folder of its own: the launcher's settings for a service name secrets the stack generates there.
-LAUNCHER = StackSettings(state_dir=Path(tempfile.gettempdir()) / "fulfil-compose-test")
+# The launcher's defaults, whatever FULFIL_STACK_* variables this shell has (a stack on other ports runs the tests
+# too); a state folder of its own, since the services' environment names secrets the stack generates there.
+LAUNCHER = StackSettings.model_construct(state_dir=Path(tempfile.gettempdir()) / "fulfil-compose-test")
 keycloak.generated_secrets(LAUNCHER)
 
 

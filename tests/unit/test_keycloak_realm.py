@@ -64,3 +64,9 @@ def test_secrets_are_generated_once_readable_only_by_their_owner_and_kept(tmp_pa
     assert stat.S_IMODE(keycloak.secrets_file(settings).stat().st_mode) == 0o600
     assert keycloak.generated_secrets(settings) == first
     assert keycloak.user_password(settings, "demo-alice") == first[keycloak.password_variable("demo-alice")]
+
+
+def test_descriptions_fit_keycloaks_columns():
+    # Keycloak stores them in VARCHAR(255) and refuses to start with a longer one.
+    for thing in [*CLIENTS.values(), *REALM["roles"]["realm"]]:
+        assert len(thing.get("description", "")) <= 255, thing["description"]
