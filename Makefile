@@ -76,7 +76,7 @@ bench: install    ## the suite against the engine's limit for the same BPMN: CLI
 		$(if $(RATE),--rate $(RATE)) $(if $(OPEN_DURATION),--open-duration $(OPEN_DURATION)) \
 		$(if $(WARMUP),--warmup $(WARMUP)) $(if $(DRAIN),--drain $(DRAIN)) $(if $(DOCS),--docs $(DOCS))
 
-chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 8) SIGKILLs; exit 1 on a violation
+chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 9) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
 		$(if $(SETTLE),--settle $(SETTLE)) $(if $(SEED),--seed $(SEED))
 

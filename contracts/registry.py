@@ -16,6 +16,8 @@ class Service:
     publishes: bool
     # The services whose events it consumes.
     consumes: tuple[str, ...] = ()
+    # Topics it reads that are no service's events, e.g. the engine's records.
+    reads: tuple[str, ...] = ()
 
     @property
     def database(self) -> str:
@@ -38,7 +40,7 @@ class Service:
 
     @property
     def consumed_topics(self) -> list[str]:
-        return [SERVICES[name].events_topic for name in self.consumes]
+        return [*(SERVICES[name].events_topic for name in self.consumes), *self.reads]
 
 
 ORDER = Service("order", 8001, publishes=True, consumes=("warehouse", "delivery"))
@@ -46,12 +48,16 @@ WAREHOUSE = Service("warehouse", 8002, publishes=True, consumes=("factory",))
 FACTORY = Service("factory", 8003, publishes=True, consumes=("warehouse",))
 DELIVERY = Service("delivery", 8004, publishes=True)
 ANALYTICS = Service("analytics", 8005, publishes=False, consumes=("order", "warehouse", "factory", "delivery"))
+# The engine's records (Zeebe's own JSON, not CloudEvents), as the broker's Kafka exporter publishes them.
+ZEEBE_RECORDS_TOPIC = "zeebe.records"
+MONITOR = Service("monitor", 8006, publishes=False, reads=(ZEEBE_RECORDS_TOPIC,))
 
-SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS)}
+SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS, MONITOR)}
 PUBLISHERS = [s for s in SERVICES.values() if s.publishes]
-CONSUMERS = [s for s in SERVICES.values() if s.consumes]
+CONSUMERS = [s for s in SERVICES.values() if s.consumed_topics]
 
 
 def all_topics() -> list[str]:
-    """Every topic the suite uses: one per publisher for its events, one per consumer for its dead letters."""
-    return [*(s.events_topic for s in PUBLISHERS), *(s.dead_letter_topic for s in CONSUMERS)]
+    """Every topic the suite uses: one per publisher for its events, the engine's records, one per consumer
+    for its dead letters."""
+    return [*(s.events_topic for s in PUBLISHERS), ZEEBE_RECORDS_TOPIC, *(s.dead_letter_topic for s in CONSUMERS)]

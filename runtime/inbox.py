@@ -1,4 +1,5 @@
-"""Kafka consumer with an inbox (a redelivered event has no second effect) and a dead-letter topic.
+"""Kafka consumers with a dead-letter topic: CloudEvents through an inbox (a redelivered event has no second
+effect), or other records (the engine's) through a projection that absorbs redeliveries itself.
 
 A record that fails because a dependency is down (the database, Kafka) is retried until it is back,
 however long that takes. A record that fails for any other reason is retried a few times (a race can
@@ -29,6 +30,8 @@ from runtime.validation import summarise
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, Any, Envelope], None]
+# Applies one record that is not a CloudEvent in the given unit of work; returns the outcome for /metrics.
+RecordHandler = Callable[[Session, Message], str]
 # Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
 DLT_PREFIX = "dlt_"
 # Attempts at a record that fails for a reason other than an unreachable dependency.
@@ -44,7 +47,11 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT) or bool(getattr(error, "connection_invalidated", False))
 
 
-class EventRejected(ValueError):
+class RecordRejected(ValueError):
+    """A record that can never be applied; it goes to the dead-letter topic with this reason."""
+
+
+class EventRejected(RecordRejected):
     """A well-formed event the domain cannot accept; it goes to the dead-letter topic with this reason."""
 
 
@@ -67,15 +74,15 @@ def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool
     return inserted is not None
 
 
-class EventConsumer:
-    """Consumes topics one record at a time; a record's offset is committed only after the handler's commit."""
+class RecordConsumer:
+    """Consumes topics one record at a time; a record's offset is committed only after `handle` returned.
+
+    Subclasses say in `handle` what a record means."""
 
     def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
-                 subscriptions: list[Subscription], sessions: sessionmaker[Session],
-                 dead_letter_topic: str, producer: Producer) -> None:
+                 sessions: sessionmaker[Session], dead_letter_topic: str, producer: Producer) -> None:
         self.name = name
         self.topics = topics
-        self.by_type = {s.event.event_type: s for s in subscriptions}
         self.sessions = sessions
         self.dead_letter_topic = dead_letter_topic
         self.producer = producer
@@ -145,6 +152,27 @@ class EventConsumer:
 
     def handle(self, message: Message) -> str:
         """Returns what happened: handled, duplicate, ignored or dead_lettered."""
+        raise NotImplementedError
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
+        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
+                 "partition": message.partition(), "offset": message.offset()}
+        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
+                                                   for name, value in about.items()]
+        self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
+        if self.producer.flush(15):
+            raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")
+
+
+class EventConsumer(RecordConsumer):
+    """CloudEvents, each handled by its subscription once: the inbox absorbs redeliveries."""
+
+    def __init__(self, *, subscriptions: list[Subscription], **consumer) -> None:
+        super().__init__(**consumer)
+        self.by_type = {s.event.event_type: s for s in subscriptions}
+
+    def handle(self, message: Message) -> str:
         try:
             envelope = Envelope.from_kafka(message.headers(), message.key(), message.value())
         except InvalidEnvelope as exc:
@@ -168,12 +196,19 @@ class EventConsumer:
             return "dead_lettered"
         return "handled"
 
-    def dead_letter(self, message: Message, reason: str) -> None:
-        log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
-        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
-                 "partition": message.partition(), "offset": message.offset()}
-        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
-                                                   for name, value in about.items()]
-        self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
-        if self.producer.flush(15):
-            raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")
+
+class ProjectingConsumer(RecordConsumer):
+    """Records that are not CloudEvents, each applied by `project` in one unit of work. There is no inbox
+    entry: `project` must give a redelivered record no second effect itself (e.g. by the record's position)."""
+
+    def __init__(self, *, project: RecordHandler, **consumer) -> None:
+        super().__init__(**consumer)
+        self.project = project
+
+    def handle(self, message: Message) -> str:
+        try:
+            with unit_of_work(self.sessions) as session:
+                return self.project(session, message)
+        except RecordRejected as exc:
+            self.dead_letter(message, str(exc))
+            return "dead_lettered"

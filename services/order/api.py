@@ -21,6 +21,7 @@ from services.order.domain import (
     OrderStatus,
     UnknownOrder,
 )
+from services.order.settings import OrderSettings
 
 router = APIRouter(tags=["orders"])
 
@@ -88,9 +89,10 @@ class OrderView(BaseModel):
     updated_at: str
     cancellation: CancellationView | None = Field(default=None, description="the cancellation request, if any")
     timeline: list[TimelineEntry] | None = None
+    monitor: str = Field(description="the order's process instances in the process monitor (a page)")
 
 
-def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
+def _view(session: Session, order, settings: OrderSettings, *, with_timeline: bool) -> OrderView:
     timeline = None
     if with_timeline:
         timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
@@ -102,6 +104,7 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(),
         cancellation=None if cancellation is None else _cancellation_view(cancellation), timeline=timeline,
+        monitor=settings.monitor_page(order.id),
     )
 
 
@@ -140,24 +143,24 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         response.status_code = 200
     response.headers["Location"] = f"/orders/{placed.order_id}"
     with unit_of_work(all_sessions) as session:
-        return _view(session, db.get_order(session, placed.order_id), with_timeline=True)
+        return _view(session, db.get_order(session, placed.order_id), request.app.state.settings, with_timeline=True)
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, responses={404: problem("Unknown order")})
-def get_order(order_id: Identifier, all_sessions: Sessions) -> OrderView:
+def get_order(order_id: Identifier, request: Request, all_sessions: Sessions) -> OrderView:
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
             raise HTTPException(404, detail=f"no order with id {order_id}")
-        return _view(session, order, with_timeline=True)
+        return _view(session, order, request.app.state.settings, with_timeline=True)
 
 
 @router.get("/orders", response_model=list[OrderView])
-def list_orders(all_sessions: Sessions, status: OrderStatus | None = None,
+def list_orders(request: Request, all_sessions: Sessions, status: OrderStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
     with unit_of_work(all_sessions) as session:
-        return [_view(session, o, with_timeline=False)
+        return [_view(session, o, request.app.state.settings, with_timeline=False)
                 for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
 
 

@@ -56,6 +56,7 @@ def print_urls(settings: StackSettings) -> None:
   Factory API        http://127.0.0.1:{settings.factory_port}/docs
   Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
   Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures)
+  Process monitor    http://127.0.0.1:{settings.monitor_port}/   (instances, incidents, user tasks; API /docs)
   Metrics            /metrics on every service port (Prometheus)
   {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})

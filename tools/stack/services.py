@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.registry import DELIVERY, ORDER, SERVICES
+from contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
 from services.delivery.settings import DeliverySettings
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (
@@ -70,6 +70,12 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         # holds up only some of the address look-ups (retried as jobs, possibly by another replica).
         order_port = settings.replica_port(ORDER.name, replica)
         env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{order_port}"
+    if service == MONITOR.name:
+        # Retries, cancellations and task completions go to the engine's REST API; orders are linked for people.
+        env[prefix + "CAMUNDA_REST_URL"] = f"http://localhost:{settings.camunda_http_port}"
+        env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{settings.order_port}"
+    if service == ORDER.name:
+        env[prefix + "MONITOR_URL"] = f"http://127.0.0.1:{settings.monitor_port}"
     return env
 
 
