@@ -380,6 +380,15 @@ def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.
     return UserTaskPage(total=total, limit=limit, offset=offset, items=[_task_view(r, r.forms) for r in rows])
 
 
+@router.get("/user-tasks/{key}", response_model=UserTaskView, responses={404: NOT_FOUND})
+def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
+    with unit_of_work(all_sessions) as session:
+        row = queries.user_task(session, key)
+    if row is None:
+        raise HTTPException(404, detail=f"no user task {key}")
+    return _task_view(row, row.forms)
+
+
 class CompleteTask(BaseModel):
     variables: dict[Identifier, Text] = Field(
         max_length=20, description="what the form sets, e.g. {\"decision\": \"continue\"}")
