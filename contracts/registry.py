@@ -48,9 +48,10 @@ WAREHOUSE = Service("warehouse", 8002, publishes=True, consumes=("factory",))
 FACTORY = Service("factory", 8003, publishes=True, consumes=("warehouse",))
 DELIVERY = Service("delivery", 8004, publishes=True)
 ANALYTICS = Service("analytics", 8005, publishes=False, consumes=("order", "warehouse", "factory", "delivery"))
-# The engine's records (Zeebe's own JSON, not CloudEvents), as the broker's Kafka exporter publishes them.
-ZEEBE_RECORDS_TOPIC = "zeebe.records"
-MONITOR = Service("monitor", 8006, publishes=False, reads=(ZEEBE_RECORDS_TOPIC,))
+# The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
+# exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
+ENGINE_RECORDS_TOPIC = "zeebe.records"
+MONITOR = Service("monitor", 8006, publishes=False, reads=(ENGINE_RECORDS_TOPIC,))
 
 SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS, MONITOR)}
 PUBLISHERS = [s for s in SERVICES.values() if s.publishes]
@@ -58,6 +59,6 @@ CONSUMERS = [s for s in SERVICES.values() if s.consumed_topics]
 
 
 def all_topics() -> list[str]:
-    """Every topic the suite uses: one per publisher for its events, the engine's records, one per consumer
-    for its dead letters."""
-    return [*(s.events_topic for s in PUBLISHERS), ZEEBE_RECORDS_TOPIC, *(s.dead_letter_topic for s in CONSUMERS)]
+    """Every topic the suite uses: one per publisher for its events, one per consumer for its dead letters,
+    and the engine's records."""
+    return [*(s.events_topic for s in PUBLISHERS), *(s.dead_letter_topic for s in CONSUMERS), ENGINE_RECORDS_TOPIC]

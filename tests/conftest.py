@@ -64,11 +64,11 @@ def camunda_api(stack):
 
 @pytest.fixture(scope="session")
 def engine_records(stack):
-    """What the engine reported (instances, incidents, user tasks), from the record-log exporter."""
-    from tools.stack.camunda import record_log
+    """What the engine reported (instances, incidents, user tasks), from its records on Kafka."""
     from tools.stack.records import RecordLog
 
-    return RecordLog(record_log(stack))
+    with RecordLog(stack.kafka_bootstrap) as records:
+        yield records
 
 
 @pytest.fixture(scope="session")

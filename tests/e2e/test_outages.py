@@ -7,9 +7,10 @@ import time
 
 from sqlalchemy import text
 
+from contracts.process import FULFILMENT_PROCESS
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import wait_for_status
-from tools.stack import camunda
+from tools.stack import camunda, kafka
 from tools.stack.processes import pid_alive, read_pid
 
 # pyzeebe's clients used to close their channel for good after ten failed calls.
@@ -80,3 +81,25 @@ def test_orders_go_on_by_themselves_after_camunda_is_killed_and_started_again(
     wait_for_status(order_api, expired_id, "COMPLETED", timeout=60)
     assert camunda.partition(stack)["clock"]["modificationType"] == "None", "the engine restarted with a pinned clock"
     eventually(lambda: readiness(order_api)["status"] == "READY", what="the order service to be ready again")
+
+
+def test_what_the_engine_did_while_kafka_was_down_reaches_the_records_topic_once_it_is_back(
+        stack, order_api, fresh_sku, engine_records):
+    """The exporter acknowledges a position to the broker only once Kafka has the record: an outage
+    delays the records, loses none, and the process itself never waits for Kafka."""
+    sku = fresh_sku(2)
+    crash(stack, kafka.NAME)
+    try:
+        response = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}]))
+        assert response.status_code == 201
+        order_id = response.json()["id"]
+        wait_for_status(order_api, order_id, "COMPLETED", timeout=120)
+    finally:
+        kafka.start(stack)
+    [instance] = eventually(lambda: engine_records.instances_with_variable("orderId", order_id), timeout=60,
+                            what=f"the records of order {order_id}'s process")
+    eventually(lambda: engine_records.process_instance_state(instance) == "COMPLETED", timeout=30,
+               what="the record of its end")
+    process_ends = [e for e in engine_records.visited_elements(instance) if e == FULFILMENT_PROCESS]
+    assert process_ends == [FULFILMENT_PROCESS], "each record once, however often the exporter sent it"
+    assert {"ReserveStock", "CompleteOrder"} <= set(engine_records.visited_elements(instance))

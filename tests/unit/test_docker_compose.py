@@ -106,3 +106,106 @@ def test_the_service_image_ships_no_tooling_and_the_bootstrap_image_does():
     assert {"contracts", "runtime", "services"} <= set(stages["service"])
     assert COMPOSE["order"]["build"]["target"] == "service"
     assert COMPOSE["bootstrap"]["build"]["target"] == "tools" and "tools" in stages["tools"]
+
+
+# Operate and Tasklist run only here (the launcher has no Elasticsearch, ADR 0002), on the host ports the
+# README gives; inside the network they serve on 8080 and answer health checks on their management port.
+CAMUNDA_WEB_APPS = {"operate": 8081, "tasklist": 8082}
+WEB_APP_PORT, WEB_APP_MANAGEMENT_PORT = 8080, 9600
+ELASTICSEARCH_PORT = 9200  # Elasticsearch's default, which the compose file keeps
+# Camunda 8.6's "Supported environments" page: Elasticsearch 8.13 or a later 8.x.
+ELASTICSEARCH_SUPPORTED = ((8, 13), (9, 0))
+
+
+def waits_until_healthy(container: str) -> set[str]:
+    depends_on = COMPOSE[container].get("depends_on", {})
+    if isinstance(depends_on, list):  # the short form waits for the start only
+        return set()
+    return {name for name, how in depends_on.items() if how["condition"] == "service_healthy"}
+
+
+def health_check(container: str) -> str:
+    return " ".join(COMPOSE[container]["healthcheck"]["test"])
+
+
+def host_ports(container: str) -> list[int]:
+    """Published host ports; a mapping reads "host:container" or "address:host:container"."""
+    return [int(mapping.split(":")[-2]) for mapping in COMPOSE[container].get("ports", [])]
+
+
+def exporter_url() -> str:
+    return COMPOSE["zeebe"]["environment"]["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_ARGS_URL"]
+
+
+def test_operate_and_tasklist_are_camundas_images_in_the_broker_version():
+    for app in CAMUNDA_WEB_APPS:
+        # The broker runs CAMUNDA_VERSION too (test_images_are_the_versions_the_launcher_runs).
+        assert COMPOSE[app]["image"] == f"camunda/{app}:{CAMUNDA_VERSION}"
+
+
+def test_elasticsearch_is_one_open_node_in_a_version_camunda_supports():
+    version = tuple(int(part) for part in image_tag("elasticsearch").split(".")[:2])
+    assert ELASTICSEARCH_SUPPORTED[0] <= version < ELASTICSEARCH_SUPPORTED[1]
+    given = {k: str(v) for k, v in COMPOSE["elasticsearch"]["environment"].items()}
+    assert given["discovery.type"] == "single-node"
+    assert given["xpack.security.enabled"] == "false"
+    heap = {option[:4]: option[4:] for option in given["ES_JAVA_OPTS"].split()}
+    assert heap["-Xms"] == heap["-Xmx"]  # Elasticsearch wants a fixed heap
+    assert COMPOSE["elasticsearch"]["ports"] == [f"127.0.0.1:{ELASTICSEARCH_PORT}:{ELASTICSEARCH_PORT}"]
+
+
+def test_the_broker_exports_to_elasticsearch_once_it_is_healthy():
+    given = COMPOSE["zeebe"]["environment"]
+    assert given["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_CLASSNAME"] == "io.camunda.zeebe.exporter.ElasticsearchExporter"
+    assert exporter_url() == f"http://elasticsearch:{ELASTICSEARCH_PORT}"
+    assert "elasticsearch" in waits_until_healthy("zeebe")
+
+
+@pytest.mark.parametrize("app", CAMUNDA_WEB_APPS)
+def test_operate_and_tasklist_read_the_broker_and_what_it_exports(app):
+    given = COMPOSE[app]["environment"]
+    prefix = f"CAMUNDA_{app.upper()}_"
+    grpc = LAUNCHER.zeebe_grpc_port
+    assert given[prefix + "ZEEBE_GATEWAYADDRESS"] == f"zeebe:{grpc}"
+    assert f"{grpc}:{grpc}" in COMPOSE["zeebe"]["ports"]
+    # Their own indices and the exporter's live in the one Elasticsearch the broker writes to.
+    assert given[prefix + "ELASTICSEARCH_URL"] == given[prefix + "ZEEBEELASTICSEARCH_URL"] == exporter_url()
+    # demo/demo comes from the default login (users in Elasticsearch); Identity would replace it.
+    assert "identity" not in str(given.get("SPRING_PROFILES_ACTIVE", ""))
+    assert not {k for k in given if "PASSWORD" in k or "SECRET" in k}
+
+
+def test_tasklist_completes_user_tasks_through_the_broker_rest_api():
+    rest = LAUNCHER.camunda_http_port
+    assert COMPOSE["tasklist"]["environment"]["CAMUNDA_TASKLIST_ZEEBE_RESTADDRESS"] == f"http://zeebe:{rest}"
+    assert f"{rest}:{rest}" in COMPOSE["zeebe"]["ports"]
+
+
+@pytest.mark.parametrize("app", CAMUNDA_WEB_APPS)
+def test_operate_and_tasklist_start_after_a_healthy_elasticsearch_and_broker(app):
+    assert waits_until_healthy(app) == {"elasticsearch", "zeebe"}
+
+
+@pytest.mark.parametrize("app", CAMUNDA_WEB_APPS)
+def test_operate_and_tasklist_report_readiness_and_listen_on_loopback_where_the_readme_says(app):
+    assert f"localhost:{WEB_APP_MANAGEMENT_PORT}/actuator/health/readiness" in health_check(app)
+    assert COMPOSE[app]["ports"] == [f"127.0.0.1:{CAMUNDA_WEB_APPS[app]}:{WEB_APP_PORT}"]
+
+
+def test_the_broker_reports_readiness_on_its_management_port():
+    management = LAUNCHER.camunda_management_port
+    assert f"/dev/tcp/127.0.0.1/{management}" in health_check("zeebe")
+    assert "/actuator/health/readiness" in health_check("zeebe")
+
+
+def test_everything_waited_on_until_healthy_has_a_health_check():
+    awaited = {dependency for container in COMPOSE for dependency in waits_until_healthy(container)}
+    assert {"postgres", "elasticsearch", "zeebe"} <= awaited
+    for container in awaited:
+        assert COMPOSE[container]["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}
+
+
+def test_no_two_containers_publish_the_same_host_port():
+    published = [port for container in COMPOSE for port in host_ports(container)]
+    assert set(CAMUNDA_WEB_APPS.values()) <= set(published)
+    assert len(published) == len(set(published))

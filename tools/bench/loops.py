@@ -10,9 +10,12 @@ import asyncio
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from confluent_kafka import Consumer, Message, TopicPartition
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,31 @@ class Completions:
 
 
 class Feed(threading.Thread):
-    """Reads what a side's ends are told by (the engine's record log, Kafka) in a thread of its own until stopped,
-    and reports them to `completions`."""
+    """Reads the Kafka topics a side's ends are told on (the engine's records, the services' events) in a
+    thread of its own until stopped, and reports them to `completions`."""
 
-    def __init__(self, name: str, completions: Completions) -> None:
+    def __init__(self, name: str, completions: Completions, bootstrap: str, topics: list[str]) -> None:
         super().__init__(name=name, daemon=True)
         self.completions = completions
         self.stopping = threading.Event()
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{name}-{uuid.uuid4()}",
+                                  "enable.auto.commit": False})
+        found = self.consumer.list_topics(timeout=10).topics
+        # From the exact current end (no start of this phase exists yet), not "latest" resolved some time later.
+        self.consumer.assign([TopicPartition(topic, p, self.consumer.get_watermark_offsets(
+            TopicPartition(topic, p), timeout=10)[1]) for topic in topics for p in found[topic].partitions])
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                for record in self.consumer.consume(num_messages=500, timeout=0.1):
+                    if not record.error():
+                        self.take(record)
+        finally:
+            self.consumer.close()
+
+    def take(self, record: Message) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self.stopping.set()

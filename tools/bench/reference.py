@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from confluent_kafka import Message
 from pyzeebe import Job, ZeebeClient, ZeebeTaskRouter, ZeebeWorker
 from pyzeebe.errors import ProcessInstanceNotFoundError, ZeebeBackPressureError
 from pyzeebe.job.job_status import JobStatus
@@ -32,14 +33,13 @@ from contracts.delivery import (
 )
 from contracts.order import ORDER_PLACED, CompleteOrder
 from contracts.process import FULFILMENT_PROCESS, OrderStart
-from contracts.registry import DELIVERY, ORDER, WAREHOUSE
+from contracts.registry import DELIVERY, ENGINE_RECORDS_TOPIC, ORDER, WAREHOUSE
 from contracts.warehouse import PickPack, PickPackResult, ReservationOutcome, ReserveStock, ReserveStockResult
 from runtime.zeebe import JOB_TIMEOUT_MS, build_worker, make_channel, make_client
 from services.order.settings import OrderSettings
 from tools.bench.loops import Completions, Feed, Finish
 from tools.bench.measure import POLLER_PAUSES
 from tools.bootstrap import BPMN_DIR
-from tools.stack.camunda import record_log
 from tools.stack.config import StackSettings
 
 PREFIX = "bench-ref."
@@ -153,40 +153,23 @@ class _CountPollerPauses(logging.Filter):
 
 
 class InstanceEnds(Feed):
-    """Follows the engine's record log from its current end and reports when each reference instance ends.
+    """Follows the engine's records on Kafka from their current end and reports when each reference instance ends.
 
-    The log already exists (the launcher's exporter writes every engine event to it), so following it costs
-    the engine nothing more; a cheap substring test skips the records of other processes before any JSON is
-    parsed. An instance's orderId comes from its VARIABLE record; the PROCESS element's ELEMENT_COMPLETED
-    record is the end of the instance, and its timestamp (the engine's clock, real time unless a test pinned
-    it, in which case the time the line was read is taken) says when.
+    The broker's exporter publishes every engine event anyway, so following them costs the engine nothing
+    more; a cheap substring test skips the records of other processes before any JSON is parsed. An
+    instance's orderId comes from its VARIABLE record; the PROCESS element's ELEMENT_COMPLETED record is the
+    end of the instance, and its timestamp (the engine's clock, real time unless a test pinned it, in which
+    case the time the record was read is taken) says when.
     """
 
     def __init__(self, settings: StackSettings, completions: Completions, process_id: str) -> None:
-        super().__init__("bench-reference-record-log", completions)
-        self.path = record_log(settings)
+        super().__init__("bench-reference-records", completions, settings.kafka_bootstrap, [ENGINE_RECORDS_TOPIC])
         self.mark = f'"bpmnProcessId":"{process_id}"'
         self.process_id = process_id
         self.order_of: dict[int, str] = {}  # process instance key -> orderId, until the instance ends
-        self.offset = self.path.stat().st_size if self.path.is_file() else 0
 
-    def run(self) -> None:
-        rest = b""
-        while not self.stopping.is_set():
-            if not self.path.is_file():  # the exporter creates it when the broker first exports
-                self.stopping.wait(0.1)
-                continue
-            with open(self.path, "rb") as log:
-                log.seek(self.offset)
-                chunk = log.read()
-            self.offset += len(chunk)
-            *lines, rest = (rest + chunk).split(b"\n")
-            for line in lines:
-                self.take(line.decode())
-            if not chunk:
-                self.stopping.wait(0.02)
-
-    def take(self, line: str) -> None:
+    def take(self, record: Message) -> None:
+        line = record.value().decode()
         if self.mark not in line:
             return
         if '"valueType":"VARIABLE"' in line and '"name":"orderId"' in line and '"intent":"CREATED"' in line:
@@ -195,13 +178,13 @@ class InstanceEnds(Feed):
                 self.order_of[value["processInstanceKey"]] = json.loads(value["value"])
         elif '"bpmnElementType":"PROCESS"' in line and ('"intent":"ELEMENT_COMPLETED"' in line
                                                          or '"intent":"ELEMENT_TERMINATED"' in line):
-            record = json.loads(line)
-            order_id = self.order_of.pop(record["key"], None)
+            event = json.loads(line)
+            order_id = self.order_of.pop(event["key"], None)
             if order_id is not None:
                 seen = time.time()
-                at = record["timestamp"] / 1000
+                at = event["timestamp"] / 1000
                 self.completions.report(order_id, Finish(at=at if abs(seen - at) < 5 else seen,
-                                                         ok=record["intent"] == "ELEMENT_COMPLETED", seen=seen))
+                                                         ok=event["intent"] == "ELEMENT_COMPLETED", seen=seen))
 
 
 class Reference:

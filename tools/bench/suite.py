@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Message
 from sqlalchemy import bindparam, text
 
 from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
@@ -39,31 +38,20 @@ class OrderEvents(Feed):
     each event of an order happened (type and time from the CloudEvents headers: no payload is parsed)."""
 
     def __init__(self, settings: StackSettings, completions: Completions) -> None:
-        super().__init__("bench-suite-events", completions)
+        super().__init__("bench-suite-events", completions, settings.kafka_bootstrap,
+                         [service.events_topic for service in PUBLISHERS])
         self.milestones: dict[str, dict[str, float]] = {}  # order id -> event type -> when it happened
-        self.consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4()}",
-                                  "enable.auto.commit": False})
-        topics = [service.events_topic for service in PUBLISHERS]
-        found = self.consumer.list_topics(timeout=10).topics
-        # From the exact current end (no orders of this phase exist yet), not "latest" resolved some time later.
-        self.consumer.assign([TopicPartition(topic, p, self.consumer.get_watermark_offsets(
-            TopicPartition(topic, p), timeout=10)[1]) for topic in topics for p in found[topic].partitions])
 
-    def run(self) -> None:
-        try:
-            while not self.stopping.is_set():
-                for record in self.consumer.consume(num_messages=500, timeout=0.1):
-                    if record.error() or record.key() is None:
-                        continue
-                    headers = dict(record.headers() or [])
-                    event_type = headers.get("ce_type", b"").decode()
-                    at = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
-                    order_id = record.key().decode()
-                    self.milestones.setdefault(order_id, {}).setdefault(event_type, at)
-                    if event_type in ENDINGS:
-                        self.completions.report(order_id, Finish(at=at, ok=ENDINGS[event_type], seen=time.time()))
-        finally:
-            self.consumer.close()
+    def take(self, record: Message) -> None:
+        if record.key() is None:
+            return
+        headers = dict(record.headers() or [])
+        event_type = headers.get("ce_type", b"").decode()
+        at = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
+        order_id = record.key().decode()
+        self.milestones.setdefault(order_id, {}).setdefault(event_type, at)
+        if event_type in ENDINGS:
+            self.completions.report(order_id, Finish(at=at, ok=ENDINGS[event_type], seen=time.time()))
 
 
 class Suite:

@@ -16,7 +16,6 @@ from tools.chaos.faults import Outcome, expected_processes, is_running
 from tools.invariants import Connect
 from tools.orders import FINAL
 from tools.stack import services
-from tools.stack.camunda import record_log
 from tools.stack.config import StackSettings
 from tools.stack.records import ProcessView, RecordLog
 
@@ -68,7 +67,8 @@ def judge(settings: StackSettings, connect: Connect, run: str, ledger: Ledger, o
     orders = soak_orders(connect, run)
     statuses = Counter(o.status for o in orders)
     lead_times = [(o.final_at - o.created_at).total_seconds() for o in orders if o.final_at is not None]
-    engine = RecordLog(record_log(settings)).processes_by_variable("orderId", FULFILMENT_PROCESS)
+    with RecordLog(settings.kafka_bootstrap) as records:
+        engine = records.processes_by_variable("orderId", FULFILMENT_PROCESS)
     found: list[Violation] = []
 
     def violation(name: str, evidence: list[str]) -> None:

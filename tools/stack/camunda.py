@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
 
+from contracts.registry import ENGINE_RECORDS_TOPIC
 from tools.stack import artifacts
-from tools.stack.config import CAMUNDA_VERSION, StackSettings
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.java import java_home
 from tools.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
@@ -23,32 +25,34 @@ TOPOLOGY = {
     "ZEEBE_CLOCK_CONTROLLED": "true",
 }
 
-EXPORTER_SOURCE = Path(__file__).with_name("exporter") / "RecordLogExporter.java"
-EXPORTER_CLASS = "fulfilment.exporter.RecordLogExporter"
-
-
-def record_log(settings: StackSettings) -> Path:
-    """Where the engine's events are appended as JSON lines (see the exporter's javadoc)."""
-    return settings.state_dir / "camunda" / "records.jsonl"
+EXPORTER_SOURCE = Path(__file__).with_name("exporter") / "KafkaRecordExporter.java"
+EXPORTER_CLASS = "fulfilment.exporter.KafkaRecordExporter"
+# The broker loads an exporter from one jar, so the Kafka client's classes go into it; the rest of what
+# the client needs (slf4j, compression codecs) the broker's own lib folder already has.
+KAFKA_CLIENT_JAR = f"kafka-clients-{KAFKA_VERSION}.jar"
 
 
 def build_exporter(settings: StackSettings, home: Path) -> Path:
-    """Compile the record-log exporter against this Camunda's own jars, once per source change."""
+    """Compile the Kafka record exporter against this Camunda's jars and the Kafka client, once per change."""
     build = settings.state_dir / "camunda" / "exporter"
-    jar = build / f"record-log-exporter-{CAMUNDA_VERSION}.jar"
+    jar = build / f"kafka-record-exporter-{CAMUNDA_VERSION}-{KAFKA_VERSION}.jar"
     if jar.is_file() and jar.stat().st_mtime >= EXPORTER_SOURCE.stat().st_mtime:
         return jar
-    step("compiling the record-log exporter")
+    step("compiling the Kafka record exporter")
+    client = artifacts.kafka_libs(settings) / KAFKA_CLIENT_JAR
     classes = build / "classes"
-    classes.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir(parents=True)
     jdk = java_home() / "bin"
-    for args in (
-        [str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(EXPORTER_SOURCE)],
-        [str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."],
+    for args, cwd in (
+        ([str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*:{client}", "-d", str(classes),
+          str(EXPORTER_SOURCE)], None),
+        ([str(jdk / "jar"), "--extract", "--file", str(client)], classes),
+        ([str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."], None),
     ):
-        result = subprocess.run(args, capture_output=True, text=True)
+        result = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
         if result.returncode != 0:
-            raise StackError(f"building the record-log exporter failed: {result.stderr.strip()[-400:]}")
+            raise StackError(f"building the Kafka record exporter failed: {result.stderr.strip()[-400:]}")
     return jar
 
 
@@ -79,9 +83,12 @@ def start(settings: StackSettings) -> None:
         # A disk watermark that a busy development disk passes.
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_REPLICATION": "256MB",
-        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_CLASSNAME": EXPORTER_CLASS,
-        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_JARPATH": str(exporter),
-        "ZEEBE_BROKER_EXPORTERS_RECORDLOG_ARGS_PATH": str(record_log(settings)),
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_CLASSNAME": EXPORTER_CLASS,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_JARPATH": str(exporter),
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_BOOTSTRAP": settings.kafka_bootstrap,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TOPIC": ENGINE_RECORDS_TOPIC,
+        # The exporter's Kafka client logs its whole configuration at INFO each time it connects.
+        "LOGGING_LEVEL_ORG_APACHE_KAFKA": "WARN",
         "SERVER_PORT": str(settings.camunda_http_port),
         "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
     }

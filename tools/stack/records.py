@@ -1,14 +1,19 @@
-"""Answers about process instances, incidents and user tasks, read from the engine's record log.
+"""Answers about process instances, incidents and user tasks, read from the engine's records on Kafka.
 
-Stands in for Operate's data on this stack (see docs/adr/0002-camunda-distribution.md): the
-record-log exporter appends every engine event, and this module folds them into current state.
+The broker's Kafka exporter (tools/stack/exporter) publishes every engine event to ENGINE_RECORDS_TOPIC;
+this module reads that topic from its start and folds the records into current state, for the tests,
+the chaos verdict and the bench.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from contracts.registry import ENGINE_RECORDS_TOPIC
 
 
 @dataclass(frozen=True)
@@ -53,25 +58,71 @@ def _incident(record: dict) -> Incident:
 
 
 class RecordLog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """Every record read so far, kept parsed by value type; each question first reads what is new.
+
+    The exporter delivers at least once (a restarted broker exports again what Kafka had not
+    acknowledged; a replaced producer sends again what it had not confirmed), so a record seen before,
+    identified by its Zeebe partition and position, is skipped.
+    """
+
+    READ_TIMEOUT_SECONDS = 30
+
+    def __init__(self, bootstrap: str, topic: str = ENGINE_RECORDS_TOPIC) -> None:
+        self.topic = topic
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "record-log-reader",
+                                  "enable.auto.commit": False, "enable.partition.eof": False,
+                                  # Watermark queries queue behind a pending fetch: keep fetches short.
+                                  "fetch.wait.max.ms": 10})
+        self.by_type: dict[str, list[dict]] = {}
+        self.in_order: list[dict] = []
+        self.seen: set[tuple[int, int]] = set()
+        self.assigned: set[int] = set()
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def __enter__(self) -> RecordLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _catch_up(self) -> None:
+        """Read up to where the topic ended when asked."""
+        partitions = self.consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+        new = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions if p not in self.assigned]
+        if new:
+            self.consumer.incremental_assign(new)
+            self.assigned.update(p.partition for p in new)
+        ends = {p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+                for p in self.assigned}
+        behind = {p for p, end in ends.items() if end > self._next_offset(p)}
+        deadline = time.monotonic() + self.READ_TIMEOUT_SECONDS
+        while behind:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {self.topic} stalled before offsets {ends}")
+            for message in self.consumer.consume(1000, timeout=0.2):
+                if message.error():
+                    continue
+                self._take(json.loads(message.value()))
+                if message.offset() + 1 >= ends[message.partition()]:
+                    behind.discard(message.partition())
+
+    def _next_offset(self, partition: int) -> int:
+        [position] = self.consumer.position([TopicPartition(self.topic, partition)])
+        return max(position.offset, 0)
+
+    def _take(self, record: dict) -> None:
+        identity = (record["partitionId"], record["position"])
+        if identity in self.seen:
+            return
+        self.seen.add(identity)
+        self.by_type.setdefault(record["valueType"], []).append(record)
+        self.in_order.append(record)
 
     def records(self, value_type: str | None = None) -> Iterator[dict]:
-        if not self.path.is_file():
-            return
-        # A restarted broker exports again what it had not acknowledged before it stopped: skip the repeats.
-        last_position: dict[int, int] = {}
-        with open(self.path, encoding="utf-8") as lines:
-            for line in lines:
-                if not line.endswith("\n"):
-                    break  # the exporter is still writing this one
-                record = json.loads(line)
-                partition = record["partitionId"]
-                if record["position"] <= last_position.get(partition, -1):
-                    continue
-                last_position[partition] = record["position"]
-                if value_type is None or record["valueType"] == value_type:
-                    yield record
+        self._catch_up()
+        yield from (self.in_order if value_type is None else self.by_type.get(value_type, []))
 
     def process_instance_state(self, process_instance_key: int) -> str | None:
         """ACTIVE, COMPLETED or TERMINATED (cancelled), or None if the engine never reported it."""
