@@ -58,6 +58,11 @@ def delivery_api(stack):
 
 
 @pytest.fixture(scope="session")
+def monitor_api(stack):
+    yield from _http_client(f"http://127.0.0.1:{stack.monitor_port}")
+
+
+@pytest.fixture(scope="session")
 def camunda_api(stack):
     yield from _http_client(f"http://localhost:{stack.camunda_http_port}")
 
