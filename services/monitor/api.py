@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Row
 
@@ -89,14 +89,15 @@ def list_definitions(all_sessions: Sessions) -> list[DefinitionView]:
         return [DefinitionView.model_validate(row, from_attributes=True) for row in queries.definition_list(session)]
 
 
-@router.get("/definitions/{key}/xml", response_class=PlainTextResponse, responses={
-    200: {"content": {"application/xml": {}}, "description": "The BPMN XML as deployed"}, 404: NOT_FOUND})
-def definition_xml(key: Key, all_sessions: Sessions) -> PlainTextResponse:
+@router.get("/definitions/{key}/xml", response_class=Response, responses={
+    200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "The BPMN XML as deployed"},
+    404: NOT_FOUND})
+def definition_xml(key: Key, all_sessions: Sessions) -> Response:
     with unit_of_work(all_sessions) as session:
         found = queries.definition(session, key)
     if found is None:
         raise HTTPException(404, detail=f"no process definition {key}")
-    return PlainTextResponse(found.bpmn_xml, media_type="application/xml")
+    return Response(found.bpmn_xml, media_type="application/xml")
 
 
 @router.get("/definitions/{key}/statistics", response_model=list[ElementStatistics], responses={404: NOT_FOUND})
