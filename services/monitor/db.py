@@ -2,8 +2,6 @@
 and how each change of the projection (domain.py) lands in them."""
 from __future__ import annotations
 
-from functools import singledispatch
-
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -14,8 +12,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -35,7 +35,6 @@ from services.monitor.domain import (
     InstanceStarted,
     InstanceState,
     OrderIdentified,
-    Position,
     Progress,
     TaskState,
     UserTaskChanged,
@@ -157,131 +156,141 @@ projected_positions = Table(
 )
 
 
-def claim(session: Session, topic_partition: int, position: Position) -> bool:
-    """True if the record is newer than any projected from its partitions; False for a redelivery.
-
-    The row stays locked until the transaction ends, so two consumers handed the same partition in a
-    rebalance take turns, and the second sees the first's position.
-    """
-    statement = insert(projected_positions).values(topic_partition=topic_partition,
-                                                   engine_partition=position.partition, position=position.position)
-    claimed = session.execute(statement.on_conflict_do_update(
-        index_elements=["topic_partition", "engine_partition"],
-        set_={"position": statement.excluded.position},
-        where=projected_positions.c.position < statement.excluded.position,
-    ).returning(projected_positions.c.position)).first()
-    return claimed is not None
+def projected_positions_of(session: Session, partitions: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """The last position projected from each (topic partition, engine partition), locked until the transaction
+    ends: two consumers handed the same partition in a rebalance take turns, the second sees the first's."""
+    if not partitions:
+        return {}
+    session.execute(insert(projected_positions).on_conflict_do_nothing(), [
+        {"topic_partition": topic, "engine_partition": engine, "position": -1} for topic, engine in partitions])
+    rows = session.execute(select(projected_positions).where(tuple_(
+        projected_positions.c.topic_partition, projected_positions.c.engine_partition).in_(sorted(partitions)))
+        .order_by(projected_positions.c.topic_partition, projected_positions.c.engine_partition)
+        .with_for_update()).all()
+    return {(r.topic_partition, r.engine_partition): r.position for r in rows}
 
 
-@singledispatch
-def apply(change: Change, session: Session) -> None:
-    raise TypeError(f"no table takes a {type(change).__name__}")
+def save_positions(session: Session, positions: dict[tuple[int, int], int]) -> None:
+    if not positions:
+        return
+    session.execute(update(projected_positions).where(
+        projected_positions.c.topic_partition == bindparam("topic"),
+        projected_positions.c.engine_partition == bindparam("engine")).values(position=bindparam("at")),
+        [{"topic": topic, "engine": engine, "at": at} for (topic, engine), at in positions.items()])
 
 
-@apply.register
-def _(change: DefinitionDeployed, session: Session) -> None:
-    session.execute(insert(definitions).values(
-        key=change.key, bpmn_process_id=change.bpmn_process_id, version=change.version, name=change.name,
-        resource_name=change.resource_name, bpmn_xml=change.bpmn_xml, forms=change.forms, deployed_at=change.at,
-    ).on_conflict_do_nothing())
+def apply_all(session: Session, changes: list[Change]) -> None:
+    """Lands the changes of records in their order, one statement per kind of change: rows are inserted
+    before any of them is updated, and of several updates to one row the last wins."""
+    by_kind: dict[type, list] = {}
+    for change in changes:
+        by_kind.setdefault(type(change), []).append(change)
+    for kind, write in _WRITES:
+        if kind in by_kind:
+            write(session, by_kind[kind])
 
 
-@apply.register
-def _(change: InstanceStarted, session: Session) -> None:
+def _rows(changes: list, **renamed: str) -> list[dict]:
+    """Each change's fields as a row; `renamed` maps a column to the field it takes its value from."""
+    rows = []
+    for change in changes:
+        row = dict(vars(change))
+        for column, field in renamed.items():
+            row[column] = row.pop(field)
+        rows.append(row)
+    return rows
+
+
+def _last_per(changes: list, field: str) -> list:
+    """Of several changes to one row, the last (records arrive in order)."""
+    return list({getattr(change, field): change for change in changes}.values())
+
+
+def _update_by_key(session: Session, table: Table, rows: list[dict], key: str = "key") -> None:
+    """One UPDATE per row, sent together: `rows` hold the key (as `key`) and the columns to set."""
+    columns = [name for name in rows[0] if name != key]
+    session.execute(update(table).where(table.c[key] == bindparam("_key"))
+                    .values({name: bindparam(f"_{name}") for name in columns}),
+                    [{f"_{name}": value for name, value in row.items()} for row in rows])
+
+
+def _definitions(session: Session, changes: list[DefinitionDeployed]) -> None:
+    session.execute(insert(definitions).on_conflict_do_nothing(), _rows(changes, deployed_at="at"))
+
+
+def _instances(session: Session, changes: list[InstanceStarted]) -> None:
+    session.execute(insert(instances).on_conflict_do_nothing(), [
+        {**row, "state": InstanceState.ACTIVE, "last_record_at": row["started_at"]}
+        for row in _rows(changes, started_at="at")])
     # A called instance's variables come before its start: its order id may be known already.
-    order_variable = session.execute(select(variables.c.value).where(
-        variables.c.instance_key == change.key, variables.c.scope_key == change.key,
-        variables.c.name == ORDER_ID_VARIABLE)).scalar()
-    session.execute(insert(instances).values(
-        key=change.key, definition_key=change.definition_key, bpmn_process_id=change.bpmn_process_id,
-        version=change.version, parent_key=change.parent_key, state=InstanceState.ACTIVE, started_at=change.at,
-        last_record_at=change.at, order_id=None if order_variable is None else order_id_from(order_variable),
-    ).on_conflict_do_nothing())
+    known = session.execute(select(variables.c.instance_key, variables.c.value).where(
+        variables.c.instance_key.in_([c.key for c in changes]), variables.c.scope_key == variables.c.instance_key,
+        variables.c.name == ORDER_ID_VARIABLE)).all()
+    found = [{"key": instance, "order_id": order_id_from(value)} for instance, value in known]
+    if found:
+        _update_by_key(session, instances, found)
 
 
-@apply.register
-def _(change: InstanceEnded, session: Session) -> None:
-    session.execute(update(instances).where(instances.c.key == change.key)
-                    .values(state=change.state, ended_at=change.at))
+def _elements(session: Session, changes: list[ElementEntered]) -> None:
+    session.execute(insert(element_instances).on_conflict_do_nothing(),
+                    [{**row, "state": InstanceState.ACTIVE} for row in _rows(changes, entered_at="at")])
 
 
-@apply.register
-def _(change: ElementEntered, session: Session) -> None:
-    session.execute(insert(element_instances).values(
-        key=change.key, instance_key=change.instance_key, definition_key=change.definition_key,
-        element_id=change.element_id, element_type=change.element_type, state=InstanceState.ACTIVE,
-        entered_at=change.at,
-    ).on_conflict_do_nothing())
+def _flows(session: Session, changes: list[FlowTaken]) -> None:
+    session.execute(insert(taken_flows).on_conflict_do_nothing(), _rows(changes, taken_at="at"))
 
 
-@apply.register
-def _(change: ElementLeft, session: Session) -> None:
-    session.execute(update(element_instances).where(element_instances.c.key == change.key)
-                    .values(state=change.state, left_at=change.at))
+def _incidents(session: Session, changes: list[IncidentOpened]) -> None:
+    session.execute(insert(incidents).on_conflict_do_nothing(),
+                    [{**row, "state": IncidentState.ACTIVE} for row in _rows(changes, created_at="at")])
 
 
-@apply.register
-def _(change: FlowTaken, session: Session) -> None:
-    session.execute(insert(taken_flows).values(key=change.key, instance_key=change.instance_key,
-                                               element_id=change.element_id, taken_at=change.at)
-                    .on_conflict_do_nothing())
+def _user_tasks(session: Session, changes: list[UserTaskOpened]) -> None:
+    session.execute(insert(user_tasks).on_conflict_do_nothing(),
+                    [{**row, "state": TaskState.CREATED} for row in _rows(changes, created_at="at")])
 
 
-@apply.register
-def _(change: IncidentOpened, session: Session) -> None:
-    session.execute(insert(incidents).values(
-        key=change.key, instance_key=change.instance_key, definition_key=change.definition_key,
-        element_id=change.element_id, element_instance_key=change.element_instance_key,
-        error_type=change.error_type, message=change.message, job_key=change.job_key, state=IncidentState.ACTIVE,
-        created_at=change.at,
-    ).on_conflict_do_nothing())
-
-
-@apply.register
-def _(change: IncidentResolved, session: Session) -> None:
-    session.execute(update(incidents).where(incidents.c.key == change.key)
-                    .values(state=IncidentState.RESOLVED, resolved_at=change.at))
-
-
-@apply.register
-def _(change: UserTaskOpened, session: Session) -> None:
-    session.execute(insert(user_tasks).values(
-        key=change.key, instance_key=change.instance_key, definition_key=change.definition_key,
-        element_id=change.element_id, element_instance_key=change.element_instance_key, assignee=change.assignee,
-        candidate_groups=change.candidate_groups, candidate_users=change.candidate_users,
-        due_date=change.due_date, state=TaskState.CREATED, created_at=change.at,
-    ).on_conflict_do_nothing())
-
-
-@apply.register
-def _(change: UserTaskChanged, session: Session) -> None:
-    session.execute(update(user_tasks).where(user_tasks.c.key == change.key).values(
-        assignee=change.assignee, candidate_groups=change.candidate_groups,
-        candidate_users=change.candidate_users, due_date=change.due_date))
-
-
-@apply.register
-def _(change: UserTaskClosed, session: Session) -> None:
-    session.execute(update(user_tasks).where(user_tasks.c.key == change.key)
-                    .values(state=change.state, ended_at=change.at))
-
-
-@apply.register
-def _(change: VariableSet, session: Session) -> None:
-    statement = insert(variables).values(key=change.key, instance_key=change.instance_key,
-                                         scope_key=change.scope_key, name=change.name, value=change.value,
-                                         updated_at=change.at)
+def _variables(session: Session, changes: list[VariableSet]) -> None:
+    statement = insert(variables)
     session.execute(statement.on_conflict_do_update(
-        index_elements=["key"], set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}))
+        index_elements=["key"], set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}),
+        _rows(_last_per(changes, "key"), updated_at="at"))
 
 
-@apply.register
-def _(change: OrderIdentified, session: Session) -> None:
-    session.execute(update(instances).where(instances.c.key == change.instance_key)
-                    .values(order_id=change.order_id))
+def _ended(session: Session, changes: list[InstanceEnded]) -> None:
+    _update_by_key(session, instances, _rows(changes, ended_at="at"))
 
 
-@apply.register
-def _(change: Progress, session: Session) -> None:
-    session.execute(update(instances).where(instances.c.key == change.instance_key)
-                    .values(last_record_at=change.at))
+def _orders(session: Session, changes: list[OrderIdentified]) -> None:
+    _update_by_key(session, instances, _rows(_last_per(changes, "instance_key"), key="instance_key"))
+
+
+def _progress(session: Session, changes: list[Progress]) -> None:
+    _update_by_key(session, instances, _rows(_last_per(changes, "instance_key"), key="instance_key",
+                                             last_record_at="at"))
+
+
+def _left(session: Session, changes: list[ElementLeft]) -> None:
+    _update_by_key(session, element_instances, _rows(changes, left_at="at"))
+
+
+def _resolved(session: Session, changes: list[IncidentResolved]) -> None:
+    _update_by_key(session, incidents, [{"key": c.key, "state": IncidentState.RESOLVED, "resolved_at": c.at}
+                                        for c in changes])
+
+
+def _task_changes(session: Session, changes: list[UserTaskChanged]) -> None:
+    _update_by_key(session, user_tasks, _rows(_last_per(changes, "key")))
+
+
+def _tasks_closed(session: Session, changes: list[UserTaskClosed]) -> None:
+    _update_by_key(session, user_tasks, _rows(changes, ended_at="at"))
+
+
+# Inserts first, then updates: a row a record changes may have been created by an earlier one of the batch.
+_WRITES = [
+    (DefinitionDeployed, _definitions), (VariableSet, _variables), (InstanceStarted, _instances),
+    (ElementEntered, _elements), (FlowTaken, _flows), (IncidentOpened, _incidents), (UserTaskOpened, _user_tasks),
+    (InstanceEnded, _ended), (OrderIdentified, _orders), (Progress, _progress), (ElementLeft, _left),
+    (IncidentResolved, _resolved), (UserTaskChanged, _task_changes), (UserTaskClosed, _tasks_closed),
+]

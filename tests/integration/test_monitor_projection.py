@@ -98,12 +98,12 @@ def test_an_active_instance_idle_too_long_is_stalled_and_its_caller_is_not(stack
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with migrated_database(stack, "monitor") as sessions:
         with unit_of_work(sessions) as session:
-            for key, parent in ((1, None), (2, 1), (3, None)):
-                db.apply(InstanceStarted(key=key, definition_key=9, bpmn_process_id="p", version=1,
-                                            parent_key=parent, at=start), session)
-            db.apply(ElementEntered(key=20, instance_key=2, definition_key=9, element_id="Wait",
-                                       element_type="INTERMEDIATE_CATCH_EVENT", at=start), session)
-            db.apply(Progress(instance_key=3, at=start + timedelta(hours=2)), session)
+            db.apply_all(session, [
+                *(InstanceStarted(key=key, definition_key=9, bpmn_process_id="p", version=1, parent_key=parent,
+                                  at=start) for key, parent in ((1, None), (2, 1), (3, None))),
+                ElementEntered(key=20, instance_key=2, definition_key=9, element_id="Wait",
+                               element_type="INTERMEDIATE_CATCH_EVENT", at=start),
+                Progress(instance_key=3, at=start + timedelta(hours=2))])
         with unit_of_work(sessions) as session:
             stalled = queries.stalled(session, idle_since=start + timedelta(hours=1), limit=10)
     assert [(s.key, s.waiting_at) for s in stalled] == [(2, ["Wait"])]
