@@ -14,14 +14,12 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from contracts.registry import ENGINE_RECORDS_TOPIC
 from runtime.db import make_engine, make_session_factory, unit_of_work
@@ -32,6 +30,7 @@ from services.monitor.domain import bpmn_facts
 from services.monitor.settings import MonitorSettings
 from tools.bootstrap import BPMN_DIR
 from tools.stack.config import REPO_ROOT, StackSettings
+from tools.stack.postgres import scratch_database
 
 MIGRATIONS = REPO_ROOT / "services" / "monitor" / "migrations"
 FULFILMENT_KEY, SHIPMENT_KEY = 1_000_001, 1_000_002
@@ -46,21 +45,6 @@ HAPPY_PATH = [
 FLOWS = ["Flow_ToFulfil", "Flow_ToReserve", "Flow_ToFork", "Flow_ToBackordered", "Flow_ToShipNow",
          "Flow_NothingBackordered", "Flow_ToShipAvailable", "Flow_BackorderToJoin", "Flow_AvailableShipped",
          "Flow_ShipNowToJoin", "Flow_ToFulfilled", "Flow_ToComplete", "Flow_ToEnd"]
-
-
-@contextmanager
-def scratch_database(settings: StackSettings) -> Iterator[str]:
-    name = f"monitor_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def engine_records(settings: StackSettings, limit: int) -> list[tuple[int, bytes]]:
@@ -212,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     settings = StackSettings()
-    with scratch_database(settings) as url:
+    with scratch_database(settings, "monitor_bench") as url:
         upgrade_to_head(MIGRATIONS, url)
         engine = make_engine(url)
         sessions = make_session_factory(engine)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Row
 
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
@@ -18,6 +17,23 @@ from services.monitor import queries
 from services.monitor.domain import Form, IncidentState, InstanceState, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
 from services.monitor.settings import MonitorSettings
+from services.monitor.views import (
+    Accepted,
+    ChildView,
+    DefinitionView,
+    ElementStatistics,
+    ElementView,
+    IncidentView,
+    InstanceDetail,
+    InstanceView,
+    Page,
+    StalledInstance,
+    UserTaskView,
+    VariableView,
+    incident_view,
+    instance_fields,
+    task_view,
+)
 
 router = APIRouter(tags=["monitor"])
 WEB = FilePath(__file__).with_name("web")
@@ -58,29 +74,7 @@ def _ask_engine(action) -> None:
         raise HTTPException(503, detail=str(exc)) from exc
 
 
-class Accepted(BaseModel):
-    detail: str = Field(description="what was asked of the engine; the monitor shows the outcome once its "
-                                    "records arrive")
-
-
 # --- definitions ---------------------------------------------------------------------------------------------
-
-class DefinitionView(BaseModel):
-    key: int
-    bpmn_process_id: str
-    version: int
-    name: str | None
-    resource_name: str
-    deployed_at: datetime
-    active_instances: int
-    open_incidents: int
-
-
-class ElementStatistics(BaseModel):
-    element_id: str
-    active: int = Field(description="instances at this element now")
-    incidents: int = Field(description="open incidents at this element")
-
 
 @router.get("/definitions", response_model=list[DefinitionView])
 def list_definitions(all_sessions: Sessions) -> list[DefinitionView]:
@@ -112,130 +106,7 @@ def definition_statistics(key: Key, all_sessions: Sessions) -> list[ElementStati
 
 # --- instances -----------------------------------------------------------------------------------------------
 
-class InstanceView(BaseModel):
-    key: int
-    definition_key: int
-    bpmn_process_id: str
-    version: int
-    parent_key: int | None = Field(description="the instance that called this one, if any")
-    state: InstanceState
-    order_id: str | None = Field(description="the `orderId` variable at its top scope")
-    order_url: str | None = Field(description="the order in the Order service's API")
-    started_at: datetime
-    ended_at: datetime | None
-    last_record_at: datetime = Field(description="when the engine last wrote anything about it (engine time)")
-    open_incidents: int
-
-
-class InstancePage(BaseModel):
-    total: int = Field(description="instances matching the filter, on every page")
-    limit: int
-    offset: int
-    items: list[InstanceView]
-
-
-class ElementView(BaseModel):
-    key: int
-    element_id: str
-    element_type: str
-    state: InstanceState
-    entered_at: datetime
-    left_at: datetime | None
-
-
-class IncidentView(BaseModel):
-    key: int
-    instance_key: int
-    bpmn_process_id: str | None
-    order_id: str | None
-    element_id: str
-    element_instance_key: int
-    error_type: str
-    message: str
-    job_key: int | None = Field(description="the failed job; retrying raises its retries")
-    state: IncidentState
-    created_at: datetime
-    resolved_at: datetime | None
-
-
-class Choice(BaseModel):
-    value: str
-    label: str
-
-
-class FormView(BaseModel):
-    form_id: str
-    variable: str = Field(description="the variable the choice sets")
-    choices: list[Choice]
-
-
-class UserTaskView(BaseModel):
-    key: int
-    instance_key: int
-    bpmn_process_id: str | None
-    order_id: str | None
-    element_id: str
-    state: TaskState
-    assignee: str | None
-    candidate_groups: list[str] = Field(description="who may complete it: members of these groups")
-    candidate_users: list[str] = Field(description="who may complete it: these users")
-    due_date: str | None
-    created_at: datetime
-    ended_at: datetime | None
-    form: FormView | None = Field(description="what to fill in; None while the task's definition is not known")
-
-
-class VariableView(BaseModel):
-    name: str
-    value: str = Field(description="JSON, as the engine holds it")
-    scope_key: int
-
-
-class ChildView(BaseModel):
-    key: int
-    bpmn_process_id: str
-    state: InstanceState
-
-
-class InstanceDetail(InstanceView):
-    active_elements: list[str] = Field(description="element ids active now (one per element instance)")
-    completed_elements: list[str] = Field(description="element ids completed, in the order they were entered")
-    terminated_elements: list[str]
-    taken_flows: list[str] = Field(description="sequence flow ids taken, in order")
-    elements: list[ElementView]
-    incidents: list[IncidentView]
-    user_tasks: list[UserTaskView]
-    variables: list[VariableView]
-    children: list[ChildView] = Field(description="instances this one called")
-
-
-def _order_url(settings: MonitorSettings, order_id: str | None) -> str | None:
-    return f"{settings.order_api_url}/orders/{order_id}" if order_id else None
-
-
-def _instance_fields(row: Row, settings: MonitorSettings) -> dict:
-    return {**row._mapping, "order_url": _order_url(settings, row.order_id)}
-
-
-def _incident_view(row: Row, instance: Row | None = None) -> IncidentView:
-    return IncidentView.model_validate({**_instance_of(instance), **row._mapping})
-
-
-def _instance_of(instance: Row | None) -> dict:
-    """What an incident or task shows of its instance, when the rows come without it."""
-    return {"order_id": instance and instance.order_id, "bpmn_process_id": instance and instance.bpmn_process_id}
-
-
-def _task_view(row: Row, forms: dict[str, str] | None, instance: Row | None = None) -> UserTaskView:
-    form = form_of(forms, row.element_id)
-    fields = {**_instance_of(instance), **row._mapping}
-    fields["form"] = None if form is None else FormView(
-        form_id=form.form_id, variable=form.variable,
-        choices=[Choice(value=c.value, label=c.label) for c in form.choices])
-    return UserTaskView.model_validate(fields)
-
-
-@router.get("/instances", response_model=InstancePage)
+@router.get("/instances", response_model=Page[InstanceView])
 def list_instances(
         all_sessions: Sessions, settings: Settings,
         state: InstanceState | None = None,
@@ -245,15 +116,15 @@ def list_instances(
         started_to: Annotated[datetime | None, Query(description="started before")] = None,
         bpmn_process_id: Identifier | None = None,
         definition_key: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-        limit: Limit = 50, offset: Offset = 0) -> InstancePage:
+        limit: Limit = 50, offset: Offset = 0) -> Page[InstanceView]:
     """Process instances (called ones too), newest first, filtered; one page and the total."""
     where = queries.InstanceFilter(state=state, order_id=order_id, with_incident=incident, started_from=started_from,
                                    started_to=started_to, bpmn_process_id=bpmn_process_id,
                                    definition_key=definition_key)
     with unit_of_work(all_sessions) as session:
         total, rows = queries.instance_page(session, where, limit, offset)
-    return InstancePage(total=total, limit=limit, offset=offset,
-                        items=[InstanceView(**_instance_fields(row, settings)) for row in rows])
+    return Page[InstanceView](total=total, limit=limit, offset=offset,
+                        items=[InstanceView(**instance_fields(row, settings.order_api_url)) for row in rows])
 
 
 @router.get("/instances/{key}", response_model=InstanceDetail, responses={404: NOT_FOUND})
@@ -270,12 +141,12 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
         return [e.element_id for e in detail.elements if e.state == state]
 
     return InstanceDetail(
-        **_instance_fields(row, settings),
+        **instance_fields(row, settings.order_api_url),
         active_elements=ids(InstanceState.ACTIVE), completed_elements=ids(InstanceState.COMPLETED),
         terminated_elements=ids(InstanceState.TERMINATED), taken_flows=detail.taken_flows,
         elements=[ElementView.model_validate(e, from_attributes=True) for e in detail.elements],
-        incidents=[_incident_view(i, row) for i in detail.incidents],
-        user_tasks=[_task_view(t, detail.forms, row) for t in detail.user_tasks],
+        incidents=[incident_view(i, row) for i in detail.incidents],
+        user_tasks=[task_view(t, detail.forms, row) for t in detail.user_tasks],
         variables=[VariableView.model_validate(v, from_attributes=True) for v in detail.variables],
         children=[ChildView.model_validate(c, from_attributes=True) for c in detail.children],
     )
@@ -293,17 +164,6 @@ def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Acce
         raise HTTPException(409, detail=f"process instance {key} is {row.state}, not active")
     _ask_engine(lambda: engine.cancel_instance(key))
     return Accepted(detail=f"cancellation of process instance {key} requested")
-
-
-class StalledInstance(BaseModel):
-    key: int
-    bpmn_process_id: str
-    order_id: str | None
-    parent_key: int | None
-    idle_seconds: int = Field(description="since the engine last wrote anything about it")
-    last_record_at: datetime
-    waiting_at: list[str] = Field(description="the element ids active in it")
-    open_incidents: int
 
 
 @router.get("/stalled-instances", response_model=list[StalledInstance], tags=["operations"])
@@ -327,20 +187,13 @@ def stalled_instances(
 
 # --- incidents -----------------------------------------------------------------------------------------------
 
-class IncidentPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[IncidentView]
-
-
-@router.get("/incidents", response_model=IncidentPage)
+@router.get("/incidents", response_model=Page[IncidentView])
 def list_incidents(all_sessions: Sessions, state: IncidentState | None = IncidentState.ACTIVE,
-                   limit: Limit = 50, offset: Offset = 0) -> IncidentPage:
+                   limit: Limit = 50, offset: Offset = 0) -> Page[IncidentView]:
     """Incidents, oldest first: open ones unless `state` says otherwise (state=RESOLVED, or none for all)."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.incident_page(session, state, limit, offset)
-    return IncidentPage(total=total, limit=limit, offset=offset, items=[_incident_view(r) for r in rows])
+    return Page[IncidentView](total=total, limit=limit, offset=offset, items=[incident_view(r) for r in rows])
 
 
 @router.post("/incidents/{key}/retry", status_code=202, response_model=Accepted,
@@ -365,20 +218,13 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
 
 # --- user tasks ----------------------------------------------------------------------------------------------
 
-class UserTaskPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[UserTaskView]
-
-
-@router.get("/user-tasks", response_model=UserTaskPage)
+@router.get("/user-tasks", response_model=Page[UserTaskView])
 def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.CREATED,
-                    limit: Limit = 50, offset: Offset = 0) -> UserTaskPage:
+                    limit: Limit = 50, offset: Offset = 0) -> Page[UserTaskView]:
     """User tasks, oldest first: open ones unless `state` says otherwise; each with its form and who may do it."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.user_task_page(session, state, limit, offset)
-    return UserTaskPage(total=total, limit=limit, offset=offset, items=[_task_view(r, r.forms) for r in rows])
+    return Page[UserTaskView](total=total, limit=limit, offset=offset, items=[task_view(r, r.forms) for r in rows])
 
 
 @router.get("/user-tasks/{key}", response_model=UserTaskView, responses={404: NOT_FOUND})
@@ -387,7 +233,7 @@ def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
         row = queries.user_task(session, key)
     if row is None:
         raise HTTPException(404, detail=f"no user task {key}")
-    return _task_view(row, row.forms)
+    return task_view(row, row.forms)
 
 
 class CompleteTask(BaseModel):
