@@ -2,6 +2,7 @@
 projection; retry, cancel and complete go to the engine's REST API. `/` is the page (web/)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FilePath
@@ -9,7 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Row
 
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
@@ -42,6 +45,14 @@ WEB = FilePath(__file__).with_name("web")
 Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+def _iso_time(value):
+    # Pydantic would also take a number of seconds since 1970; the API documents ISO 8601 only.
+    if isinstance(value, datetime) or isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d", value):
+        return value
+    raise PydanticCustomError("datetime_format", "must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z")
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
 NOT_FOUND = problem("No such key in the monitor (or not projected yet)")
 ENGINE_ERRORS = {409: problem("The state does not allow it, or the engine refused: the engine's reason"),
                  503: problem("The engine's REST API did not answer")}
@@ -63,6 +74,15 @@ def _engine(settings: Settings) -> Iterator[Engine]:
 
 
 EngineApi = Annotated[Engine, Depends(_engine)]
+
+
+def _found(sessions, read, what: str) -> Row:
+    """The row `read(session, key)` finds, or a 404 that says what is missing."""
+    with unit_of_work(sessions) as session:
+        row = read(session)
+    if row is None:
+        raise HTTPException(404, detail=f"no {what}")
+    return row
 
 
 def _ask_engine(action) -> None:
@@ -87,19 +107,15 @@ def list_definitions(all_sessions: Sessions) -> list[DefinitionView]:
     200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "The BPMN XML as deployed"},
     404: NOT_FOUND})
 def definition_xml(key: Key, all_sessions: Sessions) -> Response:
-    with unit_of_work(all_sessions) as session:
-        found = queries.definition(session, key)
-    if found is None:
-        raise HTTPException(404, detail=f"no process definition {key}")
+    found = _found(all_sessions, lambda session: queries.definition(session, key), f"process definition {key}")
     return Response(found.bpmn_xml, media_type="application/xml")
 
 
 @router.get("/definitions/{key}/statistics", response_model=list[ElementStatistics], responses={404: NOT_FOUND})
 def definition_statistics(key: Key, all_sessions: Sessions) -> list[ElementStatistics]:
     """Per element of the diagram: instances there now and open incidents (elements with neither are left out)."""
+    _found(all_sessions, lambda session: queries.definition(session, key), f"process definition {key}")
     with unit_of_work(all_sessions) as session:
-        if queries.definition(session, key) is None:
-            raise HTTPException(404, detail=f"no process definition {key}")
         found = queries.element_statistics(session, key)
     return [ElementStatistics(element_id=element, **counts) for element, counts in sorted(found.items())]
 
@@ -112,8 +128,8 @@ def list_instances(
         state: InstanceState | None = None,
         order_id: Annotated[Identifier | None, Query(description="the order's id (`orderId` variable)")] = None,
         incident: Annotated[bool | None, Query(description="true: with an open incident; false: without")] = None,
-        started_from: Annotated[datetime | None, Query(description="started at or after")] = None,
-        started_to: Annotated[datetime | None, Query(description="started before")] = None,
+        started_from: Annotated[IsoTime | None, Query(description="started at or after")] = None,
+        started_to: Annotated[IsoTime | None, Query(description="started before")] = None,
         bpmn_process_id: Identifier | None = None,
         definition_key: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
         limit: Limit = 50, offset: Offset = 0) -> Page[InstanceView]:
@@ -124,17 +140,15 @@ def list_instances(
     with unit_of_work(all_sessions) as session:
         total, rows = queries.instance_page(session, where, limit, offset)
     return Page[InstanceView](total=total, limit=limit, offset=offset,
-                        items=[InstanceView(**instance_fields(row, settings.order_api_url)) for row in rows])
+                              items=[InstanceView(**instance_fields(row, settings.order_api_url)) for row in rows])
 
 
 @router.get("/instances/{key}", response_model=InstanceDetail, responses={404: NOT_FOUND})
 def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> InstanceDetail:
     """One instance with what its diagram shows (active, completed, terminated elements, taken flows,
     incidents), its user tasks, variables and the instances it called."""
+    row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
     with unit_of_work(all_sessions) as session:
-        row = queries.instance(session, key)
-        if row is None:
-            raise HTTPException(404, detail=f"no process instance {key}")
         detail = queries.instance_detail(session, key, row.definition_key)
 
     def ids(state: InstanceState) -> list[str]:
@@ -156,10 +170,7 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
              responses={404: NOT_FOUND, **ENGINE_ERRORS})
 def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Accepted:
     """Cancel an active instance (and the instances it called) in the engine."""
-    with unit_of_work(all_sessions) as session:
-        row = queries.instance(session, key)
-    if row is None:
-        raise HTTPException(404, detail=f"no process instance {key}")
+    row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
     if row.state != InstanceState.ACTIVE:
         raise HTTPException(409, detail=f"process instance {key} is {row.state}, not active")
     _ask_engine(lambda: engine.cancel_instance(key))
@@ -203,10 +214,7 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
                    ) -> Accepted:
     """After fixing its cause: give the failed job `retries` again and resolve the incident, so the engine runs
     the job (or, for an incident without a job, the element) once more."""
-    with unit_of_work(all_sessions) as session:
-        row = queries.incident(session, key)
-    if row is None:
-        raise HTTPException(404, detail=f"no incident {key}")
+    row = _found(all_sessions, lambda session: queries.incident(session, key), f"incident {key}")
     if row.state != IncidentState.ACTIVE:
         raise HTTPException(409, detail=f"incident {key} is already resolved")
     if row.job_key is not None:
@@ -229,10 +237,7 @@ def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.
 
 @router.get("/user-tasks/{key}", response_model=UserTaskView, responses={404: NOT_FOUND})
 def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
-    with unit_of_work(all_sessions) as session:
-        row = queries.user_task(session, key)
-    if row is None:
-        raise HTTPException(404, detail=f"no user task {key}")
+    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
     return task_view(row, row.forms)
 
 
@@ -246,10 +251,7 @@ class CompleteTask(BaseModel):
                         422: problem("The variables are not what the task's form asks for")})
 def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi) -> Accepted:
     """Complete an open user task with its form's answer."""
-    with unit_of_work(all_sessions) as session:
-        row = queries.user_task(session, key)
-    if row is None:
-        raise HTTPException(404, detail=f"no user task {key}")
+    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
     if row.state != TaskState.CREATED:
         raise HTTPException(409, detail=f"user task {key} is {row.state}, not open")
     form = form_of(row.forms, row.element_id)
