@@ -8,7 +8,7 @@ BPMNLINT := bpmn/node_modules/.installed
 # Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
-.PHONY: install lint lint-bpmn catalog diagrams run up down status logs incidents tasks test unit demo bench bench-monitor chaos clean
+.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor chaos clean
 
 install: $(STAMP) $(WEB_NPM)
 
@@ -40,6 +40,9 @@ catalog: install  ## regenerate docs/events/*.schema.json and docs/asyncapi.json
 diagrams: install ## render docs/images/*.png from the BPMN files (bpmn-js in Debian's headless chromium)
 	@cd docs/diagrams && npm ci --no-audit --no-fund --silent
 	@$(BIN)/python docs/diagrams/render.py
+
+screenshots: install ## docs/images/analytics.png: the browser tests against the stack (started if needed), saving into docs/images
+	@FULFIL_SCREENSHOT_DIR=docs/images $(STACK) test tests/browser -q
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
 	@$(STACK) run

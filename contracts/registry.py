@@ -48,9 +48,15 @@ WAREHOUSE = Service("warehouse", 8002, publishes=True, consumes=("factory",))
 FACTORY = Service("factory", 8003, publishes=True, consumes=("warehouse",))
 DELIVERY = Service("delivery", 8004, publishes=True)
 ANALYTICS = Service("analytics", 8005, publishes=False, consumes=("order", "warehouse", "factory", "delivery"))
+
 # The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
 # exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
 ENGINE_RECORDS_TOPIC = "zeebe.records"
+# The kinds of engine events it carries: deployed processes, what instances did, their jobs, incidents,
+# user tasks, timers, variables and published messages.
+ENGINE_RECORD_VALUE_TYPES = ("PROCESS", "PROCESS_INSTANCE", "INCIDENT", "JOB", "USER_TASK", "TIMER", "VARIABLE",
+                             "MESSAGE")
+
 MONITOR = Service("monitor", 8006, publishes=False, reads=(ENGINE_RECORDS_TOPIC,))
 
 SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS, MONITOR)}

@@ -57,6 +57,23 @@ def delivery_api(stack):
     yield from _http_client(f"http://127.0.0.1:{stack.delivery_port}")
 
 
+@pytest.fixture
+def fresh_sku(warehouse_api):
+    """A SKU of this test's own, so no other order's backorder competes for its stock."""
+    def make(on_hand: int, *, length: int = 10) -> str:
+        sku = f"T-{uuid.uuid4().hex[:8]}".ljust(length, "x")
+        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
+        assert response.status_code == 201, response.text
+        return sku
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def analytics_api(stack):
+    yield from _http_client(f"http://127.0.0.1:{stack.analytics_port}")
+
+
 @pytest.fixture(scope="session")
 def monitor_api(stack):
     yield from _http_client(f"http://127.0.0.1:{stack.monitor_port}")

@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 
 from contracts.catalog import EVENTS as CATALOG
-from contracts.registry import CONSUMERS, PUBLISHERS
+from contracts.registry import CONSUMERS, ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCHEMAS = DOCS / "events"
 ASYNCAPI = DOCS / "asyncapi.json"
+ENGINE_RECORD = "EngineRecord"
+ENGINE_RECORD_SCHEMA = SCHEMAS / "engine-record.schema.json"
 
 
 def schema_file(event_type: str) -> Path:
@@ -26,6 +28,30 @@ def payload_schema(event_type: str) -> dict:
     schema = event.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{event_type}.schema.json",
             "description": (event.__doc__ or event.__name__).strip(), **schema}
+
+
+def engine_record_schema() -> dict:
+    """Zeebe's own record JSON, as far as readers of ENGINE_RECORDS_TOPIC may rely on it."""
+    integer = {"type": "integer"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": ENGINE_RECORD_SCHEMA.name,
+        "description": ("One event of the Zeebe engine, as the broker writes it (Record#toJson), published by the "
+                        "broker's Kafka exporter. Delivered at least once: a record is identified by "
+                        "(partitionId, position)."),
+        "type": "object",
+        "required": ["partitionId", "position", "key", "timestamp", "recordType", "valueType", "intent", "value"],
+        "properties": {
+            "partitionId": {**integer, "minimum": 1, "description": "the engine partition that wrote it"},
+            "position": {**integer, "minimum": 0, "description": "its place in that partition's log"},
+            "key": {**integer, "description": "the key of what it is about: an element instance, a job, ..."},
+            "timestamp": {**integer, "description": "the engine's clock, milliseconds since the epoch"},
+            "recordType": {"const": "EVENT"},
+            "valueType": {"enum": list(ENGINE_RECORD_VALUE_TYPES)},
+            "intent": {"type": "string", "description": "what happened, e.g. ELEMENT_COMPLETED, CREATED"},
+            "value": {"type": "object", "description": ("what the event is about; its fields depend on valueType "
+                                                        "(Zeebe's protocol documentation lists them)")},
+        },
+    }
 
 
 def asyncapi() -> dict:
@@ -62,6 +88,22 @@ def asyncapi() -> dict:
             "description": (f"Records the {consumer.name} service could not accept, unchanged, with headers "
                             "dlt_reason, dlt_topic, dlt_partition, dlt_offset, dlt_consumer."),
         }
+    channels["engineRecords"] = {
+        "address": ENGINE_RECORDS_TOPIC,
+        "description": "What the process engine did, record by record; key = the process instance key.",
+        "messages": {ENGINE_RECORD: {"$ref": f"#/components/messages/{ENGINE_RECORD}"}},
+    }
+    operations["engineExports"] = {"action": "send", "channel": {"$ref": "#/channels/engineRecords"},
+                                   "messages": [{"$ref": f"#/channels/engineRecords/messages/{ENGINE_RECORD}"}]}
+    messages[ENGINE_RECORD] = {
+        "name": "zeebe.record",
+        "title": ENGINE_RECORD,
+        "summary": "One event of the process engine, in Zeebe's own JSON (not a CloudEvent).",
+        "contentType": "application/json",
+        "payload": {"$ref": f"./events/{ENGINE_RECORD_SCHEMA.name}"},
+        "bindings": {"kafka": {"key": {"type": "string", "description": (
+            "the process instance key, or the record's own key when it belongs to no instance")}}},
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -103,6 +145,7 @@ def _cloudevents_headers(event_type: str, source: str) -> dict:
 
 def render() -> dict[Path, str]:
     files = {schema_file(t): json.dumps(payload_schema(t), indent=2) + "\n" for t in sorted(CATALOG)}
+    files[ENGINE_RECORD_SCHEMA] = json.dumps(engine_record_schema(), indent=2) + "\n"
     files[ASYNCAPI] = json.dumps(asyncapi(), indent=2) + "\n"
     return files
 

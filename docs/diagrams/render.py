@@ -4,16 +4,16 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
+from tools.stack.browser import CHROMIUM_FLAGS, ensure_chromium
+from tools.stack.errors import StackError
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=5000"]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -21,16 +21,18 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def chromium(url: str, *args: str) -> str:
+def run_chromium(binary: str, url: str, *args: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run([shutil.which("chromium"), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, url],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run([binary, *CHROMIUM_FLAGS, "--virtual-time-budget=5000", f"--user-data-dir={profile}",
+                                 *args, url], capture_output=True, text=True, timeout=120)
     return result.stdout
 
 
 def main() -> int:
-    if not shutil.which("chromium"):
-        print("error: needs Debian's chromium (apt-get install chromium)", file=sys.stderr)
+    try:
+        binary = ensure_chromium()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     handler = functools.partial(QuietHandler, directory=str(ROOT))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -39,10 +41,10 @@ def main() -> int:
     failed = False
     try:
         for model in sorted((ROOT / "bpmn").glob("*.bpmn")):
-            title = re.search(r"<title>([^<]*)", chromium(base + model.name, "--dump-dom"))
+            title = re.search(r"<title>([^<]*)", run_chromium(binary, base + model.name, "--dump-dom"))
             outcome = title.group(1) if title else "ERROR no page"
             target = ROOT / "docs" / "images" / f"{model.stem}.png"
-            chromium(base + model.name, "--window-size=1500,900", f"--screenshot={target}")
+            run_chromium(binary, base + model.name, "--window-size=1500,900", f"--screenshot={target}")
             print(f"{model.name}: {outcome} -> {target.relative_to(ROOT)}")
             failed |= outcome != "OK"
     finally:

@@ -1,55 +1,99 @@
-"""Analytics HTTP API: figures as JSON and as a small web page; `/metrics` serves them too (figures.metrics)."""
+"""Analytics HTTP API: the figures as JSON and the page that charts them; `/metrics` has them too (figures.metrics)."""
 from __future__ import annotations
 
-import html
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel, Field
 
 from runtime.db import unit_of_work
 from runtime.http import Sessions
 from services.analytics import figures
 
 router = APIRouter(tags=["analytics"])
+# The page and its libraries (package.json: Chart.js), served under runtime.service.WEB_PATH by app.py.
+WEB = Path(__file__).with_name("web")
 
 
-def _current(all_sessions) -> dict:
+class OrderCounts(BaseModel):
+    placed: int
+    completed: int
+    cancelled: int
+    delivery_failed: int
+    open: int = Field(description="placed and not yet completed, cancelled or failed")
+
+
+class DurationBin(BaseModel):
+    low: float = Field(description="seconds, inclusive")
+    high: float = Field(description="seconds, exclusive")
+    count: int
+
+
+class LeadTime(BaseModel):
+    count: int = Field(description="orders delivered")
+    p50: float | None = Field(description="seconds from placed to the last delivery; null before any")
+    p95: float | None = Field(description="seconds")
+    histogram: list[DurationBin] = Field(description="orders per lead-time bin, from the shortest to the longest")
+
+
+class FillRate(BaseModel):
+    fully_reserved: int = Field(description="orders whose first reservation covered every line")
+    reserved: int = Field(description="orders reserved at all")
+    rate: float | None = Field(description="fully_reserved / reserved, 0..1; null before any reservation")
+
+
+class OpenBackorders(BaseModel):
+    count: int = Field(description="backordered lines still waiting for stock")
+    units: int
+    oldest_age_seconds: float | None
+    age_histogram: list[DurationBin] = Field(description="open backorders per age bin")
+
+
+class Factory(BaseModel):
+    produced_units: int
+
+
+class OverTime(BaseModel):
+    """Every list has one value per bucket, oldest first; the last bucket is the current one, still filling."""
+
+    bucket_seconds: int = Field(description="the width of a bucket")
+    bucket_starts: list[datetime] = Field(description="when each bucket begins (UTC)")
+    orders_placed: list[int]
+    orders_completed: list[int]
+    orders_cancelled: list[int]
+    orders_delivery_failed: list[int]
+    orders_open: list[int] = Field(description="orders open at the end of the bucket (now, for the last)")
+    first_pass_fill_rate: list[float | None] = Field(
+        description="share of the orders reserved in the bucket that were fully reserved at once, 0..1")
+    open_backorders: list[int] = Field(description="backorders open at the end of the bucket")
+    factory_units: list[int] = Field(description="units the factory produced in the bucket")
+    deadline_breaches: list[int] = Field(description="deliveries redispatched past their deadline in the bucket")
+
+
+class Figures(BaseModel):
+    as_of: datetime = Field(description="when the figures were computed; ages are measured to this moment")
+    orders: OrderCounts
+    lead_time_seconds: LeadTime
+    first_pass_fill_rate: FillRate
+    open_backorders: OpenBackorders
+    factory: Factory
+    delivery_deadline_breaches: int
+    over_time: OverTime
+
+
+@router.get("/figures", response_model=Figures)
+def get_figures(all_sessions: Sessions,
+                minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60, description=(
+                    "how far back `over_time` reaches; its buckets widen with it (1 minute up to an hour, "
+                    "at most 60 buckets)"))] = int(figures.DEFAULT_WINDOW.total_seconds()) // 60) -> dict:
     with unit_of_work(all_sessions) as session:
-        return figures.compute(session)
-
-
-@router.get("/figures")
-def get_figures(all_sessions: Sessions) -> dict:
-    return _current(all_sessions)
-
-
-def _bars(title: str, series: dict[str, int]) -> str:
-    """A bar chart as inline SVG: no script, no external asset."""
-    if not series:
-        return f"<h2>{html.escape(title)}</h2><p>nothing yet</p>"
-    top = max(series.values()) or 1
-    width = 24
-    bars = "".join(
-        f'<rect x="{i * width}" y="{100 - 100 * v / top:.1f}" width="{width - 4}" height="{100 * v / top:.1f}">'
-        f"<title>{html.escape(k)}: {v}</title></rect>"
-        for i, (k, v) in enumerate(series.items()))
-    return (f"<h2>{html.escape(title)}</h2><svg width='{len(series) * width}' height='100' "
-            f"style='fill:#2d6ae3'>{bars}</svg>")
+        return figures.compute(session, window=timedelta(minutes=minutes))
 
 
 @router.get("/", response_class=HTMLResponse)
-def page(all_sessions: Sessions) -> str:
-    data = _current(all_sessions)
-    fill = data["first_pass_fill_rate"]["rate"]
-    lead = data["lead_time_seconds"]
-    summary = (f"<p>placed {data['orders']['placed']}, completed {data['orders']['completed']}, "
-               f"cancelled {data['orders']['cancelled']} · lead time p50 {lead['p50']} s, p95 {lead['p95']} s · "
-               f"first-pass fill rate {'n/a' if fill is None else f'{fill:.0%}'} · "
-               f"open backorders {data['open_backorders']['count']} · "
-               f"deadline breaches {data['delivery_deadline_breaches']}</p>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Fulfilment analytics</title></head>"
-            "<body style='font-family:sans-serif'><h1>Fulfilment analytics</h1>" + summary
-            + _bars("Orders placed per minute", data["orders"]["placed_per_minute"])
-            + _bars("Orders completed per minute", data["orders"]["completed_per_minute"])
-            + _bars("Factory units produced per minute", data["factory"]["produced_units_per_minute"])
-            + "</body></html>")
+def page() -> FileResponse:
+    """The figures as charts: the page asks `/figures` again every few seconds."""
+    return FileResponse(WEB / "index.html", media_type="text/html")

@@ -15,4 +15,5 @@ service = Service(
     consumed_topics=ANALYTICS.consumed_topics,
     dead_letter_topic=ANALYTICS.dead_letter_topic,
     metrics=[figures.metrics],
+    web=api.WEB,
 )

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from contracts.delivery import DeliveryCompleted, DeliveryRedispatched
 from contracts.factory import ItemsProduced
-from contracts.order import OrderCancelled, OrderCompleted, OrderPlaced
+from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced
 from contracts.warehouse import (
     ReplenishmentRequested,
     ReplenishmentWithdrawn,
@@ -23,7 +23,8 @@ def on_order_placed(session: Session, event: OrderPlaced, envelope: Envelope) ->
 
 
 def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
-    db.record_order(session, event.order_id, first_pass_full=event.outcome == ReservationOutcome.FULL)
+    db.record_order(session, event.order_id, first_pass_full=event.outcome == ReservationOutcome.FULL,
+                    reserved_at=envelope.time)
 
 
 def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
@@ -39,6 +40,10 @@ def on_order_completed(session: Session, event: OrderCompleted, envelope: Envelo
 def on_order_cancelled(session: Session, event: OrderCancelled, envelope: Envelope) -> None:
     db.record_order(session, event.order_id, cancelled_at=envelope.time)
     db.close_backorders(session, order_id=event.order_id, at=envelope.time)
+
+
+def on_order_delivery_failed(session: Session, event: OrderDeliveryFailed, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, delivery_failed_at=envelope.time)
 
 
 def on_replenishment_requested(session: Session, event: ReplenishmentRequested, envelope: Envelope) -> None:
@@ -69,6 +74,7 @@ SUBSCRIPTIONS = [
     Subscription(DeliveryCompleted, on_delivery_completed),
     Subscription(OrderCompleted, on_order_completed),
     Subscription(OrderCancelled, on_order_cancelled),
+    Subscription(OrderDeliveryFailed, on_order_delivery_failed),
     Subscription(ReplenishmentRequested, on_replenishment_requested),
     Subscription(StockAllocated, on_stock_allocated),
     Subscription(ReplenishmentWithdrawn, on_replenishment_withdrawn),

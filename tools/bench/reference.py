@@ -240,7 +240,7 @@ class Reference:
                 await asyncio.sleep(BACK_PRESSURE_PAUSE)
 
     async def end(self) -> dict[str, dict[str, float]]:
-        """Stop the workers (each finishes the jobs it holds) and the record-log reader, and cancel the instances
+        """Stop the workers (each finishes the jobs it holds) and the engine-record reader, and cancel the instances
         that have not ended: no worker would serve them any more. No milestones to return."""
         for worker, _, _ in self.workers:
             await worker.stop()

@@ -64,7 +64,7 @@ class Phase:
         return percentile([s.accepted - s.due for s in self.load.samples if s.accepted is not None], q)
 
     def seen_late(self, q: float) -> float | None:
-        """Seconds between a completion and the bench learning of it (record log, Kafka event)."""
+        """Seconds between a completion and the bench learning of it (engine record, Kafka event)."""
         return percentile([s.finish.seen - s.finish.at for s in self.completed], q)
 
     def stages(self) -> dict[str, tuple[float, float]]:

@@ -133,7 +133,7 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
                             lambda: tell(_progress(databases, run, plan, ledger, killer)))
     if settled_after is not None:
         settled_after -= last_restart
-    tell("checking the databases, the engine's record log and the dead-letter topics")
+    tell("checking the databases, the engine's records and the dead-letter topics")
     try:
         findings = judge(settings, databases, run, ledger, killer.outcomes, plan.recovery_limit)
     finally:

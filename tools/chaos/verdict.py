@@ -1,4 +1,4 @@
-"""After a soak: what the databases, the engine's record log and Kafka say about it, as named violations."""
+"""After a soak: what the databases, the engine's records and the dead letters say about it, as named violations."""
 from __future__ import annotations
 
 import time

@@ -85,8 +85,12 @@ def _run_maven(args: list[str], what: str) -> None:
         )
 
 
+def maven_url(group: str, artifact: str, version: str, extension: str) -> str:
+    return f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.{extension}"
+
+
 def _http_fetch(group: str, artifact: str, version: str, extension: str, target: Path) -> None:
-    url = f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.{extension}"
+    url = maven_url(group, artifact, version, extension)
     step(f"downloading {url}")
     partial = target.with_suffix(target.suffix + ".part")
     sha1 = hashlib.sha1()

@@ -7,7 +7,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from contracts.registry import ENGINE_RECORDS_TOPIC
+from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC
 from tools.stack import artifacts
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError
@@ -32,6 +32,33 @@ EXPORTER_CLASS = "fulfilment.exporter.KafkaRecordExporter"
 KAFKA_CLIENT_JAR = f"kafka-clients-{KAFKA_VERSION}.jar"
 
 
+def exporter_build_steps(jdk: Path, home: Path, client: Path, classes: Path, jar: Path,
+                         source: Path = EXPORTER_SOURCE) -> list[tuple[list[str], Path | None]]:
+    """The commands that turn the exporter's source into its jar, each with the folder it must run in (None: any).
+
+    tools/stack/exporter/Dockerfile runs the same ones for docker-compose.yml's broker image
+    (tests/unit/test_docker_compose.py compares them)."""
+    return [
+        ([str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*:{client}", "-d", str(classes),
+          str(source)], None),
+        ([str(jdk / "jar"), "--extract", "--file", str(client)], classes),
+        ([str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."], None),
+    ]
+
+
+def exporter_environment(kafka_bootstrap: str, jar: str) -> dict[str, str]:
+    """The broker settings that load the exporter from `jar` and point it at Kafka's engine-records topic."""
+    return {
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_CLASSNAME": EXPORTER_CLASS,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_JARPATH": jar,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_BOOTSTRAP": kafka_bootstrap,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TOPIC": ENGINE_RECORDS_TOPIC,
+        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TYPES": ",".join(ENGINE_RECORD_VALUE_TYPES),
+        # The exporter's Kafka client logs its whole configuration at INFO each time it connects.
+        "LOGGING_LEVEL_ORG_APACHE_KAFKA": "WARN",
+    }
+
+
 def build_exporter(settings: StackSettings, home: Path) -> Path:
     """Compile the Kafka record exporter against this Camunda's jars and the Kafka client, once per change."""
     build = settings.state_dir / "camunda" / "exporter"
@@ -43,13 +70,7 @@ def build_exporter(settings: StackSettings, home: Path) -> Path:
     classes = build / "classes"
     shutil.rmtree(classes, ignore_errors=True)
     classes.mkdir(parents=True)
-    jdk = java_home() / "bin"
-    for args, cwd in (
-        ([str(jdk / "javac"), "--release", "21", "-cp", f"{home / 'lib'}/*:{client}", "-d", str(classes),
-          str(EXPORTER_SOURCE)], None),
-        ([str(jdk / "jar"), "--extract", "--file", str(client)], classes),
-        ([str(jdk / "jar"), "--create", "--file", str(jar), "-C", str(classes), "."], None),
-    ):
+    for args, cwd in exporter_build_steps(java_home() / "bin", home, client, classes, jar):
         result = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
         if result.returncode != 0:
             raise StackError(f"building the Kafka record exporter failed: {result.stderr.strip()[-400:]}")
@@ -83,12 +104,7 @@ def start(settings: StackSettings) -> None:
         # A disk watermark that a busy development disk passes.
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_PROCESSING": "512MB",
         "ZEEBE_BROKER_DATA_DISK_FREESPACE_REPLICATION": "256MB",
-        "ZEEBE_BROKER_EXPORTERS_KAFKA_CLASSNAME": EXPORTER_CLASS,
-        "ZEEBE_BROKER_EXPORTERS_KAFKA_JARPATH": str(exporter),
-        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_BOOTSTRAP": settings.kafka_bootstrap,
-        "ZEEBE_BROKER_EXPORTERS_KAFKA_ARGS_TOPIC": ENGINE_RECORDS_TOPIC,
-        # The exporter's Kafka client logs its whole configuration at INFO each time it connects.
-        "LOGGING_LEVEL_ORG_APACHE_KAFKA": "WARN",
+        **exporter_environment(settings.kafka_bootstrap, str(exporter)),
         "SERVER_PORT": str(settings.camunda_http_port),
         "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
     }

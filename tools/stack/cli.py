@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from contracts.registry import SERVICES
 from tools import bootstrap
 from tools.monitor import MonitorError
-from tools.stack import camunda, kafka, postgres, services
+from tools.stack import browser, camunda, kafka, postgres, services
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPLICA_PORT_STEP, REPO_ROOT, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import read_pid, step, stop
@@ -140,6 +140,7 @@ def run(settings: StackSettings) -> None:
 
 def test(settings: StackSettings, pytest_args: list[str]) -> int:
     """Start what is not running, run the whole suite, stop what this command started."""
+    browser.ensure_chromium()  # before anything starts: the browser tests need it, and a missing one stops here
     started_here = not is_running(settings)
     try:
         up(settings)

@@ -35,15 +35,13 @@ import org.slf4j.Logger;
  * so memory stays bounded and nothing is skipped.
  */
 public final class KafkaRecordExporter implements Exporter {
-  private static final Set<ValueType> EXPORTED =
-      EnumSet.of(ValueType.PROCESS, ValueType.PROCESS_INSTANCE, ValueType.INCIDENT, ValueType.JOB,
-          ValueType.USER_TASK, ValueType.TIMER, ValueType.VARIABLE, ValueType.MESSAGE);
   private static final int MAX_UNACKNOWLEDGED = 20_000;
   private static final Duration ACKNOWLEDGE_EVERY = Duration.ofMillis(500);
   private static final Duration RECONNECT_PAUSE = Duration.ofSeconds(2);
 
   private final Properties producerConfig = new Properties();
   private String topic;
+  private final Set<ValueType> exported = EnumSet.noneOf(ValueType.class);
   private Logger log;
   private Controller controller;
   private KafkaProducer<String, String> producer;
@@ -66,11 +64,15 @@ public final class KafkaRecordExporter implements Exporter {
     final Map<String, Object> args = context.getConfiguration().getArguments();
     final Object bootstrap = args.get("bootstrap");
     final Object configuredTopic = args.get("topic");
-    if (bootstrap == null || configuredTopic == null) {
-      throw new IllegalArgumentException(
-          "the Kafka record exporter needs args.bootstrap (Kafka servers) and args.topic");
+    final Object valueTypes = args.get("types");
+    if (bootstrap == null || configuredTopic == null || valueTypes == null) {
+      throw new IllegalArgumentException("the Kafka record exporter needs args.bootstrap (Kafka servers), "
+          + "args.topic and args.types (value types, comma-separated, e.g. PROCESS_INSTANCE,JOB)");
     }
     topic = configuredTopic.toString();
+    for (final String name : valueTypes.toString().split(",")) {
+      exported.add(ValueType.valueOf(name.trim()));
+    }
     log = context.getLogger();
     producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap.toString());
     producerConfig.put(ProducerConfig.CLIENT_ID_CONFIG, "zeebe-record-exporter-" + context.getPartitionId());
@@ -93,7 +95,7 @@ public final class KafkaRecordExporter implements Exporter {
 
           @Override
           public boolean acceptValue(final ValueType valueType) {
-            return EXPORTED.contains(valueType);
+            return exported.contains(valueType);
           }
         });
   }
