@@ -41,7 +41,7 @@ diagrams: install ## render docs/images/*.png from the BPMN files (bpmn-js in De
 	@cd docs/diagrams && npm ci --no-audit --no-fund --silent
 	@$(BIN)/python docs/diagrams/render.py
 
-screenshots: install ## docs/images/analytics.png: the browser tests against the stack (started if needed), saving into docs/images
+screenshots: install ## docs/images/analytics.png, monitor.png: the browser tests against the stack (started if needed), saving into docs/images
 	@FULFIL_SCREENSHOT_DIR=docs/images $(STACK) test tests/browser -q
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it

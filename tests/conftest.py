@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tools.invariants import Databases
+from tools.stack import camunda
 from tools.stack.config import StackSettings
 from tools.stack.services import healthy, replicas
 
@@ -152,3 +153,26 @@ def new_order_request(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def engine_clock(stack, camunda_api):
+    """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""
+    start_ms = int(time.time() * 1000)
+
+    def advance_to(seconds_after_start: float) -> None:
+        response = camunda_api.put("/v2/clock", json={"timestamp": start_ms + int(seconds_after_start * 1000)})
+        assert response.status_code == 204, response.text
+
+    yield advance_to
+    camunda_api.post("/v2/clock/reset", json={})
+    # A snapshot taken while the clock was pinned would bring the pin back after a restart (tools.stack.camunda).
+    camunda.take_snapshot(stack)
+
+
+@pytest.fixture
+def paused_production(stack, factory_api):
+    """The factory's line stands still, so orders keep waiting for stock as long as the test needs."""
+    assert factory_api.put("/production-line", json={"running": False}).status_code == 200
+    yield lambda: factory_api.put("/production-line", json={"running": True})
+    factory_api.put("/production-line", json={"running": True})
