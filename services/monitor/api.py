@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -17,7 +17,7 @@ from sqlalchemy import Row
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
 from services.monitor import queries
-from services.monitor.domain import Form, IncidentState, InstanceState, TaskState, form_of, idle_seconds
+from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
 from services.monitor.settings import MonitorSettings
 from services.monitor.views import (
@@ -45,6 +45,8 @@ WEB = FilePath(__file__).with_name("web")
 Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+
 def _iso_time(value):
     # Pydantic would also take a number of seconds since 1970; the API documents ISO 8601 only.
     if isinstance(value, datetime) or isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d", value):
@@ -257,18 +259,12 @@ def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, eng
     form = form_of(row.forms, row.element_id)
     if form is None:
         raise HTTPException(409, detail=f"the form of user task {key} is not known to the monitor")
-    variables = _answer(form, body.variables)
-    _ask_engine(lambda: engine.complete_user_task(key, variables))
-    return Accepted(detail=f"user task {key} completed with {variables}")
-
-
-def _answer(form: Form, given: dict[str, Any]) -> dict[str, str]:
-    if set(given) != {form.variable}:
-        raise HTTPException(422, detail=f"the form {form.form_id} sets exactly one variable, {form.variable}")
     try:
-        return form.variables_for(given[form.variable])
+        variables = form.answer(body.variables)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
+    _ask_engine(lambda: engine.complete_user_task(key, variables))
+    return Accepted(detail=f"user task {key} completed with {variables}")
 
 
 # --- the page ------------------------------------------------------------------------------------------------

@@ -373,11 +373,14 @@ class Form:
     variable: str
     choices: list[Choice]
 
-    def variables_for(self, choice: str) -> dict[str, str]:
-        if choice not in {c.value for c in self.choices}:
+    def answer(self, given: dict[str, str]) -> dict[str, str]:
+        """The variables that complete the task, if `given` sets the form's variable to one of its choices."""
+        if set(given) != {self.variable}:
+            raise ValueError(f"the form {self.form_id} sets exactly one variable, {self.variable}")
+        if given[self.variable] not in {c.value for c in self.choices}:
             raise ValueError(f"{self.variable} must be one of {', '.join(c.value for c in self.choices)}, "
-                             f"not {choice!r}")
-        return {self.variable: choice}
+                             f"not {given[self.variable]!r}")
+        return dict(given)
 
 
 # The forms the monitor can show, by form id: the processes' own (contracts.process).

@@ -159,9 +159,11 @@ def test_a_record_read_back_keeps_its_partition_and_position():
 def test_the_decision_form_takes_exactly_its_choices():
     form = form_of({"DecideLateStock": DECISION_FORM}, "DecideLateStock")
     assert form is FORMS[DECISION_FORM]
-    assert [form.variables_for(choice) for choice in DECISIONS] == [{"decision": d} for d in DECISIONS]
-    with pytest.raises(ValueError, match="decision must be one of continue, cancel"):
-        form.variables_for("maybe")
+    assert [form.answer({"decision": choice}) for choice in DECISIONS] == [{"decision": d} for d in DECISIONS]
+    with pytest.raises(ValueError, match="decision must be one of continue, cancel, not 'maybe'"):
+        form.answer({"decision": "maybe"})
+    with pytest.raises(ValueError, match="sets exactly one variable, decision"):
+        form.answer({"decision": "continue", "other": "x"})
     assert form_of(None, "DecideLateStock") is None
     assert form_of({"Other": "some-form"}, "Other") is None
 
