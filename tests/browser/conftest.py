@@ -18,9 +18,12 @@ from tools.stack.config import REPO_ROOT
 SCREENSHOT_DIR = "FULFIL_SCREENSHOT_DIR"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Browser:
-    """One headless Chromium for the session (`make test` installs it); Playwright gives it a fresh profile."""
+    """One headless Chromium for the browser tests (`make test` installs it); Playwright gives it a fresh profile.
+
+    Package-scoped: Playwright's sync API keeps an event loop running in this thread while it is open, and
+    the tests that run after these call asyncio.run()."""
     binary = chromium()
     if binary is None:
         pytest.fail(MISSING)

@@ -96,8 +96,8 @@ def test_what_the_engine_did_while_kafka_was_down_reaches_the_records_topic_once
         wait_for_status(order_api, order_id, "COMPLETED", timeout=120)
     finally:
         kafka.start(stack)
-    [instance] = eventually(lambda: engine_records.instances_with_variable("orderId", order_id), timeout=60,
-                            what=f"the records of order {order_id}'s process")
+    instance = eventually(lambda: engine_records.instances_with_variable("orderId", order_id), timeout=60,
+                          what=f"the records of order {order_id}'s process")[0]  # then its shipments' instances
     eventually(lambda: engine_records.process_instance_state(instance) == "COMPLETED", timeout=30,
                what="the record of its end")
     process_ends = [e for e in engine_records.visited_elements(instance) if e == FULFILMENT_PROCESS]
