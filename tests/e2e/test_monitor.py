@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -146,9 +145,7 @@ def start_waiting_instance(stack, tmp_path: Path) -> int:
         client = make_client(stack.zeebe_address)
         await client.deploy_resource(str(model))
         return (await client.run_process(WAITING_PROCESS)).process_instance_key
-    # A thread of its own: the browser tests' Playwright keeps an event loop running in this one.
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, start()).result(timeout=60)
+    return asyncio.run(start())
 
 
 def test_an_instance_without_progress_is_listed_as_stalled_and_can_be_cancelled_through_the_monitor(
