@@ -140,7 +140,11 @@ async function instanceList(filters, title) {
   const page = await api(`/instances?${query}`);
   const form = h("form", { class: "filters", onsubmit: (event) => {
     event.preventDefault();
-    const chosen = Object.fromEntries([...new FormData(event.target).entries()].filter(([, v]) => v !== ""));
+    // Filters the form does not show (the definition of a definition's page) stay as they are.
+    const kept = Object.fromEntries(["definition_key", "bpmn_process_id"].filter((name) => filters[name])
+                                      .map((name) => [name, filters[name]]));
+    const chosen = { ...kept, ...Object.fromEntries([...new FormData(event.target).entries()]
+                                                      .filter(([, v]) => v !== "")) };
     for (const name of ["started_from", "started_to"]) {
       if (chosen[name]) chosen[name] = new Date(chosen[name]).toISOString();
     }
