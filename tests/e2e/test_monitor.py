@@ -186,10 +186,11 @@ def test_a_job_held_by_a_worker_that_vanished_is_started_again_and_the_order_com
         stack, order_api, monitor_api, camunda_api, service_db, fresh_sku, engine_records):
     """A stand-in for every job that stops recurring (camunda/camunda#16884 is another): nothing but the
     monitor's repair can move the order before the hour is up."""
+    sku = fresh_sku(2)
     warehouse = Replica("warehouse")
     stop(stack, warehouse.name)  # so that the test, not the warehouse, takes the job
     try:
-        order_id = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+        order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
         held = eventually(lambda: take_job(camunda_api, ReserveStock.job_type, order_id), timeout=60,
                           what="the reservation job of the order")
     finally:
@@ -220,7 +221,7 @@ def take_job(camunda_api, job_type: str, order_id: str) -> int | None:
     mine = None
     for job in jobs:
         if job["variables"].get("orderId") == order_id:
-            mine = job["jobKey"]
+            mine = job["key"]
         else:
-            camunda_api.post(f"/v2/jobs/{job['jobKey']}/failure", json={"retries": job["retries"]})
+            camunda_api.post(f"/v2/jobs/{job['key']}/failure", json={"retries": job["retries"]})
     return mine
