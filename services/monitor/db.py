@@ -91,6 +91,7 @@ element_instances = Table(
     Column("state", String(16), nullable=False),
     Column("entered_at", DateTime(timezone=True), nullable=False),
     Column("left_at", DateTime(timezone=True)),
+    Column("flow_scope_key", BigInteger),
     # How many instances of a definition are at each element now: only the active rows, a small index.
     Index("element_instances_active", "definition_key", "element_id", postgresql_where=ACTIVE),
 )

@@ -84,6 +84,8 @@ class ElementEntered:
     element_id: str
     element_type: str
     at: datetime
+    # The element instance it runs inside (the process, a sub-process): where to start it again.
+    flow_scope_key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,8 @@ def _process_instance(intent: str, key: int, value: dict, at: datetime) -> list[
         return [InstanceEnded(key, _LEFT[intent], at)] if intent in _LEFT else []
     if intent == _ENTERED:
         return [ElementEntered(key=key, instance_key=instance, definition_key=value["processDefinitionKey"],
-                               element_id=value["elementId"], element_type=element_type, at=at)]
+                               element_id=value["elementId"], element_type=element_type, at=at,
+                               flow_scope_key=_key(value["flowScopeKey"]))]
     return [ElementLeft(key, _LEFT[intent], at)] if intent in _LEFT else []
 
 

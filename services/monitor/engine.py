@@ -1,5 +1,5 @@
 """The engine's REST API (Camunda 8.6 `/v2`) for what the monitor changes: job retries, incident resolution,
-instance cancellation, user task completion."""
+instance cancellation, user task completion, restarting a stuck element."""
 from __future__ import annotations
 
 import httpx
@@ -42,6 +42,16 @@ class Engine:
 
     def cancel_instance(self, instance_key: int) -> None:
         self._send("POST", f"/v2/process-instances/{instance_key}/cancellation", {})
+
+    def restart_element(self, instance_key: int, element_instance_key: int, element_id: str,
+                        flow_scope_key: int | None) -> None:
+        """Terminate an element instance and start the element again in the same scope (a new job for a task)."""
+        activate: dict = {"elementId": element_id}
+        if flow_scope_key is not None and flow_scope_key != instance_key:
+            activate["ancestorElementInstanceKey"] = flow_scope_key
+        self._send("POST", f"/v2/process-instances/{instance_key}/modification",
+                   {"terminateInstructions": [{"elementInstanceKey": element_instance_key}],
+                    "activateInstructions": [activate]})
 
     def complete_user_task(self, task_key: int, variables: dict) -> None:
         self._send("POST", f"/v2/user-tasks/{task_key}/completion", {"variables": variables})

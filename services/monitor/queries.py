@@ -186,6 +186,26 @@ def user_task(session: Session, key: int) -> Row | None:
     return session.execute(_tasks().where(user_tasks.c.key == key)).first()
 
 
+# Elements whose work is a job: a job that stopped recurring leaves its instance idle at one of these.
+JOB_ELEMENTS = ("SERVICE_TASK", "SEND_TASK", "SCRIPT_TASK", "BUSINESS_RULE_TASK")
+
+
+def stuck_jobs(session: Session, idle_since: datetime, limit: int) -> list[Row]:
+    """Job elements of active instances the engine wrote nothing about since `idle_since` (no job record:
+    not activated, failed, timed out or retried) and with no open incident: a job that stopped recurring.
+    An incident is a person's to resolve, so those are left out."""
+    return session.execute(
+        select(element_instances.c.key, element_instances.c.instance_key, element_instances.c.element_id,
+               element_instances.c.flow_scope_key, instances.c.order_id, instances.c.last_record_at)
+        .join(instances, instances.c.key == element_instances.c.instance_key)
+        .where(element_instances.c.state == InstanceState.ACTIVE,
+               element_instances.c.element_type.in_(JOB_ELEMENTS),
+               instances.c.state == InstanceState.ACTIVE, instances.c.last_record_at < idle_since,
+               ~exists().where(incidents.c.element_instance_key == element_instances.c.key,
+                               incidents.c.state == IncidentState.ACTIVE))
+        .order_by(instances.c.last_record_at).limit(limit)).all()
+
+
 def stalled(session: Session, idle_since: datetime, limit: int) -> list[Row]:
     """Active instances the engine wrote nothing about since `idle_since`, longest idle first, with where they
     wait (None: nowhere yet). A parent whose called instance is active is not idle: the called one is reported

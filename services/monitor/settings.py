@@ -17,3 +17,7 @@ class MonitorSettings(ServiceSettings):
     order_api_url: str = f"http://127.0.0.1:{ORDER.port}"
     # An active instance the engine wrote nothing about for this long has made no progress (`/stalled-instances`).
     stalled_after_seconds: float = 300
+    # A job element with no record from the engine for this long and no incident is started again
+    # (services.monitor.repairs): longer than a job's timeout plus the longest wait between its retries.
+    restart_stuck_jobs_after_seconds: float = 600
+    repair_every_seconds: float = 30

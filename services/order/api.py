@@ -21,6 +21,7 @@ from services.order.domain import (
     OrderStatus,
     UnknownOrder,
 )
+from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
 
 router = APIRouter(tags=["orders"])
@@ -216,7 +217,10 @@ class StallView(BaseModel):
 @router.get("/stuck-orders", response_model=list[StallView], tags=["operations"])
 def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
-    stuck_after = timedelta(seconds=request.app.state.settings.stuck_after_seconds)
+    settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
-        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis)
-                for s in reconciler.stalled_orders(session, stuck_after)]
+        stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
+    engine = ProcessMonitor(settings.monitor_url)
+    return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds,
+                      diagnosis=s.diagnosis or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
+            for s in stalls]

@@ -24,7 +24,8 @@ class OrderSettings(ServiceSettings):
     stuck_after_seconds: float = 300
     reconcile_every_seconds: float = 15
 
-    # The process monitor's page, which each order links to for its process instances (for people).
+    # The process monitor: each order links to its page, and the reconciler asks its API about a stalled
+    # order's process instances.
     monitor_url: str = f"http://127.0.0.1:{MONITOR.port}"
 
     def monitor_page(self, order_id: str) -> str:

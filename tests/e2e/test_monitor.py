@@ -8,12 +8,17 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from contracts.process import DECISION_CHOICES, DECISION_FORM
+from contracts.warehouse import ReserveStock
 from runtime.zeebe import make_client
 from tests.conftest import eventually
 from tests.e2e.conftest import place, place_and_complete, production_of, wait_for_status
 from tests.e2e.test_exceptions import DAY
+from tools.stack import services
+from tools.stack.processes import stop
+from tools.stack.services import Replica
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
@@ -174,3 +179,49 @@ def test_unknown_keys_and_bad_answers_are_refused_with_a_reason(monitor_api):
     missing = monitor_api.post("/user-tasks/1/completion", json={"variables": {"decision": "continue"}})
     assert missing.status_code == 404 and missing.json()["detail"] == "no user task 1"
     assert monitor_api.get("/instances", params={"state": "SLEEPING"}).status_code == 422
+
+
+@pytest.mark.kills_components
+def test_a_job_held_by_a_worker_that_vanished_is_started_again_and_the_order_completes(
+        stack, order_api, monitor_api, camunda_api, service_db, fresh_sku, engine_records):
+    """A stand-in for every job that stops recurring (camunda/camunda#16884 is another): nothing but the
+    monitor's repair can move the order before the hour is up."""
+    sku = fresh_sku(2)
+    warehouse = Replica("warehouse")
+    stop(stack, warehouse.name)  # so that the test, not the warehouse, takes the job
+    try:
+        order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
+        held = eventually(lambda: take_job(camunda_api, ReserveStock.job_type, order_id), timeout=60,
+                          what="the reservation job of the order")
+    finally:
+        services.start(stack, [warehouse])
+    [instance] = instances_of(monitor_api, order_id)
+    detail_when(monitor_api, instance["key"], lambda d: "ReserveStock" in d["active_elements"],
+                what="the monitor to see the instance wait at ReserveStock")
+    time.sleep(5)
+    assert order_api.get(f"/orders/{order_id}").json()["status"] == "PLACED", "the job is held: nothing moves"
+
+    with service_db("monitor") as db:  # as if an hour had passed since the engine last wrote about it
+        db.execute(text("UPDATE instances SET last_record_at = now() - interval '1 hour' WHERE key = :key"),
+                   {"key": instance["key"]})
+        db.commit()
+    wait_for_status(order_api, order_id, "COMPLETED", timeout=120)
+    assert "ReserveStock" in engine_records.visited_elements(instance["key"], "ELEMENT_TERMINATED")
+    cancelled = [r for r in engine_records.records("JOB") if r["key"] == int(held) and r["intent"] == "CANCELED"]
+    assert cancelled, "the held job was cancelled with its element"
+    metrics = monitor_api.get("/metrics").text
+    assert 'fulfil_monitor_restarted_jobs_total{element="ReserveStock",outcome="restarted"}' in metrics
+
+
+def take_job(camunda_api, job_type: str, order_id: str) -> int | None:
+    """Activate the order's job of `job_type` for an hour, as a worker that then vanishes; hand others back."""
+    jobs = camunda_api.post("/v2/jobs/activation", json={
+        "type": job_type, "worker": "vanished-worker", "timeout": 3_600_000, "maxJobsToActivate": 10,
+        "requestTimeout": 1000}).json()["jobs"]
+    mine = None
+    for job in jobs:
+        if job["variables"].get("orderId") == order_id:
+            mine = job["key"]
+        else:
+            camunda_api.post(f"/v2/jobs/{job['key']}/failure", json={"retries": job["retries"]})
+    return mine
