@@ -220,7 +220,7 @@ def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
         stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
-    engine = ProcessMonitor(settings.monitor_url)
-    return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds,
-                      diagnosis=s.diagnosis or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
-            for s in stalls]
+    with ProcessMonitor(settings.monitor_url) as engine:
+        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
+                          or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
+                for s in stalls]

@@ -12,6 +12,12 @@ class ProcessMonitor:
     def __init__(self, base_url: str, timeout_seconds: float = 3) -> None:
         self.client = httpx.Client(base_url=base_url, timeout=timeout_seconds)
 
+    def __enter__(self) -> ProcessMonitor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+
     def instances_of(self, order_id: str) -> list[EngineInstance] | None:
         try:
             page = self._get("/instances", params={"order_id": order_id, "limit": 20})
