@@ -8,7 +8,7 @@ BPMNLINT := bpmn/node_modules/.installed
 # Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
-.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench chaos clean
+.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor chaos clean
 
 install: $(STAMP) $(WEB_NPM)
 
@@ -41,7 +41,7 @@ diagrams: install ## render docs/images/*.png from the BPMN files (bpmn-js in De
 	@cd docs/diagrams && npm ci --no-audit --no-fund --silent
 	@$(BIN)/python docs/diagrams/render.py
 
-screenshots: install ## docs/images/analytics.png: the browser tests against the stack (started if needed), saving into docs/images
+screenshots: install ## docs/images/analytics.png, monitor.png: the browser tests against the stack (started if needed), saving into docs/images
 	@FULFIL_SCREENSHOT_DIR=docs/images $(STACK) test tests/browser -q
 
 run: install      ## fetch what is missing, start everything in the foreground, Ctrl-C stops it
@@ -59,10 +59,10 @@ status: install
 logs: install
 	@$(STACK) logs
 
-incidents: install ## open incidents of the running stack and how to resolve them
+incidents: install ## open incidents (from the process monitor) and how to retry them
 	@$(STACK) incidents
 
-tasks: install    ## open user tasks of the running stack and how to complete them
+tasks: install    ## open user tasks (from the process monitor) and how to complete them
 	@$(STACK) tasks
 
 test: install $(BPMNLINT) lint ## lint, start the stack if needed, run every test, stop what was started
@@ -79,7 +79,10 @@ bench: install    ## the suite against the engine's limit for the same BPMN: CLI
 		$(if $(RATE),--rate $(RATE)) $(if $(OPEN_DURATION),--open-duration $(OPEN_DURATION)) \
 		$(if $(WARMUP),--warmup $(WARMUP)) $(if $(DRAIN),--drain $(DRAIN)) $(if $(DOCS),--docs $(DOCS))
 
-chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 8) SIGKILLs; exit 1 on a violation
+bench-monitor: install ## the process monitor's page requests over INSTANCES (10000) synthetic instances, in a scratch database
+	@$(BIN)/python -m tools.monitor_bench $(if $(INSTANCES),--instances $(INSTANCES))
+
+chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 9) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
 		$(if $(SETTLE),--settle $(SETTLE)) $(if $(SEED),--seed $(SEED))
 

@@ -12,9 +12,11 @@ SHIPMENT_PROCESS = "order-shipment"
 DELIVERY_FAILED = "DELIVERY_FAILED"
 ORDER_CANCELLED = "ORDER_CANCELLED"
 
-# The user task's form (bpmn/order-decision.form) sets `decision` to one of these.
+# The user tasks' form (bpmn/order-decision.form) sets `decision` to one of these, shown with these labels.
+DECISION_FORM = "order-decision"
 DECISION_VARIABLE = "decision"
-DECISIONS = ("continue", "cancel")
+DECISION_CHOICES = {"continue": "Keep waiting", "cancel": "Cancel the order"}
+DECISIONS = tuple(DECISION_CHOICES)
 
 
 class Deadlines(Variables):
@@ -32,3 +34,7 @@ class OrderStart(Deadlines):
     order_id: str
     items: list[Line] = Field(min_length=1)
     accepts_partial: bool
+
+
+# Every instance of both processes carries the order it fulfils in this variable at its top scope.
+ORDER_ID_VARIABLE = OrderStart.model_fields["order_id"].alias

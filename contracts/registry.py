@@ -16,6 +16,8 @@ class Service:
     publishes: bool
     # The services whose events it consumes.
     consumes: tuple[str, ...] = ()
+    # Topics it reads that are no service's events, e.g. the engine's records.
+    reads: tuple[str, ...] = ()
 
     @property
     def database(self) -> str:
@@ -38,7 +40,7 @@ class Service:
 
     @property
     def consumed_topics(self) -> list[str]:
-        return [SERVICES[name].events_topic for name in self.consumes]
+        return [*(SERVICES[name].events_topic for name in self.consumes), *self.reads]
 
 
 ORDER = Service("order", 8001, publishes=True, consumes=("warehouse", "delivery"))
@@ -47,11 +49,6 @@ FACTORY = Service("factory", 8003, publishes=True, consumes=("warehouse",))
 DELIVERY = Service("delivery", 8004, publishes=True)
 ANALYTICS = Service("analytics", 8005, publishes=False, consumes=("order", "warehouse", "factory", "delivery"))
 
-SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS)}
-PUBLISHERS = [s for s in SERVICES.values() if s.publishes]
-CONSUMERS = [s for s in SERVICES.values() if s.consumes]
-
-
 # The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
 # exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
 ENGINE_RECORDS_TOPIC = "zeebe.records"
@@ -59,6 +56,12 @@ ENGINE_RECORDS_TOPIC = "zeebe.records"
 # user tasks, timers, variables and published messages.
 ENGINE_RECORD_VALUE_TYPES = ("PROCESS", "PROCESS_INSTANCE", "INCIDENT", "JOB", "USER_TASK", "TIMER", "VARIABLE",
                              "MESSAGE")
+
+MONITOR = Service("monitor", 8006, publishes=False, reads=(ENGINE_RECORDS_TOPIC,))
+
+SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS, MONITOR)}
+PUBLISHERS = [s for s in SERVICES.values() if s.publishes]
+CONSUMERS = [s for s in SERVICES.values() if s.consumed_topics]
 
 
 def all_topics() -> list[str]:

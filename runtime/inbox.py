@@ -1,4 +1,5 @@
-"""Kafka consumer with an inbox (a redelivered event has no second effect) and a dead-letter topic.
+"""Kafka consumers with a dead-letter topic: CloudEvents through an inbox (a redelivered event has no second
+effect), or other records (the engine's) through a projection that absorbs redeliveries itself.
 
 A record that fails because a dependency is down (the database, Kafka) is retried until it is back,
 however long that takes. A record that fails for any other reason is retried a few times (a race can
@@ -29,6 +30,9 @@ from runtime.validation import summarise
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, Any, Envelope], None]
+# Applies records that are not CloudEvents, in Kafka's order, in the given unit of work; returns each one's
+# outcome for /metrics (handled, duplicate, ignored), or raises RecordRejected if one can never be applied.
+RecordHandler = Callable[[Session, list[Message]], list[str]]
 # Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
 DLT_PREFIX = "dlt_"
 # Attempts at a record that fails for a reason other than an unreachable dependency.
@@ -44,7 +48,11 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT) or bool(getattr(error, "connection_invalidated", False))
 
 
-class EventRejected(ValueError):
+class RecordRejected(ValueError):
+    """A record that can never be applied; it goes to the dead-letter topic with this reason."""
+
+
+class EventRejected(RecordRejected):
     """A well-formed event the domain cannot accept; it goes to the dead-letter topic with this reason."""
 
 
@@ -67,15 +75,18 @@ def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool
     return inserted is not None
 
 
-class EventConsumer:
-    """Consumes topics one record at a time; a record's offset is committed only after the handler's commit."""
+class RecordConsumer:
+    """Consumes topics one record at a time; a record's offset is committed only after `handle` returned.
+
+    Subclasses say in `handle` what a record means."""
+
+    # Records taken in one go; a consumer that applies several in one transaction (`handle_batch`) raises it.
+    batch_size = 1
 
     def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
-                 subscriptions: list[Subscription], sessions: sessionmaker[Session],
-                 dead_letter_topic: str, producer: Producer) -> None:
+                 sessions: sessionmaker[Session], dead_letter_topic: str, producer: Producer) -> None:
         self.name = name
         self.topics = topics
-        self.by_type = {s.event.event_type: s for s in subscriptions}
         self.sessions = sessions
         self.dead_letter_topic = dead_letter_topic
         self.producer = producer
@@ -108,33 +119,73 @@ class EventConsumer:
         consumer.subscribe(self.topics)
         # Failed attempts at the record each partition is stuck on, for the bounded retries.
         attempts: dict[tuple[str, int, int], int] = {}
+        # After a batch failed, each partition's records up to this offset are taken one at a time, so that
+        # only a record that cannot be applied is retried and dead-lettered.
+        singly: dict[tuple[str, int], int] = {}
         try:
             while not stop.is_set():
-                message = consumer.poll(0.5)
-                if message is None:
-                    continue
-                if message.error():
-                    log.warning("consumer %s: %s", self.name, message.error())
-                    continue
-                where = (message.topic(), message.partition(), message.offset())
-                try:
-                    outcome = self.timed_handle(message)
-                except Exception as error:
-                    if is_transient(error) or attempts.get(where, 0) + 1 < MAX_ATTEMPTS:
-                        attempts[where] = attempts.get(where, 0) + (0 if is_transient(error) else 1)
-                        CONSUMED.labels(message.topic(), "retried").inc()
-                        # Rewind and try the same record again.
-                        consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
-                        stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
-                        continue
-                    self.dead_letter(message, f"failed {MAX_ATTEMPTS} times: {describe(error, limit=500)}")
-                    outcome = "dead_lettered"
-                CONSUMED.labels(message.topic(), outcome).inc()
-                attempts.pop(where, None)
-                consumer.store_offsets(message=message)
-                failures.succeeded()
+                messages = []
+                for message in consumer.consume(1 if singly else self.batch_size, 0.5):
+                    if message.error():
+                        log.warning("consumer %s: %s", self.name, message.error())
+                    else:
+                        messages.append(message)
+                if len(messages) > 1:
+                    self.take_batch(consumer, messages, singly, failures, stop)
+                elif messages:
+                    [message] = messages
+                    partition = (message.topic(), message.partition())
+                    if self.take_one(consumer, message, attempts, failures, stop) and \
+                            singly.get(partition, -1) <= message.offset():
+                        singly.pop(partition, None)
         finally:
             consumer.close()
+
+    def take_one(self, consumer: Consumer, message: Message, attempts: dict, failures: FailureBackoff,
+                 stop: threading.Event) -> bool:
+        """True once the record is done with (handled, skipped or dead-lettered); False if it comes again."""
+        where = (message.topic(), message.partition(), message.offset())
+        try:
+            outcome = self.timed_handle(message)
+        except Exception as error:
+            if is_transient(error) or attempts.get(where, 0) + 1 < MAX_ATTEMPTS:
+                attempts[where] = attempts.get(where, 0) + (0 if is_transient(error) else 1)
+                CONSUMED.labels(message.topic(), "retried").inc()
+                # Rewind and try the same record again.
+                consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                stop.wait(failures.failed(where=f"{message.topic()}@{message.offset()}"))
+                return False
+            self.dead_letter(message, f"failed {MAX_ATTEMPTS} times: {describe(error, limit=500)}")
+            outcome = "dead_lettered"
+        CONSUMED.labels(message.topic(), outcome).inc()
+        attempts.pop(where, None)
+        consumer.store_offsets(message=message)
+        failures.succeeded()
+        return True
+
+    def take_batch(self, consumer: Consumer, messages: list[Message], singly: dict, failures: FailureBackoff,
+                   stop: threading.Event) -> None:
+        """Several records in one go (`handle_batch`); if that fails, each partition is rewound to its first
+        record of the batch, and unless a dependency was down, the batch's records are taken one at a time."""
+        started = time.perf_counter()
+        try:
+            outcomes = self.handle_batch(messages)
+        except Exception as error:
+            first: dict[tuple[str, int], Message] = {}
+            for message in messages:
+                first.setdefault((message.topic(), message.partition()), message)
+                if not is_transient(error):
+                    singly[(message.topic(), message.partition())] = message.offset()
+            for message in first.values():
+                consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+            stop.wait(failures.failed(where=f"a batch of {len(messages)} records"))
+            return
+        spent = (time.perf_counter() - started) / len(messages)
+        for message, outcome in zip(messages, outcomes, strict=True):
+            CONSUMER_SECONDS.labels(message.topic()).observe(spent)
+            CONSUMED.labels(message.topic(), outcome).inc()
+            consumer.store_offsets(message=message)
+        failures.succeeded()
 
     def timed_handle(self, message: Message) -> str:
         started = time.perf_counter()
@@ -145,6 +196,31 @@ class EventConsumer:
 
     def handle(self, message: Message) -> str:
         """Returns what happened: handled, duplicate, ignored or dead_lettered."""
+        raise NotImplementedError
+
+    def handle_batch(self, messages: list[Message]) -> list[str]:
+        """What happened to each record, all applied together or none of them."""
+        raise NotImplementedError
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
+        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
+                 "partition": message.partition(), "offset": message.offset()}
+        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
+                                                   for name, value in about.items()]
+        self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
+        if self.producer.flush(15):
+            raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")
+
+
+class EventConsumer(RecordConsumer):
+    """CloudEvents, each handled by its subscription once: the inbox absorbs redeliveries."""
+
+    def __init__(self, *, subscriptions: list[Subscription], **consumer) -> None:
+        super().__init__(**consumer)
+        self.by_type = {s.event.event_type: s for s in subscriptions}
+
+    def handle(self, message: Message) -> str:
         try:
             envelope = Envelope.from_kafka(message.headers(), message.key(), message.value())
         except InvalidEnvelope as exc:
@@ -168,12 +244,26 @@ class EventConsumer:
             return "dead_lettered"
         return "handled"
 
-    def dead_letter(self, message: Message, reason: str) -> None:
-        log.warning("consumer %s dead-letters %s@%s: %s", self.name, message.topic(), message.offset(), reason)
-        about = {"reason": reason, "consumer": self.name, "topic": message.topic(),
-                 "partition": message.partition(), "offset": message.offset()}
-        headers = list(message.headers() or []) + [(DLT_PREFIX + name, str(value).encode())
-                                                   for name, value in about.items()]
-        self.producer.produce(self.dead_letter_topic, key=message.key(), value=message.value(), headers=headers)
-        if self.producer.flush(15):
-            raise RuntimeError(f"dead-letter topic {self.dead_letter_topic} did not acknowledge the record")
+
+class ProjectingConsumer(RecordConsumer):
+    """Records that are not CloudEvents, applied by `project` a batch at a time in one unit of work (one record
+    at a time while a batch that failed is retried). There is no inbox entry: `project` must give a
+    redelivered record no second effect itself (e.g. by the record's position)."""
+
+    batch_size = 500
+
+    def __init__(self, *, project: RecordHandler, **consumer) -> None:
+        super().__init__(**consumer)
+        self.project = project
+
+    def handle_batch(self, messages: list[Message]) -> list[str]:
+        with unit_of_work(self.sessions) as session:
+            return self.project(session, messages)
+
+    def handle(self, message: Message) -> str:
+        try:
+            [outcome] = self.handle_batch([message])
+        except RecordRejected as exc:
+            self.dead_letter(message, str(exc))
+            return "dead_lettered"
+        return outcome

@@ -24,7 +24,7 @@ from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
-from runtime.inbox import EventConsumer, Subscription
+from runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandler, Subscription
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
 from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
@@ -49,6 +49,8 @@ class Service:
     jobs: JobHandlers | None = None
     job_dependencies: dict[str, Any] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
+    # Or, for consumed records that are not CloudEvents (the engine's), the function that applies each one.
+    projection: RecordHandler | None = None
     consumed_topics: list[str] = field(default_factory=list)
     dead_letter_topic: str | None = None
     # Extra loops, given the session factory and the wakeups, e.g. the delivery service's simulated courier.
@@ -60,8 +62,10 @@ class Service:
     web: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.subscriptions and not self.dead_letter_topic:
-            raise ValueError(f"{self.title} consumes events and needs a dead-letter topic")
+        if (self.subscriptions or self.projection) and not self.dead_letter_topic:
+            raise ValueError(f"{self.title} consumes records and needs a dead-letter topic")
+        if self.subscriptions and self.projection:
+            raise ValueError(f"{self.title} consumes either CloudEvents or other records, not both")
         self.sessions = make_session_factory(make_engine(self.settings.database_url))
         self.wakeups = Wakeups(self.sessions)
 
@@ -139,13 +143,13 @@ def create_app(service: Service) -> FastAPI:
         relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds,
                             service.wakeups)
         loops: list[BackgroundLoop] = [lane.run for lane in relay.lanes]
+        consumer = dict(name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
+                        topics=service.consumed_topics, sessions=service.sessions,
+                        dead_letter_topic=service.dead_letter_topic, producer=producer)
         if service.subscriptions:
-            loops.append(EventConsumer(
-                name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
-                topics=service.consumed_topics, subscriptions=service.subscriptions,
-                sessions=service.sessions, dead_letter_topic=service.dead_letter_topic,
-                producer=producer,
-            ).run)
+            loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
+        if service.projection:
+            loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
         loops += [make(service.sessions, service.wakeups) for make in service.background]
         threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
                    for run in loops]

@@ -1,7 +1,10 @@
 """The settings base every service extends: one typed object read from FULFIL_<SERVICE>_* variables."""
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.auth import OAuthToken, client_credentials
 
 
 class ServiceSettings(BaseSettings):
@@ -24,6 +27,12 @@ class ServiceSettings(BaseSettings):
     auth_jwks_url: str = ""
     # The public client Swagger UI logs in through (authorisation code with PKCE).
     auth_public_client: str = "fulfil-cli"
+    # A service that calls another one asks with its own token (client credentials of its confidential client,
+    # `<service>-service` unless set; the realm gives that account the role `service`), got from `auth_token_url`,
+    # by default the issuer's token endpoint (a container may reach the provider by another name).
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
+    auth_token_url: str = ""
 
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
@@ -36,6 +45,12 @@ class ServiceSettings(BaseSettings):
     @property
     def jwks_url(self) -> str:
         return self.auth_jwks_url or self.oidc_endpoint("certs")
+
+    def own_token(self) -> OAuthToken:
+        """This service's own token, for its calls to another service's API."""
+        return client_credentials(self.auth_token_url or self.oidc_endpoint("token"),
+                                  self.auth_client_id or f"{self.service_name}-service",
+                                  self.auth_client_secret.get_secret_value())
 
     @property
     def group_id(self) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from runtime.auth import client_credentials
 from tools.invariants import Databases
-from tools.stack import keycloak
+from tools.stack import camunda, keycloak
 from tools.stack.config import StackSettings
 from tools.stack.services import healthy, replicas
 
@@ -47,9 +47,9 @@ def login(stack):
         return logins.setdefault(user, keycloak.login(stack, user))
 
     def service():
-        return logins.setdefault("delivery-service", client_credentials(
-            stack.auth_issuer + "/protocol/openid-connect/token", "delivery-service",
-            keycloak.client_secret(stack, "delivery-service")))
+        client = keycloak.service_client("delivery")
+        return logins.setdefault(client, client_credentials(
+            stack.auth_issuer + "/protocol/openid-connect/token", client, keycloak.client_secret(stack, client)))
 
     of.service = service
     return of
@@ -96,6 +96,11 @@ def fresh_sku(warehouse_api):
 @pytest.fixture(scope="session")
 def analytics_api(stack, login):
     yield from _http_client(f"http://127.0.0.1:{stack.analytics_port}", login())
+
+
+@pytest.fixture(scope="session")
+def monitor_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.monitor_port}", login())
 
 
 @pytest.fixture(scope="session")
@@ -170,3 +175,26 @@ def new_order_request(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def engine_clock(stack, camunda_api):
+    """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""
+    start_ms = int(time.time() * 1000)
+
+    def advance_to(seconds_after_start: float) -> None:
+        response = camunda_api.put("/v2/clock", json={"timestamp": start_ms + int(seconds_after_start * 1000)})
+        assert response.status_code == 204, response.text
+
+    yield advance_to
+    camunda_api.post("/v2/clock/reset", json={})
+    # A snapshot taken while the clock was pinned would bring the pin back after a restart (tools.stack.camunda).
+    camunda.take_snapshot(stack)
+
+
+@pytest.fixture
+def paused_production(stack, factory_api):
+    """The factory's line stands still, so orders keep waiting for stock as long as the test needs."""
+    assert factory_api.put("/production-line", json={"running": False}).status_code == 200
+    yield lambda: factory_api.put("/production-line", json={"running": True})
+    factory_api.put("/production-line", json={"running": True})

@@ -10,6 +10,8 @@
     fulfil stock adjust <sku> <+/-units> --reason TEXT       add or remove units, whatever else changes
     fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
     fulfil dead-letters put-back <id>                        publish one on its topic again
+    fulfil incident list | retry <key> [--retries N]         open incidents (process monitor); retry after a fix
+    fulfil task list | complete <key> <choice>               open user tasks and their forms; complete one
     fulfil stack up | down | status | logs | incidents | tasks
     fulfil token [--as USER]                                 an access token, for curl -H "Authorization: Bearer ..."
 
@@ -27,7 +29,7 @@ import httpx
 from confluent_kafka import KafkaException
 
 from runtime.auth import TokenUnavailable
-from tools import dead_letters
+from tools import dead_letters, monitor
 from tools.orders import FINAL, SAMPLE_ADDRESS
 from tools.stack import keycloak
 from tools.stack.config import StackSettings
@@ -219,6 +221,16 @@ def _kafka_call(call):
         raise CliError(f"Kafka: {exc}; is the stack up? (`fulfil stack up`)") from exc
 
 
+def incident_retry(settings: StackSettings, args) -> int:
+    print(monitor.retry_incident(settings, args.key, args.retries))
+    return 0
+
+
+def task_complete(settings: StackSettings, args) -> int:
+    print(monitor.complete_user_task(settings, args.key, args.choice))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -281,6 +293,24 @@ def parser() -> argparse.ArgumentParser:
     put_back.add_argument("id", help="CONSUMER:PARTITION:OFFSET, as `list` shows it")
     put_back.set_defaults(run=dead_letters_put_back)
 
+    incident = areas.add_parser("incident", help="incidents, from the process monitor").add_subparsers(
+        dest="command", required=True)
+    incident.add_parser("list", help="open incidents and their messages").set_defaults(
+        run=lambda settings, _: monitor.print_incidents(settings))
+    retry = incident.add_parser("retry", help="after fixing its cause: give the job retries, resolve the incident")
+    retry.add_argument("key", type=int)
+    retry.add_argument("--retries", type=int, default=1)
+    retry.set_defaults(run=incident_retry)
+
+    task = areas.add_parser("task", help="user tasks, from the process monitor").add_subparsers(
+        dest="command", required=True)
+    task.add_parser("list", help="open user tasks, who may do them, their forms' choices").set_defaults(
+        run=lambda settings, _: monitor.print_user_tasks(settings))
+    complete = task.add_parser("complete", help="complete an open user task with one of its form's choices")
+    complete.add_argument("key", type=int)
+    complete.add_argument("choice")
+    complete.set_defaults(run=task_complete)
+
     printing = areas.add_parser("token", help="print an access token for curl (demo-operator's, or --as USER's)")
     printing.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,
                           help="demo-alice or demo-bob (customers), demo-operator")
@@ -300,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         sys.exit(args.run(StackSettings(), args))
-    except CliError as exc:
+    except (CliError, monitor.MonitorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except BrokenPipeError:  # output piped into `head` and the like

@@ -1,5 +1,4 @@
 """Delivery service settings (FULFIL_DELIVERY_* environment variables)."""
-from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts.registry import DELIVERY, ORDER
@@ -15,14 +14,6 @@ class DeliverySettings(ServiceSettings):
     # How long the simulated courier takes from hand-over to delivered.
     courier_delay_seconds: float = 3.0
     courier_poll_seconds: float = 0.5
-    # The Order service's API, for the shipping address (it never travels in process variables).
+    # The Order service's API, for the shipping address (it never travels in process variables), asked with the
+    # service's own token.
     order_api_url: str = f"http://127.0.0.1:{ORDER.port}"
-    # It asks with its own token (client credentials; the realm gives its service account the role `service`).
-    auth_client_id: str = "delivery-service"
-    auth_client_secret: SecretStr = SecretStr("")
-    # Where it gets that token; by default the issuer's token endpoint (a container may reach it by another name).
-    auth_token_url: str = ""
-
-    @property
-    def token_url(self) -> str:
-        return self.auth_token_url or self.oidc_endpoint("token")

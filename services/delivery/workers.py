@@ -18,7 +18,6 @@ from contracts.delivery import (
     StartDeliveryResult,
 )
 from contracts.process import DELIVERY_FAILED
-from runtime.auth import client_credentials
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
 from services.delivery import commands
@@ -30,9 +29,7 @@ handlers = JobHandlers()
 def order_api_client(settings: DeliverySettings) -> httpx.Client:
     # One client for the process: building one per call costs a TLS context each time, which under
     # load took two thirds of this service's CPU.
-    auth = client_credentials(settings.token_url, settings.auth_client_id,
-                              settings.auth_client_secret.get_secret_value())
-    return httpx.Client(base_url=settings.order_api_url, timeout=5, auth=auth)
+    return httpx.Client(base_url=settings.order_api_url, timeout=5, auth=settings.own_token())
 
 
 def _shipping_address(order_api: httpx.Client, order_id: str) -> dict:

@@ -23,6 +23,8 @@ from services.order.domain import (
     OrderStatus,
     UnknownOrder,
 )
+from services.order.process_monitor import ProcessMonitor
+from services.order.settings import OrderSettings
 
 router = APIRouter(tags=["orders"])
 
@@ -91,9 +93,10 @@ class OrderView(BaseModel):
     updated_at: str
     cancellation: CancellationView | None = Field(default=None, description="the cancellation request, if any")
     timeline: list[TimelineEntry] | None = None
+    monitor: str = Field(description="the order's process instances in the process monitor (a page)")
 
 
-def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
+def _view(session: Session, order, settings: OrderSettings, *, with_timeline: bool) -> OrderView:
     timeline = None
     if with_timeline:
         timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
@@ -105,6 +108,7 @@ def _view(session: Session, order, *, with_timeline: bool) -> OrderView:
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(),
         cancellation=None if cancellation is None else _cancellation_view(cancellation), timeline=timeline,
+        monitor=settings.monitor_page(order.id),
     )
 
 
@@ -153,27 +157,27 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         response.status_code = 200
     response.headers["Location"] = f"/orders/{placed.order_id}"
     with unit_of_work(all_sessions) as session:
-        return _view(session, db.get_order(session, placed.order_id), with_timeline=True)
+        return _view(session, db.get_order(session, placed.order_id), request.app.state.settings, with_timeline=True)
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, dependencies=[allow(CUSTOMER, OPERATOR)],
             responses={404: problem("Unknown order, or another customer's")})
-def get_order(order_id: Identifier, all_sessions: Sessions, caller: CurrentCaller) -> OrderView:
+def get_order(order_id: Identifier, request: Request, all_sessions: Sessions, caller: CurrentCaller) -> OrderView:
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if not _own_or_any(caller, order):
             raise HTTPException(404, detail=f"no order with id {order_id}")
-        return _view(session, order, with_timeline=True)
+        return _view(session, order, request.app.state.settings, with_timeline=True)
 
 
 @router.get("/orders", response_model=list[OrderView], dependencies=[allow(CUSTOMER, OPERATOR)])
-def list_orders(all_sessions: Sessions, caller: CurrentCaller, status: OrderStatus | None = None,
+def list_orders(request: Request, all_sessions: Sessions, caller: CurrentCaller, status: OrderStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
     """The newest orders first: every order for an operator, a customer's own for a customer."""
     customer_id = None if caller.has(OPERATOR) else caller.subject
     with unit_of_work(all_sessions) as session:
-        return [_view(session, o, with_timeline=False)
+        return [_view(session, o, request.app.state.settings, with_timeline=False)
                 for o in db.list_orders(session, status=status, customer_id=customer_id, limit=limit, offset=offset)]
 
 
@@ -233,7 +237,10 @@ class StallView(BaseModel):
 @router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)])
 def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
-    stuck_after = timedelta(seconds=request.app.state.settings.stuck_after_seconds)
+    settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
-        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis)
-                for s in reconciler.stalled_orders(session, stuck_after)]
+        stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
+    with ProcessMonitor(settings.monitor_url, settings.own_token()) as engine:
+        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
+                          or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
+                for s in stalls]

@@ -2,16 +2,20 @@
 
 An order is stalled when it is not final, waits for nothing that takes time by design (stock, a
 courier: `domain.waiting_for`), and has had no progress for `stuck_after`. The one repair made
-without a person is re-sending a message of this service's that expired unpublished (its outbox
+here without a person is re-sending a message of this service's that expired unpublished (its outbox
 row outlived the message's time to live, e.g. while the engine was down): the process start,
-only while nothing has happened to the order yet, and a cancellation request. Everything else is
+only while nothing has happened to the order yet, and a cancellation request. A job that stopped
+recurring is the process monitor's to repair (services/monitor/repairs.py). Everything else is
 reported once per stall on the order's timeline and in the log, and listed by `GET /stuck-orders`
-(`fulfil order stuck`) with what the outbox shows about it.
+(`fulfil order stuck`), with what the outbox shows and, when nothing waits there, what the process
+monitor shows: an open incident, no live process instance (the status disagrees with the process),
+or where the process waits.
 """
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +42,40 @@ class Stall:
     diagnosis: str
     # The message to send again, when that is the repair.
     resend: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineInstance:
+    """One of the order's process instances as the process monitor shows it."""
+
+    process: str
+    state: str  # ACTIVE, COMPLETED or TERMINATED
+    waiting_at: tuple[str, ...] = ()
+    incidents: tuple[str, ...] = ()  # "<element>: <message>" of each open one
+
+
+# The engine's side of an order: its instances, or None when the process monitor could not be asked.
+EngineView = Callable[[str], list[EngineInstance] | None]
+
+
+def diagnose_process(instances: list[EngineInstance] | None, status: str) -> str:
+    """What the engine's side says about an order that stalled with nothing waiting in the outbox."""
+    if instances is None:
+        return "the process monitor did not answer: look there for an incident or a job that stopped recurring"
+    if not instances:
+        return "the engine has no process instance for it: its start never arrived"
+    incidents = [incident for instance in instances for incident in instance.incidents]
+    if incidents:
+        more = f" (and {len(incidents) - 1} more)" if len(incidents) > 1 else ""
+        return f"an incident is open at {incidents[0]}{more}; fix the cause and retry it in the process monitor"
+    active = [instance for instance in instances if instance.state == "ACTIVE"]
+    if not active:
+        ended = ", ".join(sorted({instance.state for instance in instances}))
+        return (f"no live process instance: its process ended ({ended}) while the order reads {status}, "
+                "so the status disagrees with the process")
+    waiting = ", ".join(sorted({element for instance in active for element in instance.waiting_at})) or "nothing"
+    return (f"its process waits at {waiting} with no incident; the process monitor starts a job that stopped "
+            "recurring again")
 
 
 def stalled_orders(session: Session, stuck_after: timedelta, limit: int = 100) -> list[Stall]:
@@ -76,8 +114,7 @@ def diagnose(session: Session, order) -> Stall:
         m = waiting[0]
         return Stall(**stall, diagnosis=f"the {m.topic} message has waited {int(m.age)} s to be published "
                                         f"({m.attempts} attempts; last error: {(m.last_error or '-')[:120]})")
-    return Stall(**stall, diagnosis="nothing waits in this service's outbox: look for an incident "
-                                    "(`make incidents`) or a job that stopped being retried")
+    return Stall(**stall, diagnosis="")  # nothing waits in this service's outbox: the engine's side will say
 
 
 def resend(session: Session, order_id: str, name: str) -> None:
@@ -91,7 +128,7 @@ def resend(session: Session, order_id: str, name: str) -> None:
                       variables=expired["variables"], ttl_ms=message.ttl_ms)
 
 
-def reconcile(session: Session, stuck_after: timedelta) -> int:
+def reconcile(session: Session, stuck_after: timedelta, engine_view: EngineView) -> int:
     """One round: repairs and first reports of stalled orders; returns how many it acted on."""
     acted = 0
     for stall in stalled_orders(session, stuck_after):
@@ -105,7 +142,8 @@ def reconcile(session: Session, stuck_after: timedelta) -> int:
             last = db.get_timeline(session, stall.order_id)[-1]
             if last.what.startswith(STALLED):
                 continue  # reported already, and nothing has happened since
-            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {stall.diagnosis}"
+            diagnosis = stall.diagnosis or diagnose_process(engine_view(stall.order_id), stall.status)
+            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnosis}"
         log.warning("order %s %s", stall.order_id, what)
         db.add_timeline(session, stall.order_id, order.status, what)
         acted += 1

@@ -1,7 +1,6 @@
 """Fixtures and helpers for the end-to-end tests of fulfilment paths."""
 from __future__ import annotations
 
-import time
 import uuid
 from contextlib import contextmanager
 
@@ -11,7 +10,6 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import eventually, new_order_request
 from tests.e2e.invariants import check_invariants
-from tools.stack import camunda
 
 
 @pytest.fixture
@@ -74,29 +72,6 @@ def wait_until_consumed(stack, group: str, topic: str) -> bool:
         return eventually(caught_up, what=f"consumer group {group} to catch up on {topic}")
     finally:
         consumer.close()
-
-
-@pytest.fixture
-def engine_clock(stack, camunda_api):
-    """Moves Camunda's controlled clock forward, so timers fire without waiting; reset afterwards."""
-    start_ms = int(time.time() * 1000)
-
-    def advance_to(seconds_after_start: float) -> None:
-        response = camunda_api.put("/v2/clock", json={"timestamp": start_ms + int(seconds_after_start * 1000)})
-        assert response.status_code == 204, response.text
-
-    yield advance_to
-    camunda_api.post("/v2/clock/reset", json={})
-    # A snapshot taken while the clock was pinned would bring the pin back after a restart (tools.stack.camunda).
-    camunda.take_snapshot(stack)
-
-
-@pytest.fixture
-def paused_production(stack, factory_api):
-    """The factory's line stands still, so orders keep waiting for stock as long as the test needs."""
-    assert factory_api.put("/production-line", json={"running": False}).status_code == 200
-    yield lambda: factory_api.put("/production-line", json={"running": True})
-    factory_api.put("/production-line", json={"running": True})
 
 
 def shipments_of(service_db, order_id: str) -> list[tuple[int, list[tuple[str, int]]]]:

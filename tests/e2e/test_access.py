@@ -50,7 +50,8 @@ def test_every_operation_but_health_readiness_metrics_and_pages_needs_a_token(st
     for service in SERVICES:
         for open_path in ("/health", "/ready", "/metrics"):
             assert call(stack, service, "get", open_path).status_code == 200, (service, open_path)
-    assert call(stack, "analytics", "get", "/").status_code == 200
+    for page in ("analytics", "monitor"):
+        assert call(stack, page, "get", "/").status_code == 200
 
 
 def test_every_operation_refuses_a_token_without_one_of_its_roles_with_403(stack, login):

@@ -33,3 +33,28 @@ def test_an_order_waiting_for_stock_is_not_reported_as_stalled(order_api, login,
         db.execute(text("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = :id"), {"id": order_id})
         db.commit()
     assert order_id not in [s["order_id"] for s in order_api.get("/stuck-orders", auth=login()).json()]
+
+
+def test_an_order_whose_process_was_ended_behind_its_back_is_reported_as_disagreeing(
+        order_api, login, service_db, camunda_api, engine_records):
+    # Input the warehouse refuses: an incident, and the order stands at PLACED.
+    order_id = order_api.post("/orders", json=new_order_request(
+        items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
+    eventually(lambda: engine_records.open_incidents(
+        (engine_records.instances_with_variable("orderId", order_id) or [0])[0]), what="the incident")
+    instance = engine_records.instances_with_variable("orderId", order_id)[0]
+    # Someone cancels the process in the engine itself, not through the order: the order cannot know.
+    assert camunda_api.post(f"/v2/process-instances/{instance}/cancellation", json={}).status_code == 204
+    eventually(lambda: engine_records.process_instance_state(instance) == "TERMINATED", what="the instance to end")
+    with service_db("order") as db:
+        db.execute(text("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = :id"), {"id": order_id})
+        db.commit()
+    [entry] = eventually(lambda: [e for e in order_api.get(f"/orders/{order_id}").json()["timeline"]
+                                  if e["what"].startswith("stalled")], timeout=60, interval=1,
+                         what="the reconciler to report the order")
+    assert "no live process instance: its process ended (TERMINATED) while the order reads PLACED" in entry["what"]
+    [stall] = [s for s in order_api.get("/stuck-orders", auth=login()).json() if s["order_id"] == order_id]
+    assert "status disagrees with the process" in stall["diagnosis"]
+    with service_db("order") as db:  # what the operator would settle by hand; later tests check no order is left so
+        db.execute(text("UPDATE orders SET status = 'CANCELLED' WHERE id = :id"), {"id": order_id})
+        db.commit()

@@ -9,31 +9,16 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from runtime.db import make_engine, make_session_factory
 from runtime.inbox import EventConsumer
 from runtime.migrations import upgrade_to_head
 from runtime.tables import metadata
 from tests.conftest import eventually
+from tools.stack.postgres import scratch_database
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
-
-
-@contextmanager
-def scratch_database(stack, purpose: str) -> Iterator[str]:
-    """A new, empty database for one test; yields its URL and drops it afterwards."""
-    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -29,6 +29,18 @@ ACCESS = {
     ("delivery", "get", "/deliveries"): {OPERATOR},
     ("delivery", "get", "/deliveries/{delivery_id}"): {OPERATOR},
     ("analytics", "get", "/figures"): {OPERATOR},
+    ("monitor", "get", "/definitions"): {OPERATOR},
+    ("monitor", "get", "/definitions/{key}/xml"): {OPERATOR},
+    ("monitor", "get", "/definitions/{key}/statistics"): {OPERATOR},
+    ("monitor", "get", "/instances"): {OPERATOR, SERVICE},
+    ("monitor", "get", "/instances/{key}"): {OPERATOR, SERVICE},
+    ("monitor", "post", "/instances/{key}/cancellation"): {OPERATOR},
+    ("monitor", "get", "/stalled-instances"): {OPERATOR},
+    ("monitor", "get", "/incidents"): {OPERATOR},
+    ("monitor", "post", "/incidents/{key}/retry"): {OPERATOR},
+    ("monitor", "get", "/user-tasks"): {OPERATOR},
+    ("monitor", "get", "/user-tasks/{key}"): {OPERATOR},
+    ("monitor", "post", "/user-tasks/{key}/completion"): {OPERATOR},
 }
 # Open: liveness, readiness and metrics on every service, and the pages a browser loads before it has a token.
 OPEN = {"/health", "/ready", "/metrics", "/", "/login-config"}

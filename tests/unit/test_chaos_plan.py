@@ -11,12 +11,12 @@ from tools.chaos.verdict import Findings, Violation
 
 def test_kills_default_to_one_per_fifty_orders_and_at_least_one_per_component():
     assert Plan(orders=1000).kill_count == 20
-    assert Plan(orders=100).kill_count == len(COMPONENTS) == 8
+    assert Plan(orders=100).kill_count == len(COMPONENTS) == 9
     assert Plan(orders=1000, kills=3).kill_count == 3
 
 
-def test_any_number_of_kills_spreads_evenly_over_all_eight_components():
-    for kills in (8, 13, 20, 24):
+def test_any_number_of_kills_spreads_evenly_over_all_nine_components():
+    for kills in (9, 13, 20, 24):
         schedule = kill_schedule(Plan(kills=kills), replicas=1, rng=random.Random(kills))
         per_component = Counter(k.component for k in schedule)
         assert len(schedule) == kills
@@ -25,7 +25,7 @@ def test_any_number_of_kills_spreads_evenly_over_all_eight_components():
 
 
 def test_a_service_with_two_replicas_has_each_replica_killed_in_turn():
-    schedule = kill_schedule(Plan(kills=16), replicas=2, rng=random.Random(7))
+    schedule = kill_schedule(Plan(kills=2 * len(COMPONENTS)), replicas=2, rng=random.Random(7))
     assert sorted(k.process for k in schedule if k.component == "order") == ["order", "order-2"]
     assert sorted(k.process for k in schedule if k.component == "kafka") == ["kafka", "kafka"]
 

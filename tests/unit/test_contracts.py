@@ -1,4 +1,5 @@
 """The contracts package and the BPMN agree: every message, job type and variable the processes use is in it."""
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -6,7 +7,7 @@ import pytest
 
 from contracts.base import JobInput
 from contracts.catalog import EVENTS, JOBS, MESSAGES
-from contracts.process import DECISION_VARIABLE, DECISIONS, OrderStart
+from contracts.process import DECISION_CHOICES, DECISION_FORM, DECISION_VARIABLE, DECISIONS, OrderStart
 from contracts.registry import SERVICES
 from tools.bootstrap import BPMN_DIR
 
@@ -93,6 +94,15 @@ def test_the_decision_form_offers_exactly_the_decisions_the_bpmn_branches_on():
     branched = {m for _, e in all_of(BPMN + "conditionExpression")
                 for m in re.findall(rf'{DECISION_VARIABLE} = "([^"]+)"', e.text or "")}
     assert branched <= set(DECISIONS)
+
+
+def test_the_decision_form_is_the_one_contracts_describe_to_the_process_monitor():
+    form = json.loads((BPMN_DIR / "order-decision.form").read_text())
+    [choice] = [c for c in form["components"] if c.get("key") == DECISION_VARIABLE]
+    assert form["id"] == DECISION_FORM
+    assert {v["value"]: v["label"] for v in choice["values"]} == DECISION_CHOICES
+    linked = {e.get("formId") for _, e in all_of(ZEEBE + "formDefinition")}
+    assert linked == {DECISION_FORM}
 
 
 def test_every_bpmn_error_code_a_job_may_throw_is_caught():

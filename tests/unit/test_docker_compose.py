@@ -93,9 +93,12 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     launcher = {k for k in environment(LAUNCHER, service) if k.startswith(prefix)}
     # Inside a container the API must listen on all interfaces; the port is the settings default
     # (checked above), which the launcher only spells out. Containers reach Keycloak by another name than the
-    # issuer's, so they are told where its keys (and the Delivery service where its tokens) are.
-    backchannel = {prefix + "AUTH_JWKS_URL"} | ({prefix + "AUTH_TOKEN_URL"} if service == "delivery" else set())
-    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"} | backchannel
+    # issuer's, so they are told where its keys (and a service that calls another where its tokens) are; the
+    # Order service reaches the monitor as `monitor`, and links people to it on localhost.
+    calling = service in keycloak.CALLING_SERVICES
+    backchannel = {prefix + "AUTH_JWKS_URL"} | ({prefix + "AUTH_TOKEN_URL"} if calling else set())
+    public = {prefix + "MONITOR_PUBLIC_URL"} if service == "order" else set()
+    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"} | backchannel | public
     fields = {name.upper() for name in settings_class(service).model_fields}
     assert {k.removeprefix(prefix) for k in given} <= fields
     name = SERVICES[service].database
@@ -103,9 +106,9 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     realm = f"{LAUNCHER.keycloak_port}/realms/{KEYCLOAK_REALM}"
     assert given[prefix + "AUTH_ISSUER"] == f"http://localhost:{realm}"  # --hostname of the compose Keycloak
     assert given[prefix + "AUTH_JWKS_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/certs"
-    if service == "delivery":
+    if calling:
         assert given[prefix + "AUTH_TOKEN_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/token"
-        secret = keycloak.secret_variable(settings_class(service)().auth_client_id)
+        secret = keycloak.secret_variable(keycloak.service_client(service))
         assert re.fullmatch(rf"\$\{{{secret}:\?.*\}}", given[prefix + "AUTH_CLIENT_SECRET"])
 
 

@@ -22,12 +22,14 @@ def test_the_realm_has_the_three_roles_and_users_of_each_human_role():
     assert any("operator" in user["realmRoles"] for user in humans)
 
 
-def test_only_the_delivery_services_account_has_the_service_role():
+def test_only_the_accounts_of_services_that_call_another_have_the_service_role():
     holders = {name for name, user in USERS.items() if "service" in user["realmRoles"]}
-    assert holders == {"service-account-delivery-service"}
-    assert USERS["service-account-delivery-service"]["serviceAccountClientId"] == "delivery-service"
-    assert CLIENTS["delivery-service"]["serviceAccountsEnabled"] is True
-    assert CLIENTS["delivery-service"]["publicClient"] is False
+    clients = [keycloak.service_client(service) for service in keycloak.CALLING_SERVICES]
+    assert holders == {f"service-account-{client}" for client in clients}
+    for client in clients:
+        assert USERS[f"service-account-{client}"]["serviceAccountClientId"] == client
+        assert CLIENTS[client]["serviceAccountsEnabled"] is True
+        assert CLIENTS[client]["publicClient"] is False
 
 
 def test_every_password_and_client_secret_is_a_placeholder_for_a_generated_value():

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from contracts.registry import SERVICES
 from tools import bootstrap
+from tools.monitor import MonitorError
 from tools.stack import browser, camunda, kafka, keycloak, postgres, services
 from tools.stack.config import (
     CAMUNDA_VERSION,
@@ -65,6 +66,7 @@ def print_urls(settings: StackSettings) -> None:
   Factory API        http://127.0.0.1:{settings.factory_port}/docs
   Delivery API       http://127.0.0.1:{settings.delivery_port}/docs
   Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures)
+  Process monitor    http://127.0.0.1:{settings.monitor_port}/   (instances, incidents, user tasks; API /docs)
   Metrics            /metrics on every service port (Prometheus)
   {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
@@ -108,36 +110,17 @@ def status(settings: StackSettings) -> int:
 
 
 def incidents(settings: StackSettings) -> int:
-    """Open incidents, as Operate would list them; resolve with the commands printed."""
-    from tools.stack.records import RecordLog
+    """Open incidents, as Operate would list them (from the process monitor), and how to retry each."""
+    from tools.monitor import print_incidents
 
-    with RecordLog(settings.kafka_bootstrap) as records:
-        open_incidents = records.open_incidents()
-    for incident in open_incidents:
-        print(f"incident {incident.key}  instance {incident.process_instance_key}  at {incident.element_id}"
-              f"  ({incident.error_type})\n  {incident.message}")
-        if incident.job_key > 0:
-            print(f"  after fixing the cause: curl -X PATCH localhost:{settings.camunda_http_port}/v2/jobs/"
-                  f"{incident.job_key} -H 'Content-Type: application/json' -d '{{\"changeset\": {{\"retries\": 1}}}}'")
-        print(f"  then: curl -X POST localhost:{settings.camunda_http_port}/v2/incidents/{incident.key}/resolution"
-              f" -H 'Content-Type: application/json' -d '{{}}'")
-    print(f"{len(open_incidents)} open incident(s)")
-    return 0
+    return print_incidents(settings)
 
 
 def user_tasks(settings: StackSettings) -> int:
-    """Open user tasks, as Tasklist would list them, with the command that completes each."""
-    from tools.stack.records import RecordLog
+    """Open user tasks, as Tasklist would list them (from the process monitor), and how to complete each."""
+    from tools.monitor import print_user_tasks
 
-    with RecordLog(settings.kafka_bootstrap) as records:
-        tasks = records.open_user_tasks()
-    for task in tasks:
-        print(f"user task {task.key}  {task.element_id}  instance {task.process_instance_key}\n"
-              f"  curl -X POST localhost:{settings.camunda_http_port}/v2/user-tasks/{task.key}/completion"
-              f" -H 'Content-Type: application/json' -d '{{\"variables\": {{\"decision\": \"continue\"}}}}'"
-              f"   # or \"cancel\"")
-    print(f"{len(tasks)} open user task(s)")
-    return 0
+    return print_user_tasks(settings)
 
 
 def print_secrets(settings: StackSettings) -> int:
@@ -254,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
             plan = soak.parse(args.rest)
             up(settings)
             sys.exit(soak.run(settings, plan))
-    except StackError as exc:
+    except (StackError, MonitorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.registry import ANALYTICS, DELIVERY, FACTORY, ORDER, SERVICES, WAREHOUSE
+from contracts.registry import ANALYTICS, DELIVERY, FACTORY, MONITOR, ORDER, SERVICES, WAREHOUSE
 from runtime.settings import local_database_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ KEYCLOAK_VERSION = "26.7.3"
 KEYCLOAK_REALM = "fulfilment"
 
 # Replica n of a service listens this many ports times (n - 1) above the service's own port: with the
-# services on 8001-8005, replicas 2 and 3 take 8011-8015 and 8021-8025, clear of each other's ranges.
+# services on 8001-8006, replicas 2 and 3 take 8011-8016 and 8021-8026, clear of each other's ranges.
 REPLICA_PORT_STEP = 10
 
 
@@ -50,6 +50,7 @@ class StackSettings(BaseSettings):
     factory_port: int = FACTORY.port
     delivery_port: int = DELIVERY.port
     analytics_port: int = ANALYTICS.port
+    monitor_port: int = MONITOR.port
 
     # Processes per service: each its own pid file, log and HTTP port (see `replica_port`).
     replicas: int = Field(default=1, ge=1, le=9)

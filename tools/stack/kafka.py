@@ -106,4 +106,7 @@ def _broker_ready(settings: StackSettings) -> bool:
         metadata = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=2)
     except Exception:  # noqa: BLE001 - any failure here just means "not ready yet"
         return False
-    return bool(metadata.brokers)
+    # After a restart the broker answers before it leads its partitions again: ready means every one has a leader.
+    return bool(metadata.brokers) and all(partition.leader >= 0 and partition.error is None
+                                          for topic in metadata.topics.values()
+                                          for partition in topic.partitions.values())

@@ -29,6 +29,13 @@ ADMIN_USER = "admin"
 ADMIN_PASSWORD = "FULFIL_KEYCLOAK_ADMIN_PASSWORD"
 # The public client: Swagger UI and the pages log in through it with PKCE, the command line with a password.
 PUBLIC_CLIENT = "fulfil-cli"
+# Services that call another service's API, each with its own confidential client `<service>-service` whose
+# account has the role `service`: Delivery reads shipping addresses, Order's reconciler reads the process monitor.
+CALLING_SERVICES = ("delivery", "order")
+
+
+def service_client(service: str) -> str:
+    return f"{service}-service"
 
 
 def password_variable(username: str) -> str:

@@ -9,3 +9,5 @@ CREATE ROLE delivery_service LOGIN;
 CREATE DATABASE delivery_service OWNER delivery_service;
 CREATE ROLE analytics_service LOGIN;
 CREATE DATABASE analytics_service OWNER analytics_service;
+CREATE ROLE monitor_service LOGIN;
+CREATE DATABASE monitor_service OWNER monitor_service;

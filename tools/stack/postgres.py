@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from contracts.registry import SERVICES
@@ -147,3 +149,22 @@ def _run(args: list[str], user: dict) -> None:
     result = subprocess.run(args, capture_output=True, text=True, **user)
     if result.returncode != 0:
         raise StackError(f"{Path(args[0]).name} failed: {(result.stderr or result.stdout).strip()[-400:]}")
+
+
+@contextlib.contextmanager
+def scratch_database(settings: StackSettings, purpose: str) -> Iterator[str]:
+    """A new, empty database on the stack's PostgreSQL, for a test or a bench; yields its URL (as the superuser)
+    and drops it afterwards."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415 - the launcher itself needs no SQLAlchemy
+
+    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

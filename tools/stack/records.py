@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from contracts.registry import ENGINE_RECORDS_TOPIC
 
@@ -94,8 +94,7 @@ class RecordLog:
         if new:
             self.consumer.incremental_assign(new)
             self.assigned.update(p.partition for p in new)
-        ends = {p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
-                for p in self.assigned}
+        ends = {p: self._end_of(p) for p in self.assigned}
         behind = {p for p, end in ends.items() if end > self._next_offset(p)}
         deadline = time.monotonic() + self.READ_TIMEOUT_SECONDS
         while behind:
@@ -107,6 +106,17 @@ class RecordLog:
                 self._take(json.loads(message.value()))
                 if message.offset() + 1 >= ends[message.partition()]:
                     behind.discard(message.partition())
+
+    def _end_of(self, partition: int) -> int:
+        """The partition's end offset; a Kafka that just restarted answers "not leader" for a few seconds."""
+        deadline = time.monotonic() + self.READ_TIMEOUT_SECONDS
+        while True:
+            try:
+                return self.consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=10)[1]
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def _next_offset(self, partition: int) -> int:
         [position] = self.consumer.position([TopicPartition(self.topic, partition)])

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.registry import DELIVERY, ORDER, SERVICES
+from contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
 from services.delivery.settings import DeliverySettings
 from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
@@ -67,12 +67,19 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         prefix + "AUTH_ISSUER": settings.auth_issuer,
         "PYTHONUNBUFFERED": "1",
     }
+    if service in keycloak.CALLING_SERVICES:
+        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, keycloak.service_client(service))
     if service == DELIVERY.name:
         # No load balancer here: delivery replica n asks order replica n, so one order replica down
         # holds up only some of the address look-ups (retried as jobs, possibly by another replica).
         order_port = settings.replica_port(ORDER.name, replica)
         env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{order_port}"
-        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, "delivery-service")
+    if service == MONITOR.name:
+        # Retries, cancellations and task completions go to the engine's REST API; orders are linked for people.
+        env[prefix + "CAMUNDA_REST_URL"] = f"http://localhost:{settings.camunda_http_port}"
+        env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{settings.order_port}"
+    if service == ORDER.name:
+        env[prefix + "MONITOR_URL"] = f"http://127.0.0.1:{settings.monitor_port}"
     return env
 
 

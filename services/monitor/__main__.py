@@ -1,0 +1,4 @@
+from runtime.service import serve
+from services.monitor.app import service
+
+serve(service)

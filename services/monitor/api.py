@@ -1,0 +1,281 @@
+"""Process monitor HTTP API: definitions, instances, incidents, user tasks and stalled instances, read from the
+projection; retry, cancel and complete go to the engine's REST API. `/` is the page (web/)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Row
+
+from contracts.roles import OPERATOR, SERVICE
+from runtime.auth import PUBLIC, allow
+from runtime.db import unit_of_work
+from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from services.monitor import queries
+from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of, idle_seconds
+from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
+from services.monitor.settings import MonitorSettings
+from services.monitor.views import (
+    Accepted,
+    ChildView,
+    DefinitionView,
+    ElementStatistics,
+    ElementView,
+    IncidentView,
+    InstanceDetail,
+    InstanceView,
+    Page,
+    StalledInstance,
+    UserTaskView,
+    VariableView,
+    incident_view,
+    instance_fields,
+    task_view,
+)
+
+router = APIRouter(tags=["monitor"])
+# Operators see and act on every process; the Order service's reconciler reads an order's instances.
+OPERATORS = [allow(OPERATOR)]
+READERS = [allow(OPERATOR, SERVICE)]
+WEB = FilePath(__file__).with_name("web")
+
+# Engine keys are 64-bit; path parameters stay within them.
+Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+
+def _iso_time(value):
+    # Pydantic would also take a number of seconds since 1970; the API documents ISO 8601 only.
+    if isinstance(value, datetime) or isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d", value):
+        return value
+    raise PydanticCustomError("datetime_format", "must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z")
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+NOT_FOUND = problem("No such key in the monitor (or not projected yet)")
+ENGINE_ERRORS = {409: problem("The state does not allow it, or the engine refused: the engine's reason"),
+                 503: problem("The engine's REST API did not answer")}
+
+
+def _settings(request: Request) -> MonitorSettings:
+    return request.app.state.settings
+
+
+Settings = Annotated[MonitorSettings, Depends(_settings)]
+
+
+def _engine(settings: Settings) -> Iterator[Engine]:
+    engine = Engine(settings.camunda_rest_url)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+EngineApi = Annotated[Engine, Depends(_engine)]
+
+
+def _found(sessions, read, what: str) -> Row:
+    """The row `read(session, key)` finds, or a 404 that says what is missing."""
+    with unit_of_work(sessions) as session:
+        row = read(session)
+    if row is None:
+        raise HTTPException(404, detail=f"no {what}")
+    return row
+
+
+def _ask_engine(action) -> None:
+    try:
+        action()
+    except EngineRefused as exc:
+        raise HTTPException(409, detail=f"the engine refused ({exc.status}): {exc.detail}") from exc
+    except EngineUnreachable as exc:
+        raise HTTPException(503, detail=str(exc)) from exc
+
+
+# --- definitions ---------------------------------------------------------------------------------------------
+
+@router.get("/definitions", dependencies=OPERATORS, response_model=list[DefinitionView])
+def list_definitions(all_sessions: Sessions) -> list[DefinitionView]:
+    """Every deployed process version, newest version first, with its active instances and open incidents."""
+    with unit_of_work(all_sessions) as session:
+        return [DefinitionView.model_validate(row, from_attributes=True) for row in queries.definition_list(session)]
+
+
+@router.get("/definitions/{key}/xml", dependencies=OPERATORS, response_class=Response, responses={
+    200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "The BPMN XML as deployed"},
+    404: NOT_FOUND})
+def definition_xml(key: Key, all_sessions: Sessions) -> Response:
+    found = _found(all_sessions, lambda session: queries.definition(session, key), f"process definition {key}")
+    return Response(found.bpmn_xml, media_type="application/xml")
+
+
+@router.get("/definitions/{key}/statistics", dependencies=OPERATORS, response_model=list[ElementStatistics],
+            responses={404: NOT_FOUND})
+def definition_statistics(key: Key, all_sessions: Sessions) -> list[ElementStatistics]:
+    """Per element of the diagram: instances there now and open incidents (elements with neither are left out)."""
+    _found(all_sessions, lambda session: queries.definition(session, key), f"process definition {key}")
+    with unit_of_work(all_sessions) as session:
+        found = queries.element_statistics(session, key)
+    return [ElementStatistics(element_id=element, **counts) for element, counts in sorted(found.items())]
+
+
+# --- instances -----------------------------------------------------------------------------------------------
+
+@router.get("/instances", dependencies=READERS, response_model=Page[InstanceView])
+def list_instances(
+        all_sessions: Sessions, settings: Settings,
+        state: InstanceState | None = None,
+        order_id: Annotated[Identifier | None, Query(description="the order's id (`orderId` variable)")] = None,
+        incident: Annotated[bool | None, Query(description="true: with an open incident; false: without")] = None,
+        started_from: Annotated[IsoTime | None, Query(description="started at or after")] = None,
+        started_to: Annotated[IsoTime | None, Query(description="started before")] = None,
+        bpmn_process_id: Identifier | None = None,
+        definition_key: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+        limit: Limit = 50, offset: Offset = 0) -> Page[InstanceView]:
+    """Process instances (called ones too), newest first, filtered; one page and the total."""
+    where = queries.InstanceFilter(state=state, order_id=order_id, with_incident=incident, started_from=started_from,
+                                   started_to=started_to, bpmn_process_id=bpmn_process_id,
+                                   definition_key=definition_key)
+    with unit_of_work(all_sessions) as session:
+        total, rows = queries.instance_page(session, where, limit, offset)
+    return Page[InstanceView](total=total, limit=limit, offset=offset,
+                              items=[InstanceView(**instance_fields(row, settings.order_api_url)) for row in rows])
+
+
+@router.get("/instances/{key}", dependencies=READERS, response_model=InstanceDetail, responses={404: NOT_FOUND})
+def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> InstanceDetail:
+    """One instance with what its diagram shows (active, completed, terminated elements, taken flows,
+    incidents), its user tasks, variables and the instances it called."""
+    row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
+    with unit_of_work(all_sessions) as session:
+        detail = queries.instance_detail(session, key, row.definition_key)
+
+    def ids(state: InstanceState) -> list[str]:
+        return [e.element_id for e in detail.elements if e.state == state]
+
+    return InstanceDetail(
+        **instance_fields(row, settings.order_api_url),
+        active_elements=ids(InstanceState.ACTIVE), completed_elements=ids(InstanceState.COMPLETED),
+        terminated_elements=ids(InstanceState.TERMINATED), taken_flows=detail.taken_flows,
+        elements=[ElementView.model_validate(e, from_attributes=True) for e in detail.elements],
+        incidents=[incident_view(i, row) for i in detail.incidents],
+        user_tasks=[task_view(t, detail.forms, row) for t in detail.user_tasks],
+        variables=[VariableView.model_validate(v, from_attributes=True) for v in detail.variables],
+        children=[ChildView.model_validate(c, from_attributes=True) for c in detail.children],
+    )
+
+
+@router.post("/instances/{key}/cancellation", dependencies=OPERATORS, status_code=202, response_model=Accepted,
+             responses={404: NOT_FOUND, **ENGINE_ERRORS})
+def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Accepted:
+    """Cancel an active instance (and the instances it called) in the engine."""
+    row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
+    if row.state != InstanceState.ACTIVE:
+        raise HTTPException(409, detail=f"process instance {key} is {row.state}, not active")
+    _ask_engine(lambda: engine.cancel_instance(key))
+    return Accepted(detail=f"cancellation of process instance {key} requested")
+
+
+@router.get("/stalled-instances", dependencies=OPERATORS, response_model=list[StalledInstance],
+            tags=["operations"])
+def stalled_instances(
+        all_sessions: Sessions, settings: Settings,
+        idle_seconds_at_least: Annotated[float | None, Query(
+            alias="idle_seconds", ge=0, le=10 * 365 * 86400,
+            description="idle for at least this long; the service's setting by default")] = None,
+        limit: Limit = 100) -> list[StalledInstance]:
+    """Active instances that made no progress: no record from the engine for a while, longest idle first.
+    A parent waiting for an instance it called is not listed; the called instance is, if idle."""
+    now = datetime.now(timezone.utc)
+    idle = settings.stalled_after_seconds if idle_seconds_at_least is None else idle_seconds_at_least
+    with unit_of_work(all_sessions) as session:
+        rows = queries.stalled(session, now - timedelta(seconds=idle), limit)
+    return [StalledInstance(key=r.key, bpmn_process_id=r.bpmn_process_id, order_id=r.order_id,
+                            parent_key=r.parent_key, idle_seconds=idle_seconds(r.last_record_at, now),
+                            last_record_at=r.last_record_at, waiting_at=sorted(r.waiting_at or []),
+                            open_incidents=r.open_incidents) for r in rows]
+
+
+# --- incidents -----------------------------------------------------------------------------------------------
+
+@router.get("/incidents", dependencies=OPERATORS, response_model=Page[IncidentView])
+def list_incidents(all_sessions: Sessions, state: IncidentState | None = IncidentState.ACTIVE,
+                   limit: Limit = 50, offset: Offset = 0) -> Page[IncidentView]:
+    """Incidents, oldest first: open ones unless `state` says otherwise (state=RESOLVED, or none for all)."""
+    with unit_of_work(all_sessions) as session:
+        total, rows = queries.incident_page(session, state, limit, offset)
+    return Page[IncidentView](total=total, limit=limit, offset=offset, items=[incident_view(r) for r in rows])
+
+
+@router.post("/incidents/{key}/retry", dependencies=OPERATORS, status_code=202, response_model=Accepted,
+             responses={404: NOT_FOUND, **ENGINE_ERRORS})
+def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
+                   retries: Annotated[int, Query(ge=1, le=100, description="the job's retries from now")] = 1
+                   ) -> Accepted:
+    """After fixing its cause: give the failed job `retries` again and resolve the incident, so the engine runs
+    the job (or, for an incident without a job, the element) once more."""
+    row = _found(all_sessions, lambda session: queries.incident(session, key), f"incident {key}")
+    if row.state != IncidentState.ACTIVE:
+        raise HTTPException(409, detail=f"incident {key} is already resolved")
+    if row.job_key is not None:
+        _ask_engine(lambda: engine.set_job_retries(row.job_key, retries))
+    _ask_engine(lambda: engine.resolve_incident(key))
+    job = f"job {row.job_key} has {retries} retries, " if row.job_key is not None else ""
+    return Accepted(detail=f"{job}incident {key} resolved")
+
+
+# --- user tasks ----------------------------------------------------------------------------------------------
+
+@router.get("/user-tasks", dependencies=OPERATORS, response_model=Page[UserTaskView])
+def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.CREATED,
+                    limit: Limit = 50, offset: Offset = 0) -> Page[UserTaskView]:
+    """User tasks, oldest first: open ones unless `state` says otherwise; each with its form and who may do it."""
+    with unit_of_work(all_sessions) as session:
+        total, rows = queries.user_task_page(session, state, limit, offset)
+    return Page[UserTaskView](total=total, limit=limit, offset=offset, items=[task_view(r, r.forms) for r in rows])
+
+
+@router.get("/user-tasks/{key}", dependencies=OPERATORS, response_model=UserTaskView, responses={404: NOT_FOUND})
+def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
+    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
+    return task_view(row, row.forms)
+
+
+class CompleteTask(BaseModel):
+    variables: dict[Identifier, Text] = Field(
+        max_length=20, description="what the form sets, e.g. {\"decision\": \"continue\"}")
+
+
+@router.post("/user-tasks/{key}/completion", dependencies=OPERATORS, status_code=202, response_model=Accepted,
+             responses={**NOT_JSON, 404: NOT_FOUND, **ENGINE_ERRORS,
+                        422: problem("The variables are not what the task's form asks for")})
+def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi) -> Accepted:
+    """Complete an open user task with its form's answer."""
+    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
+    if row.state != TaskState.CREATED:
+        raise HTTPException(409, detail=f"user task {key} is {row.state}, not open")
+    form = form_of(row.forms, row.element_id)
+    if form is None:
+        raise HTTPException(409, detail=f"the form of user task {key} is not known to the monitor")
+    try:
+        variables = form.answer(body.variables)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    _ask_engine(lambda: engine.complete_user_task(key, variables))
+    return Accepted(detail=f"user task {key} completed with {variables}")
+
+
+# --- the page ------------------------------------------------------------------------------------------------
+
+@router.get("/", dependencies=[PUBLIC], include_in_schema=False)
+def page() -> FileResponse:
+    return FileResponse(WEB / "index.html")

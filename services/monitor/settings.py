@@ -1,0 +1,23 @@
+"""Process monitor settings (FULFIL_MONITOR_* environment variables)."""
+from pydantic_settings import SettingsConfigDict
+
+from contracts.registry import MONITOR, ORDER
+from runtime.settings import ServiceSettings, local_database_url
+
+
+class MonitorSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FULFIL_MONITOR_", extra="ignore")
+
+    service_name: str = MONITOR.name
+    http_port: int = MONITOR.port
+    database_url: str = local_database_url(MONITOR.database)
+    # Retrying an incident, cancelling an instance and completing a user task are the engine's REST API's.
+    camunda_rest_url: str = "http://localhost:8080"
+    # Where people read an order (its page links there).
+    order_api_url: str = f"http://127.0.0.1:{ORDER.port}"
+    # An active instance the engine wrote nothing about for this long has made no progress (`/stalled-instances`).
+    stalled_after_seconds: float = 300
+    # A job element with no record from the engine for this long and no incident is started again
+    # (services.monitor.repairs): longer than a job's timeout plus the longest wait between its retries.
+    restart_stuck_jobs_after_seconds: float = 600
+    repair_every_seconds: float = 30

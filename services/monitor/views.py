@@ -1,0 +1,170 @@
+"""What the monitor's API answers: the response models, and how a row of the projection becomes one."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Row
+
+from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of
+
+Item = TypeVar("Item")
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list, and how many items match on every page."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[Item]
+
+
+class Accepted(BaseModel):
+    detail: str = Field(description="what was asked of the engine; the monitor shows the outcome once its "
+                                    "records arrive")
+
+
+class DefinitionView(BaseModel):
+    key: int
+    bpmn_process_id: str
+    version: int
+    name: str | None
+    resource_name: str
+    deployed_at: datetime
+    active_instances: int
+    open_incidents: int
+
+
+class ElementStatistics(BaseModel):
+    element_id: str
+    active: int = Field(description="instances at this element now")
+    incidents: int = Field(description="open incidents at this element")
+
+
+
+class InstanceView(BaseModel):
+    key: int
+    definition_key: int
+    bpmn_process_id: str
+    version: int
+    parent_key: int | None = Field(description="the instance that called this one, if any")
+    state: InstanceState
+    order_id: str | None = Field(description="the `orderId` variable at its top scope")
+    order_url: str | None = Field(description="the order in the Order service's API")
+    started_at: datetime
+    ended_at: datetime | None
+    last_record_at: datetime = Field(description="when the engine last wrote anything about it (engine time)")
+    open_incidents: int
+
+
+class ElementView(BaseModel):
+    key: int
+    element_id: str
+    element_type: str
+    state: InstanceState
+    entered_at: datetime
+    left_at: datetime | None
+
+
+class IncidentView(BaseModel):
+    key: int
+    instance_key: int
+    bpmn_process_id: str | None
+    order_id: str | None
+    element_id: str
+    element_instance_key: int
+    error_type: str
+    message: str
+    job_key: int | None = Field(description="the failed job; retrying raises its retries")
+    state: IncidentState
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class Choice(BaseModel):
+    value: str
+    label: str
+
+
+class FormView(BaseModel):
+    form_id: str
+    variable: str = Field(description="the variable the choice sets")
+    choices: list[Choice]
+
+
+class UserTaskView(BaseModel):
+    key: int
+    instance_key: int
+    bpmn_process_id: str | None
+    order_id: str | None
+    element_id: str
+    state: TaskState
+    assignee: str | None
+    candidate_groups: list[str] = Field(description="who may complete it: members of these groups")
+    candidate_users: list[str] = Field(description="who may complete it: these users")
+    due_date: str | None
+    created_at: datetime
+    ended_at: datetime | None
+    form: FormView | None = Field(description="what to fill in; None while the task's definition is not known")
+
+
+class VariableView(BaseModel):
+    name: str
+    value: str = Field(description="JSON, as the engine holds it")
+    scope_key: int
+
+
+class ChildView(BaseModel):
+    key: int
+    bpmn_process_id: str
+    state: InstanceState
+
+
+class InstanceDetail(InstanceView):
+    active_elements: list[str] = Field(description="element ids active now (one per element instance)")
+    completed_elements: list[str] = Field(description="element ids completed, in the order they were entered")
+    terminated_elements: list[str]
+    taken_flows: list[str] = Field(description="sequence flow ids taken, in order")
+    elements: list[ElementView]
+    incidents: list[IncidentView]
+    user_tasks: list[UserTaskView]
+    variables: list[VariableView]
+    children: list[ChildView] = Field(description="instances this one called")
+
+
+class StalledInstance(BaseModel):
+    key: int
+    bpmn_process_id: str
+    order_id: str | None
+    parent_key: int | None
+    idle_seconds: int = Field(description="since the engine last wrote anything about it")
+    last_record_at: datetime
+    waiting_at: list[str] = Field(description="the element ids active in it")
+    open_incidents: int
+
+
+def order_url(order_api_url: str, order_id: str | None) -> str | None:
+    return f"{order_api_url}/orders/{order_id}" if order_id else None
+
+
+def instance_fields(row: Row, order_api_url: str) -> dict:
+    return {**row._mapping, "order_url": order_url(order_api_url, row.order_id)}
+
+
+def _of_instance(instance: Row | None) -> dict:
+    """What an incident or task shows of its instance, when its row comes without it."""
+    return {"order_id": instance and instance.order_id, "bpmn_process_id": instance and instance.bpmn_process_id}
+
+
+def incident_view(row: Row, instance: Row | None = None) -> IncidentView:
+    return IncidentView.model_validate({**_of_instance(instance), **row._mapping})
+
+
+def task_view(row: Row, forms: dict[str, str] | None, instance: Row | None = None) -> UserTaskView:
+    form = form_of(forms, row.element_id)
+    fields = {**_of_instance(instance), **row._mapping}
+    fields["form"] = None if form is None else FormView(
+        form_id=form.form_id, variable=form.variable,
+        choices=[Choice(value=c.value, label=c.label) for c in form.choices])
+    return UserTaskView.model_validate(fields)

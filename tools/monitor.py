@@ -1,0 +1,79 @@
+"""Open incidents and user tasks from the process monitor's API, and the commands that resolve them.
+
+`make incidents`, `make tasks` and `fulfil incident|task ...` use these; the monitor itself retries
+through the engine's REST API, so an operator needs no engine address.
+"""
+from __future__ import annotations
+
+import httpx
+
+from runtime.auth import TokenUnavailable
+from tools.stack import keycloak
+from tools.stack.config import StackSettings
+from tools.stack.errors import StackError
+
+
+class MonitorError(RuntimeError):
+    """Printed as one line, with a non-zero exit."""
+
+
+def _request(settings: StackSettings, method: str, path: str, **kwargs) -> dict:
+    """One call to the monitor's API as the realm's demo operator."""
+    base = f"http://127.0.0.1:{settings.monitor_port}"
+    try:
+        response = httpx.request(method, base + path, timeout=30, auth=keycloak.login(settings), **kwargs)
+    except (StackError, TokenUnavailable) as exc:
+        raise MonitorError(f"no token: {exc}; is the stack up? (`fulfil stack up`)") from exc
+    except httpx.HTTPError as exc:
+        raise MonitorError(f"the process monitor at {base} is not answering ({exc}); is the stack up?") from exc
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text or response.reason_phrase
+        raise MonitorError(f"{response.status_code}: {detail}")
+    return response.json()
+
+
+def print_incidents(settings: StackSettings) -> int:
+    """Open incidents, as Operate would list them, with the command that retries each once its cause is fixed."""
+    page = _request(settings, "GET", "/incidents", params={"limit": 500})
+    for incident in page["items"]:
+        print(f"incident {incident['key']}  instance {incident['instance_key']}  at {incident['element_id']}"
+              f"  ({incident['error_type']})  order {incident['order_id'] or '-'}\n  {incident['message']}\n"
+              f"  after fixing the cause: fulfil incident retry {incident['key']}"
+              f"   (or curl -X POST -H \"Authorization: Bearer $(fulfil token)\""
+              f" localhost:{settings.monitor_port}/incidents/{incident['key']}/retry)")
+    shown = len(page["items"])
+    more = f" (the first {shown} shown)" if page["total"] > shown else ""
+    print(f"{page['total']} open incident(s){more}; http://127.0.0.1:{settings.monitor_port}/#/incidents")
+    return 0
+
+
+def print_user_tasks(settings: StackSettings) -> int:
+    """Open user tasks, as Tasklist would list them, with who may do each and the command that completes it."""
+    page = _request(settings, "GET", "/user-tasks", params={"limit": 500})
+    for task in page["items"]:
+        who = [*(f"group {g}" for g in task["candidate_groups"]), *(f"user {u}" for u in task["candidate_users"])]
+        print(f"user task {task['key']}  {task['element_id']}  instance {task['instance_key']}"
+              f"  order {task['order_id'] or '-'}  for {task['assignee'] or ', '.join(who) or 'anyone'}")
+        form = task["form"]
+        if form:
+            choices = " | ".join(f"{c['value']} ({c['label']})" for c in form["choices"])
+            print(f"  fulfil task complete {task['key']} CHOICE   # {form['variable']}: {choices}")
+    shown = len(page["items"])
+    more = f" (the first {shown} shown)" if page["total"] > shown else ""
+    print(f"{page['total']} open user task(s){more}; http://127.0.0.1:{settings.monitor_port}/#/tasks")
+    return 0
+
+
+def retry_incident(settings: StackSettings, key: int, retries: int = 1) -> str:
+    return _request(settings, "POST", f"/incidents/{key}/retry", params={"retries": retries})["detail"]
+
+
+def complete_user_task(settings: StackSettings, key: int, choice: str) -> str:
+    form = _request(settings, "GET", f"/user-tasks/{key}")["form"]
+    if form is None:
+        raise MonitorError(f"the form of user task {key} is not known to the monitor yet")
+    return _request(settings, "POST", f"/user-tasks/{key}/completion",
+                    json={"variables": {form["variable"]: choice}})["detail"]
