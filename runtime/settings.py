@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
         return self.consumer_group or f"{self.service_name}-service"
 
 
-def local_database_url(database: str, port: int = 5432) -> str:
-    """A database on the local stack's PostgreSQL, reached as the role of the same name."""
-    return f"postgresql+psycopg://{database}@127.0.0.1:{port}/{database}"
+def local_database_url(database: str, port: int = 5432, password: str | None = None, role: str | None = None) -> str:
+    """A database on the local stack's PostgreSQL, reached as the role of the same name (or `role`); the launcher
+    gives each service its role's password, which the stack generated at its first start."""
+    login = f"{role or database}:{password}" if password else role or database
+    return f"postgresql+psycopg://{login}@127.0.0.1:{port}/{database}"

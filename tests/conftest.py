@@ -132,8 +132,7 @@ def database_outage(stack):
     Returns `start(service)`, which starts the outage and returns a function that ends it;
     every outage ends at teardown at the latest.
     """
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(stack.superuser_database_url(), isolation_level="AUTOCOMMIT")
     roles = []
 
     def set_login(role: str, allowed: bool) -> None:

@@ -59,6 +59,17 @@ def exporter_environment(kafka_bootstrap: str, jar: str) -> dict[str, str]:
     }
 
 
+def listen_environment(host: str) -> dict[str, str]:
+    """Every port of the broker on `host` (loopback by default): the gateway's gRPC, the command and cluster
+    APIs, the REST API and the management endpoint, none of which asks who is calling."""
+    return {
+        "ZEEBE_BROKER_GATEWAY_NETWORK_HOST": host,
+        "ZEEBE_BROKER_NETWORK_HOST": host,
+        "SERVER_ADDRESS": host,
+        "MANAGEMENT_SERVER_ADDRESS": host,
+    }
+
+
 def build_exporter(settings: StackSettings, home: Path) -> Path:
     """Compile the Kafka record exporter against this Camunda's jars and the Kafka client, once per change."""
     build = settings.state_dir / "camunda" / "exporter"
@@ -104,6 +115,7 @@ def start(settings: StackSettings) -> None:
         **exporter_environment(settings.kafka_bootstrap, str(exporter)),
         "SERVER_PORT": str(settings.camunda_http_port),
         "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
+        **listen_environment(settings.bind_host),
     }
     step(f"starting Camunda {CAMUNDA_VERSION} (Zeebe broker + gateway)")
     start_detached(settings, NAME, [str(home / "bin" / "broker")], env=env, cwd=home)

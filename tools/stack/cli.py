@@ -124,9 +124,12 @@ def user_tasks(settings: StackSettings) -> int:
 
 
 def print_secrets(settings: StackSettings) -> int:
-    """The realm's generated secrets as NAME=value lines: `python -m tools.stack secrets > .env` gives
-    docker-compose.yml the same ones."""
-    for name, value in sorted(keycloak.generated_secrets(settings).items()):
+    """The realm's and PostgreSQL's generated secrets as NAME=value lines: `python -m tools.stack secrets > .env`
+    gives docker-compose.yml the same ones."""
+    given = {**keycloak.generated_secrets(settings),
+             **{postgres.password_variable(role): value
+                for role, value in postgres.generated_passwords(settings).items()}}
+    for name, value in sorted(given.items()):
         print(f"{name}={value}")
     return 0
 

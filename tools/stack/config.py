@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.registry import ANALYTICS, DELIVERY, FACTORY, MONITOR, ORDER, SERVICES, WAREHOUSE
 from runtime.settings import local_database_url
+from tools.stack import secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +31,10 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FULFIL_STACK_")
 
     state_dir: Path = REPO_ROOT / ".stack"
+    # The one address every component of the local stack listens on: loopback, so nothing of it (Camunda's
+    # unauthenticated gRPC and REST APIs and movable clock, Kafka, PostgreSQL, Keycloak, the services) answers
+    # another machine. Set FULFIL_STACK_BIND_HOST only on a machine nobody else can reach.
+    bind_host: str = "127.0.0.1"
     java_heap: str = "1g"
     keycloak_heap: str = "512m"
 
@@ -99,5 +104,19 @@ class StackSettings(BaseSettings):
         """The issuer of the suite's access tokens: its realm on the local Keycloak."""
         return f"http://127.0.0.1:{self.keycloak_port}/realms/{KEYCLOAK_REALM}"
 
+    @property
+    def postgres_secrets(self) -> Path:
+        """PostgreSQL's passwords by role, generated at the first start (tools/stack/postgres.py)."""
+        return self.state_dir / "postgres" / "secrets.json"
+
+    def postgres_password(self, role: str) -> str:
+        return secrets.stored(self.postgres_secrets, role, f"PostgreSQL role {role}")
+
     def database_url(self, service: str) -> str:
-        return local_database_url(SERVICES[service].database, self.postgres_port)
+        """A service's database, as its own role (which may connect to no other)."""
+        role = SERVICES[service].database
+        return local_database_url(role, self.postgres_port, self.postgres_password(role))
+
+    def superuser_database_url(self, database: str = "postgres") -> str:
+        """For tooling that creates and drops databases (tests, benchmarks), never for a service."""
+        return local_database_url(database, self.postgres_port, self.postgres_password("postgres"), role="postgres")

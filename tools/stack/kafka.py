@@ -40,7 +40,8 @@ def server_properties(settings: StackSettings) -> str:
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.bootstrap.servers=localhost:{settings.kafka_controller_port}",
-        f"listeners=PLAINTEXT://localhost:{settings.kafka_port},CONTROLLER://localhost:{settings.kafka_controller_port}",
+        f"listeners=PLAINTEXT://{settings.bind_host}:{settings.kafka_port},"
+        f"CONTROLLER://{settings.bind_host}:{settings.kafka_controller_port}",
         f"advertised.listeners=PLAINTEXT://localhost:{settings.kafka_port}",
         "controller.listener.names=CONTROLLER",
         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",

@@ -6,18 +6,15 @@ the git-ignored state folder and handed to Keycloak, which fills them in as it i
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
 import shutil
 import urllib.request
 from pathlib import Path
 
 from runtime.auth import OAuthToken
-from tools.stack import artifacts
+from tools.stack import artifacts, secrets
 from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
-from tools.stack.errors import StackError
 from tools.stack.java import java_home
 from tools.stack.processes import needs_start, start_detached, step, wait_until
 
@@ -54,43 +51,23 @@ def secrets_file(settings: StackSettings) -> Path:
 
 def generated_secrets(settings: StackSettings) -> dict[str, str]:
     """Every secret the realm needs, by placeholder name: generated at the first start, the same ever after."""
-    path = secrets_file(settings)
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    wanted = {*PLACEHOLDER.findall(REALM_TEMPLATE.read_text()), ADMIN_PASSWORD}
-    if not wanted <= known.keys():
-        known |= {name: secrets.token_urlsafe(24) for name in wanted - known.keys()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
-    return known
+    return secrets.generated(secrets_file(settings), {*PLACEHOLDER.findall(REALM_TEMPLATE.read_text()), ADMIN_PASSWORD})
 
 
 def user_password(settings: StackSettings, username: str) -> str:
     """A demo user's password, as the realm was imported with it (the stack must have started once)."""
-    return _stored(settings, password_variable(username), f"user {username}")
+    return secrets.stored(secrets_file(settings), password_variable(username), f"user {username}")
 
 
 def client_secret(settings: StackSettings, client_id: str) -> str:
-    return _stored(settings, secret_variable(client_id), f"client {client_id}")
-
-
-def _stored(settings: StackSettings, variable: str, what: str) -> str:
-    path = secrets_file(settings)
-    try:
-        return json.loads(path.read_text())[variable]
-    except FileNotFoundError:
-        raise StackError(f"no {path}: the stack generates the {what}'s secret at its first start "
-                         "(`make up`)") from None
-    except KeyError:
-        raise StackError(f"{path} has no secret for the {what}; the realm template names it, "
-                         "so a start of the stack adds it") from None
+    return secrets.stored(secrets_file(settings), secret_variable(client_id), f"client {client_id}")
 
 
 def server_options(settings: StackSettings) -> list[str]:
     """Development mode (no TLS, a file database) on loopback, one fixed issuer whatever name a client uses."""
     return [
         "start-dev",
-        "--http-host=127.0.0.1",
+        f"--http-host={settings.bind_host}",
         f"--http-port={settings.keycloak_port}",
         f"--http-management-port={settings.keycloak_management_port}",
         "--health-enabled=true",

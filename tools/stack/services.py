@@ -60,6 +60,7 @@ def started_replicas(settings: StackSettings) -> list[Replica]:
 def environment(settings: StackSettings, service: str, replica: int = 1) -> dict[str, str]:
     prefix = f"FULFIL_{service.upper()}_"
     env = {
+        prefix + "HTTP_HOST": settings.bind_host,
         prefix + "HTTP_PORT": str(settings.replica_port(service, replica)),
         prefix + "DATABASE_URL": settings.database_url(service),
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
