@@ -20,6 +20,7 @@ from services.order.domain import (
     IdempotencyConflict,
     InvalidOrder,
     OrderLine,
+    OrdersStillOpen,
     OrderStatus,
     UnknownOrder,
 )
@@ -217,14 +218,37 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
 
 
 @router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],
-            dependencies=[allow(SERVICE)], responses={404: problem("Unknown order")})
+            dependencies=[allow(SERVICE)], responses={404: problem("Unknown order"),
+                                                      410: problem("Erased at the customer's request")})
 def shipping_address(order_id: Identifier, all_sessions: Sessions) -> AddressView:
     """For the Delivery service (its client-credentials token): the address stays here and never enters the process."""
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
             raise HTTPException(404, detail=f"no order with id {order_id}")
+        if order.shipping_address is None:
+            raise HTTPException(410, detail=f"the personal data of order {order_id} was erased on request "
+                                            f"at {order.personal_data_erased_at.isoformat()}")
         return AddressView.model_validate(order.shipping_address)
+
+
+class Erasure(BaseModel):
+    customer_id: str
+    erased_orders: list[str] = Field(description="orders whose personal data went now (none if it went before)")
+
+
+@router.delete("/customers/{customer_id}/personal-data", response_model=Erasure, tags=["privacy"],
+               dependencies=[allow(OPERATOR)], responses={
+                   409: problem("An order of the customer is not final yet and still needs the address")})
+def erase_personal_data(customer_id: Identifier, all_sessions: Sessions) -> Erasure:
+    """On a customer's request: erase their personal data (the shipping address) from every order of theirs. The
+    orders keep their ids, lines and history, and each one's timeline says when. Asking again erases nothing more."""
+    try:
+        with unit_of_work(all_sessions) as session:
+            erased = commands.erase_personal_data(session, customer_id)
+    except OrdersStillOpen as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    return Erasure(customer_id=customer_id, erased_orders=erased)
 
 
 class StallView(BaseModel):

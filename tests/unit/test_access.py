@@ -19,6 +19,7 @@ ACCESS = {
     ("order", "post", "/orders/{order_id}/cancel"): {CUSTOMER, OPERATOR},
     ("order", "get", "/orders/{order_id}/shipping-address"): {SERVICE},
     ("order", "get", "/stuck-orders"): {OPERATOR},
+    ("order", "delete", "/customers/{customer_id}/personal-data"): {OPERATOR},
     ("warehouse", "get", "/stock"): {OPERATOR},
     ("warehouse", "get", "/stock/{sku}"): {OPERATOR},
     ("warehouse", "put", "/stock/{sku}"): {OPERATOR},
