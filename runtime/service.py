@@ -25,6 +25,7 @@ from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandler, Subscription
+from runtime.limits import BodySizeLimit, RateLimit
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
 from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
@@ -193,6 +194,10 @@ def create_app(service: Service) -> FastAPI:
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
         _serve_page_login(app, settings)
+    # The last added is outermost: every request is timed, refused ones too; the rate is counted before a body
+    # is read.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
@@ -228,6 +233,8 @@ def create_app(service: Service) -> FastAPI:
 AUTH_PROBLEMS = {
     401: problem("No valid bearer token: missing, expired, or not issued for this API by the suite's realm"),
     403: problem("The token's roles do not allow this"),
+    413: problem("The request body is larger than the service takes (64 KiB unless configured)"),
+    429: problem("Too many requests with this token; the Retry-After header says when to try again"),
     503: problem("The identity provider's signing keys cannot be fetched now; try again"),
 }
 

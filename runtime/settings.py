@@ -34,6 +34,12 @@ class ServiceSettings(BaseSettings):
     auth_client_secret: SecretStr = SecretStr("")
     auth_token_url: str = ""
 
+    # What one caller may ask (runtime/limits.py): request bodies up to this size (413 beyond), and requests per
+    # token at this rate on average with bursts up to `rate_limit_burst` (429 beyond), per replica.
+    max_request_bytes: int = 64 * 1024
+    rate_limit_per_second: float = 50
+    rate_limit_burst: int = 100
+
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     consumer_group: str = ""

@@ -150,8 +150,11 @@ def _print_stock_item(row: dict) -> None:
 
 def stock_list(settings: StackSettings, args) -> int:
     with _client(settings, settings.warehouse_port, _user(args)) as client:
-        for row in _call(client, "GET", "/stock").json():
-            _print_stock_item(row)
+        offset = 0
+        while page := _call(client, "GET", "/stock", params={"limit": 500, "offset": offset}).json():
+            for row in page:
+                _print_stock_item(row)
+            offset += len(page)
     return 0
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Row
 from contracts.roles import OPERATOR, SERVICE
 from runtime.auth import PUBLIC, allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.monitor import queries
 from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
@@ -48,8 +48,6 @@ WEB = FilePath(__file__).with_name("web")
 
 # Engine keys are 64-bit; path parameters stay within them.
 Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 def _iso_time(value):
@@ -140,7 +138,7 @@ def list_instances(
         started_to: Annotated[IsoTime | None, Query(description="started before")] = None,
         bpmn_process_id: Identifier | None = None,
         definition_key: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-        limit: Limit = 50, offset: Offset = 0) -> Page[InstanceView]:
+        limit: PageLimit = 50, offset: PageOffset = 0) -> Page[InstanceView]:
     """Process instances (called ones too), newest first, filtered; one page and the total."""
     where = queries.InstanceFilter(state=state, order_id=order_id, with_incident=incident, started_from=started_from,
                                    started_to=started_to, bpmn_process_id=bpmn_process_id,
@@ -192,7 +190,7 @@ def stalled_instances(
         idle_seconds_at_least: Annotated[float | None, Query(
             alias="idle_seconds", ge=0, le=10 * 365 * 86400,
             description="idle for at least this long; the service's setting by default")] = None,
-        limit: Limit = 100) -> list[StalledInstance]:
+        limit: PageLimit = 100) -> list[StalledInstance]:
     """Active instances that made no progress: no record from the engine for a while, longest idle first.
     A parent waiting for an instance it called is not listed; the called instance is, if idle."""
     now = datetime.now(timezone.utc)
@@ -209,7 +207,7 @@ def stalled_instances(
 
 @router.get("/incidents", dependencies=OPERATORS, response_model=Page[IncidentView])
 def list_incidents(all_sessions: Sessions, state: IncidentState | None = IncidentState.ACTIVE,
-                   limit: Limit = 50, offset: Offset = 0) -> Page[IncidentView]:
+                   limit: PageLimit = 50, offset: PageOffset = 0) -> Page[IncidentView]:
     """Incidents, oldest first: open ones unless `state` says otherwise (state=RESOLVED, or none for all)."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.incident_page(session, state, limit, offset)
@@ -237,7 +235,7 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
 
 @router.get("/user-tasks", dependencies=OPERATORS, response_model=Page[UserTaskView])
 def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.CREATED,
-                    limit: Limit = 50, offset: Offset = 0) -> Page[UserTaskView]:
+                    limit: PageLimit = 50, offset: PageOffset = 0) -> Page[UserTaskView]:
     """User tasks, oldest first: open ones unless `state` says otherwise; each with its form and who may do it."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.user_task_page(session, state, limit, offset)

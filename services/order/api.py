@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from contracts.roles import CUSTOMER, OPERATOR, SERVICE
 from runtime.auth import Caller, CurrentCaller, allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.order import commands, db, reconciler
 from services.order.domain import (
     Cancellation,
@@ -173,8 +173,7 @@ def get_order(order_id: Identifier, request: Request, all_sessions: Sessions, ca
 
 @router.get("/orders", response_model=list[OrderView], dependencies=[allow(CUSTOMER, OPERATOR)])
 def list_orders(request: Request, all_sessions: Sessions, caller: CurrentCaller, status: OrderStatus | None = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
+                limit: PageLimit = 50, offset: PageOffset = 0) -> list[OrderView]:
     """The newest orders first: every order for an operator, a customer's own for a customer."""
     customer_id = None if caller.has(OPERATOR) else caller.subject
     with unit_of_work(all_sessions) as session:

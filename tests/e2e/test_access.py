@@ -128,3 +128,27 @@ def test_fulfil_token_prints_a_token_that_curl_can_use_as_the_readme_shows(stack
     claims = jwt.decode(customer.stdout.strip(), options={"verify_signature": False})
     assert claims["realm_access"]["roles"] == [CUSTOMER] and claims["aud"] == "fulfilment-api"
     assert not {"name", "email", "given_name", "family_name"} & claims.keys()  # ids only, nothing personal
+
+
+def test_a_body_over_the_limit_gets_413_and_a_page_over_the_cap_422(stack, order_api):
+    huge = new_order_request(items=[{"sku": "KB-101", "quantity": 1}], note="x" * 70_000)
+    refused = order_api.post("/orders", json=huge)
+    assert refused.status_code == 413 and "larger than 65536 bytes" in refused.json()["detail"]
+    assert order_api.get("/orders", params={"limit": 501}).status_code == 422
+
+
+def test_a_burst_from_one_token_gets_429_with_retry_after_and_other_callers_are_not_slowed(stack, order_api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bursting = keycloak.login(stack, BOB)  # a token of its own: no other test shares its allowance
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.order_port}", timeout=10, auth=bursting) as client:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: client.get("/orders/no-such-order"), range(400)))
+        statuses = {a.status_code for a in answers}
+        assert statuses == {404, 429}, statuses
+        refused = next(a for a in answers if a.status_code == 429)
+        wait = int(refused.headers["Retry-After"])
+        assert 1 <= wait <= 2 and "too many requests with this token" in refused.json()["detail"]
+        assert order_api.get("/orders", params={"limit": 1}).status_code == 200  # another token is served
+        time.sleep(wait)
+        assert client.get("/orders/no-such-order").status_code == 404
