@@ -22,7 +22,7 @@ from runtime import logging as service_logging
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
-from runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandler, Subscription
+from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
 from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
@@ -30,6 +30,7 @@ from runtime.settings import ServiceSettings
 from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 
 BackgroundLoop = Callable[[threading.Event], None]
 WEB_PATH = "/web"
@@ -180,7 +181,8 @@ def create_app(service: Service) -> FastAPI:
 
     # Every route answers bad input with a Problem, and the OpenAPI document says so.
     app = FastAPI(title=service.title, lifespan=lifespan,
-                  responses={422: problem("Invalid request: the reason, and the fields at fault")})
+                  responses={422: problem("Invalid request: the reason, and the fields at fault"),
+                             503: problem("A dependency (the database) is unavailable now; retry after a moment")})
     app.include_router(service.api)
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
@@ -213,7 +215,20 @@ def create_app(service: Service) -> FastAPI:
         body = Problem(detail=f"invalid request: {summary}", errors=problems)
         return JSONResponse(status_code=422, content=body.model_dump())
 
+    # A dependency that is down (the database, mostly) is the caller's cue to retry, not a bug: 503 with the
+    # reason in one line and in the log, instead of a 500 and a traceback per request.
+    for transient in TRANSIENT:
+        app.add_exception_handler(transient, _unavailable)
+
     return app
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    reason = describe(exc)
+    log.warning("%s %s answered 503: %s", request.method, request.url.path, reason)
+    body = Problem(detail=f"a dependency of this service is unavailable now, try again: {reason}")
+    return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True),
+                        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
 
 
 def serve(service: Service) -> None:
