@@ -24,7 +24,7 @@ from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
-from runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandler, Subscription
+from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription
 from runtime.limits import BodySizeLimit, RateLimit
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
@@ -33,6 +33,7 @@ from runtime.settings import ServiceSettings
 from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 
 BackgroundLoop = Callable[[threading.Event], None]
 WEB_PATH = "/web"
@@ -183,7 +184,8 @@ def create_app(service: Service) -> FastAPI:
 
     # Every route answers bad input with a Problem, and the OpenAPI document says so.
     app = FastAPI(title=service.title, lifespan=lifespan,
-                  responses={422: problem("Invalid request: the reason, and the fields at fault")},
+                  responses={422: problem("Invalid request: the reason, and the fields at fault"),
+                             503: problem("A dependency (the database) is unavailable now; retry after a moment")},
                   swagger_ui_init_oauth={"clientId": settings.auth_public_client,
                                          "usePkceWithAuthorizationCodeGrant": True})
     app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
@@ -227,7 +229,20 @@ def create_app(service: Service) -> FastAPI:
         body = Problem(detail=f"invalid request: {summary}", errors=problems)
         return JSONResponse(status_code=422, content=body.model_dump())
 
+    # A dependency that is down (the database, mostly) is the caller's cue to retry, not a bug: 503 with the
+    # reason in one line and in the log, instead of a 500 and a traceback per request.
+    for transient in TRANSIENT:
+        app.add_exception_handler(transient, _unavailable)
+
     return app
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    reason = describe(exc)
+    log.warning("%s %s answered 503: %s", request.method, request.url.path, reason)
+    body = Problem(detail=f"a dependency of this service is unavailable now, try again: {reason}")
+    return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True),
+                        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
 
 
 AUTH_PROBLEMS = {
@@ -235,7 +250,8 @@ AUTH_PROBLEMS = {
     403: problem("The token's roles do not allow this"),
     413: problem("The request body is larger than the service takes (64 KiB unless configured)"),
     429: problem("Too many requests with this token; the Retry-After header says when to try again"),
-    503: problem("The identity provider's signing keys cannot be fetched now; try again"),
+    503: problem("A dependency is unavailable now (the identity provider's signing keys, the database); "
+                 "retry after a moment"),
 }
 
 

@@ -53,3 +53,16 @@ def test_a_job_with_input_that_cannot_work_becomes_an_incident_at_once_with_a_re
     assert incident.message == "warehouse.reserve-stock: unknown sku: NO-SUCH-SKU"
     assert len(job_failures(engine_records, instance, "ReserveStock")) == 1, "no pointless retries"
     assert order_api.get(f"/orders/{order_id}").json()["status"] == "PLACED"
+
+
+def test_a_request_while_the_database_refuses_gets_503_with_retry_after_and_is_answered_once_it_is_back(
+        warehouse_api, fresh_sku, database_outage):
+    sku = fresh_sku(3)
+    end_outage = database_outage("warehouse")
+    refused = eventually(lambda: (r := warehouse_api.get(f"/stock/{sku}")).status_code == 503 and r,
+                         what="the warehouse to notice its database refuses it")
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["detail"].startswith("a dependency of this service is unavailable now, try again: ")
+    assert "warehouse_service" in refused.json()["detail"]  # the cause, in one line
+    end_outage()
+    assert eventually(lambda: warehouse_api.get(f"/stock/{sku}").status_code == 200, what="the stock again")
