@@ -61,7 +61,12 @@ def exporter_environment(kafka_bootstrap: str, jar: str) -> dict[str, str]:
 
 def listen_environment(host: str) -> dict[str, str]:
     """Every port of the broker on `host` (loopback by default): the gateway's gRPC, the command and cluster
-    APIs, the REST API and the management endpoint, none of which asks who is calling."""
+    APIs, the REST API and the management endpoint, none of which asks who is calling.
+
+    Not its UDP sockets: in 8.6.0 the cluster's UDP unicast service (membership gossip, on the cluster port) binds
+    the wildcard address whatever the host (io.atomix NettyUnicastService builds its bind address from the port
+    alone), and so does the DNS resolver's client socket beside it (an ephemeral port). Nothing can be set to change
+    that; tests/e2e/test_exposure.py allows exactly these two and nothing else."""
     return {
         "ZEEBE_BROKER_GATEWAY_NETWORK_HOST": host,
         "ZEEBE_BROKER_NETWORK_HOST": host,
