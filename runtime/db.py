@@ -18,8 +18,11 @@ STATEMENT_TIMEOUT_MS = 15_000
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: an SQL error names the statement but not the values bound to it (an address, say), so
+    # no log line, job failure or incident message carries them.
     return create_engine(
         url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
+        hide_parameters=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,12 @@ Text = Annotated[str, AfterValidator(_no_control_characters), _NO_CONTROL_CHARAC
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control_characters),
                       _NO_CONTROL_CHARACTERS]
 """An id in a path or query: an order id, a SKU, a delivery id."""
+
+
+# Every list answers in pages: at most MAX_PAGE_SIZE items, `limit` and `offset` in the query.
+MAX_PAGE_SIZE = 500
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}")]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]
 
 
 class FieldProblem(BaseModel):

@@ -13,16 +13,19 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime import logging as service_logging
+from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription
+from runtime.limits import BodySizeLimit, RateLimit
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
 from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
@@ -182,10 +185,21 @@ def create_app(service: Service) -> FastAPI:
     # Every route answers bad input with a Problem, and the OpenAPI document says so.
     app = FastAPI(title=service.title, lifespan=lifespan,
                   responses={422: problem("Invalid request: the reason, and the fields at fault"),
-                             503: problem("A dependency (the database) is unavailable now; retry after a moment")})
-    app.include_router(service.api)
+                             503: problem("A dependency (the database) is unavailable now; retry after a moment")},
+                  swagger_ui_init_oauth={"clientId": settings.auth_public_client,
+                                         "usePkceWithAuthorizationCodeGrant": True})
+    app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
+    secured, public = _by_access(service)
+    app.include_router(secured, responses=AUTH_PROBLEMS)
+    app.include_router(public)
+    _document_login(app, settings, service.api.routes)
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
+        _serve_page_login(app, settings)
+    # The last added is outermost: every request is timed, refused ones too; the rate is counted before a body
+    # is read.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
@@ -229,6 +243,75 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     body = Problem(detail=f"a dependency of this service is unavailable now, try again: {reason}")
     return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True),
                         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
+
+
+AUTH_PROBLEMS = {
+    401: problem("No valid bearer token: missing, expired, or not issued for this API by the suite's realm"),
+    403: problem("The token's roles do not allow this"),
+    413: problem("The request body is larger than the service takes (64 KiB unless configured)"),
+    429: problem("Too many requests with this token; the Retry-After header says when to try again"),
+    503: problem("A dependency is unavailable now (the identity provider's signing keys, the database); "
+                 "retry after a moment"),
+}
+
+
+def _by_access(service: Service) -> tuple[APIRouter, APIRouter]:
+    """The service's routes that need a token and those open to anyone; a route that says neither is refused."""
+    secured, public = APIRouter(), APIRouter()
+    for route in service.api.routes:
+        roles = route_access(route.dependant.dependencies) if isinstance(route, APIRoute) else frozenset()
+        if roles is None:
+            raise ValueError(f"{service.title}: {route.path} says nowhere who may call it; give it "
+                             "dependencies=[allow(role, ...)] or [PUBLIC] (runtime/auth.py)")
+        (secured if roles else public).routes.append(route)
+    return secured, public
+
+
+PAGE_LOGIN = Path(__file__).with_name("web") / "login.js"
+
+
+def _serve_page_login(app: FastAPI, settings: ServiceSettings) -> None:
+    """What a page of the service needs to log in (web/package.json must name keycloak-js): `login.js`, a module
+    the page loads, and `login-config`, the realm and public client it logs in to."""
+    base, _, realm = settings.auth_issuer.rpartition("/realms/")
+
+    @app.get("/login-config", tags=["operations"])
+    def login_config() -> dict:
+        """The realm and public client the service's pages log in to (keycloak-js's configuration)."""
+        return {"url": base, "realm": realm, "clientId": settings.auth_public_client}
+
+    @app.get("/login.js", include_in_schema=False)
+    def login_module() -> FileResponse:
+        return FileResponse(PAGE_LOGIN, media_type="text/javascript")
+
+
+def _document_login(app: FastAPI, settings: ServiceSettings, routes: list) -> None:
+    """Beside the bearer token, the OpenAPI document offers a login through the realm's public client, so
+    Swagger UI's Authorize button logs in with the authorisation code flow and PKCE; each operation names the
+    roles it allows (`x-roles`, and in words in its description)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        document.setdefault("components", {}).setdefault("securitySchemes", {})["login"] = {
+            "type": "oauth2", "description": f"Log in to the realm at {settings.auth_issuer}",
+            "flows": {"authorizationCode": {"authorizationUrl": settings.oidc_endpoint("auth"),
+                                            "tokenUrl": settings.oidc_endpoint("token"), "scopes": {}}}}
+        for route in routes:
+            roles = route_access(route.dependant.dependencies) if isinstance(route, APIRoute) else None
+            for method in getattr(route, "methods", None) or ():
+                operation = document["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None or not roles:
+                    continue
+                operation["security"].append({"login": []})
+                operation["x-roles"] = sorted(roles)
+                allowed = f"Allowed roles: {', '.join(sorted(roles))}."
+                operation["description"] = f"{operation.get('description', '')}\n\n{allowed}".strip()
+        return document
+
+    app.openapi = openapi
 
 
 def serve(service: Service) -> None:

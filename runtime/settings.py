@@ -1,7 +1,10 @@
 """The settings base every service extends: one typed object read from FULFIL_<SERVICE>_* variables."""
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.auth import OAuthToken, client_credentials
 
 
 class ServiceSettings(BaseSettings):
@@ -16,15 +19,52 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 
+    # The OpenID Connect provider whose access tokens the API accepts (runtime/auth.py): the issuer every token
+    # names, and the audience it must include. Its signing keys are fetched from `auth_jwks_url`, by default the
+    # issuer's own; a container that reaches the provider by another name than browsers do sets it.
+    auth_issuer: str = "http://127.0.0.1:8180/realms/fulfilment"
+    auth_audience: str = "fulfilment-api"
+    auth_jwks_url: str = ""
+    # The public client Swagger UI logs in through (authorisation code with PKCE).
+    auth_public_client: str = "fulfil-cli"
+    # A service that calls another one asks with its own token (client credentials of its confidential client,
+    # `<service>-service` unless set; the realm gives that account the role `service`), got from `auth_token_url`,
+    # by default the issuer's token endpoint (a container may reach the provider by another name).
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
+    auth_token_url: str = ""
+
+    # What one caller may ask (runtime/limits.py): request bodies up to this size (413 beyond), and requests per
+    # token at this rate on average with bursts up to `rate_limit_burst` (429 beyond), per replica.
+    max_request_bytes: int = 64 * 1024
+    rate_limit_per_second: float = 50
+    rate_limit_burst: int = 100
+
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     consumer_group: str = ""
+
+    def oidc_endpoint(self, name: str) -> str:
+        """One of the provider's OpenID Connect endpoints as browsers reach it: `auth`, `token`, `certs`."""
+        return f"{self.auth_issuer}/protocol/openid-connect/{name}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or self.oidc_endpoint("certs")
+
+    def own_token(self) -> OAuthToken:
+        """This service's own token, for its calls to another service's API."""
+        return client_credentials(self.auth_token_url or self.oidc_endpoint("token"),
+                                  self.auth_client_id or f"{self.service_name}-service",
+                                  self.auth_client_secret.get_secret_value())
 
     @property
     def group_id(self) -> str:
         return self.consumer_group or f"{self.service_name}-service"
 
 
-def local_database_url(database: str, port: int = 5432) -> str:
-    """A database on the local stack's PostgreSQL, reached as the role of the same name."""
-    return f"postgresql+psycopg://{database}@127.0.0.1:{port}/{database}"
+def local_database_url(database: str, port: int = 5432, password: str | None = None, role: str | None = None) -> str:
+    """A database on the local stack's PostgreSQL, reached as the role of the same name (or `role`); the launcher
+    gives each service its role's password, which the stack generated at its first start."""
+    login = f"{role or database}:{password}" if password else role or database
+    return f"postgresql+psycopg://{login}@127.0.0.1:{port}/{database}"

@@ -8,10 +8,14 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from runtime.auth import client_credentials
 from tools.invariants import Databases
-from tools.stack import camunda
+from tools.stack import camunda, keycloak
 from tools.stack.config import StackSettings
 from tools.stack.services import healthy, replicas
+
+# The demo customer every test order belongs to (the customer is the subject of the token that placed it).
+CUSTOMER = keycloak.CUSTOMER_USERS[0]
 
 # Header on records a test puts on a service topic to prove bad input is handled; the catalog
 # check skips exactly these, and no others.
@@ -33,29 +37,48 @@ def stack() -> StackSettings:
     return settings
 
 
-def _http_client(base_url: str):
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+@pytest.fixture(scope="session")
+def login(stack):
+    """`login(user)`: an httpx auth that holds a token of one of the realm's demo users (keycloak.CUSTOMER_USERS,
+    keycloak.OPERATOR_USER) or, for `login.service()`, of the Delivery service's account; one per user."""
+    logins: dict[str, keycloak.OAuthToken] = {}
+
+    def of(user: str = keycloak.OPERATOR_USER):
+        return logins.setdefault(user, keycloak.login(stack, user))
+
+    def service():
+        client = keycloak.service_client("delivery")
+        return logins.setdefault(client, client_credentials(
+            stack.auth_issuer + "/protocol/openid-connect/token", client, keycloak.client_secret(stack, client)))
+
+    of.service = service
+    return of
+
+
+def _http_client(base_url: str, auth):
+    with httpx.Client(base_url=base_url, timeout=10, auth=auth) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-def order_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.order_port}")
+def order_api(stack, login):
+    """The Order API as the customer every test order belongs to; an operator's call passes `auth=login()`."""
+    yield from _http_client(f"http://127.0.0.1:{stack.order_port}", login(CUSTOMER))
 
 
 @pytest.fixture(scope="session")
-def warehouse_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.warehouse_port}")
+def warehouse_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.warehouse_port}", login())
 
 
 @pytest.fixture(scope="session")
-def factory_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.factory_port}")
+def factory_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.factory_port}", login())
 
 
 @pytest.fixture(scope="session")
-def delivery_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.delivery_port}")
+def delivery_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.delivery_port}", login())
 
 
 @pytest.fixture
@@ -71,18 +94,18 @@ def fresh_sku(warehouse_api):
 
 
 @pytest.fixture(scope="session")
-def analytics_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.analytics_port}")
+def analytics_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.analytics_port}", login())
 
 
 @pytest.fixture(scope="session")
-def monitor_api(stack):
-    yield from _http_client(f"http://127.0.0.1:{stack.monitor_port}")
+def monitor_api(stack, login):
+    yield from _http_client(f"http://127.0.0.1:{stack.monitor_port}", login())
 
 
 @pytest.fixture(scope="session")
 def camunda_api(stack):
-    yield from _http_client(f"http://localhost:{stack.camunda_http_port}")
+    yield from _http_client(f"http://localhost:{stack.camunda_http_port}", None)
 
 
 @pytest.fixture(scope="session")
@@ -109,8 +132,7 @@ def database_outage(stack):
     Returns `start(service)`, which starts the outage and returns a function that ends it;
     every outage ends at teardown at the latest.
     """
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(stack.superuser_database_url(), isolation_level="AUTOCOMMIT")
     roles = []
 
     def set_login(role: str, allowed: bool) -> None:
@@ -146,7 +168,6 @@ def eventually(check, *, timeout: float = 30, interval: float = 0.25, what: str 
 
 def new_order_request(**overrides) -> dict:
     body = {
-        "customer_id": f"customer-{uuid.uuid4().hex[:8]}",
         "items": [{"sku": "KB-101", "quantity": 1}, {"sku": "MS-202", "quantity": 2}],
         "shipping_address": {"name": "Ada Lovelace", "street": "12 Analytical Row", "city": "London",
                              "postal_code": "N1 9GU", "country": "GB"},

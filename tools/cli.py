@@ -13,6 +13,10 @@
     fulfil incident list | retry <key> [--retries N]         open incidents (process monitor); retry after a fix
     fulfil task list | complete <key> <choice>               open user tasks and their forms; complete one
     fulfil stack up | down | status | logs | incidents | tasks
+    fulfil token [--as USER]                                 an access token, for curl -H "Authorization: Bearer ..."
+
+Every command logs in to the local stack's realm by itself, as demo-operator, or for `order place` as the customer
+demo-alice; `--as USER` picks another demo user (demo-alice, demo-bob, demo-operator).
 """
 from __future__ import annotations
 
@@ -24,22 +28,36 @@ import time
 import httpx
 from confluent_kafka import KafkaException
 
+from runtime.auth import TokenUnavailable
 from tools import dead_letters, monitor
 from tools.orders import FINAL, SAMPLE_ADDRESS
+from tools.stack import keycloak
 from tools.stack.config import StackSettings
+from tools.stack.errors import StackError
 
 
 class CliError(RuntimeError):
     """Printed as one line, with a non-zero exit."""
 
 
-def _client(port: int) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+def _user(args, default: str = keycloak.OPERATOR_USER) -> str:
+    return args.as_user or default
+
+
+def _client(settings: StackSettings, port: int, user: str) -> httpx.Client:
+    """A client of one service that logs in as `user` (a demo user of the local realm) when it first calls."""
+    try:
+        auth = keycloak.login(settings, user)
+    except StackError as exc:
+        raise CliError(str(exc)) from exc
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, auth=auth)
 
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
     try:
         response = client.request(method, path, **kwargs)
+    except TokenUnavailable as exc:
+        raise CliError(f"no token: {exc}; is the stack up? (`fulfil stack up`)") from exc
     except httpx.HTTPError as exc:
         raise CliError(f"{client.base_url} is not answering ({exc}); is the stack up? (`fulfil stack up`)") from exc
     if response.status_code >= 400:
@@ -60,10 +78,10 @@ def _print_timeline_entry(entry: dict) -> None:
 
 
 def order_place(settings: StackSettings, args) -> int:
-    body = {"customer_id": args.customer, "items": args.item, "accept_partial_shipments": not args.no_partial,
+    body = {"items": args.item, "accept_partial_shipments": not args.no_partial,
             "shipping_address": {**SAMPLE_ADDRESS, **({"postal_code": args.postal_code} if args.postal_code else {})}}
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args, keycloak.CUSTOMER_USERS[0])) as client:
         order = _call(client, "POST", "/orders", json=body, headers=headers).json()
     print(order["id"])
     return 0
@@ -73,7 +91,7 @@ def order_watch(settings: StackSettings, args) -> int:
     """Follow an order's timeline as it grows; ends when the order is final (or on timeout)."""
     shown = 0
     deadline = time.monotonic() + args.timeout
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args)) as client:
         while True:
             order = _call(client, "GET", f"/orders/{args.order_id}").json()
             for entry in order["timeline"][shown:]:
@@ -89,7 +107,7 @@ def order_watch(settings: StackSettings, args) -> int:
 
 
 def order_show(settings: StackSettings, args) -> int:
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args)) as client:
         order = _call(client, "GET", f"/orders/{args.order_id}").json()
     print(f"order {order['id']}  {order['status']}  customer {order['customer_id']}")
     print("  items: " + ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"]))
@@ -100,7 +118,7 @@ def order_show(settings: StackSettings, args) -> int:
 
 def order_list(settings: StackSettings, args) -> int:
     params = {"status": args.status} if args.status else {}
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args)) as client:
         for order in _call(client, "GET", "/orders", params=params).json():
             items = ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"])
             print(f"{order['id']}  {order['status']:<17} {order['created_at'][:19]}  {items}")
@@ -108,7 +126,7 @@ def order_list(settings: StackSettings, args) -> int:
 
 
 def order_stuck(settings: StackSettings, args) -> int:
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args)) as client:
         stalls = _call(client, "GET", "/stuck-orders").json()
     for stall in stalls:
         idle = f"idle {stall['idle_seconds'] // 60} min"
@@ -119,7 +137,7 @@ def order_stuck(settings: StackSettings, args) -> int:
 
 
 def order_cancel(settings: StackSettings, args) -> int:
-    with _client(settings.order_port) as client:
+    with _client(settings, settings.order_port, _user(args)) as client:
         result = _call(client, "POST", f"/orders/{args.order_id}/cancel").json()
     print(f"order {args.order_id}: {result['result']}")
     return 0
@@ -131,14 +149,17 @@ def _print_stock_item(row: dict) -> None:
 
 
 def stock_list(settings: StackSettings, args) -> int:
-    with _client(settings.warehouse_port) as client:
-        for row in _call(client, "GET", "/stock").json():
-            _print_stock_item(row)
+    with _client(settings, settings.warehouse_port, _user(args)) as client:
+        offset = 0
+        while page := _call(client, "GET", "/stock", params={"limit": 500, "offset": offset}).json():
+            for row in page:
+                _print_stock_item(row)
+            offset += len(page)
     return 0
 
 
 def stock_show(settings: StackSettings, args) -> int:
-    with _client(settings.warehouse_port) as client:
+    with _client(settings, settings.warehouse_port, _user(args)) as client:
         _print_stock_item(_call(client, "GET", f"/stock/{args.sku}").json())
     return 0
 
@@ -147,7 +168,7 @@ def stock_set(settings: StackSettings, args) -> int:
     """A count is checked against the version it was made on (If-Match), so nothing that happened since is lost."""
     body = {"on_hand": args.on_hand, **({"name": args.name} if args.name else {})}
     headers = {"If-Match": f'"{args.if_match}"'} if args.if_match is not None else {}
-    with _client(settings.warehouse_port) as client:
+    with _client(settings, settings.warehouse_port, _user(args)) as client:
         try:
             row = _call(client, "PUT", f"/stock/{args.sku}", json=body, headers=headers).json()
         except CliError as exc:
@@ -161,10 +182,19 @@ def stock_set(settings: StackSettings, args) -> int:
 
 def stock_adjust(settings: StackSettings, args) -> int:
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
-    with _client(settings.warehouse_port) as client:
+    with _client(settings, settings.warehouse_port, _user(args)) as client:
         adjustment = _call(client, "POST", f"/stock/{args.sku}/adjustments", headers=headers,
                            json={"quantity": args.quantity, "reason": args.reason}).json()
     print(json.dumps(adjustment))
+    return 0
+
+
+def token(settings: StackSettings, args) -> int:
+    """Print an access token of a demo user, for curl and the like (valid for the realm's token lifespan)."""
+    try:
+        print(keycloak.login(settings, _user(args)).access_token())
+    except (StackError, TokenUnavailable) as exc:
+        raise CliError(f"{exc}; is the stack up? (`fulfil stack up`)") from exc
     return 0
 
 
@@ -207,13 +237,14 @@ def task_complete(settings: StackSettings, args) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--as", dest="as_user", metavar="USER",
+                      help="the demo user to act as: demo-alice or demo-bob (customers), demo-operator")
     areas = root.add_subparsers(dest="area", required=True)
 
     order = areas.add_parser("order", help="place, follow and cancel orders").add_subparsers(dest="command",
                                                                                               required=True)
     place = order.add_parser("place", help="place an order and print its id")
     place.add_argument("--item", type=_item, action="append", required=True, metavar="SKU:QTY")
-    place.add_argument("--customer", default="cli-customer")
     place.add_argument("--no-partial", action="store_true", help="wait until everything is in stock")
     place.add_argument("--postal-code", help="00000 makes the couriers refuse the parcel")
     place.add_argument("--idempotency-key")
@@ -282,6 +313,11 @@ def parser() -> argparse.ArgumentParser:
     complete.add_argument("key", type=int)
     complete.add_argument("choice")
     complete.set_defaults(run=task_complete)
+
+    printing = areas.add_parser("token", help="print an access token for curl (demo-operator's, or --as USER's)")
+    printing.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,
+                          help="demo-alice or demo-bob (customers), demo-operator")
+    printing.set_defaults(run=token)
 
     stack = areas.add_parser("stack", help="the local stack (same as the make targets)")
     stack.add_argument("command", choices=["up", "down", "status", "logs", "incidents", "tasks"])

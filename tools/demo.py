@@ -5,31 +5,40 @@ import time
 
 import httpx
 
+from runtime.auth import TokenUnavailable
 from tools.orders import SAMPLE_ADDRESS
+from tools.stack import keycloak
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 
+# Each placed by a demo customer of the realm (logged in with the password the stack generated for them).
+ALICE, BOB = keycloak.CUSTOMER_USERS
 DEMO_ORDERS = [
-    {"customer_id": "demo-alice", "items": [{"sku": "KB-101", "quantity": 1}, {"sku": "MS-202", "quantity": 1}]},
-    {"customer_id": "demo-bob", "items": [{"sku": "MN-303", "quantity": 2}]},
-    {"customer_id": "demo-carol", "items": [{"sku": "HS-404", "quantity": 1}, {"sku": "DK-505", "quantity": 1}]},
+    (ALICE, {"items": [{"sku": "KB-101", "quantity": 1}, {"sku": "MS-202", "quantity": 1}]}),
+    (BOB, {"items": [{"sku": "MN-303", "quantity": 2}]}),
+    (ALICE, {"items": [{"sku": "HS-404", "quantity": 1}, {"sku": "DK-505", "quantity": 1}]}),
 ]
 
 
 def demo(settings: StackSettings, timeout: float = 60) -> None:
     base = f"http://127.0.0.1:{settings.order_port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
+    customers = {user: keycloak.login(settings, user) for user in keycloak.CUSTOMER_USERS}
+    with httpx.Client(base_url=base, timeout=10, auth=keycloak.login(settings)) as client:
         try:
             client.get("/health").raise_for_status()
         except httpx.HTTPError as exc:
             raise StackError(f"the order service at {base} is not answering ({exc}); "
                              "start the stack with `make up`") from exc
         ids = []
-        for order in DEMO_ORDERS:
-            response = client.post("/orders", json={**order, "shipping_address": SAMPLE_ADDRESS})
+        for customer, order in DEMO_ORDERS:
+            try:
+                response = client.post("/orders", json={**order, "shipping_address": SAMPLE_ADDRESS},
+                                       auth=customers[customer])
+            except TokenUnavailable as exc:
+                raise StackError(f"{customer} cannot log in: {exc}") from exc
             response.raise_for_status()
             ids.append(response.json()["id"])
-            print(f"placed {ids[-1]} for {order['customer_id']}: "
+            print(f"placed {ids[-1]} for {customer}: "
                   + ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"]))
         last: dict[str, str] = {}
         started = time.monotonic()

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import httpx
 
+from runtime.auth import TokenUnavailable
+from tools.stack import keycloak
 from tools.stack.config import StackSettings
+from tools.stack.errors import StackError
 
 
 class MonitorError(RuntimeError):
@@ -15,9 +18,12 @@ class MonitorError(RuntimeError):
 
 
 def _request(settings: StackSettings, method: str, path: str, **kwargs) -> dict:
+    """One call to the monitor's API as the realm's demo operator."""
     base = f"http://127.0.0.1:{settings.monitor_port}"
     try:
-        response = httpx.request(method, base + path, timeout=30, **kwargs)
+        response = httpx.request(method, base + path, timeout=30, auth=keycloak.login(settings), **kwargs)
+    except (StackError, TokenUnavailable) as exc:
+        raise MonitorError(f"no token: {exc}; is the stack up? (`fulfil stack up`)") from exc
     except httpx.HTTPError as exc:
         raise MonitorError(f"the process monitor at {base} is not answering ({exc}); is the stack up?") from exc
     if response.status_code >= 400:
@@ -36,7 +42,8 @@ def print_incidents(settings: StackSettings) -> int:
         print(f"incident {incident['key']}  instance {incident['instance_key']}  at {incident['element_id']}"
               f"  ({incident['error_type']})  order {incident['order_id'] or '-'}\n  {incident['message']}\n"
               f"  after fixing the cause: fulfil incident retry {incident['key']}"
-              f"   (or curl -X POST localhost:{settings.monitor_port}/incidents/{incident['key']}/retry)")
+              f"   (or curl -X POST -H \"Authorization: Bearer $(fulfil token)\""
+              f" localhost:{settings.monitor_port}/incidents/{incident['key']}/retry)")
     shown = len(page["items"])
     more = f" (the first {shown} shown)" if page["total"] > shown else ""
     print(f"{page['total']} open incident(s){more}; http://127.0.0.1:{settings.monitor_port}/#/incidents")

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
 from contracts.registry import ENGINE_RECORDS_TOPIC
+from runtime.auth import TokenVerifier
 from runtime.db import make_engine, make_session_factory, unit_of_work
 from runtime.migrations import upgrade_to_head
 from services.monitor import api, db
@@ -29,6 +30,7 @@ from services.monitor.consumers import project_records
 from services.monitor.domain import bpmn_facts
 from services.monitor.settings import MonitorSettings
 from tools.bootstrap import BPMN_DIR
+from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.postgres import scratch_database
 
@@ -215,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         app = FastAPI()
         app.include_router(api.router)
         app.state.sessions = sessions
-        app.state.settings = MonitorSettings(database_url=url)
-        with TestClient(app) as client:
+        app.state.settings = MonitorSettings(database_url=url, auth_issuer=settings.auth_issuer)
+        # Every request carries the operator's token and is checked as the service checks it: that is part of
+        # what a page request costs.
+        app.state.token_verifier = TokenVerifier(settings.auth_issuer, app.state.settings.auth_audience,
+                                                 app.state.settings.jwks_url)
+        with TestClient(app, headers={"Authorization": f"Bearer {keycloak.login(settings).access_token()}"}) as client:
             figures = time_requests(client, page_requests(client, args.instances), args.rounds)
         engine.dispose()
     print(f"\n{'request':<38} {'median ms':>10} {'p95 ms':>8} {'bytes':>8}   ({args.rounds} rounds each)")

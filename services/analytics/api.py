@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 
+from contracts.roles import OPERATOR
+from runtime.auth import PUBLIC, allow
 from runtime.db import unit_of_work
 from runtime.http import Sessions
 from services.analytics import figures
@@ -84,7 +86,7 @@ class Figures(BaseModel):
     over_time: OverTime
 
 
-@router.get("/figures", response_model=Figures)
+@router.get("/figures", response_model=Figures, dependencies=[allow(OPERATOR)])
 def get_figures(all_sessions: Sessions,
                 minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60, description=(
                     "how far back `over_time` reaches; its buckets widen with it (1 minute up to an hour, "
@@ -93,7 +95,7 @@ def get_figures(all_sessions: Sessions,
         return figures.compute(session, window=timedelta(minutes=minutes))
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])
 def page() -> FileResponse:
     """The figures as charts: the page asks `/figures` again every few seconds."""
     return FileResponse(WEB / "index.html", media_type="text/html")

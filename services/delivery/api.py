@@ -4,11 +4,13 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
+from contracts.roles import OPERATOR
+from runtime.auth import allow
 from runtime.db import unit_of_work
 from runtime.http import Identifier, Sessions, problem
 from services.delivery import db
 
-router = APIRouter(tags=["deliveries"])
+router = APIRouter(tags=["deliveries"], dependencies=[allow(OPERATOR)])
 
 
 class DeliveryView(BaseModel):

@@ -14,5 +14,6 @@ class DeliverySettings(ServiceSettings):
     # How long the simulated courier takes from hand-over to delivered.
     courier_delay_seconds: float = 3.0
     courier_poll_seconds: float = 0.5
-    # The Order service's API, for the shipping address (it never travels in process variables).
+    # The Order service's API, for the shipping address (it never travels in process variables), asked with the
+    # service's own token.
     order_api_url: str = f"http://127.0.0.1:{ORDER.port}"

@@ -29,13 +29,13 @@ handlers = JobHandlers()
 def order_api_client(settings: DeliverySettings) -> httpx.Client:
     # One client for the process: building one per call costs a TLS context each time, which under
     # load took two thirds of this service's CPU.
-    return httpx.Client(base_url=settings.order_api_url, timeout=5)
+    return httpx.Client(base_url=settings.order_api_url, timeout=5, auth=settings.own_token())
 
 
 def _shipping_address(order_api: httpx.Client, order_id: str) -> dict:
     response = order_api.get(f"/orders/{order_id}/shipping-address")
-    if response.status_code == 404:
-        raise JobRejected(f"the Order service knows no order {order_id}")
+    if response.status_code in (404, 410):  # unknown, or its address erased on request: retrying cannot help
+        raise JobRejected(f"no shipping address for order {order_id}: {response.json().get('detail')}")
     response.raise_for_status()  # anything else is technical: retried with backoff
     return response.json()
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from contracts.roles import OPERATOR
+from runtime.auth import allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Sessions
+from runtime.http import NOT_JSON, PageLimit, PageOffset, Sessions
 from services.factory import db
 
-router = APIRouter(tags=["production"])
+router = APIRouter(tags=["production"], dependencies=[allow(OPERATOR)])
 
 
 class ProductionOrderView(BaseModel):
@@ -25,11 +27,13 @@ class ProductionLine(BaseModel):
 
 
 @router.get("/production-orders", response_model=list[ProductionOrderView])
-def list_production_orders(all_sessions: Sessions) -> list[ProductionOrderView]:
+def list_production_orders(all_sessions: Sessions, limit: PageLimit = 100,
+                           offset: PageOffset = 0) -> list[ProductionOrderView]:
+    """Production orders, newest first, a page at a time."""
     with unit_of_work(all_sessions) as session:
         return [ProductionOrderView(request_id=r.request_id, order_id=r.order_id, sku=r.sku,
                                     quantity=r.quantity, status=r.status, expedited=r.expedited)
-                for r in db.all_production_orders(session)]
+                for r in db.all_production_orders(session, limit, offset)]
 
 
 @router.get("/production-line", response_model=ProductionLine)

@@ -82,8 +82,10 @@ def save_if_unstarted(session: Session, order: ProductionOrder) -> bool:
     return result.rowcount == 1
 
 
-def all_production_orders(session: Session):
-    return session.execute(select(production_orders).order_by(production_orders.c.created_at)).all()
+def all_production_orders(session: Session, limit: int, offset: int):
+    return session.execute(select(production_orders)
+                           .order_by(production_orders.c.created_at.desc(), production_orders.c.request_id)
+                           .limit(limit).offset(offset)).all()
 
 
 def _production_order(row) -> ProductionOrder:

@@ -14,8 +14,10 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
+from contracts.roles import OPERATOR, SERVICE
+from runtime.auth import PUBLIC, allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.monitor import queries
 from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
@@ -39,12 +41,13 @@ from services.monitor.views import (
 )
 
 router = APIRouter(tags=["monitor"])
+# Operators see and act on every process; the Order service's reconciler reads an order's instances.
+OPERATORS = [allow(OPERATOR)]
+READERS = [allow(OPERATOR, SERVICE)]
 WEB = FilePath(__file__).with_name("web")
 
 # Engine keys are 64-bit; path parameters stay within them.
 Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 def _iso_time(value):
@@ -98,14 +101,14 @@ def _ask_engine(action) -> None:
 
 # --- definitions ---------------------------------------------------------------------------------------------
 
-@router.get("/definitions", response_model=list[DefinitionView])
+@router.get("/definitions", dependencies=OPERATORS, response_model=list[DefinitionView])
 def list_definitions(all_sessions: Sessions) -> list[DefinitionView]:
     """Every deployed process version, newest version first, with its active instances and open incidents."""
     with unit_of_work(all_sessions) as session:
         return [DefinitionView.model_validate(row, from_attributes=True) for row in queries.definition_list(session)]
 
 
-@router.get("/definitions/{key}/xml", response_class=Response, responses={
+@router.get("/definitions/{key}/xml", dependencies=OPERATORS, response_class=Response, responses={
     200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "The BPMN XML as deployed"},
     404: NOT_FOUND})
 def definition_xml(key: Key, all_sessions: Sessions) -> Response:
@@ -113,7 +116,8 @@ def definition_xml(key: Key, all_sessions: Sessions) -> Response:
     return Response(found.bpmn_xml, media_type="application/xml")
 
 
-@router.get("/definitions/{key}/statistics", response_model=list[ElementStatistics], responses={404: NOT_FOUND})
+@router.get("/definitions/{key}/statistics", dependencies=OPERATORS, response_model=list[ElementStatistics],
+            responses={404: NOT_FOUND})
 def definition_statistics(key: Key, all_sessions: Sessions) -> list[ElementStatistics]:
     """Per element of the diagram: instances there now and open incidents (elements with neither are left out)."""
     _found(all_sessions, lambda session: queries.definition(session, key), f"process definition {key}")
@@ -124,7 +128,7 @@ def definition_statistics(key: Key, all_sessions: Sessions) -> list[ElementStati
 
 # --- instances -----------------------------------------------------------------------------------------------
 
-@router.get("/instances", response_model=Page[InstanceView])
+@router.get("/instances", dependencies=READERS, response_model=Page[InstanceView])
 def list_instances(
         all_sessions: Sessions, settings: Settings,
         state: InstanceState | None = None,
@@ -134,7 +138,7 @@ def list_instances(
         started_to: Annotated[IsoTime | None, Query(description="started before")] = None,
         bpmn_process_id: Identifier | None = None,
         definition_key: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-        limit: Limit = 50, offset: Offset = 0) -> Page[InstanceView]:
+        limit: PageLimit = 50, offset: PageOffset = 0) -> Page[InstanceView]:
     """Process instances (called ones too), newest first, filtered; one page and the total."""
     where = queries.InstanceFilter(state=state, order_id=order_id, with_incident=incident, started_from=started_from,
                                    started_to=started_to, bpmn_process_id=bpmn_process_id,
@@ -145,7 +149,7 @@ def list_instances(
                               items=[InstanceView(**instance_fields(row, settings.order_api_url)) for row in rows])
 
 
-@router.get("/instances/{key}", response_model=InstanceDetail, responses={404: NOT_FOUND})
+@router.get("/instances/{key}", dependencies=READERS, response_model=InstanceDetail, responses={404: NOT_FOUND})
 def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> InstanceDetail:
     """One instance with what its diagram shows (active, completed, terminated elements, taken flows,
     incidents), its user tasks, variables and the instances it called."""
@@ -168,7 +172,7 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
     )
 
 
-@router.post("/instances/{key}/cancellation", status_code=202, response_model=Accepted,
+@router.post("/instances/{key}/cancellation", dependencies=OPERATORS, status_code=202, response_model=Accepted,
              responses={404: NOT_FOUND, **ENGINE_ERRORS})
 def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Accepted:
     """Cancel an active instance (and the instances it called) in the engine."""
@@ -179,13 +183,14 @@ def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Acce
     return Accepted(detail=f"cancellation of process instance {key} requested")
 
 
-@router.get("/stalled-instances", response_model=list[StalledInstance], tags=["operations"])
+@router.get("/stalled-instances", dependencies=OPERATORS, response_model=list[StalledInstance],
+            tags=["operations"])
 def stalled_instances(
         all_sessions: Sessions, settings: Settings,
         idle_seconds_at_least: Annotated[float | None, Query(
             alias="idle_seconds", ge=0, le=10 * 365 * 86400,
             description="idle for at least this long; the service's setting by default")] = None,
-        limit: Limit = 100) -> list[StalledInstance]:
+        limit: PageLimit = 100) -> list[StalledInstance]:
     """Active instances that made no progress: no record from the engine for a while, longest idle first.
     A parent waiting for an instance it called is not listed; the called instance is, if idle."""
     now = datetime.now(timezone.utc)
@@ -200,16 +205,16 @@ def stalled_instances(
 
 # --- incidents -----------------------------------------------------------------------------------------------
 
-@router.get("/incidents", response_model=Page[IncidentView])
+@router.get("/incidents", dependencies=OPERATORS, response_model=Page[IncidentView])
 def list_incidents(all_sessions: Sessions, state: IncidentState | None = IncidentState.ACTIVE,
-                   limit: Limit = 50, offset: Offset = 0) -> Page[IncidentView]:
+                   limit: PageLimit = 50, offset: PageOffset = 0) -> Page[IncidentView]:
     """Incidents, oldest first: open ones unless `state` says otherwise (state=RESOLVED, or none for all)."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.incident_page(session, state, limit, offset)
     return Page[IncidentView](total=total, limit=limit, offset=offset, items=[incident_view(r) for r in rows])
 
 
-@router.post("/incidents/{key}/retry", status_code=202, response_model=Accepted,
+@router.post("/incidents/{key}/retry", dependencies=OPERATORS, status_code=202, response_model=Accepted,
              responses={404: NOT_FOUND, **ENGINE_ERRORS})
 def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
                    retries: Annotated[int, Query(ge=1, le=100, description="the job's retries from now")] = 1
@@ -228,16 +233,16 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
 
 # --- user tasks ----------------------------------------------------------------------------------------------
 
-@router.get("/user-tasks", response_model=Page[UserTaskView])
+@router.get("/user-tasks", dependencies=OPERATORS, response_model=Page[UserTaskView])
 def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.CREATED,
-                    limit: Limit = 50, offset: Offset = 0) -> Page[UserTaskView]:
+                    limit: PageLimit = 50, offset: PageOffset = 0) -> Page[UserTaskView]:
     """User tasks, oldest first: open ones unless `state` says otherwise; each with its form and who may do it."""
     with unit_of_work(all_sessions) as session:
         total, rows = queries.user_task_page(session, state, limit, offset)
     return Page[UserTaskView](total=total, limit=limit, offset=offset, items=[task_view(r, r.forms) for r in rows])
 
 
-@router.get("/user-tasks/{key}", response_model=UserTaskView, responses={404: NOT_FOUND})
+@router.get("/user-tasks/{key}", dependencies=OPERATORS, response_model=UserTaskView, responses={404: NOT_FOUND})
 def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
     row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
     return task_view(row, row.forms)
@@ -248,7 +253,7 @@ class CompleteTask(BaseModel):
         max_length=20, description="what the form sets, e.g. {\"decision\": \"continue\"}")
 
 
-@router.post("/user-tasks/{key}/completion", status_code=202, response_model=Accepted,
+@router.post("/user-tasks/{key}/completion", dependencies=OPERATORS, status_code=202, response_model=Accepted,
              responses={**NOT_JSON, 404: NOT_FOUND, **ENGINE_ERRORS,
                         422: problem("The variables are not what the task's form asks for")})
 def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi) -> Accepted:
@@ -269,6 +274,6 @@ def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, eng
 
 # --- the page ------------------------------------------------------------------------------------------------
 
-@router.get("/", include_in_schema=False)
+@router.get("/", dependencies=[PUBLIC], include_in_schema=False)
 def page() -> FileResponse:
     return FileResponse(WEB / "index.html")

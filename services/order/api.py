@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contracts.roles import CUSTOMER, OPERATOR, SERVICE
+from runtime.auth import Caller, CurrentCaller, allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.order import commands, db, reconciler
 from services.order.domain import (
     Cancellation,
@@ -18,6 +20,7 @@ from services.order.domain import (
     IdempotencyConflict,
     InvalidOrder,
     OrderLine,
+    OrdersStillOpen,
     OrderStatus,
     UnknownOrder,
 )
@@ -41,7 +44,8 @@ class ShippingAddress(BaseModel):
 
 
 class PlaceOrder(BaseModel):
-    customer_id: Text = Field(min_length=1, max_length=100)
+    customer_id: Text | None = Field(default=None, min_length=1, max_length=100, description=(
+        "the customer is the subject of the bearer token; if given, it must be that subject (403 otherwise)"))
     items: list[Item] = Field(min_length=1, max_length=100)
     shipping_address: ShippingAddress
     accept_partial_shipments: bool = Field(
@@ -115,16 +119,26 @@ def _cancellation_view(cancellation: Cancellation) -> CancellationView:
                             decided_at=cancellation.decided_at.isoformat() if cancellation.decided_at else None)
 
 
-@router.post("/orders", status_code=201, response_model=OrderView,
+def _own_or_any(caller: Caller, order) -> bool:
+    """Operators see every order; a customer only their own (another's is answered as unknown)."""
+    return order is not None and (caller.has(OPERATOR) or order.customer_id == caller.subject)
+
+
+@router.post("/orders", status_code=201, response_model=OrderView, dependencies=[allow(CUSTOMER)],
              responses={**NOT_JSON, 200: {"description": "A retry with the same Idempotency-Key: the original order"},
                         409: problem("Idempotency-Key reused for a different request"),
                         422: problem("Invalid order: the reason, and the fields at fault")})
-def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions,
+def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions, caller: CurrentCaller,
                 idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None) -> OrderView:
+    """Place an order for the customer the bearer token names."""
+    if body.customer_id is not None and body.customer_id != caller.subject:
+        raise HTTPException(403, detail="a customer places orders only for themselves: customer_id must be the "
+                                        "token's subject, or left out")
+
     def place():
         with unit_of_work(all_sessions) as session:
             return commands.place_order(
-                session, customer_id=body.customer_id,
+                session, customer_id=caller.subject,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
@@ -147,22 +161,24 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         return _view(session, db.get_order(session, placed.order_id), request.app.state.settings, with_timeline=True)
 
 
-@router.get("/orders/{order_id}", response_model=OrderView, responses={404: problem("Unknown order")})
-def get_order(order_id: Identifier, request: Request, all_sessions: Sessions) -> OrderView:
+@router.get("/orders/{order_id}", response_model=OrderView, dependencies=[allow(CUSTOMER, OPERATOR)],
+            responses={404: problem("Unknown order, or another customer's")})
+def get_order(order_id: Identifier, request: Request, all_sessions: Sessions, caller: CurrentCaller) -> OrderView:
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
-        if order is None:
+        if not _own_or_any(caller, order):
             raise HTTPException(404, detail=f"no order with id {order_id}")
         return _view(session, order, request.app.state.settings, with_timeline=True)
 
 
-@router.get("/orders", response_model=list[OrderView])
-def list_orders(request: Request, all_sessions: Sessions, status: OrderStatus | None = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[OrderView]:
+@router.get("/orders", response_model=list[OrderView], dependencies=[allow(CUSTOMER, OPERATOR)])
+def list_orders(request: Request, all_sessions: Sessions, caller: CurrentCaller, status: OrderStatus | None = None,
+                limit: PageLimit = 50, offset: PageOffset = 0) -> list[OrderView]:
+    """The newest orders first: every order for an operator, a customer's own for a customer."""
+    customer_id = None if caller.has(OPERATOR) else caller.subject
     with unit_of_work(all_sessions) as session:
         return [_view(session, o, request.app.state.settings, with_timeline=False)
-                for o in db.list_orders(session, status=status, limit=limit, offset=offset)]
+                for o in db.list_orders(session, status=status, customer_id=customer_id, limit=limit, offset=offset)]
 
 
 class CancelAnswer(BaseModel):
@@ -173,10 +189,12 @@ class CancelAnswer(BaseModel):
 
 
 @router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancelAnswer,
+             dependencies=[allow(CUSTOMER, OPERATOR)],
              responses={200: {"description": "Already cancelled", "model": CancelAnswer},
-                        404: problem("Unknown order"),
+                        404: problem("Unknown order, or another customer's"),
                         409: problem("Refused: delivered or otherwise ended; the refusal is on the order too")})
-def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response) -> CancelAnswer:
+def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response,
+                 caller: CurrentCaller) -> CancelAnswer:
     """Ask for cancellation; the process stops wherever it is and undoes what was done.
 
     202 means the request is pending: the order's `cancellation.outcome` says later whether it
@@ -184,6 +202,8 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
     """
     try:
         with unit_of_work(all_sessions) as session:
+            if not _own_or_any(caller, db.get_order(session, order_id)):
+                raise UnknownOrder(order_id)
             cancellation, status = commands.request_cancellation(session, order_id)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
@@ -197,14 +217,37 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
 
 
 @router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],
-            responses={404: problem("Unknown order")})
+            dependencies=[allow(SERVICE)], responses={404: problem("Unknown order"),
+                                                      410: problem("Erased at the customer's request")})
 def shipping_address(order_id: Identifier, all_sessions: Sessions) -> AddressView:
-    """For the Delivery service: the address stays here and never enters the process."""
+    """For the Delivery service (its client-credentials token): the address stays here and never enters the process."""
     with unit_of_work(all_sessions) as session:
         order = db.get_order(session, order_id)
         if order is None:
             raise HTTPException(404, detail=f"no order with id {order_id}")
+        if order.shipping_address is None:
+            raise HTTPException(410, detail=f"the personal data of order {order_id} was erased on request "
+                                            f"at {order.personal_data_erased_at.isoformat()}")
         return AddressView.model_validate(order.shipping_address)
+
+
+class Erasure(BaseModel):
+    customer_id: str
+    erased_orders: list[str] = Field(description="orders whose personal data went now (none if it went before)")
+
+
+@router.delete("/customers/{customer_id}/personal-data", response_model=Erasure, tags=["privacy"],
+               dependencies=[allow(OPERATOR)], responses={
+                   409: problem("An order of the customer is not final yet and still needs the address")})
+def erase_personal_data(customer_id: Identifier, all_sessions: Sessions) -> Erasure:
+    """On a customer's request: erase their personal data (the shipping address) from every order of theirs. The
+    orders keep their ids, lines and history, and each one's timeline says when. Asking again erases nothing more."""
+    try:
+        with unit_of_work(all_sessions) as session:
+            erased = commands.erase_personal_data(session, customer_id)
+    except OrdersStillOpen as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    return Erasure(customer_id=customer_id, erased_orders=erased)
 
 
 class StallView(BaseModel):
@@ -214,13 +257,13 @@ class StallView(BaseModel):
     diagnosis: str
 
 
-@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"])
+@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)])
 def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
     settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
         stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
-    with ProcessMonitor(settings.monitor_url) as engine:
+    with ProcessMonitor(settings.monitor_url, settings.own_token()) as engine:
         return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
                           or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
                 for s in stalls]

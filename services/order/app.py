@@ -10,7 +10,7 @@ from services.order.settings import OrderSettings
 
 settings = OrderSettings()
 stuck_after = timedelta(seconds=settings.stuck_after_seconds)
-engine = ProcessMonitor(settings.monitor_url)
+engine = ProcessMonitor(settings.monitor_url, settings.own_token())
 
 service = Service(
     settings=settings,

@@ -37,6 +37,7 @@ from services.order.domain import (
     check_idempotent_retry,
     check_printable,
     normalise_lines,
+    orders_to_erase,
     request_fingerprint,
     settle_cancellation,
     status_of,
@@ -132,6 +133,21 @@ def request_cancellation(session: Session, order_id: str) -> tuple[Cancellation,
     elif cancellation.outcome is CancelOutcome.REFUSED:
         _refuse_cancellation(session, order_id, status, cancellation)
     return cancellation, status
+
+
+def erase_personal_data(session: Session, customer_id: str) -> list[str]:
+    """Erase a customer's personal data from every order of theirs (the ids, lines and history stay), with an
+    entry on each order's timeline; returns the orders erased now (none when done before).
+
+    Raises OrdersStillOpen while an order of theirs is not final.
+    """
+    found = db.orders_of_customer(session, customer_id)
+    erased = orders_to_erase({o.id: (OrderStatus(o.status), o.personal_data_erased_at is not None) for o in found})
+    db.erase_personal_data(session, erased, datetime.now(timezone.utc))
+    for order in found:
+        if order.id in erased:
+            db.add_timeline(session, order.id, order.status, "personal data erased on request (shipping address)")
+    return erased
 
 
 def _refuse_cancellation(session: Session, order_id: str, status: OrderStatus, refused: Cancellation) -> None:

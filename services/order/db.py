@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -34,13 +35,16 @@ from services.order.domain import (
 )
 
 metadata = MetaData()
+# What an erased order keeps in place of the fingerprint of its request.
+ERASED = "erased"
 
 orders = Table(
     "orders", metadata,
     Column("id", String(36), primary_key=True),
     Column("customer_id", String(100), nullable=False),
-    # Customer data stays in this database; process variables and events carry ids only.
-    Column("shipping_address", JSONB, nullable=False),
+    # Customer data stays in this database; process variables and events carry ids only. NULL once erased on
+    # the customer's request (personal_data_erased_at says when).
+    Column("shipping_address", JSONB),
     Column("status", String(32), nullable=False),
     Column("accepts_partial", Boolean, nullable=False, server_default="true"),
     # Facts reported by the other services; the status is derived from them (domain.status_of).
@@ -56,6 +60,9 @@ orders = Table(
     Column("cancel_decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("personal_data_erased_at", DateTime(timezone=True)),
+    # A customer's own orders, newest first (GET /orders with a customer's token).
+    Index("ix_orders_customer_created", "customer_id", "created_at"),
 )
 
 order_lines = Table(
@@ -118,11 +125,26 @@ def get_timeline(session: Session, order_id: str):
                            .order_by(order_timeline.c.at, order_timeline.c.id)).all()
 
 
-def list_orders(session: Session, *, status: str | None, limit: int, offset: int):
+def list_orders(session: Session, *, status: str | None, customer_id: str | None, limit: int, offset: int):
     query = select(orders).order_by(orders.c.created_at.desc()).limit(limit).offset(offset)
     if status:
         query = query.where(orders.c.status == status)
+    if customer_id is not None:
+        query = query.where(orders.c.customer_id == customer_id)
     return session.execute(query).all()
+
+
+def orders_of_customer(session: Session, customer_id: str):
+    """Every order of a customer, locked, in id order (one lock order for every caller)."""
+    return session.execute(select(orders).where(orders.c.customer_id == customer_id)
+                           .order_by(orders.c.id).with_for_update()).all()
+
+
+def erase_personal_data(session: Session, order_ids: list[str], at: datetime) -> None:
+    """The address goes, and with it the request's fingerprint (a hash of it); ids, lines and history stay."""
+    if order_ids:
+        session.execute(update(orders).where(orders.c.id.in_(order_ids))
+                        .values(shipping_address=None, request_fingerprint=ERASED, personal_data_erased_at=at))
 
 
 def add_timeline(session: Session, order_id: str, status: str, what: str, *,

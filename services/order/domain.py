@@ -254,6 +254,26 @@ def check_idempotent_retry(stored_fingerprint: str, fingerprint: str) -> None:
         raise IdempotencyConflict("this Idempotency-Key was already used for a different order request")
 
 
+class OrdersStillOpen(ValueError):
+    """A customer's personal data is still needed: these orders of theirs are not final yet."""
+
+    def __init__(self, order_ids: list[str]) -> None:
+        super().__init__(f"{len(order_ids)} order(s) not final yet, which still need the shipping address: "
+                         f"{', '.join(order_ids)}; erase once they are final (or cancel them)")
+        self.order_ids = order_ids
+
+
+def orders_to_erase(orders: dict[str, tuple[OrderStatus, bool]]) -> list[str]:
+    """Of a customer's orders (id -> status, whether already erased), those whose personal data goes now.
+
+    Only when every one is final: a courier still needs the address of an open order.
+    """
+    still_open = sorted(order_id for order_id, (status, _) in orders.items() if status not in FINAL_STATUSES)
+    if still_open:
+        raise OrdersStillOpen(still_open)
+    return sorted(order_id for order_id, (_, erased) in orders.items() if not erased)
+
+
 def waiting_for(backorder_open: bool, stages: list[ShipmentStage]) -> str | None:
     """What a non-final order legitimately waits for under a process deadline; None: it should be moving.
 

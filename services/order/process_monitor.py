@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import httpx
 
+from runtime.auth import TokenUnavailable
 from services.order.reconciler import EngineInstance
 
 
 class ProcessMonitor:
     """The monitor's API; None when it does not answer (the reconciler says so and goes on)."""
 
-    def __init__(self, base_url: str, timeout_seconds: float = 3) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=timeout_seconds)
+    def __init__(self, base_url: str, auth: httpx.Auth, timeout_seconds: float = 3) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=timeout_seconds, auth=auth)
 
     def __enter__(self) -> ProcessMonitor:
         return self
@@ -30,7 +31,7 @@ class ProcessMonitor:
                     incidents=tuple(f"{i['element_id']}: {i['message']}" for i in detail.get("incidents", ())
                                     if i["state"] == "ACTIVE")))
             return found
-        except (httpx.HTTPError, KeyError, ValueError):
+        except (httpx.HTTPError, TokenUnavailable, KeyError, ValueError):
             return None
 
     def _get(self, path: str, **kwargs) -> dict:

@@ -24,12 +24,13 @@ class OrderSettings(ServiceSettings):
     stuck_after_seconds: float = 300
     reconcile_every_seconds: float = 15
 
-    # The process monitor: each order links to its page, and the reconciler asks its API about a stalled
-    # order's process instances.
+    # The process monitor: the reconciler asks its API about a stalled order's process instances, and each order
+    # links to its page where people reach it (the same address unless set: a container reaches it by another).
     monitor_url: str = f"http://127.0.0.1:{MONITOR.port}"
+    monitor_public_url: str = ""
 
     def monitor_page(self, order_id: str) -> str:
-        return f"{self.monitor_url}/#/orders/{order_id}"
+        return f"{self.monitor_public_url or self.monitor_url}/#/orders/{order_id}"
 
     def deadlines(self) -> Deadlines:
         """The process deadlines of this deployment, as an order's process reads them."""

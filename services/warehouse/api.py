@@ -8,8 +8,10 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contracts.roles import OPERATOR
+from runtime.auth import allow
 from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, Sessions, Text, problem
+from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.warehouse import commands, db
 from services.warehouse.domain import (
     IdempotencyConflict,
@@ -19,7 +21,7 @@ from services.warehouse.domain import (
     UnknownSku,
 )
 
-router = APIRouter(tags=["stock"])
+router = APIRouter(tags=["stock"], dependencies=[allow(OPERATOR)])
 
 
 class StockView(BaseModel):
@@ -83,10 +85,11 @@ def if_match_versions(if_match: str) -> frozenset[int] | None:
 
 
 @router.get("/stock", response_model=list[StockView])
-def list_stock(all_sessions: Sessions) -> list[StockView]:
+def list_stock(all_sessions: Sessions, limit: PageLimit = 100, offset: PageOffset = 0) -> list[StockView]:
+    """Stock items by SKU, a page at a time."""
     with unit_of_work(all_sessions) as session:
         return [StockView(sku=r.sku, name=r.name, on_hand=r.on_hand, reserved=r.reserved, version=r.version)
-                for r in db.all_stock(session)]
+                for r in db.all_stock(session, limit, offset)]
 
 
 @router.get("/stock/{sku}", response_model=StockView,

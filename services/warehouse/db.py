@@ -117,8 +117,8 @@ def save_stock(session: Session, levels: dict[str, StockLevel]) -> None:
                                 updated_at=func.now()))
 
 
-def all_stock(session: Session):
-    return session.execute(select(stock).order_by(stock.c.sku)).all()
+def all_stock(session: Session, limit: int, offset: int):
+    return session.execute(select(stock).order_by(stock.c.sku).limit(limit).offset(offset)).all()
 
 
 def stock_item(session: Session, sku: str):

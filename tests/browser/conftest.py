@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tools.stack import keycloak
 from tools.stack.browser import CHROMIUM_FLAGS, MISSING, chromium
 from tools.stack.config import REPO_ROOT
 
@@ -37,17 +38,20 @@ def browser() -> Browser:
 def page(browser):
     """A tab of its own (no cookies or storage from another test), in English and UTC, the same on every machine.
 
-    A script error or a failed request on the page fails the test that opened it.
+    A script error or a failed request on the page fails the test that opened it, unless the test expects it:
+    a problem that contains one of the texts the test puts in `tab.expected_problems` is not reported.
     """
     context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1100})
     tab = context.new_page()
     problems: list[str] = []
+    tab.expected_problems = []
     tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     tab.on("console", lambda message: message.type == "error" and problems.append(
         f"console: {message.text} ({message.location.get('url')})"))
     tab.on("requestfailed", lambda request: problems.append(f"request failed: {request.url} {request.failure}"))
     yield tab
-    reported = list(problems)  # not what closing cuts off (a refresh under way)
+    # Not what closing cuts off (a refresh under way).
+    reported = [p for p in problems if not any(expected in p for expected in tab.expected_problems)]
     context.close()
     if reported:
         pytest.fail("the page reported problems:\n" + "\n".join(reported))
@@ -59,6 +63,20 @@ def service_url(stack):
     def url(service: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{stack.service_port(service)}{path}"
     return url
+
+
+@pytest.fixture(scope="session")
+def log_in(stack):
+    """`log_in(page, url)`: open a service's page, which sends the browser to the realm's login form, and log in
+    there as a demo user (the operator unless `user` says otherwise); back on the page, it has its token."""
+    def through_the_form(tab: Page, url: str, user: str = keycloak.OPERATOR_USER) -> None:
+        tab.goto(url)
+        tab.wait_for_selector("#kc-login")
+        tab.fill("#username", user)
+        tab.fill("#password", keycloak.user_password(stack, user))
+        tab.click("#kc-login")
+        tab.wait_for_url(f"{url}*")
+    return through_the_form
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import re
 
 from tests.conftest import eventually
 from tests.e2e.conftest import place_and_complete
+from tools.stack import keycloak
 
 UNIT_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400}
 # Each chart's canvas, and what its axis titles must say: what is counted, and in which unit.
@@ -48,18 +49,18 @@ def percent_shown(text: str) -> int:
     return int(match[1])
 
 
-def opened(page, service_url) -> None:
-    page.goto(service_url("analytics"))
+def opened(page, service_url, log_in) -> None:
+    log_in(page, service_url("analytics"))  # the figures are an operator's
     page.wait_for_selector("#status[data-as-of]")  # the first answer of /figures is on the page
 
 
 def test_the_page_shows_the_figures_rounded_with_units_and_charts_them_on_titled_axes(
-        page, service_url, analytics_api, order_api, fresh_sku, screenshot):
+        page, service_url, log_in, analytics_api, order_api, fresh_sku, screenshot):
     # An order of this test's own, delivered: there is a lead time and a fill rate to show.
     place_and_complete(order_api, items=[{"sku": fresh_sku(5), "quantity": 1}])
     eventually(lambda: analytics_api.get("/figures").json()["lead_time_seconds"]["count"],
                what="analytics to see a delivered order")
-    opened(page, service_url)
+    opened(page, service_url, log_in)
 
     def page_agrees_with_the_figures():
         figures = analytics_api.get("/figures").json()
@@ -89,8 +90,8 @@ def test_the_page_shows_the_figures_rounded_with_units_and_charts_them_on_titled
 
 
 def test_the_page_follows_a_newly_completed_order_without_being_reloaded(
-        page, service_url, order_api, fresh_sku):
-    opened(page, service_url)
+        page, service_url, log_in, order_api, fresh_sku):
+    opened(page, service_url, log_in)
     page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
     completed = page.locator('[data-figure="orders-completed"]')
     before = int(completed.inner_text().replace(",", ""))
@@ -98,3 +99,15 @@ def test_the_page_follows_a_newly_completed_order_without_being_reloaded(
     page.wait_for_function("([element, before]) => Number(element.textContent.replace(/,/g, '')) > before",
                            arg=[completed.element_handle(), before], timeout=30_000)
     assert page.evaluate("window.sameDocument") is True
+
+
+def test_the_page_logs_in_through_the_realm_and_shows_the_role_it_logged_in_with(page, service_url, log_in):
+    opened(page, service_url, log_in)
+    assert page.locator("#roles").inner_text() == "operator"
+
+
+def test_a_customer_logged_in_on_the_page_sees_no_figures(page, service_url, log_in):
+    page.expected_problems.append("status of 403 (Forbidden) (http://127.0.0.1:")
+    log_in(page, service_url("analytics"), keycloak.CUSTOMER_USERS[0])
+    page.wait_for_selector("#status.stale")
+    assert "403" in page.locator("#status").inner_text()

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import eventually
 from tests.e2e.conftest import place, place_and_complete, production_of, wait_for_status
 from tests.e2e.test_exceptions import DAY
+from tools.stack import keycloak
 
 
 def marked(page: Page, element_id: str) -> list[str]:
@@ -27,13 +28,13 @@ def instance_of(monitor_api, order_id: str, process: str = "order-fulfillment") 
 
 
 def test_an_orders_instance_is_found_by_its_id_and_its_diagram_marks_the_path_it_took(
-        page, service_url, order_api, monitor_api):
+        page, service_url, log_in, order_api, monitor_api):
     order = place_and_complete(order_api)
     instance = instance_of(monitor_api, order["id"])
     eventually(lambda: monitor_api.get(f"/instances/{instance['key']}").json()["state"] == "COMPLETED",
                what="the monitor to see the instance completed")
 
-    page.goto(service_url("monitor", "/#/instances"))
+    log_in(page, service_url("monitor", "/#/instances"))
     page.get_by_test_id("filter-order").fill(order["id"])
     page.get_by_role("button", name="filter").click()
     expect(page.get_by_test_id("instance-row")).to_have_count(2)  # the order's process and its shipment
@@ -48,14 +49,14 @@ def test_an_orders_instance_is_found_by_its_id_and_its_diagram_marks_the_path_it
 
 
 def test_an_incident_is_marked_on_its_element_and_retried_from_the_page_once_its_cause_is_fixed(
-        page, service_url, order_api, warehouse_api, monitor_api, screenshot):
+        page, service_url, log_in, order_api, warehouse_api, monitor_api, screenshot):
     sku = f"T-{uuid.uuid4().hex[:8]}"  # not in the catalog yet: the reservation cannot work
     order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
     instance = instance_of(monitor_api, order_id)
     eventually(lambda: monitor_api.get(f"/instances/{instance['key']}").json()["open_incidents"],
                what="the incident in the monitor")
 
-    page.goto(service_url("monitor", f"/#/instances/{instance['key']}"))
+    log_in(page, service_url("monitor", f"/#/instances/{instance['key']}"))
     diagram_drawn(page)
     assert "failing" in marked(page, "ReserveStock")
     expect(page.get_by_test_id("badge-incidents-ReserveStock")).to_be_visible()
@@ -77,7 +78,7 @@ def test_an_incident_is_marked_on_its_element_and_retried_from_the_page_once_its
 
 
 def test_a_user_task_is_completed_from_the_page_with_its_forms_choice(
-        page, service_url, order_api, fresh_sku, paused_production, engine_clock, monitor_api, service_db):
+        page, service_url, log_in, order_api, fresh_sku, paused_production, engine_clock, monitor_api, service_db):
     order_id = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 2}])
     wait_for_status(order_api, order_id, "AWAITING_STOCK")
     eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
@@ -89,7 +90,7 @@ def test_a_user_task_is_completed_from_the_page_with_its_forms_choice(
                            for task in monitor_api.get("/user-tasks").json()["items"]),
                what="the user task in the monitor")
 
-    page.goto(service_url("monitor", "/#/tasks"))
+    log_in(page, service_url("monitor", "/#/tasks"))
     task = page.get_by_test_id("task-row").filter(has_text=order_id)
     expect(task).to_contain_text("DecideLateStock")
     expect(task).to_contain_text("group fulfilment-team")
@@ -97,3 +98,10 @@ def test_a_user_task_is_completed_from_the_page_with_its_forms_choice(
     task.get_by_test_id("complete").click()
     expect(page.locator("#message")).to_contain_text("completed with {'decision': 'cancel'}")
     wait_for_status(order_api, order_id, "CANCELLED")
+
+
+def test_the_page_logs_in_and_a_customer_logged_in_sees_no_process(page, service_url, log_in):
+    page.expected_problems.append("status of 403 (Forbidden) (http://127.0.0.1:")
+    log_in(page, service_url("monitor"), keycloak.CUSTOMER_USERS[0])
+    expect(page.locator("#roles")).to_have_text("customer")
+    expect(page.locator("#message")).to_contain_text("this needs the role operator")

@@ -63,7 +63,7 @@ def warehouse_rows(service_db, sql: str, order_id: str) -> list[tuple]:
 
 
 def stock_of(warehouse_api, sku: str) -> tuple[int, int]:
-    row = next(s for s in warehouse_api.get("/stock").json() if s["sku"] == sku)
+    row = warehouse_api.get(f"/stock/{sku}").json()
     return row["on_hand"], row["reserved"]
 
 

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
 from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
-from tests.conftest import INJECTED_BY_TEST
+from tests.conftest import INJECTED_BY_TEST, new_order_request
 from tools.catalog import CATALOG, ENGINE_RECORD_SCHEMA, schema_file
 
 
@@ -97,3 +97,14 @@ def test_the_engine_records_match_their_schema_and_are_keyed_by_process_instance
         assert message.key().decode() == str(instance if instance > 0 else record["key"])
         kinds[record["valueType"]] += 1
     assert set(kinds) == set(ENGINE_RECORD_VALUE_TYPES), f"kinds seen: {kinds}"
+
+
+def test_no_published_event_and_no_engine_record_carries_a_customers_address(stack, published):
+    # Every test order is shipped to this address; process variables, jobs, messages and events carry ids only.
+    address = new_order_request()["shipping_address"]
+    marks = [address["name"].encode(), address["street"].encode(), b'"shipping_address"', b'"street"']
+    everything = {**published, ENGINE_RECORDS_TOPIC: all_records(stack, ENGINE_RECORDS_TOPIC)}
+    assert sum(map(len, everything.values())) > 100
+    carrying = [(topic, record.offset()) for topic, records in everything.items() for record in records
+                if any(mark in record.value() for mark in marks)]
+    assert carrying == []

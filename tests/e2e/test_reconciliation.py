@@ -6,7 +6,8 @@ from sqlalchemy import text
 from tests.conftest import eventually, new_order_request
 
 
-def test_a_stalled_order_is_reported_on_its_timeline_and_in_the_stuck_list(order_api, service_db, engine_records):
+def test_a_stalled_order_is_reported_on_its_timeline_and_in_the_stuck_list(order_api, login, service_db,
+                                                                         engine_records):
     # Input the warehouse refuses: an incident at once, and the order stands still at PLACED.
     order_id = order_api.post("/orders", json=new_order_request(
         items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
@@ -19,11 +20,11 @@ def test_a_stalled_order_is_reported_on_its_timeline_and_in_the_stuck_list(order
                          what="the reconciler to report the order")
     assert entry["what"].startswith("stalled: no progress for 60 min") and "incident" in entry["what"]
     assert entry["status"] == "PLACED"
-    [stall] = [s for s in order_api.get("/stuck-orders").json() if s["order_id"] == order_id]
+    [stall] = [s for s in order_api.get("/stuck-orders", auth=login()).json() if s["order_id"] == order_id]
     assert stall["status"] == "PLACED" and stall["idle_seconds"] >= 3600
 
 
-def test_an_order_waiting_for_stock_is_not_reported_as_stalled(order_api, fresh_sku, service_db):
+def test_an_order_waiting_for_stock_is_not_reported_as_stalled(order_api, login, fresh_sku, service_db):
     order_id = order_api.post("/orders", json=new_order_request(
         accept_partial_shipments=False, items=[{"sku": fresh_sku(0), "quantity": 1}])).json()["id"]
     eventually(lambda: order_api.get(f"/orders/{order_id}").json()["status"] == "AWAITING_STOCK",
@@ -31,11 +32,11 @@ def test_an_order_waiting_for_stock_is_not_reported_as_stalled(order_api, fresh_
     with service_db("order") as db:
         db.execute(text("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = :id"), {"id": order_id})
         db.commit()
-    assert order_id not in [s["order_id"] for s in order_api.get("/stuck-orders").json()]
+    assert order_id not in [s["order_id"] for s in order_api.get("/stuck-orders", auth=login()).json()]
 
 
 def test_an_order_whose_process_was_ended_behind_its_back_is_reported_as_disagreeing(
-        order_api, service_db, camunda_api, engine_records):
+        order_api, login, service_db, camunda_api, engine_records):
     # Input the warehouse refuses: an incident, and the order stands at PLACED.
     order_id = order_api.post("/orders", json=new_order_request(
         items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
@@ -52,7 +53,7 @@ def test_an_order_whose_process_was_ended_behind_its_back_is_reported_as_disagre
                                   if e["what"].startswith("stalled")], timeout=60, interval=1,
                          what="the reconciler to report the order")
     assert "no live process instance: its process ended (TERMINATED) while the order reads PLACED" in entry["what"]
-    [stall] = [s for s in order_api.get("/stuck-orders").json() if s["order_id"] == order_id]
+    [stall] = [s for s in order_api.get("/stuck-orders", auth=login()).json() if s["order_id"] == order_id]
     assert "status disagrees with the process" in stall["diagnosis"]
     with service_db("order") as db:  # what the operator would settle by hand; later tests check no order is left so
         db.execute(text("UPDATE orders SET status = 'CANCELLED' WHERE id = :id"), {"id": order_id})

@@ -14,8 +14,8 @@ from tools.stack.services import Replica
 pytestmark = pytest.mark.kills_components
 
 
-def test_a_second_warehouse_replica_takes_over_http_events_and_jobs_when_the_first_stops(stack, order_api, service_db,
-                                                                                          capsys):
+def test_a_second_warehouse_replica_takes_over_http_events_and_jobs_when_the_first_stops(stack, login, order_api,
+                                                                                          service_db, capsys):
     two = stack.model_copy(update={"replicas": 2})
     first, second = Replica("warehouse", 1), Replica("warehouse", 2)
     services.start(two, [second])
@@ -27,7 +27,7 @@ def test_a_second_warehouse_replica_takes_over_http_events_and_jobs_when_the_fir
         assert listed["warehouse-2"] == ["running", f"http://127.0.0.1:{second.port(two)}", "ready"]
         # With the first replica gone, only the second can reserve, take in the factory's items and pack.
         stop(two, first.name)
-        with httpx.Client(base_url=f"http://127.0.0.1:{second.port(two)}", timeout=10) as warehouse:
+        with httpx.Client(base_url=f"http://127.0.0.1:{second.port(two)}", timeout=10, auth=login()) as warehouse:
             sku = f"REPLICA-{uuid.uuid4().hex[:8]}"
             assert warehouse.put(f"/stock/{sku}", json={"on_hand": 1, "name": "replica test item"}).status_code == 201
         placed = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 3}]))

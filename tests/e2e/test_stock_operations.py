@@ -67,30 +67,31 @@ def test_an_adjustment_takes_out_free_units_only(order_api, warehouse_api, fresh
 
 
 def test_concurrent_adjustments_all_count_and_of_concurrent_counts_on_one_version_exactly_one_wins(
-        stack, warehouse_api, fresh_sku):
+        stack, login, warehouse_api, fresh_sku):
     sku = fresh_sku(0)
     url = f"http://127.0.0.1:{stack.warehouse_port}/stock/{sku}"
     with ThreadPoolExecutor(8) as pool:
         added = list(pool.map(lambda n: httpx.post(f"{url}/adjustments", json={"quantity": 1, "reason": f"box {n}"},
-                                                   timeout=30), range(20)))
+                                                   timeout=30, auth=login()), range(20)))
     assert [r.status_code for r in added] == [201] * 20
     assert levels(warehouse_api, sku) == (20, 0), "no adjustment was lost"
 
     etag = warehouse_api.get(f"/stock/{sku}").headers["ETag"]
     with ThreadPoolExecutor(8) as pool:
         counts = list(pool.map(lambda n: httpx.put(url, json={"on_hand": 30 + n}, headers={"If-Match": etag},
-                                                   timeout=30), range(8)))
+                                                   timeout=30, auth=login()), range(8)))
     assert sorted(r.status_code for r in counts) == [200] + [412] * 7
     [winner] = [r.json() for r in counts if r.status_code == 200]
     assert levels(warehouse_api, sku) == (winner["on_hand"], 0)
 
 
-def test_an_adjustment_retried_with_its_idempotency_key_is_applied_once(stack, warehouse_api, fresh_sku):
+def test_an_adjustment_retried_with_its_idempotency_key_is_applied_once(stack, login, warehouse_api, fresh_sku):
     sku, key = fresh_sku(0), f"adjust-{uuid.uuid4()}"
     url = f"http://127.0.0.1:{stack.warehouse_port}/stock/{sku}/adjustments"
     body = {"quantity": 5, "reason": "delivery note 4711"}
     with ThreadPoolExecutor(4) as pool:
-        tries = list(pool.map(lambda _: httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30),
+        tries = list(pool.map(lambda _: httpx.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30,
+                                                  auth=login()),
                               range(4)))
     assert sorted(r.status_code for r in tries) == [200, 200, 200, 201]
     assert len({r.json()["id"] for r in tries}) == 1

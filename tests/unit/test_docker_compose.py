@@ -4,6 +4,7 @@ import importlib.metadata
 import importlib.util
 import re
 import shlex
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,23 @@ import yaml
 
 from contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
 from runtime.settings import ServiceSettings
-from tools.stack import artifacts, camunda, java, kafka
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPO_ROOT, StackSettings
+from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres
+from tools.stack.config import (
+    CAMUNDA_VERSION,
+    KAFKA_VERSION,
+    KEYCLOAK_REALM,
+    KEYCLOAK_VERSION,
+    REPO_ROOT,
+    StackSettings,
+)
 from tools.stack.services import environment
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
-LAUNCHER = StackSettings()
+# The launcher's defaults, whatever FULFIL_STACK_* variables this shell has (a stack on other ports runs the tests
+# too); a state folder of its own, since the services' environment names secrets the stack generates there.
+LAUNCHER = StackSettings.model_construct(state_dir=Path(tempfile.gettempdir()) / "fulfil-compose-test")
+keycloak.generated_secrets(LAUNCHER)
+postgres.generated_passwords(LAUNCHER)
 
 
 def image_tag(container: str) -> str:
@@ -71,7 +83,7 @@ def test_compose_runs_every_service_the_launcher_runs():
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_listens_where_the_launcher_puts_it(service):
     port = LAUNCHER.service_port(service)
-    assert COMPOSE[service]["ports"] == [f"{port}:{port}"]
+    assert COMPOSE[service]["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert settings_class(service)().http_port == port
 
 
@@ -81,20 +93,41 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     given = COMPOSE[service]["environment"]
     launcher = {k for k in environment(LAUNCHER, service) if k.startswith(prefix)}
     # Inside a container the API must listen on all interfaces; the port is the settings default
-    # (checked above), which the launcher only spells out.
-    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"}
+    # (checked above), which the launcher only spells out. Containers reach Keycloak by another name than the
+    # issuer's, so they are told where its keys (and a service that calls another where its tokens) are; the
+    # Order service reaches the monitor as `monitor`, and links people to it on localhost.
+    calling = service in keycloak.CALLING_SERVICES
+    backchannel = {prefix + "AUTH_JWKS_URL"} | ({prefix + "AUTH_TOKEN_URL"} if calling else set())
+    public = {prefix + "MONITOR_PUBLIC_URL"} if service == "order" else set()
+    assert set(given) == (launcher - {prefix + "HTTP_PORT"}) | {prefix + "HTTP_HOST"} | backchannel | public
     fields = {name.upper() for name in settings_class(service).model_fields}
     assert {k.removeprefix(prefix) for k in given} <= fields
     name = SERVICES[service].database
-    assert given[prefix + "DATABASE_URL"].endswith(f"://{name}@postgres:5432/{name}")
+    password = f"${{{postgres.password_variable(name)}:?see .env}}"
+    assert given[prefix + "DATABASE_URL"] == f"postgresql+psycopg://{name}:{password}@postgres:5432/{name}"
+    realm = f"{LAUNCHER.keycloak_port}/realms/{KEYCLOAK_REALM}"
+    assert given[prefix + "AUTH_ISSUER"] == f"http://localhost:{realm}"  # --hostname of the compose Keycloak
+    assert given[prefix + "AUTH_JWKS_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/certs"
+    if calling:
+        assert given[prefix + "AUTH_TOKEN_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/token"
+        secret = keycloak.secret_variable(keycloak.service_client(service))
+        assert re.fullmatch(rf"\$\{{{secret}:\?.*\}}", given[prefix + "AUTH_CLIENT_SECRET"])
 
 
-def test_postgres_init_creates_each_service_role_and_database():
+def test_postgres_init_creates_each_service_role_with_its_password_and_its_database_closed_to_others():
     sql = (REPO_ROOT / "tools/stack/postgres-init.sql").read_text()
+    environment_given = COMPOSE["postgres"]["environment"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in environment_given  # the image's default: scram-sha-256
+    assert environment_given["POSTGRES_PASSWORD"].startswith(f"${{{postgres.password_variable('postgres')}:?")
     for service in SERVICES:
         name = SERVICES[service].database
-        assert f"CREATE ROLE {name} LOGIN;" in sql
+        variable = postgres.password_variable(name)
+        assert environment_given[variable] == f"${{{variable}:?see .env}}"
+        assert f"\\getenv {name}_password {variable}\n" in sql
+        assert f"CREATE ROLE {name} LOGIN PASSWORD :'{name}_password';" in sql
         assert f"CREATE DATABASE {name} OWNER {name};" in sql
+        assert f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC;" in sql
+        assert f"GRANT CONNECT ON DATABASE {name} TO {name};" in sql
 
 
 def test_images_are_the_versions_the_launcher_runs():
@@ -108,7 +141,7 @@ def test_zeebe_is_configured_like_the_launcher_broker():
     given = COMPOSE["zeebe"]["environment"]
     assert {k: str(v) for k, v in given.items() if k in camunda.TOPOLOGY} == camunda.TOPOLOGY
     grpc, rest = LAUNCHER.zeebe_grpc_port, LAUNCHER.camunda_http_port
-    assert {f"{grpc}:{grpc}", f"{rest}:{rest}"} <= set(COMPOSE["zeebe"]["ports"])
+    assert {f"127.0.0.1:{grpc}:{grpc}", f"127.0.0.1:{rest}:{rest}"} <= set(COMPOSE["zeebe"]["ports"])
 
 
 def test_kafka_is_configured_like_the_launcher_broker():
@@ -119,7 +152,7 @@ def test_kafka_is_configured_like_the_launcher_broker():
     shared = {k for k in given.keys() & launcher.keys() if "listener" not in k}
     assert {"num.partitions", "auto.create.topics.enable", "offsets.topic.replication.factor"} <= shared
     assert {k: given[k] for k in shared} == {k: launcher[k] for k in shared}
-    assert COMPOSE["kafka"]["ports"] == [f"{LAUNCHER.kafka_port}:{LAUNCHER.kafka_port}"]
+    assert COMPOSE["kafka"]["ports"] == [f"127.0.0.1:{LAUNCHER.kafka_port}:{LAUNCHER.kafka_port}"]
 
 
 def test_the_dockerfile_and_bootstrap_that_compose_names_exist():
@@ -197,7 +230,7 @@ def test_operate_and_tasklist_read_the_broker_and_what_it_exports(app):
     prefix = f"CAMUNDA_{app.upper()}_"
     grpc = LAUNCHER.zeebe_grpc_port
     assert given[prefix + "ZEEBE_GATEWAYADDRESS"] == f"zeebe:{grpc}"
-    assert f"{grpc}:{grpc}" in COMPOSE["zeebe"]["ports"]
+    assert f"127.0.0.1:{grpc}:{grpc}" in COMPOSE["zeebe"]["ports"]
     # Their own indices and the exporter's live in the one Elasticsearch the broker writes to.
     assert given[prefix + "ELASTICSEARCH_URL"] == given[prefix + "ZEEBEELASTICSEARCH_URL"] == exporter_url()
     # demo/demo comes from the default login (users in Elasticsearch); Identity would replace it.
@@ -208,7 +241,7 @@ def test_operate_and_tasklist_read_the_broker_and_what_it_exports(app):
 def test_tasklist_completes_user_tasks_through_the_broker_rest_api():
     rest = LAUNCHER.camunda_http_port
     assert COMPOSE["tasklist"]["environment"]["CAMUNDA_TASKLIST_ZEEBE_RESTADDRESS"] == f"http://zeebe:{rest}"
-    assert f"{rest}:{rest}" in COMPOSE["zeebe"]["ports"]
+    assert f"127.0.0.1:{rest}:{rest}" in COMPOSE["zeebe"]["ports"]
 
 
 @pytest.mark.parametrize("app", CAMUNDA_WEB_APPS)
@@ -329,3 +362,36 @@ def test_bootstrap_creates_the_topic_the_compose_broker_exports_to():
     command = COMPOSE["bootstrap"]["command"]
     # The Kafka the compose broker exports to (test_the_compose_broker_loads_the_exporter_like_the_launcher_broker).
     assert command[command.index("--kafka") + 1] == kafka_inside_compose()
+
+
+def test_keycloak_is_the_official_image_in_the_launcher_version_run_like_the_launcher_runs_it():
+    assert COMPOSE["keycloak"]["image"] == f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}"
+    command = COMPOSE["keycloak"]["command"]
+    launcher = keycloak.server_options(LAUNCHER)
+    # Inside a container it listens on all interfaces, and its issuer is the name the host knows it by.
+    where = ("--http-host=", "--hostname=")
+    assert [o for o in launcher if not o.startswith(where)] == [o for o in command if not o.startswith(where)
+                                                                 and o != "--hostname-backchannel-dynamic=true"]
+    assert f"--hostname=http://localhost:{LAUNCHER.keycloak_port}" in command
+    assert COMPOSE["keycloak"]["ports"] == [f"127.0.0.1:{LAUNCHER.keycloak_port}:{LAUNCHER.keycloak_port}"]
+    assert f"/dev/tcp/127.0.0.1/{LAUNCHER.keycloak_management_port}" in health_check("keycloak")
+    assert "/health/ready" in health_check("keycloak")
+
+
+def test_keycloak_imports_the_realm_template_with_secrets_from_the_environment_never_from_the_file():
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in COMPOSE["keycloak"]["volumes"]}
+    assert REPO_ROOT / mounts[f"/opt/keycloak/data/import/{KEYCLOAK_REALM}-realm.json"] == keycloak.REALM_TEMPLATE
+    given = COMPOSE["keycloak"]["environment"]
+    wanted = {*keycloak.PLACEHOLDER.findall(keycloak.REALM_TEMPLATE.read_text()), keycloak.ADMIN_PASSWORD}
+    passed = {name: value for name, value in given.items() if name.startswith("FULFIL_KEYCLOAK_")}
+    passed["KC_BOOTSTRAP_ADMIN_PASSWORD"] = given["KC_BOOTSTRAP_ADMIN_PASSWORD"]
+    # Each is taken from the variable of the same name (`python -m tools.stack secrets` writes them to .env).
+    references = {re.fullmatch(r"\$\{(\w+):\?.*\}", value)[1] for value in passed.values()}
+    assert references == wanted
+    assert given["KC_BOOTSTRAP_ADMIN_USERNAME"] == keycloak.ADMIN_USER
+
+
+def test_every_published_port_answers_on_the_hosts_loopback_only():
+    for name, container in COMPOSE.items():
+        for mapping in container.get("ports", []):
+            assert mapping.startswith("127.0.0.1:"), (name, mapping)

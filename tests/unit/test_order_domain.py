@@ -9,6 +9,7 @@ from services.order.domain import (
     ImplausibleReport,
     InvalidOrder,
     OrderLine,
+    OrdersStillOpen,
     OrderStatus,
     Progress,
     Report,
@@ -20,6 +21,7 @@ from services.order.domain import (
     check_printable,
     later_stage,
     normalise_lines,
+    orders_to_erase,
     request_fingerprint,
     settle_cancellation,
     status_of,
@@ -207,3 +209,18 @@ def test_an_order_waiting_for_stock_or_a_courier_is_waiting_not_stalled():
     assert waiting_for(backorder_open=False, stages=[ShipmentStage.DELIVERED, ShipmentStage.IN_DELIVERY])
     assert waiting_for(backorder_open=False, stages=[]) is None  # reserving or starting: it should move
     assert waiting_for(backorder_open=False, stages=[ShipmentStage.PACKED]) is None
+
+
+def test_personal_data_goes_from_every_final_order_not_yet_erased():
+    orders = {"a": (OrderStatus.COMPLETED, False), "b": (OrderStatus.CANCELLED, True),
+              "c": (OrderStatus.DELIVERY_FAILED, False)}
+    assert orders_to_erase(orders) == ["a", "c"]
+    assert orders_to_erase({}) == []
+
+
+def test_personal_data_stays_while_an_order_still_needs_the_address():
+    orders = {"a": (OrderStatus.COMPLETED, False), "b": (OrderStatus.IN_DELIVERY, False),
+              "c": (OrderStatus.PLACED, False)}
+    with pytest.raises(OrdersStillOpen, match="2 order\\(s\\) not final yet.*b, c") as refused:
+        orders_to_erase(orders)
+    assert refused.value.order_ids == ["b", "c"]

@@ -3,6 +3,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.registry import SERVICES
+from tools.stack import keycloak, postgres
 from tools.stack.config import StackSettings
 from tools.stack.services import Replica, environment, replicas, started_replicas
 
@@ -29,8 +30,10 @@ def test_settings_where_two_parts_would_share_a_port_are_refused():
         StackSettings(kafka_port=4242, postgres_port=4242)
 
 
-def test_each_replica_gets_its_own_port_and_a_delivery_replica_asks_the_order_replica_of_its_number():
-    settings = StackSettings(replicas=2)
+def test_each_replica_gets_its_own_port_and_a_delivery_replica_asks_the_order_replica_of_its_number(tmp_path):
+    settings = StackSettings(replicas=2, state_dir=tmp_path)  # the environment names generated secrets
+    keycloak.generated_secrets(settings)
+    postgres.generated_passwords(settings)
     second = settings.order_port + 10
     assert environment(settings, "order", 2)["FULFIL_ORDER_HTTP_PORT"] == str(second)
     assert environment(settings, "delivery", 2)["FULFIL_DELIVERY_ORDER_API_URL"] == f"http://127.0.0.1:{second}"

@@ -23,6 +23,7 @@ from tools.bench.measure import POLLER_PAUSES, LogCount
 from tools.bench.reference import HAPPY_PATH
 from tools.invariants import Databases
 from tools.orders import FINAL, SAMPLE_ADDRESS
+from tools.stack import keycloak
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 
@@ -74,12 +75,16 @@ class Suite:
 
     async def open(self) -> int:
         """Stock the run's SKU; returns how many orders of earlier bench runs are still open (they weigh on it)."""
+        # Orders are placed as the realm's first demo customer, the stock is set as its operator: each client
+        # logs in once and renews its token as it goes, as a real client would.
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.settings.order_port}", timeout=30,
-                                      limits=httpx.Limits(max_connections=500, max_keepalive_connections=100))
+                                      limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+                                      auth=keycloak.login(self.settings, keycloak.CUSTOMER_USERS[0]))
         warehouse = f"http://127.0.0.1:{self.settings.warehouse_port}"
         try:
             response = await self.http.put(f"{warehouse}/stock/{self.sku}",
-                                           json={"on_hand": STOCK, "name": "benchmark item"})
+                                           json={"on_hand": STOCK, "name": "benchmark item"},
+                                           auth=keycloak.login(self.settings))
         except httpx.HTTPError as exc:
             raise StackError(f"the warehouse service at {warehouse} is not answering ({exc}); start the stack "
                              "with `make up`") from exc
@@ -92,8 +97,7 @@ class Suite:
         self.events.start()
 
     async def start(self, number: int) -> str:
-        order = {"customer_id": f"bench-{number}", "items": [{"sku": self.sku, "quantity": 1}],
-                 "shipping_address": SAMPLE_ADDRESS}
+        order = {"items": [{"sku": self.sku, "quantity": 1}], "shipping_address": SAMPLE_ADDRESS}
         headers = {"Idempotency-Key": f"{self.run_keys}{number}"}
         while True:
             try:

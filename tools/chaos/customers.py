@@ -40,11 +40,11 @@ class Ledger:
 class PatientClient:
     """Sends one request until it is answered below 500, spreading attempts over the given base URLs."""
 
-    def __init__(self, bases: list[str], give_up_after: float, ledger: Ledger) -> None:
+    def __init__(self, bases: list[str], give_up_after: float, ledger: Ledger, auth: httpx.Auth) -> None:
         self.bases = bases
         self.give_up_after = give_up_after
         self.ledger = ledger
-        self.http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=200))
+        self.http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=200), auth=auth)
 
     async def send(self, method: str, path: str, first_base: int = 0, **kwargs) -> httpx.Response | None:
         """The first answer below 500, or None once the client gives up."""
@@ -70,10 +70,10 @@ class PatientClient:
         await self.http.aclose()
 
 
-def order_request(number: int, shape: OrderShape) -> dict:
+def order_request(shape: OrderShape) -> dict:
     address = {**SAMPLE_ADDRESS, **({"postal_code": UNDELIVERABLE_POSTAL_CODE} if shape.refused_by_courier else {})}
-    return {"customer_id": f"chaos-customer-{number}", "items": [{"sku": s, "quantity": q} for s, q in shape.items],
-            "shipping_address": address, "accept_partial_shipments": shape.accepts_partial}
+    return {"items": [{"sku": s, "quantity": q} for s, q in shape.items], "shipping_address": address,
+            "accept_partial_shipments": shape.accepts_partial}
 
 
 async def customer(client: PatientClient, run: str, number: int, shape: OrderShape) -> None:
@@ -81,7 +81,7 @@ async def customer(client: PatientClient, run: str, number: int, shape: OrderSha
     ledger = client.ledger
     key = f"chaos-{run}-{number}"
     ledger.placed += 1
-    response = await client.send("POST", "/orders", first_base=number, json=order_request(number, shape),
+    response = await client.send("POST", "/orders", first_base=number, json=order_request(shape),
                                  headers={"Idempotency-Key": key})
     if response is None:
         ledger.gave_up_placing.append(key)
@@ -109,7 +109,7 @@ async def probe(client: PatientClient, run: str, number: int, sku: str) -> str |
     """One plain order, placed after the `number`th restart; its id once accepted."""
     key = f"chaos-{run}-probe-{number}"
     shape = OrderShape([(sku, 1)], accepts_partial=True, refused_by_courier=False, cancel_after=None)
-    response = await client.send("POST", "/orders", first_base=number, json=order_request(-number, shape),
+    response = await client.send("POST", "/orders", first_base=number, json=order_request(shape),
                                  headers={"Idempotency-Key": key})
     if response is None or response.status_code not in (200, 201):
         return None

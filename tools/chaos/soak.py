@@ -20,7 +20,7 @@ from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_sh
 from tools.chaos.verdict import Findings, judge, order_status, outbox_backlog, statuses_now
 from tools.invariants import Databases
 from tools.orders import FINAL
-from tools.stack import services
+from tools.stack import keycloak, services
 from tools.stack.config import StackSettings
 
 PROGRESS_SECONDS = 10.0
@@ -101,13 +101,15 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         f"{len(schedule)} kills ({', '.join(k.process for k in schedule)}), {settings.replicas} replica(s) per "
         f"service, seed {plan.seed}; SKUs {skus.plenty}, {skus.scarce}, {skus.made_to_order}; "
         f"restart output in {settings.logs / 'chaos.log'}")
-    probes = Probes(order_bases, plan.recovery_limit, run, skus.plenty, ledger, databases)
+    # Every soak customer is the realm's first demo customer: the soak is about crashes, not about who orders.
+    auth = keycloak.login(settings, keycloak.CUSTOMER_USERS[0])
+    probes = Probes(order_bases, plan.recovery_limit, run, skus.plenty, ledger, databases, auth)
     killer = Killer(settings, schedule, plan.placing_seconds, plan.recovery_limit, probes, tell, clock)
     failures: list[BaseException] = []
 
     def place_orders() -> None:
         try:
-            asyncio.run(_customers(order_bases, plan, run, shapes, ledger))
+            asyncio.run(_customers(order_bases, plan, run, shapes, ledger, auth))
         except BaseException as exc:  # handed to the main thread, which raises it
             failures.append(exc)
 
@@ -145,13 +147,13 @@ class Probes:
     """The probe orders the killer places after each restart (see faults.Probe)."""
 
     def __init__(self, bases: list[str], patience: float, run: str, sku: str, ledger: Ledger,
-                 databases: Databases) -> None:
+                 databases: Databases, auth: httpx.Auth) -> None:
         self.bases, self.patience, self.run, self.sku = bases, patience, run, sku
-        self.ledger, self.databases = ledger, databases
+        self.ledger, self.databases, self.auth = ledger, databases, auth
 
     def place(self, number: int) -> str | None:
         async def place() -> str | None:
-            client = PatientClient(self.bases, self.patience, self.ledger)
+            client = PatientClient(self.bases, self.patience, self.ledger, self.auth)
             try:
                 return await probe(client, self.run, number, self.sku)
             finally:
@@ -167,9 +169,9 @@ class Probes:
         return f"new order {where}; {outbox_backlog(self.databases)}"
 
 
-async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Ledger) -> None:
+async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Ledger, auth: httpx.Auth) -> None:
     """One customer every 1/rate seconds, each on its own, so a slow answer holds up nobody else."""
-    client = PatientClient(bases, plan.give_up_after, ledger)
+    client = PatientClient(bases, plan.give_up_after, ledger, auth)
     loop = asyncio.get_running_loop()
     began = loop.time()
     tasks = []
@@ -182,7 +184,8 @@ async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Led
 
 def stock_at_start(settings: StackSettings, stock: dict[str, int]) -> None:
     """The soak's SKUs with their opening stock, set by an operator through the Warehouse API."""
-    with httpx.Client(base_url=f"http://127.0.0.1:{settings.warehouse_port}", timeout=10) as warehouse:
+    with httpx.Client(base_url=f"http://127.0.0.1:{settings.warehouse_port}", timeout=10,
+                      auth=keycloak.login(settings)) as warehouse:
         for sku, on_hand in stock.items():
             warehouse.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "chaos soak item"}).raise_for_status()
 

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, KEYCLOAK_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import step
 
@@ -20,13 +20,26 @@ KAFKA_JARS = Path(__file__).with_name("kafka-runtime-jars.txt")
 
 def camunda_home(settings: StackSettings) -> Path:
     """The unpacked Camunda distribution, fetched and unpacked on first use."""
-    home = settings.downloads / f"camunda-zeebe-{CAMUNDA_VERSION}"
-    if (home / "bin" / "broker").is_file():
+    return _unpacked(settings, "io.camunda:camunda-zeebe", CAMUNDA_VERSION, f"camunda-zeebe-{CAMUNDA_VERSION}",
+                     "bin/broker", licence="Camunda License 1.0, for non-production use only "
+                                           "(see docs/adr/0003-camunda-licence.md)")
+
+
+def keycloak_home(settings: StackSettings) -> Path:
+    """The unpacked Keycloak server distribution (Apache License 2.0), fetched and unpacked on first use."""
+    return _unpacked(settings, "org.keycloak:keycloak-quarkus-dist", KEYCLOAK_VERSION, f"keycloak-{KEYCLOAK_VERSION}",
+                     "bin/kc.sh", licence="Apache License 2.0")
+
+
+def _unpacked(settings: StackSettings, coordinate: str, version: str, folder: str, launcher: str,
+              licence: str) -> Path:
+    """A tar.gz distribution unpacked into the downloads folder as `folder`; `launcher` shows it is complete."""
+    home = settings.downloads / folder
+    if (home / launcher).is_file():
         return home
     settings.downloads.mkdir(parents=True, exist_ok=True)
-    archive = fetch(settings, "io.camunda:camunda-zeebe", CAMUNDA_VERSION, "tar.gz")
-    step(f"unpacking {archive.name}: Camunda License 1.0, for non-production use only "
-         "(see docs/adr/0003-camunda-licence.md)")
+    archive = fetch(settings, coordinate, version, "tar.gz")
+    step(f"unpacking {archive.name}: {licence}")
     with tarfile.open(archive) as tar:
         tar.extractall(settings.downloads, filter="tar")
     archive.unlink()

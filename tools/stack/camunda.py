@@ -12,7 +12,7 @@ from tools.stack import artifacts
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.java import java_home
-from tools.stack.processes import read_pid, require_free_port, start_detached, step, wait_until
+from tools.stack.processes import needs_start, start_detached, step, wait_until
 
 NAME = "camunda"
 
@@ -59,6 +59,22 @@ def exporter_environment(kafka_bootstrap: str, jar: str) -> dict[str, str]:
     }
 
 
+def listen_environment(host: str) -> dict[str, str]:
+    """Every port of the broker on `host` (loopback by default): the gateway's gRPC, the command and cluster
+    APIs, the REST API and the management endpoint, none of which asks who is calling.
+
+    Not its UDP sockets: in 8.6.0 the cluster's UDP unicast service (membership gossip, on the cluster port) binds
+    the wildcard address whatever the host (io.atomix NettyUnicastService builds its bind address from the port
+    alone), and so does the DNS resolver's client socket beside it (an ephemeral port). Nothing can be set to change
+    that; tests/e2e/test_exposure.py allows exactly these two and nothing else."""
+    return {
+        "ZEEBE_BROKER_GATEWAY_NETWORK_HOST": host,
+        "ZEEBE_BROKER_NETWORK_HOST": host,
+        "SERVER_ADDRESS": host,
+        "MANAGEMENT_SERVER_ADDRESS": host,
+    }
+
+
 def build_exporter(settings: StackSettings, home: Path) -> Path:
     """Compile the Kafka record exporter against this Camunda's jars and the Kafka client, once per change."""
     build = settings.state_dir / "camunda" / "exporter"
@@ -78,17 +94,14 @@ def build_exporter(settings: StackSettings, home: Path) -> Path:
 
 
 def start(settings: StackSettings) -> None:
-    if read_pid(settings, NAME):
-        step(f"Camunda already running (gRPC {settings.zeebe_grpc_port}, REST {settings.camunda_http_port})")
+    if not needs_start(settings, NAME, f"Camunda already running (gRPC {settings.zeebe_grpc_port}, "
+                                       f"REST {settings.camunda_http_port})", {
+            settings.zeebe_grpc_port: "the Zeebe gateway (gRPC)",
+            settings.camunda_http_port: "the Camunda REST API",
+            settings.camunda_management_port: "Camunda's management endpoint",
+            settings.zeebe_command_port: "the Zeebe broker's command API",
+            settings.zeebe_internal_port: "the Zeebe cluster port"}):
         return
-    for port, what in (
-        (settings.zeebe_grpc_port, "the Zeebe gateway (gRPC)"),
-        (settings.camunda_http_port, "the Camunda REST API"),
-        (settings.camunda_management_port, "Camunda's management endpoint"),
-        (settings.zeebe_command_port, "the Zeebe broker's command API"),
-        (settings.zeebe_internal_port, "the Zeebe cluster port"),
-    ):
-        require_free_port(port, what)
     home = artifacts.camunda_home(settings)
     exporter = build_exporter(settings, home)
     data = settings.state_dir / "camunda" / "data"
@@ -107,6 +120,7 @@ def start(settings: StackSettings) -> None:
         **exporter_environment(settings.kafka_bootstrap, str(exporter)),
         "SERVER_PORT": str(settings.camunda_http_port),
         "MANAGEMENT_SERVER_PORT": str(settings.camunda_management_port),
+        **listen_environment(settings.bind_host),
     }
     step(f"starting Camunda {CAMUNDA_VERSION} (Zeebe broker + gateway)")
     start_detached(settings, NAME, [str(home / "bin" / "broker")], env=env, cwd=home)

@@ -1,4 +1,4 @@
-"""`python -m tools.stack up|down|status|logs|run|test|demo|bench|chaos`: the stack on one machine, no Docker."""
+"""`python -m tools.stack up|down|status|logs|run|test|demo|bench|chaos|secrets`: the stack on one machine."""
 from __future__ import annotations
 
 import argparse
@@ -12,16 +12,23 @@ from pydantic import ValidationError
 from contracts.registry import SERVICES
 from tools import bootstrap
 from tools.monitor import MonitorError
-from tools.stack import browser, camunda, kafka, postgres, services
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, REPLICA_PORT_STEP, REPO_ROOT, StackSettings
+from tools.stack import browser, camunda, kafka, keycloak, postgres, services
+from tools.stack.config import (
+    CAMUNDA_VERSION,
+    KAFKA_VERSION,
+    KEYCLOAK_VERSION,
+    REPLICA_PORT_STEP,
+    REPO_ROOT,
+    StackSettings,
+)
 from tools.stack.errors import StackError
 from tools.stack.processes import read_pid, step, stop
 
-INFRASTRUCTURE = ("postgres", kafka.NAME, camunda.NAME)
+INFRASTRUCTURE = ("postgres", kafka.NAME, camunda.NAME, keycloak.NAME)
 
 
 def is_running(settings: StackSettings) -> bool:
-    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME)) or bool(
+    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, keycloak.NAME)) or bool(
         [r for r in services.started_replicas(settings) if read_pid(settings, r.name)])
 
 
@@ -29,6 +36,7 @@ def up(settings: StackSettings) -> None:
     started = time.monotonic()
     step(f"stack state lives in {settings.state_dir}")
     postgres.start(settings)
+    keycloak.start(settings)
     kafka.start(settings)
     created = bootstrap.create_topics(settings.kafka_bootstrap)
     if created:
@@ -36,6 +44,7 @@ def up(settings: StackSettings) -> None:
     camunda.start(settings)
     files = bootstrap.deploy_bpmn(settings.zeebe_address)
     step(f"deployed {len(files)} process and form file(s): {', '.join(os.path.basename(f) for f in files)}")
+    keycloak.wait_ready(settings)
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)
@@ -43,7 +52,7 @@ def up(settings: StackSettings) -> None:
 
 def down(settings: StackSettings) -> None:
     services.stop_all(settings)
-    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka")):
+    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka"), (keycloak.NAME, "Keycloak")):
         if stop(settings, name, timeout=30):
             step(f"stopped {what}")
     if postgres.stop(settings):
@@ -65,6 +74,10 @@ def print_urls(settings: StackSettings) -> None:
   Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
   Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
   PostgreSQL         127.0.0.1:{settings.postgres_port}
+  Keycloak           {settings.auth_issuer}   (Keycloak {KEYCLOAK_VERSION}; admin console
+                     http://127.0.0.1:{settings.keycloak_port}/admin, user {keycloak.ADMIN_USER})
+  Tokens             `fulfil token` (an operator's; --as demo-alice for a customer's); passwords and
+                     secrets in {keycloak.secrets_file(settings)}
   Logs               {settings.logs}
 """, flush=True)
 
@@ -108,6 +121,17 @@ def user_tasks(settings: StackSettings) -> int:
     from tools.monitor import print_user_tasks
 
     return print_user_tasks(settings)
+
+
+def print_secrets(settings: StackSettings) -> int:
+    """The realm's and PostgreSQL's generated secrets as NAME=value lines: `python -m tools.stack secrets > .env`
+    gives docker-compose.yml the same ones."""
+    given = {**keycloak.generated_secrets(settings),
+             **{postgres.password_variable(role): value
+                for role, value in postgres.generated_passwords(settings).items()}}
+    for name, value in sorted(given.items()):
+        print(f"{name}={value}")
+    return 0
 
 
 def follow_logs(settings: StackSettings, names: tuple[str, ...] | None = None, from_end: bool = True) -> None:
@@ -175,7 +199,7 @@ def bench(settings: StackSettings, bench_args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench",
-                                            "chaos", "incidents", "tasks"])
+                                            "chaos", "incidents", "tasks", "secrets"])
     parser.add_argument("rest", nargs=argparse.REMAINDER,
                         help="extra arguments (test: passed to pytest; bench: see `python -m tools.stack bench "
                              "--help`; chaos: see `python -m tools.chaos --help`)")
@@ -198,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
             run(settings)
         elif args.command == "test":
             sys.exit(test(settings, args.rest or ["-q"]))
+        elif args.command == "secrets":
+            sys.exit(print_secrets(settings))
         elif args.command == "tasks":
             sys.exit(user_tasks(settings))
         elif args.command == "incidents":

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.registry import ANALYTICS, DELIVERY, FACTORY, MONITOR, ORDER, SERVICES, WAREHOUSE
 from runtime.settings import local_database_url
+from tools.stack import secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,6 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # orchestration-cluster tarball a Maven Central mirror serves (see docs/adr/0002-camunda-distribution.md).
 CAMUNDA_VERSION = "8.6.0"
 KAFKA_VERSION = "4.1.1"
+# The OpenID Connect provider (tools/stack/keycloak.py) and the realm of the suite it serves.
+KEYCLOAK_VERSION = "26.7.3"
+KEYCLOAK_REALM = "fulfilment"
 
 # Replica n of a service listens this many ports times (n - 1) above the service's own port: with the
 # services on 8001-8006, replicas 2 and 3 take 8011-8016 and 8021-8026, clear of each other's ranges.
@@ -27,7 +31,12 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FULFIL_STACK_")
 
     state_dir: Path = REPO_ROOT / ".stack"
+    # The one address every component of the local stack listens on: loopback, so nothing of it (Camunda's
+    # unauthenticated gRPC and REST APIs and movable clock, Kafka, PostgreSQL, Keycloak, the services) answers
+    # another machine. Set FULFIL_STACK_BIND_HOST only on a machine nobody else can reach.
+    bind_host: str = "127.0.0.1"
     java_heap: str = "1g"
+    keycloak_heap: str = "512m"
 
     zeebe_grpc_port: int = 26500
     camunda_http_port: int = 8080
@@ -37,6 +46,9 @@ class StackSettings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 5432
+    # Keycloak's own defaults are 8080 (Camunda's here) and 9000 for its management interface (health).
+    keycloak_port: int = 8180
+    keycloak_management_port: int = 9000
 
     order_port: int = ORDER.port
     warehouse_port: int = WAREHOUSE.port
@@ -52,7 +64,7 @@ class StackSettings(BaseSettings):
     def _ports_apart(self) -> StackSettings:
         ports = [self.zeebe_grpc_port, self.camunda_http_port, self.camunda_management_port,
                  self.zeebe_command_port, self.zeebe_internal_port, self.kafka_port, self.kafka_controller_port,
-                 self.postgres_port,
+                 self.postgres_port, self.keycloak_port, self.keycloak_management_port,
                  *(self.replica_port(s, n) for s in SERVICES for n in range(1, self.replicas + 1))]
         taken = sorted({p for p in ports if ports.count(p) > 1})
         if taken:
@@ -87,5 +99,24 @@ class StackSettings(BaseSettings):
     def zeebe_address(self) -> str:
         return f"localhost:{self.zeebe_grpc_port}"
 
+    @property
+    def auth_issuer(self) -> str:
+        """The issuer of the suite's access tokens: its realm on the local Keycloak."""
+        return f"http://127.0.0.1:{self.keycloak_port}/realms/{KEYCLOAK_REALM}"
+
+    @property
+    def postgres_secrets(self) -> Path:
+        """PostgreSQL's passwords by role, generated at the first start (tools/stack/postgres.py)."""
+        return self.state_dir / "postgres" / "secrets.json"
+
+    def postgres_password(self, role: str) -> str:
+        return secrets.stored(self.postgres_secrets, role, f"PostgreSQL role {role}")
+
     def database_url(self, service: str) -> str:
-        return local_database_url(SERVICES[service].database, self.postgres_port)
+        """A service's database, as its own role (which may connect to no other)."""
+        role = SERVICES[service].database
+        return local_database_url(role, self.postgres_port, self.postgres_password(role))
+
+    def superuser_database_url(self, database: str = "postgres") -> str:
+        """For tooling that creates and drops databases (tests, benchmarks), never for a service."""
+        return local_database_url(database, self.postgres_port, self.postgres_password("postgres"), role="postgres")

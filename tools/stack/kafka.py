@@ -9,7 +9,7 @@ from tools.stack import artifacts
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 from tools.stack.java import java_binary
-from tools.stack.processes import port_is_open, read_pid, require_free_port, start_detached, step, wait_until
+from tools.stack.processes import needs_start, port_is_open, start_detached, step, wait_until
 
 NAME = "kafka"
 
@@ -40,7 +40,8 @@ def server_properties(settings: StackSettings) -> str:
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.bootstrap.servers=localhost:{settings.kafka_controller_port}",
-        f"listeners=PLAINTEXT://localhost:{settings.kafka_port},CONTROLLER://localhost:{settings.kafka_controller_port}",
+        f"listeners=PLAINTEXT://{settings.bind_host}:{settings.kafka_port},"
+        f"CONTROLLER://{settings.bind_host}:{settings.kafka_controller_port}",
         f"advertised.listeners=PLAINTEXT://localhost:{settings.kafka_port}",
         "controller.listener.names=CONTROLLER",
         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -60,11 +61,9 @@ def server_properties(settings: StackSettings) -> str:
 
 
 def start(settings: StackSettings) -> None:
-    if read_pid(settings, NAME):
-        step(f"Kafka already running on {settings.kafka_port}")
+    if not needs_start(settings, NAME, f"Kafka already running on {settings.kafka_port}",
+                       {settings.kafka_port: "Kafka", settings.kafka_controller_port: "the Kafka controller"}):
         return
-    require_free_port(settings.kafka_port, "Kafka")
-    require_free_port(settings.kafka_controller_port, "the Kafka controller")
     libs = artifacts.kafka_libs(settings)
     home = settings.state_dir / "kafka"
     home.mkdir(parents=True, exist_ok=True)

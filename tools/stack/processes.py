@@ -28,6 +28,17 @@ def require_free_port(port: int, what: str) -> None:
         )
 
 
+def needs_start(settings: StackSettings, name: str, running: str, ports: dict[int, str]) -> bool:
+    """False (saying `running`) if `name` runs already; True if it must be started and each of its ports
+    (port -> what listens there) is free."""
+    if read_pid(settings, name):
+        step(running)
+        return False
+    for port, what in ports.items():
+        require_free_port(port, what)
+    return True
+
+
 def pid_file(settings: StackSettings, name: str) -> Path:
     return settings.pids / f"{name}.pid"
 

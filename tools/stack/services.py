@@ -12,6 +12,7 @@ from pathlib import Path
 
 from contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
 from services.delivery.settings import DeliverySettings
+from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (
     python_executable,
@@ -59,12 +60,16 @@ def started_replicas(settings: StackSettings) -> list[Replica]:
 def environment(settings: StackSettings, service: str, replica: int = 1) -> dict[str, str]:
     prefix = f"FULFIL_{service.upper()}_"
     env = {
+        prefix + "HTTP_HOST": settings.bind_host,
         prefix + "HTTP_PORT": str(settings.replica_port(service, replica)),
         prefix + "DATABASE_URL": settings.database_url(service),
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
+        prefix + "AUTH_ISSUER": settings.auth_issuer,
         "PYTHONUNBUFFERED": "1",
     }
+    if service in keycloak.CALLING_SERVICES:
+        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, keycloak.service_client(service))
     if service == DELIVERY.name:
         # No load balancer here: delivery replica n asks order replica n, so one order replica down
         # holds up only some of the address look-ups (retried as jobs, possibly by another replica).

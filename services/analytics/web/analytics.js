@@ -162,7 +162,7 @@ async function refresh() {
   const asked = ++latest;
   const windowMinutes = Number(windowChoice.value);
   try {
-    const response = await fetch(`figures?minutes=${windowMinutes}`, {cache: "no-store"});
+    const response = await authorizedFetch(`figures?minutes=${windowMinutes}`, {cache: "no-store"});
     if (!response.ok) throw new Error(`the service answered ${response.status}`);
     const figures = await response.json();
     if (asked !== latest) return;
@@ -178,5 +178,10 @@ async function refresh() {
   timer = setTimeout(refresh, REFRESH_SECONDS * 1000);
 }
 
-windowChoice.addEventListener("change", refresh);
-refresh();
+// The figures are an operator's: the page asks for them once login.js has logged the browser in.
+function start(event) {
+  if (event) document.getElementById("roles").textContent = event.detail.roles;
+  windowChoice.addEventListener("change", refresh);
+  refresh();
+}
+if (window.authorizedFetch) start(); else window.addEventListener("logged-in", start, {once: true});

@@ -22,7 +22,7 @@ function h(tag, attributes, ...children) {
 }
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await window.authorizedFetch(path, options);
   const body = response.status === 204 ? null
     : (response.headers.get("content-type") || "").includes("json") ? await response.json() : await response.text();
   if (!response.ok) throw new Error((body && body.detail) || `${response.status} ${response.statusText}`);
@@ -295,5 +295,10 @@ async function route() {
   }
 }
 
-window.addEventListener("hashchange", () => { say(""); route(); });
-route();
+// Everything but this page is an operator's: the page routes once login.js has logged the browser in.
+function start(event) {
+  if (event) document.getElementById("roles").textContent = event.detail.roles;
+  window.addEventListener("hashchange", () => { say(""); route(); });
+  route();
+}
+if (window.authorizedFetch) start(); else window.addEventListener("logged-in", start, { once: true });

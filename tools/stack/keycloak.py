@@ -1,0 +1,146 @@
+"""Keycloak, the OpenID Connect provider of the suite, from its Maven Central distribution.
+
+The suite's realm (tools/stack/keycloak-realm.json) is imported at the first start. The template holds no
+secret: every `${FULFIL_KEYCLOAK_...}` in it is a client secret or a user's password, generated once into
+the git-ignored state folder and handed to Keycloak, which fills them in as it imports the realm.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import urllib.request
+from pathlib import Path
+
+from runtime.auth import OAuthToken
+from tools.stack import artifacts, secrets
+from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
+from tools.stack.java import java_home
+from tools.stack.processes import needs_start, start_detached, step, wait_until
+
+NAME = "keycloak"
+REALM_TEMPLATE = Path(__file__).with_name("keycloak-realm.json")
+PLACEHOLDER = re.compile(r"\$\{(FULFIL_KEYCLOAK_\w+)\}")
+# The master realm's administrator (http://127.0.0.1:8180/admin), which Keycloak creates at its first start.
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "FULFIL_KEYCLOAK_ADMIN_PASSWORD"
+# The public client: Swagger UI and the pages log in through it with PKCE, the command line with a password.
+PUBLIC_CLIENT = "fulfil-cli"
+# Services that call another service's API, each with its own confidential client `<service>-service` whose
+# account has the role `service`: Delivery reads shipping addresses, Order's reconciler reads the process monitor.
+CALLING_SERVICES = ("delivery", "order")
+
+
+def service_client(service: str) -> str:
+    return f"{service}-service"
+
+
+def password_variable(username: str) -> str:
+    """The placeholder of a realm user's password in the template."""
+    return f"FULFIL_KEYCLOAK_{username.upper().replace('-', '_')}_PASSWORD"
+
+
+def secret_variable(client_id: str) -> str:
+    """The placeholder of a confidential client's secret in the template."""
+    return f"FULFIL_KEYCLOAK_{client_id.upper().replace('-', '_')}_SECRET"
+
+
+def secrets_file(settings: StackSettings) -> Path:
+    return settings.state_dir / NAME / "secrets.json"
+
+
+def generated_secrets(settings: StackSettings) -> dict[str, str]:
+    """Every secret the realm needs, by placeholder name: generated at the first start, the same ever after."""
+    return secrets.generated(secrets_file(settings), {*PLACEHOLDER.findall(REALM_TEMPLATE.read_text()), ADMIN_PASSWORD})
+
+
+def user_password(settings: StackSettings, username: str) -> str:
+    """A demo user's password, as the realm was imported with it (the stack must have started once)."""
+    return secrets.stored(secrets_file(settings), password_variable(username), f"user {username}")
+
+
+def client_secret(settings: StackSettings, client_id: str) -> str:
+    return secrets.stored(secrets_file(settings), secret_variable(client_id), f"client {client_id}")
+
+
+def server_options(settings: StackSettings) -> list[str]:
+    """Development mode (no TLS, a file database) on loopback, one fixed issuer whatever name a client uses."""
+    return [
+        "start-dev",
+        f"--http-host={settings.bind_host}",
+        f"--http-port={settings.keycloak_port}",
+        f"--http-management-port={settings.keycloak_management_port}",
+        "--health-enabled=true",
+        f"--hostname=http://127.0.0.1:{settings.keycloak_port}",
+        "--import-realm",
+    ]
+
+
+def start(settings: StackSettings) -> None:
+    """Start Keycloak without waiting for it: its JVM starts while Kafka and Camunda do (see `wait_ready`)."""
+    if not needs_start(settings, NAME, f"Keycloak already running on http://127.0.0.1:{settings.keycloak_port}",
+                       {settings.keycloak_port: "Keycloak",
+                        settings.keycloak_management_port: "Keycloak's management interface"}):
+        return
+    home = artifacts.keycloak_home(settings)
+    _keep_data_in_state_folder(settings, home)
+    realm_import = home / "data" / "import"
+    realm_import.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REALM_TEMPLATE, realm_import / f"{KEYCLOAK_REALM}-realm.json")
+    given = generated_secrets(settings)
+    env = {
+        "JAVA_HOME": str(java_home()),
+        "JAVA_OPTS_KC_HEAP": f"-Xms64m -Xmx{settings.keycloak_heap}",
+        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": given[ADMIN_PASSWORD],
+        **{name: value for name, value in given.items() if name != ADMIN_PASSWORD},
+    }
+    step(f"starting Keycloak {KEYCLOAK_VERSION} on http://127.0.0.1:{settings.keycloak_port} "
+         f"(realm {KEYCLOAK_REALM}; secrets in {secrets_file(settings)})")
+    start_detached(settings, NAME, [str(home / "bin" / "kc.sh"), *server_options(settings)], env=env, cwd=home)
+
+
+def wait_ready(settings: StackSettings) -> None:
+    wait_until(lambda: ready(settings), what="Keycloak and its realm", timeout=300,
+               settings=settings, log_name=NAME, pid_name=NAME)
+
+
+def _keep_data_in_state_folder(settings: StackSettings, home: Path) -> None:
+    """Keycloak keeps its database, transaction logs and realm imports in its home's `data` folder; that
+    folder is made a link into the state folder, so the download stays as it was fetched."""
+    data = settings.state_dir / NAME / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    link = home / "data"
+    if link.is_symlink() and link.resolve() == data.resolve():
+        return
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    os.symlink(data, link, target_is_directory=True)
+
+
+def ready(settings: StackSettings) -> bool:
+    """Keycloak reports itself ready and the realm answers with its OpenID configuration."""
+    for url in (f"http://127.0.0.1:{settings.keycloak_management_port}/health/ready",
+                f"{settings.auth_issuer}/.well-known/openid-configuration"):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status != 200:
+                    return False
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+# The demo users of the realm template: the command line, `make demo`, the bench, the soak and the tests act as them.
+OPERATOR_USER = "demo-operator"
+CUSTOMER_USERS = ("demo-alice", "demo-bob")
+
+
+def login(settings: StackSettings, username: str = OPERATOR_USER) -> OAuthToken:
+    """A local login as one of the realm's demo users, with the password generated for it: an httpx `auth`
+    that renews its token as it goes, or `.access_token()` for one to paste."""
+    return OAuthToken(f"{settings.auth_issuer}/protocol/openid-connect/token",
+                      {"grant_type": "password", "client_id": PUBLIC_CLIENT, "username": username,
+                       "password": user_password(settings, username)})
