@@ -3,7 +3,8 @@
 Bad input must get a 4xx with a documented Problem body, never a 5xx, and answers must match the
 document. Writes are fuzzed with schema-violating requests only, which must all be refused, so the
 test changes no state the other tests rely on; reads are fuzzed with any request. Every request carries a
-token of the first role the operation allows (its `x-roles`), so the fuzzing reaches past the token check.
+token of the first role the operation allows (its `x-roles`), so the fuzzing reaches past the token check; an
+operation that needs a token is also fuzzed without one, writes included, and must refuse every request with 401.
 """
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ def fuzz(operation, mode: GenerationMode, auth) -> None:
     call()
 
 
+def fuzz_without_token(operation) -> None:
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=10, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def call(case) -> None:
+        response = case.call_and_validate(checks=[status_code_conformance, content_type_conformance,
+                                                  response_schema_conformance])
+        assert response.status_code == 401, response.text
+        assert response.json()["detail"].startswith("missing bearer token")
+
+    call()
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_operation_answers_generated_requests_as_its_openapi_document_says(stack, login, service):
     schema = schemathesis.openapi.from_url(f"http://127.0.0.1:{getattr(stack, f'{service}_port')}/openapi.json")
@@ -54,3 +68,5 @@ def test_every_operation_answers_generated_requests_as_its_openapi_document_says
                                                  operation.body))
         if takes_input:
             fuzz(operation, GenerationMode.NEGATIVE, auth)
+        if roles:
+            fuzz_without_token(operation)
