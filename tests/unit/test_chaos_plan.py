@@ -11,12 +11,12 @@ from tools.chaos.verdict import Findings, Violation
 
 def test_kills_default_to_one_per_fifty_orders_and_at_least_one_per_component():
     assert Plan(orders=1000).kill_count == 20
-    assert Plan(orders=100).kill_count == len(COMPONENTS) == 9
+    assert Plan(orders=100).kill_count == len(COMPONENTS) == 10
     assert Plan(orders=1000, kills=3).kill_count == 3
 
 
-def test_any_number_of_kills_spreads_evenly_over_all_nine_components():
-    for kills in (9, 13, 20, 24):
+def test_any_number_of_kills_spreads_evenly_over_all_ten_components():
+    for kills in (10, 13, 20, 24):
         schedule = kill_schedule(Plan(kills=kills), replicas=1, rng=random.Random(kills))
         per_component = Counter(k.component for k in schedule)
         assert len(schedule) == kills

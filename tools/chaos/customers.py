@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from runtime.auth import TokenUnavailable
 from services.delivery.domain import UNDELIVERABLE_POSTAL_CODE
 from tools.chaos.plan import OrderShape
 from tools.orders import SAMPLE_ADDRESS
@@ -58,8 +59,8 @@ class PatientClient:
                 response = await self.http.request(method, base + path, **kwargs)
                 if response.status_code < 500:
                     return response
-            except httpx.HTTPError:
-                pass  # no answer: the same request again, as a real client would
+            except (httpx.HTTPError, TokenUnavailable):
+                pass  # no answer (or no new token while Keycloak is down): the same request again, as a client would
             if time.monotonic() + delay > deadline:
                 return None
             self.ledger.retries += 1

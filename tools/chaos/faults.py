@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tools.chaos.plan import Kill
+from tools.chaos.plan import INFRASTRUCTURE, Kill
 from tools.orders import FINAL
 from tools.stack import postgres, processes, services
 from tools.stack.config import REPO_ROOT, StackSettings
@@ -22,7 +22,7 @@ RESTART_TIMEOUT = 600
 
 
 def expected_processes(settings: StackSettings) -> list[str]:
-    return ["postgres", "kafka", "camunda", *(r.name for r in services.replicas(settings))]
+    return [*INFRASTRUCTURE, *(r.name for r in services.replicas(settings))]
 
 
 def is_running(settings: StackSettings, process: str) -> bool:

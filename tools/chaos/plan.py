@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from contracts.registry import SERVICES
 
-INFRASTRUCTURE = ("postgres", "kafka", "camunda")
+INFRASTRUCTURE = ("postgres", "kafka", "camunda", "keycloak")
 # Everything a soak kills: the infrastructure and each service (one of its replicas each time).
 COMPONENTS = (*INFRASTRUCTURE, *SERVICES)
 
