@@ -42,8 +42,10 @@ def fuzz(operation, mode: GenerationMode, auth) -> None:
 
 
 def fuzz_without_token(operation) -> None:
+    # Few examples: callers without a token share one allowance per address (runtime/limits.py), and a 429 here
+    # would hide whether the operation refuses them.
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
-    @settings(max_examples=10, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=5, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def call(case) -> None:
         response = case.call_and_validate(checks=[status_code_conformance, content_type_conformance,
