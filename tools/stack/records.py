@@ -96,13 +96,16 @@ class RecordLog:
             self.assigned.update(p.partition for p in new)
         ends = {p: self._end_of(p) for p in self.assigned}
         behind = {p for p, end in ends.items() if end > self._next_offset(p)}
+        # A long topic takes a while to read: only a read that stops getting anything is stalled.
         deadline = time.monotonic() + self.READ_TIMEOUT_SECONDS
         while behind:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {self.topic} stalled before offsets {ends}")
+                raise TimeoutError(f"reading {self.topic} stalled for {self.READ_TIMEOUT_SECONDS} s before offsets "
+                                   f"{ends}")
             for message in self.consumer.consume(1000, timeout=0.2):
                 if message.error():
                     continue
+                deadline = time.monotonic() + self.READ_TIMEOUT_SECONDS
                 self._take(json.loads(message.value()))
                 if message.offset() + 1 >= ends[message.partition()]:
                     behind.discard(message.partition())
