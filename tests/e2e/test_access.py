@@ -142,8 +142,10 @@ def test_a_burst_from_one_token_gets_429_with_retry_after_and_other_callers_are_
 
     bursting = keycloak.login(stack, BOB)  # a token of its own: no other test shares its allowance
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.order_port}", timeout=10, auth=bursting) as client:
+        # The limit comes before routing: a path no route has (404) costs the service next to nothing, so the
+        # burst outruns the allowance however busy the machine is.
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: client.get("/orders/no-such-order"), range(400)))
+            answers = list(pool.map(lambda _: client.get("/no-such-route"), range(600)))
         statuses = {a.status_code for a in answers}
         assert statuses == {404, 429}, statuses
         refused = next(a for a in answers if a.status_code == 429)
@@ -151,4 +153,4 @@ def test_a_burst_from_one_token_gets_429_with_retry_after_and_other_callers_are_
         assert 1 <= wait <= 2 and "too many requests with this token" in refused.json()["detail"]
         assert order_api.get("/orders", params={"limit": 1}).status_code == 200  # another token is served
         time.sleep(wait)
-        assert client.get("/orders/no-such-order").status_code == 404
+        assert client.get("/no-such-route").status_code == 404
