@@ -169,6 +169,11 @@ class OAuthToken(httpx.Auth):
         self.expires_at = time.monotonic() + float(body.get("expires_in", 60)) - self.RENEW_SECONDS_BEFORE_EXPIRY
 
 
+def service_client_id(service: str) -> str:
+    """The realm's confidential client of a service that calls another service's API."""
+    return f"{service}-service"
+
+
 def client_credentials(token_url: str, client_id: str, client_secret: str) -> OAuthToken:
     """A service's own token (its service account's roles), for calls to another service."""
     return OAuthToken(token_url, {"grant_type": "client_credentials", "client_id": client_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.auth import OAuthToken, client_credentials
+from runtime.auth import OAuthToken, client_credentials, service_client_id
 
 
 class ServiceSettings(BaseSettings):
@@ -55,7 +55,7 @@ class ServiceSettings(BaseSettings):
     def own_token(self) -> OAuthToken:
         """This service's own token, for its calls to another service's API."""
         return client_credentials(self.auth_token_url or self.oidc_endpoint("token"),
-                                  self.auth_client_id or f"{self.service_name}-service",
+                                  self.auth_client_id or service_client_id(self.service_name),
                                   self.auth_client_secret.get_secret_value())
 
     @property

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from runtime.auth import client_credentials
+from runtime.auth import client_credentials, service_client_id
 from tools.invariants import Databases
 from tools.stack import camunda, keycloak
 from tools.stack.config import StackSettings
@@ -47,7 +47,7 @@ def login(stack):
         return logins.setdefault(user, keycloak.login(stack, user))
 
     def service():
-        client = keycloak.service_client("delivery")
+        client = service_client_id("delivery")
         return logins.setdefault(client, client_credentials(
             stack.auth_issuer + "/protocol/openid-connect/token", client, keycloak.client_secret(stack, client)))
 

@@ -250,6 +250,15 @@ def erase_personal_data(customer_id: Identifier, all_sessions: Sessions) -> Eras
     return Erasure(customer_id=customer_id, erased_orders=erased)
 
 
+def _process_monitor(request: Request) -> ProcessMonitor:
+    """One client of the monitor per process: its token (the service's own) is fetched once and renewed as it
+    expires, not fetched again for every request."""
+    state = request.app.state
+    if getattr(state, "process_monitor", None) is None:
+        state.process_monitor = ProcessMonitor(state.settings.monitor_url, state.settings.own_token())
+    return state.process_monitor
+
+
 class StallView(BaseModel):
     order_id: str
     status: OrderStatus
@@ -263,7 +272,7 @@ def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
     settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
         stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
-    with ProcessMonitor(settings.monitor_url, settings.own_token()) as engine:
-        return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
-                          or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
-                for s in stalls]
+    engine = _process_monitor(request)
+    return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
+                      or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
+            for s in stalls]

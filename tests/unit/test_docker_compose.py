@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
+from runtime.auth import service_client_id
 from runtime.settings import ServiceSettings
 from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres
 from tools.stack.config import (
@@ -110,7 +111,7 @@ def test_each_service_gets_the_launcher_variables_and_each_is_a_real_setting(ser
     assert given[prefix + "AUTH_JWKS_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/certs"
     if calling:
         assert given[prefix + "AUTH_TOKEN_URL"] == f"http://keycloak:{realm}/protocol/openid-connect/token"
-        secret = keycloak.secret_variable(keycloak.service_client(service))
+        secret = keycloak.secret_variable(service_client_id(service))
         assert re.fullmatch(rf"\$\{{{secret}:\?.*\}}", given[prefix + "AUTH_CLIENT_SECRET"])
 
 

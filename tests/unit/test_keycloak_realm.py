@@ -2,6 +2,7 @@
 import json
 import stat
 
+from runtime.auth import service_client_id
 from tools.stack import keycloak
 from tools.stack.config import KEYCLOAK_REALM, StackSettings
 
@@ -24,7 +25,7 @@ def test_the_realm_has_the_three_roles_and_users_of_each_human_role():
 
 def test_only_the_accounts_of_services_that_call_another_have_the_service_role():
     holders = {name for name, user in USERS.items() if "service" in user["realmRoles"]}
-    clients = [keycloak.service_client(service) for service in keycloak.CALLING_SERVICES]
+    clients = [service_client_id(service) for service in keycloak.CALLING_SERVICES]
     assert holders == {f"service-account-{client}" for client in clients}
     for client in clients:
         assert USERS[f"service-account-{client}"]["serviceAccountClientId"] == client

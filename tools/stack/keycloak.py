@@ -31,10 +31,6 @@ PUBLIC_CLIENT = "fulfil-cli"
 CALLING_SERVICES = ("delivery", "order")
 
 
-def service_client(service: str) -> str:
-    return f"{service}-service"
-
-
 def password_variable(username: str) -> str:
     """The placeholder of a realm user's password in the template."""
     return f"FULFIL_KEYCLOAK_{username.upper().replace('-', '_')}_PASSWORD"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
+from runtime.auth import service_client_id
 from services.delivery.settings import DeliverySettings
 from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
@@ -69,7 +70,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         "PYTHONUNBUFFERED": "1",
     }
     if service in keycloak.CALLING_SERVICES:
-        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, keycloak.service_client(service))
+        env[prefix + "AUTH_CLIENT_SECRET"] = keycloak.client_secret(settings, service_client_id(service))
     if service == DELIVERY.name:
         # No load balancer here: delivery replica n asks order replica n, so one order replica down
         # holds up only some of the address look-ups (retried as jobs, possibly by another replica).
