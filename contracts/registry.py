@@ -12,6 +12,8 @@ from dataclasses import dataclass
 class Service:
     name: str
     port: int
+    # What its API document and its pages are called.
+    title: str
     # Whether it publishes domain events on its own topic.
     publishes: bool
     # The services whose events it consumes.
@@ -43,11 +45,12 @@ class Service:
         return [*(SERVICES[name].events_topic for name in self.consumes), *self.reads]
 
 
-ORDER = Service("order", 8001, publishes=True, consumes=("warehouse", "delivery"))
-WAREHOUSE = Service("warehouse", 8002, publishes=True, consumes=("factory",))
-FACTORY = Service("factory", 8003, publishes=True, consumes=("warehouse",))
-DELIVERY = Service("delivery", 8004, publishes=True)
-ANALYTICS = Service("analytics", 8005, publishes=False, consumes=("order", "warehouse", "factory", "delivery"))
+ORDER = Service("order", 8001, "Order service", publishes=True, consumes=("warehouse", "delivery"))
+WAREHOUSE = Service("warehouse", 8002, "Warehouse service", publishes=True, consumes=("factory",))
+FACTORY = Service("factory", 8003, "Factory service", publishes=True, consumes=("warehouse",))
+DELIVERY = Service("delivery", 8004, "Delivery service", publishes=True)
+ANALYTICS = Service("analytics", 8005, "Analytics service", publishes=False,
+                    consumes=("order", "warehouse", "factory", "delivery"))
 
 # The engine's own records (Zeebe's JSON, keyed by process instance), published by the broker's Kafka
 # exporter (tools/stack/exporter): what the process monitor projects and analysts may read.
@@ -57,7 +60,7 @@ ENGINE_RECORDS_TOPIC = "zeebe.records"
 ENGINE_RECORD_VALUE_TYPES = ("PROCESS", "PROCESS_INSTANCE", "INCIDENT", "JOB", "USER_TASK", "TIMER", "VARIABLE",
                              "MESSAGE")
 
-MONITOR = Service("monitor", 8006, publishes=False, reads=(ENGINE_RECORDS_TOPIC,))
+MONITOR = Service("monitor", 8006, "Process monitor", publishes=False, reads=(ENGINE_RECORDS_TOPIC,))
 
 SERVICES: dict[str, Service] = {s.name: s for s in (ORDER, WAREHOUSE, FACTORY, DELIVERY, ANALYTICS, MONITOR)}
 PUBLISHERS = [s for s in SERVICES.values() if s.publishes]

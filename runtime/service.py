@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -41,20 +42,20 @@ WEB_PATH = "/web"
 
 @dataclass
 class Service:
-    """Everything that differs between services; the wiring below is the same for all of them."""
+    """Everything that differs between services; the wiring below is the same for all of them.
+
+    Its name, title, topics and database come from the registry entry its settings class names; its migrations are
+    the `migrations` folder beside that class's module (every service is laid out the same way).
+    """
 
     settings: ServiceSettings
-    migrations: Path
     api: APIRouter
-    title: str
     # Job handlers get `sessions`, `settings` and these by name.
     jobs: JobHandlers | None = None
     job_dependencies: dict[str, Any] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
     # Or, for consumed records that are not CloudEvents (the engine's), the function that applies each one.
     projection: RecordHandler | None = None
-    consumed_topics: list[str] = field(default_factory=list)
-    dead_letter_topic: str | None = None
     # Extra loops, given the session factory and the wakeups, e.g. the delivery service's simulated courier.
     background: list[Callable[[sessionmaker[Session], Wakeups], BackgroundLoop]] = field(default_factory=list)
     # Metric families of the service's own, read from its database when Prometheus scrapes `/metrics`.
@@ -64,8 +65,13 @@ class Service:
     web: Path | None = None
 
     def __post_init__(self) -> None:
-        if (self.subscriptions or self.projection) and not self.dead_letter_topic:
-            raise ValueError(f"{self.title} consumes records and needs a dead-letter topic")
+        registered = self.settings.service
+        self.title = registered.title
+        self.migrations = Path(inspect.getfile(type(self.settings))).with_name("migrations")
+        self.consumed_topics = registered.consumed_topics
+        self.dead_letter_topic = registered.dead_letter_topic
+        if (self.subscriptions or self.projection) and not self.consumed_topics:
+            raise ValueError(f"{self.title} consumes records, but the registry names no topic it reads")
         if self.subscriptions and self.projection:
             raise ValueError(f"{self.title} consumes either CloudEvents or other records, not both")
         self.sessions = make_session_factory(make_engine(self.settings.database_url))

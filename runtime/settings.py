@@ -1,16 +1,40 @@
 """The settings base every service extends: one typed object read from FULFIL_<SERVICE>_* variables."""
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import Any, ClassVar, Protocol
+
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.auth import OAuthToken, client_credentials, service_client_id
 
 
+class RegisteredService(Protocol):
+    """A service's entry in the registry (contracts.registry.Service): what its settings and wiring take from it."""
+
+    name: str
+    port: int
+    title: str
+
+    @property
+    def database(self) -> str: ...
+
+    @property
+    def consumed_topics(self) -> list[str]: ...
+
+    @property
+    def dead_letter_topic(self) -> str: ...
+
+
 class ServiceSettings(BaseSettings):
-    """Infrastructure addresses and plumbing tunables; each service adds its own fields and prefix."""
+    """Infrastructure addresses and plumbing tunables; each service adds its own fields.
+
+    A service's class names its registry entry, `class OrderSettings(ServiceSettings, service=ORDER)`, which gives
+    the prefix of its variables (FULFIL_ORDER_*) and the defaults of its name, port and database.
+    """
 
     model_config = SettingsConfigDict(extra="ignore")
+    service: ClassVar[RegisteredService]
 
     service_name: str
     http_host: str = "127.0.0.1"
@@ -43,6 +67,24 @@ class ServiceSettings(BaseSettings):
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     consumer_group: str = ""
+
+    def __init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # `service` is taken once pydantic has built the class, below
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if service is not None:
+            cls.service = service
+            cls.model_config["env_prefix"] = f"FULFIL_{service.name.upper()}_"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_defaults(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or not hasattr(cls, "service"):
+            return values
+        return {"service_name": cls.service.name, "http_port": cls.service.port,
+                "database_url": local_database_url(cls.service.database), **values}
 
     def oidc_endpoint(self, name: str) -> str:
         """One of the provider's OpenID Connect endpoints as browsers reach it: `auth`, `token`, `certs`."""

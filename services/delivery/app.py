@@ -1,6 +1,4 @@
 """Delivery wiring: settings, routes, job handlers, the simulated courier."""
-from pathlib import Path
-
 from runtime.service import Service
 from services.delivery import api, courier, workers
 from services.delivery.settings import DeliverySettings
@@ -9,9 +7,7 @@ settings = DeliverySettings()
 
 service = Service(
     settings=settings,
-    migrations=Path(__file__).with_name("migrations"),
     api=api.router,
-    title="Delivery service",
     jobs=workers.handlers,
     job_dependencies={"order_api": workers.order_api_client(settings)},
     background=[courier.make_courier(settings.courier_poll_seconds)],

@@ -61,6 +61,17 @@ definitions = Table(
     Index("definitions_by_process", "bpmn_process_id", "version"),
 )
 
+
+def _at_an_element() -> list[Column]:
+    """The columns of everything that happens at one element of an instance: its engine key, where it happens."""
+    return [
+        Column("key", BigInteger, primary_key=True, autoincrement=False),
+        Column("instance_key", BigInteger, nullable=False, index=True),
+        Column("definition_key", BigInteger, nullable=False),
+        Column("element_id", String(255), nullable=False),
+    ]
+
+
 instances = Table(
     "instances", metadata,
     Column("key", BigInteger, primary_key=True, autoincrement=False),
@@ -83,10 +94,7 @@ instances = Table(
 
 element_instances = Table(
     "element_instances", metadata,
-    Column("key", BigInteger, primary_key=True, autoincrement=False),
-    Column("instance_key", BigInteger, nullable=False, index=True),
-    Column("definition_key", BigInteger, nullable=False),
-    Column("element_id", String(255), nullable=False),
+    *_at_an_element(),
     Column("element_type", String(40), nullable=False),
     Column("state", String(16), nullable=False),
     Column("entered_at", DateTime(timezone=True), nullable=False),
@@ -106,10 +114,7 @@ taken_flows = Table(
 
 incidents = Table(
     "incidents", metadata,
-    Column("key", BigInteger, primary_key=True, autoincrement=False),
-    Column("instance_key", BigInteger, nullable=False, index=True),
-    Column("definition_key", BigInteger, nullable=False),
-    Column("element_id", String(255), nullable=False),
+    *_at_an_element(),
     Column("element_instance_key", BigInteger, nullable=False),
     Column("error_type", String(64), nullable=False),
     Column("message", Text, nullable=False),
@@ -123,10 +128,7 @@ incidents = Table(
 
 user_tasks = Table(
     "user_tasks", metadata,
-    Column("key", BigInteger, primary_key=True, autoincrement=False),
-    Column("instance_key", BigInteger, nullable=False, index=True),
-    Column("definition_key", BigInteger, nullable=False),
-    Column("element_id", String(255), nullable=False),
+    *_at_an_element(),
     Column("element_instance_key", BigInteger, nullable=False),
     Column("assignee", String(255)),
     Column("candidate_groups", JSONB, nullable=False),

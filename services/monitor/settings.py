@@ -1,16 +1,9 @@
 """Process monitor settings (FULFIL_MONITOR_* environment variables)."""
-from pydantic_settings import SettingsConfigDict
-
 from contracts.registry import MONITOR, ORDER
-from runtime.settings import ServiceSettings, local_database_url
+from runtime.settings import ServiceSettings
 
 
-class MonitorSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FULFIL_MONITOR_", extra="ignore")
-
-    service_name: str = MONITOR.name
-    http_port: int = MONITOR.port
-    database_url: str = local_database_url(MONITOR.database)
+class MonitorSettings(ServiceSettings, service=MONITOR):
     # Retrying an incident, cancelling an instance and completing a user task are the engine's REST API's.
     camunda_rest_url: str = "http://localhost:8080"
     # Where people read an order (its page links there).

@@ -1,8 +1,8 @@
-"""Order wiring: settings, routes, job handlers, event subscriptions."""
+"""Order wiring: settings, routes, job handlers, event subscriptions, the reconciler."""
 from datetime import timedelta
-from pathlib import Path
 
-from contracts.registry import ORDER
+from sqlalchemy.orm import Session
+
 from runtime.service import Service, polling_loop
 from services.order import api, consumers, reconciler, workers
 from services.order.process_monitor import ProcessMonitor
@@ -12,16 +12,15 @@ settings = OrderSettings()
 stuck_after = timedelta(seconds=settings.stuck_after_seconds)
 engine = ProcessMonitor(settings.monitor_url, settings.own_token())
 
+
+def reconcile(session: Session) -> int:
+    return reconciler.reconcile(session, stuck_after, engine.instances_of)
+
+
 service = Service(
     settings=settings,
-    migrations=Path(__file__).with_name("migrations"),
     api=api.router,
-    title="Order service",
     jobs=workers.handlers,
     subscriptions=consumers.SUBSCRIPTIONS,
-    consumed_topics=ORDER.consumed_topics,
-    dead_letter_topic=ORDER.dead_letter_topic,
-    background=[polling_loop("reconciler",
-                             lambda session: reconciler.reconcile(session, stuck_after, engine.instances_of),
-                             settings.reconcile_every_seconds)],
+    background=[polling_loop("reconciler", reconcile, settings.reconcile_every_seconds)],
 )

@@ -1,17 +1,10 @@
 """Order service settings (FULFIL_ORDER_* environment variables)."""
-from pydantic_settings import SettingsConfigDict
-
 from contracts.process import Deadlines
 from contracts.registry import MONITOR, ORDER
-from runtime.settings import ServiceSettings, local_database_url
+from runtime.settings import ServiceSettings
 
 
-class OrderSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FULFIL_ORDER_", extra="ignore")
-
-    service_name: str = ORDER.name
-    http_port: int = ORDER.port
-    database_url: str = local_database_url(ORDER.database)
+class OrderSettings(ServiceSettings, service=ORDER):
     # Deadlines handed to each order's process (ISO 8601 durations), so they are set per deployment,
     # not in the model: seconds in development, days in production.
     stock_wait_reminder: str = "P1D"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
@@ -45,6 +46,7 @@ class ProcessView:
     incidents: list[Incident]
 
 
+T = TypeVar("T")
 _ENDED = ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED")
 # Elements that only hold others; the element inside tells where an instance waits.
 _CONTAINERS = ("PROCESS", "SUB_PROCESS", "EVENT_SUB_PROCESS", "CALL_ACTIVITY", "MULTI_INSTANCE_BODY")
@@ -55,6 +57,12 @@ def _incident(record: dict) -> Incident:
     return Incident(key=record["key"], process_instance_key=value["processInstanceKey"],
                     element_id=value["elementId"], error_type=value["errorType"],
                     message=value["errorMessage"], job_key=value["jobKey"])
+
+
+def _user_task(record: dict) -> UserTask:
+    value = record["value"]
+    return UserTask(key=record["key"], process_instance_key=value["processInstanceKey"],
+                    element_id=value["elementId"], variables=value.get("variables", {}))
 
 
 class RecordLog:
@@ -227,26 +235,20 @@ class RecordLog:
         }
 
     def open_incidents(self, process_instance_key: int | None = None) -> list[Incident]:
-        incidents: dict[int, Incident] = {}
-        for record in self.records("INCIDENT"):
-            value = record["value"]
-            if process_instance_key is not None and value["processInstanceKey"] != process_instance_key:
-                continue
-            if record["intent"] == "CREATED":
-                incidents[record["key"]] = _incident(record)
-            elif record["intent"] == "RESOLVED":
-                incidents.pop(record["key"], None)
-        return list(incidents.values())
+        return self._still_open("INCIDENT", _incident, ("RESOLVED",), process_instance_key)
 
     def open_user_tasks(self, process_instance_key: int | None = None) -> list[UserTask]:
-        tasks: dict[int, UserTask] = {}
-        for record in self.records("USER_TASK"):
-            value = record["value"]
-            if process_instance_key is not None and value["processInstanceKey"] != process_instance_key:
+        return self._still_open("USER_TASK", _user_task, ("COMPLETED", "CANCELED"), process_instance_key)
+
+    def _still_open(self, value_type: str, read: Callable[[dict], T], closing: tuple[str, ...],
+                    process_instance_key: int | None) -> list[T]:
+        """What was CREATED and has seen none of the `closing` intents since, of one instance or of all."""
+        still_open: dict[int, T] = {}
+        for record in self.records(value_type):
+            if process_instance_key not in (None, record["value"]["processInstanceKey"]):
                 continue
             if record["intent"] == "CREATED":
-                tasks[record["key"]] = UserTask(key=record["key"], process_instance_key=value["processInstanceKey"],
-                                                element_id=value["elementId"], variables=value.get("variables", {}))
-            elif record["intent"] in ("COMPLETED", "CANCELED"):
-                tasks.pop(record["key"], None)
-        return list(tasks.values())
+                still_open[record["key"]] = read(record)
+            elif record["intent"] in closing:
+                still_open.pop(record["key"], None)
+        return list(still_open.values())
