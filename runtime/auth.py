@@ -7,7 +7,9 @@ refuses a route that says neither. Tokens are checked with PyJWT: the signature 
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Annotated
@@ -43,12 +45,35 @@ class Caller:
 
 
 class TokenVerifier:
+    """Checks bearer tokens; a token found valid is remembered until it expires, as a client sends the same token
+    with every request for its lifetime and a full check costs about as much CPU as the rest of a small request."""
+
+    REMEMBERED = 1024
+
     def __init__(self, issuer: str, audience: str, jwks_url: str) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._valid: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def caller(self, token: str) -> Caller:
+        with self._lock:
+            remembered = self._valid.get(token)
+            if remembered is not None:
+                if time.time() < remembered[1]:
+                    self._valid.move_to_end(token)
+                    return remembered[0]
+                del self._valid[token]
+        caller, expires_at = self._check(token)
+        with self._lock:
+            self._valid[token] = (caller, expires_at)
+            if len(self._valid) > self.REMEMBERED:
+                self._valid.popitem(last=False)
+        return caller
+
+    def _check(self, token: str) -> tuple[Caller, float]:
+        """The caller of a token, checked in full, and until when the check holds (its expiry, with the leeway)."""
         try:
             key = self.keys.get_signing_key_from_jwt(token)
             claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
@@ -58,7 +83,8 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         roles = (claims.get("realm_access") or {}).get("roles") or []
-        return Caller(subject=claims["sub"], roles=frozenset(r for r in roles if isinstance(r, str)))
+        caller = Caller(subject=claims["sub"], roles=frozenset(r for r in roles if isinstance(r, str)))
+        return caller, float(claims["exp"]) + LEEWAY_SECONDS
 
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer",

@@ -15,13 +15,18 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 LOCK_TIMEOUT_MS = 10_000
 STATEMENT_TIMEOUT_MS = 15_000
+# Connections kept open: as many as a busy process uses at once (HTTP threads, consumer, relay lanes, job handlers).
+# Past them, each new one is opened and closed again, and a PostgreSQL backend that starts, authenticates (SCRAM)
+# and warms its caches for one transaction cost more CPU than everything it then ran (measured with `make bench`).
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 
 def make_engine(url: str) -> Engine:
     # hide_parameters: an SQL error names the statement but not the values bound to it (an address, say), so
     # no log line, job failure or incident message carries them.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
+        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT_SECONDS,
         hide_parameters=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,

@@ -180,13 +180,15 @@ class OutboxLane:
             if not rows:
                 return 0
             failed = self.publish(rows, session)
-            published = [row.seq for row in rows if row.seq not in failed]
+            # Marked by primary key: only unpublished rows are indexed by `seq`, and the table keeps published ones.
+            published = [row.id for row in rows if row.seq not in failed]
             if published:
-                session.execute(update(outbox).where(outbox.c.seq.in_(published))
+                session.execute(update(outbox).where(outbox.c.id.in_(published))
                                 .values(published_at=func.now()))
-            for seq, error in failed.items():
-                session.execute(update(outbox).where(outbox.c.seq == seq)
-                                .values(attempts=outbox.c.attempts + 1, last_error=error[:2000]))
+            for row in rows:
+                if row.seq in failed:
+                    session.execute(update(outbox).where(outbox.c.id == row.id)
+                                    .values(attempts=outbox.c.attempts + 1, last_error=failed[row.seq][:2000]))
         # Counted after the commit: a row is published once it is marked so.
         OUTBOX_PUBLISHED.labels(self.destination).inc(len(published))
         OUTBOX_PUBLISH_FAILURES.labels(self.destination).inc(len(failed))
@@ -288,14 +290,13 @@ class ZeebeLane(OutboxLane):
     def claim(self, session: Session) -> list:
         rows = super().claim(session)
         now = transaction_time(session)
-        expired = {row.seq for row in rows if remaining_ttl_ms(row, now) <= 0}
+        expired = [row for row in rows if remaining_ttl_ms(row, now) <= 0]
         if expired:
-            for row in rows:
-                if row.seq in expired:
-                    log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
-                                row.topic, row.payload["message_id"], row.key)
-            session.execute(update(outbox).where(outbox.c.seq.in_(expired)).values(expired_at=now))
-        return [row for row in rows if row.seq not in expired]
+            for row in expired:
+                log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
+                            row.topic, row.payload["message_id"], row.key)
+            session.execute(update(outbox).where(outbox.c.id.in_([row.id for row in expired])).values(expired_at=now))
+        return [row for row in rows if row not in expired]
 
     def publish(self, rows: list, session: Session) -> dict[int, str]:
         publishing = self.publish_all(rows, transaction_time(session))

@@ -42,6 +42,7 @@ outbox = Table(
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
     Index("outbox_unpublished_by_key", "key", "seq",
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
+    Index("outbox_expired", "seq", postgresql_where=text("expired_at IS NOT NULL")),
 )
 
 inbox = Table(

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -40,6 +42,9 @@ deliveries = Table(
     Column("delivered_at", DateTime(timezone=True)),
     # The delivery command is idempotent per order and shipment.
     UniqueConstraint("order_id", "shipment_id", name="deliveries_one_per_shipment"),
+    # The courier's round: only deliveries under way, by when they are due.
+    Index("deliveries_under_way", "due_at", postgresql_where=text(f"status = '{DeliveryStatus.DISPATCHED}'")),
+    Index("deliveries_by_shipment", "shipment_id"),
 )
 
 # A shipment no courier would take: a repeated delivery command gives the same answer and no second event.

@@ -131,6 +131,10 @@ def test_postgres_init_creates_each_service_role_with_its_password_and_its_datab
         assert f"GRANT CONNECT ON DATABASE {name} TO {name};" in sql
 
 
+def test_postgres_allows_as_many_connections_as_the_launchers():
+    assert f"max_connections={postgres.MAX_CONNECTIONS}" in COMPOSE["postgres"]["command"]
+
+
 def test_images_are_the_versions_the_launcher_runs():
     assert image_tag("kafka") == KAFKA_VERSION
     # The broker image is built on Camunda's (test_the_broker_image_is_camundas_in_the_launcher_version).

