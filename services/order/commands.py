@@ -94,14 +94,14 @@ def close_order(session: Session, order_id: str, status: OrderStatus, process_in
     Raises UnknownOrder if the order does not exist.
     """
     check_id("order id", order_id)
-    order = db.get_order(session, order_id, for_update=True)
+    order = db.lock_for_progress(session, order_id)
     if order is None:
         raise UnknownOrder(order_id)
     if order.status == status:
         return  # a retried job: already done
     event, what = CLOSING_EVENTS[status]
     db.set_process_instance(session, order_id, process_instance_key)
-    record_progress(session, order_id, what, Report(final=status), reported=status)
+    record_progress(session, order_id, what, Report(final=status), reported=status, locked=order)
     publisher.publish(session, event(order_id=order_id))
     settled = settle_cancellation(db.cancellation_of(order), status, datetime.now(timezone.utc))
     if settled is not None:
@@ -156,19 +156,20 @@ def _refuse_cancellation(session: Session, order_id: str, status: OrderStatus, r
 
 
 def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
-                    caused_by: Envelope | None = None) -> None:
-    """Take in what a service reported, re-derive the status, log it.
+                    caused_by: Envelope | None = None, locked=None) -> None:
+    """Take in what a service reported, re-derive the status, log it. `locked`: the order as
+    `db.lock_for_progress` read it, when the caller holds it already.
 
     Raises UnknownOrder when the order is not this service's, ImplausibleReport when the report
     cannot be taken in: both are about the report, so trying again cannot help.
     """
     check_id("order id", order_id)
     check_printable(what)
-    order = db.get_order(session, order_id, for_update=True)
+    order = locked or db.lock_for_progress(session, order_id)
     if order is None:
         raise UnknownOrder(order_id)
     stored = OrderStatus(order.status)
-    current = Progress(units_ordered=db.units_ordered(session, order_id), reserved=order.reserved,
+    current = Progress(units_ordered=order.units_ordered, reserved=order.reserved,
                        backorder_open=order.backorder_open, final=stored if stored in FINAL_STATUSES else None)
     progress, shipments = take_in(current, db.get_shipments(session, order_id), report)
     changed = {report.shipment[0]: shipments[report.shipment[0]]} if report.shipment else {}

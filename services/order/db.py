@@ -156,9 +156,12 @@ def add_timeline(session: Session, order_id: str, status: str, what: str, *,
     ))
 
 
-def units_ordered(session: Session, order_id: str) -> int:
-    return session.execute(select(func.coalesce(func.sum(order_lines.c.quantity), 0))
-                           .where(order_lines.c.order_id == order_id)).scalar_one()
+def lock_for_progress(session: Session, order_id: str):
+    """The order, locked, with `units_ordered`, what its lines add up to: all that taking in a report reads."""
+    units = (select(func.coalesce(func.sum(order_lines.c.quantity), 0))
+             .where(order_lines.c.order_id == orders.c.id).scalar_subquery().label("units_ordered"))
+    return session.execute(select(orders, units).where(orders.c.id == order_id)
+                           .with_for_update(of=orders)).first()
 
 
 def get_shipments(session: Session, order_id: str) -> dict[str, Shipment]:
