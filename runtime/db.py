@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Bounds on every wait for the database, so a job handler's worst case stays well inside its job timeout
@@ -24,48 +22,17 @@ POOL_SIZE = 20
 POOL_OVERFLOW = 20
 
 
-# A pooled connection idle for longer than this is tested before use (see `_ping_when_idle`).
-PING_AFTER_IDLE_SECONDS = 1.0
-
-
 def make_engine(url: str) -> Engine:
     # hide_parameters: an SQL error names the statement but not the values bound to it (an address, say), so
     # no log line, job failure or incident message carries them.
-    engine = create_engine(
-        url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT_SECONDS,
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT_SECONDS,
         hide_parameters=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}",
         },
     )
-    _ping_when_idle(engine)
-    return engine
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Test a pooled connection before use only when it has been idle, instead of before every transaction
-    (`pool_pre_ping`): a busy process reuses its connections within milliseconds, and a ping each time was a
-    round trip and a statement more per transaction. A connection that was idle while PostgreSQL restarted is
-    still found dead and replaced before anyone uses it; one that dies under load fails its transaction, which is
-    retried like any other (and SQLAlchemy then drops every connection of the pool older than that failure).
-    """
-
-    @event.listens_for(engine, "checkin")
-    def returned(_dbapi_connection, record) -> None:
-        record.info["returned_at"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
-        returned_at = record.info.get("returned_at")
-        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
-            return  # new, or just used
-        try:
-            alive = engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # any failure: the pool replaces the connection and tries again
-            raise DisconnectionError(f"idle database connection is dead: {exc}") from exc
-        if not alive:
-            raise DisconnectionError("idle database connection is dead")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
