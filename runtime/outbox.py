@@ -290,13 +290,14 @@ class ZeebeLane(OutboxLane):
     def claim(self, session: Session) -> list:
         rows = super().claim(session)
         now = transaction_time(session)
-        expired = [row for row in rows if remaining_ttl_ms(row, now) <= 0]
+        expired = {row.id for row in rows if remaining_ttl_ms(row, now) <= 0}
         if expired:
-            for row in expired:
-                log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
-                            row.topic, row.payload["message_id"], row.key)
-            session.execute(update(outbox).where(outbox.c.id.in_([row.id for row in expired])).values(expired_at=now))
-        return [row for row in rows if row not in expired]
+            for row in rows:
+                if row.id in expired:
+                    log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
+                                row.topic, row.payload["message_id"], row.key)
+            session.execute(update(outbox).where(outbox.c.id.in_(expired)).values(expired_at=now))
+        return [row for row in rows if row.id not in expired]
 
     def publish(self, rows: list, session: Session) -> dict[int, str]:
         publishing = self.publish_all(rows, transaction_time(session))

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from contracts.base import Line
@@ -156,7 +157,7 @@ def _refuse_cancellation(session: Session, order_id: str, status: OrderStatus, r
 
 
 def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
-                    caused_by: Envelope | None = None, locked=None) -> None:
+                    caused_by: Envelope | None = None, locked: Row | None = None) -> None:
     """Take in what a service reported, re-derive the status, log it. `locked`: the order as
     `db.lock_for_progress` read it, when the caller holds it already.
 
@@ -165,7 +166,7 @@ def record_progress(session: Session, order_id: str, what: str, report: Report, 
     """
     check_id("order id", order_id)
     check_printable(what)
-    order = locked or db.lock_for_progress(session, order_id)
+    order = locked if locked is not None else db.lock_for_progress(session, order_id)
     if order is None:
         raise UnknownOrder(order_id)
     stored = OrderStatus(order.status)
