@@ -155,15 +155,19 @@ class RecordLog:
         return state
 
     def instances_with_variable(self, name: str, value) -> list[int]:
-        """Process instances that set variable `name` to `value` (e.g. orderId), oldest first."""
+        """Process instances that set variable `name` to `value` (e.g. orderId), oldest first.
+
+        Oldest by the engine's position, not by arrival: records of different instances travel on
+        different Kafka partitions, and after an outage one partition may be caught up before another.
+        (A called process runs on its parent's Zeebe partition, so the positions compare.)"""
         encoded = json.dumps(value)
-        found = []
+        first_set: dict[int, int] = {}
         for record in self.records("VARIABLE"):
             variable = record["value"]
-            if (record["intent"] == "CREATED" and variable["name"] == name and variable["value"] == encoded
-                    and variable["processInstanceKey"] not in found):
-                found.append(variable["processInstanceKey"])
-        return found
+            if record["intent"] == "CREATED" and variable["name"] == name and variable["value"] == encoded:
+                instance = variable["processInstanceKey"]
+                first_set[instance] = min(record["position"], first_set.get(instance, record["position"]))
+        return sorted(first_set, key=first_set.__getitem__)
 
     def visited_elements(self, process_instance_key: int, intent: str = "ELEMENT_COMPLETED") -> list[str]:
         """Element ids the instance completed (or, with another intent, e.g. terminated), in order."""
