@@ -1,22 +1,10 @@
 """The plumbing tables every service database has: the outbox and the inbox."""
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Identity,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    Uuid,
-    func,
-    text,
-)
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import Column, Identity, Index, MetaData, Table
+from sqlalchemy.types import BigInteger, DateTime, Integer, String, Text, Uuid
 
 metadata = MetaData()
 

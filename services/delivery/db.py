@@ -3,25 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import Column, Index, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint
+from sqlalchemy.types import BigInteger, DateTime, String, Text
 
 from runtime.closing import ClosedKeys
 from runtime.db import signal_on_commit

@@ -2,24 +2,11 @@
 and how each change of the projection (domain.py) lands in them."""
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    select,
-    text,
-    tuple_,
-    update,
-)
+from sqlalchemy import bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import Column, Index, MetaData, Table
+from sqlalchemy.types import BigInteger, DateTime, Integer, String, Text
 
 from contracts.process import ORDER_ID_VARIABLE
 from services.monitor.domain import (

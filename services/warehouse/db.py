@@ -3,23 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import Column, ForeignKey, MetaData, Table, UniqueConstraint
+from sqlalchemy.types import Boolean, DateTime, Integer, String
 
 from runtime.closing import ClosedKeys
 from services.warehouse.domain import BackorderStatus, ReservationStatus, ShipmentStatus, StockLevel
