@@ -81,6 +81,23 @@ def create_outbox_and_inbox() -> None:
                     postgresql_where=sa.text("published_at IS NULL"))
 
 
+def add_columns(table: str, *columns: sa.Column) -> None:
+    for column in columns:
+        op.add_column(table, column)
+
+
+def drop_columns(table: str, *columns: str) -> None:
+    """Drop these columns of `table` in the order given."""
+    for column in columns:
+        op.drop_column(table, column)
+
+
+def drop_tables(*tables: str) -> None:
+    """Drop these tables in the order given (their indexes and constraints go with them)."""
+    for table in tables:
+        op.drop_table(table)
+
+
 def drop_outbox_and_inbox() -> None:
     op.drop_index("outbox_unpublished", table_name="outbox", postgresql_where=sa.text("published_at IS NULL"))
     op.drop_table("outbox")

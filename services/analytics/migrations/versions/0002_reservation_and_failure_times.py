@@ -2,18 +2,15 @@
 
 Orders recorded before this migration keep no such time: they count in the totals, not in the charts over time.
 """
-import sqlalchemy as sa
-from alembic import op
+from runtime import migration_columns as col
+from runtime.migrations import add_columns, drop_columns
 
-revision = "0002"
-down_revision = "0001"
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:
-    op.add_column('order_facts', sa.Column('reserved_at', sa.DateTime(timezone=True), nullable=True))
-    op.add_column('order_facts', sa.Column('delivery_failed_at', sa.DateTime(timezone=True), nullable=True))
+    add_columns("order_facts", col.moment("reserved_at", nullable=True), col.moment("delivery_failed_at", nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('order_facts', 'delivery_failed_at')
-    op.drop_column('order_facts', 'reserved_at')
+    drop_columns("order_facts", "delivery_failed_at", "reserved_at")

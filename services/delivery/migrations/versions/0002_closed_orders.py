@@ -1,8 +1,7 @@
 """Closed orders."""
 from runtime.migrations import create_closed_keys_table, drop_closed_keys_table
 
-revision = "0002"
-down_revision = "0001"
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:

@@ -2,29 +2,26 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+from runtime import migration_columns as col
+from runtime.migrations import drop_tables
+
+revision, down_revision = "0003", "0002"
 
 
 def upgrade() -> None:
     op.create_table(
         "refusals",
-        sa.Column("order_id", sa.String(length=36), nullable=False),
-        sa.Column("shipment_id", sa.String(length=36), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("refused_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        col.identifier("order_id"), col.identifier("shipment_id"), col.prose("reason"),
+        col.moment("refused_at", now=True),
         sa.PrimaryKeyConstraint("order_id", "shipment_id", name="refusals_one_per_shipment"),
     )
     op.create_table(
         "redispatches",
-        sa.Column("element_instance_key", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("delivery_id", sa.String(length=36), nullable=False),
-        sa.Column("courier", sa.String(length=100), nullable=False),
-        sa.Column("redispatched_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        col.engine_key("element_instance_key", primary=True), col.identifier("delivery_id"),
+        col.label("courier", 100), col.moment("redispatched_at", now=True),
         sa.PrimaryKeyConstraint("element_instance_key"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("redispatches")
-    op.drop_table("refusals")
+    drop_tables("redispatches", "refusals")

@@ -3,8 +3,7 @@ delivery: both read the whole table before, which grows with every delivery."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision, down_revision = "0004", "0003"
 
 
 def upgrade() -> None:

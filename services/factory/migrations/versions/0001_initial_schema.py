@@ -2,25 +2,22 @@
 import sqlalchemy as sa
 from alembic import op
 
+from runtime import migration_columns as col
 from runtime.migrations import create_outbox_and_inbox, drop_outbox_and_inbox
 
-revision = "0001"
-down_revision = None
+revision, down_revision = "0001", None
 
 
 def upgrade() -> None:
-    op.create_table('production_orders',
-    sa.Column('request_id', sa.String(length=36), nullable=False),
-    sa.Column('order_id', sa.String(length=36), nullable=False),
-    sa.Column('sku', sa.String(length=100), nullable=False),
-    sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('request_id')
+    op.create_table(
+        "production_orders",
+        col.identifier("request_id"), col.identifier("order_id"), col.sku(), col.count("quantity"),
+        col.label("status", 16), col.moment("created_at", now=True),
+        sa.PrimaryKeyConstraint("request_id"),
     )
     create_outbox_and_inbox()
 
 
 def downgrade() -> None:
     drop_outbox_and_inbox()
-    op.drop_table('production_orders')
+    op.drop_table("production_orders")

@@ -1,13 +1,13 @@
 """Element instances remember the scope they run in, so a stuck one can be started again there."""
-import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+from runtime import migration_columns as col
+
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:
-    op.add_column("element_instances", sa.Column("flow_scope_key", sa.BigInteger(), nullable=True))
+    op.add_column("element_instances", col.engine_key("flow_scope_key", nullable=True))
 
 
 def downgrade() -> None:

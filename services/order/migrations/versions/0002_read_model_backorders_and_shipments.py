@@ -2,25 +2,22 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+from runtime import migration_columns as col
+from runtime.migrations import add_columns, drop_columns
+
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:
-    op.create_table('order_shipments',
-    sa.Column('order_id', sa.String(length=36), nullable=False),
-    sa.Column('shipment_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=32), nullable=False),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
-    sa.PrimaryKeyConstraint('order_id', 'shipment_id')
+    op.create_table(
+        "order_shipments",
+        col.identifier("order_id"), col.identifier("shipment_id"), col.label("stage", 32),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"]), sa.PrimaryKeyConstraint("order_id", "shipment_id"),
     )
-    op.add_column('orders', sa.Column('accepts_partial', sa.Boolean(), server_default='true', nullable=False))
-    op.add_column('orders', sa.Column('reserved', sa.Boolean(), server_default='false', nullable=False))
-    op.add_column('orders', sa.Column('backorder_open', sa.Boolean(), server_default='false', nullable=False))
+    add_columns("orders", col.flag("accepts_partial", True), col.flag("reserved", False),
+                col.flag("backorder_open", False))
 
 
 def downgrade() -> None:
-    op.drop_column('orders', 'backorder_open')
-    op.drop_column('orders', 'reserved')
-    op.drop_column('orders', 'accepts_partial')
-    op.drop_table('order_shipments')
+    drop_columns("orders", "backorder_open", "reserved", "accepts_partial")
+    op.drop_table("order_shipments")

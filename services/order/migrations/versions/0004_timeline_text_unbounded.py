@@ -2,8 +2,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision, down_revision = "0004", "0003"
 
 
 def upgrade() -> None:

@@ -1,20 +1,14 @@
 """An order's cancellation request and its outcome (pending, cancelled or refused, with the reason)."""
-import sqlalchemy as sa
-from alembic import op
+from runtime import migration_columns as col
+from runtime.migrations import add_columns, drop_columns
 
-revision = "0005"
-down_revision = "0004"
+revision, down_revision = "0005", "0004"
 
 
 def upgrade() -> None:
-    op.add_column('orders', sa.Column('cancel_requested_at', sa.DateTime(timezone=True), nullable=True))
-    op.add_column('orders', sa.Column('cancel_outcome', sa.String(length=16), nullable=True))
-    op.add_column('orders', sa.Column('cancel_reason', sa.Text(), nullable=True))
-    op.add_column('orders', sa.Column('cancel_decided_at', sa.DateTime(timezone=True), nullable=True))
+    add_columns("orders", col.moment("cancel_requested_at", nullable=True), col.label("cancel_outcome", 16, nullable=True),
+                col.prose("cancel_reason", nullable=True), col.moment("cancel_decided_at", nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('orders', 'cancel_decided_at')
-    op.drop_column('orders', 'cancel_reason')
-    op.drop_column('orders', 'cancel_outcome')
-    op.drop_column('orders', 'cancel_requested_at')
+    drop_columns("orders", "cancel_decided_at", "cancel_reason", "cancel_outcome", "cancel_requested_at")

@@ -1,8 +1,7 @@
 """A customer lists their own orders, newest first (the customer is the subject of their token)."""
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision, down_revision = "0006", "0005"
 
 
 def upgrade() -> None:

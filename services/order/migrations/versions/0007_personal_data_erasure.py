@@ -1,15 +1,15 @@
 """A customer's personal data can be erased: the shipping address may be gone, and when it went is kept."""
-import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0007"
-down_revision = "0006"
+from runtime import migration_columns as col
+
+revision, down_revision = "0007", "0006"
 
 
 def upgrade() -> None:
     op.alter_column("orders", "shipping_address", existing_type=postgresql.JSONB(), nullable=True)
-    op.add_column("orders", sa.Column("personal_data_erased_at", sa.DateTime(timezone=True)))
+    op.add_column("orders", col.moment("personal_data_erased_at", nullable=True))
 
 
 def downgrade() -> None:

@@ -4,8 +4,7 @@ from alembic import op
 
 from services.warehouse.catalog import CATALOG
 
-revision = "0002"
-down_revision = "0001"
+revision, down_revision = "0002", "0001"
 
 stock = sa.table("stock", sa.column("sku", sa.String), sa.column("name", sa.String),
                  sa.column("on_hand", sa.Integer), sa.column("reserved", sa.Integer))

@@ -1,8 +1,7 @@
 """Closed orders."""
 from runtime.migrations import create_closed_keys_table, drop_closed_keys_table
 
-revision = "0005"
-down_revision = "0004"
+revision, down_revision = "0005", "0004"
 
 
 def upgrade() -> None:

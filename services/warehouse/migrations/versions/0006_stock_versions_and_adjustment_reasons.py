@@ -1,16 +1,16 @@
 """Stock versions (the ETag of a stock item); signed, reasoned stock adjustments with an Idempotency-Key."""
-import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+from runtime import migration_columns as col
+from runtime.migrations import add_columns, drop_columns
+
+revision, down_revision = "0006", "0005"
 
 
 def upgrade() -> None:
-    op.add_column("stock", sa.Column("version", sa.Integer(), server_default="0", nullable=False))
-    op.add_column("stock_adjustments", sa.Column("quantity", sa.Integer(), nullable=True))
-    op.add_column("stock_adjustments", sa.Column("reason", sa.String(length=200), nullable=True))
-    op.add_column("stock_adjustments", sa.Column("idempotency_key", sa.String(length=200), nullable=True))
+    op.add_column("stock", col.count("version", default=0))
+    add_columns("stock_adjustments", col.count("quantity", nullable=True), col.label("reason", 200, nullable=True),
+                col.label("idempotency_key", 200, nullable=True))
     op.create_unique_constraint(op.f("stock_adjustments_idempotency_key_key"), "stock_adjustments",
                                 ["idempotency_key"])
     # Until now every adjustment was an operator's absolute count, and all it added stayed free stock.
@@ -21,7 +21,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_constraint(op.f("stock_adjustments_idempotency_key_key"), "stock_adjustments", type_="unique")
-    op.drop_column("stock_adjustments", "idempotency_key")
-    op.drop_column("stock_adjustments", "reason")
-    op.drop_column("stock_adjustments", "quantity")
+    drop_columns("stock_adjustments", "idempotency_key", "reason", "quantity")
     op.drop_column("stock", "version")
