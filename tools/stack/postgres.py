@@ -33,6 +33,8 @@ SUPERUSER = "postgres"
 # Every replica of every service keeps up to runtime.db.POOL_SIZE connections open and opens up to POOL_OVERFLOW more
 # when busy: room for two replicas of each at their peak, and for the tools.
 MAX_CONNECTIONS = 500
+# What docker-compose.yml runs instead of _ensure_service_databases, once, on an empty data folder.
+INIT_SCRIPT = Path(__file__).with_name("postgres-init.sh")
 # Passwords for everyone, on the local socket as over TCP (which listens on loopback only).
 HBA = """# Written by the launcher at every start (tools/stack/postgres.py); edits here are overwritten.
 local all all scram-sha-256
