@@ -10,7 +10,8 @@ from pydantic.alias_generators import to_camel
 
 
 class Event(BaseModel):
-    """Payload of one event type; `event_type` is its versioned CloudEvents type.
+    """Payload of one event type; `event_type` is its versioned CloudEvents type, given where the class is
+    declared: `class OrderPlaced(Event, event_type="fulfilment.order.placed.v1")`.
 
     Every event is about one order: its id is the CloudEvents subject and the Kafka key, so all
     events of an order stay in one partition, in order.
@@ -20,6 +21,11 @@ class Event(BaseModel):
     event_type: ClassVar[str]
 
     order_id: str
+
+    def __init_subclass__(cls, event_type: str | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if event_type is not None:
+            cls.event_type = event_type
 
     @property
     def subject(self) -> str:
@@ -54,13 +60,19 @@ class Variables(BaseModel):
 
 
 class JobInput(Variables):
-    """The variables one job type reads; `job_type` is the string in the BPMN's task definition.
-
-    `output` is the model of the variables its handler sets (None: it sets none).
+    """The variables one job type reads; `job_type` is the string in the BPMN's task definition and
+    `output` the model of the variables its handler sets (None: it sets none), both given where the
+    class is declared: `class PickPack(JobInput, job_type="warehouse.pick-pack", output=PickPackResult)`.
     """
 
     job_type: ClassVar[str]
     output: ClassVar[type[Variables] | None] = None
+
+    def __init_subclass__(cls, job_type: str | None = None, output: type[Variables] | None = None,
+                          **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if job_type is not None:
+            cls.job_type, cls.output = job_type, output
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
 
 from contracts.base import Event, JobInput, Line, Message, Variables
 from contracts.registry import DELIVERY
@@ -12,38 +11,34 @@ SERVICE = DELIVERY
 # --- events on delivery.events --------------------------------------------------------------------------
 
 
-class DeliveryStarted(Event):
-    event_type: ClassVar[str] = "fulfilment.delivery.started.v1"
+class _DeliveryOfShipment(Event):
+    """What every event about one delivery names: the delivery and the shipment it carries."""
+
     delivery_id: str
     shipment_id: str
+
+
+class DeliveryStarted(_DeliveryOfShipment, event_type="fulfilment.delivery.started.v1"):
     courier: str
 
 
-class DeliveryCompleted(Event):
-    event_type: ClassVar[str] = "fulfilment.delivery.completed.v1"
-    delivery_id: str
-    shipment_id: str
+class DeliveryCompleted(_DeliveryOfShipment, event_type="fulfilment.delivery.completed.v1"):
+    """The parcel reached the customer."""
 
 
-class DeliveryRedispatched(Event):
+class DeliveryRedispatched(_DeliveryOfShipment, event_type="fulfilment.delivery.redispatched.v1"):
     """The first courier was late; another one took the shipment."""
 
-    event_type: ClassVar[str] = "fulfilment.delivery.redispatched.v1"
-    delivery_id: str
-    shipment_id: str
     courier: str
 
 
-class DeliveryCancelled(Event):
-    event_type: ClassVar[str] = "fulfilment.delivery.cancelled.v1"
-    delivery_id: str
-    shipment_id: str
+class DeliveryCancelled(_DeliveryOfShipment, event_type="fulfilment.delivery.cancelled.v1"):
+    """The order was cancelled before the parcel arrived: the courier was called back."""
 
 
-class DeliveryRefused(Event):
+class DeliveryRefused(Event, event_type="fulfilment.delivery.refused.v1"):
     """No courier would take the shipment; the process returns the goods to stock."""
 
-    event_type: ClassVar[str] = "fulfilment.delivery.refused.v1"
     shipment_id: str
     reason: str
 
@@ -67,14 +62,12 @@ class StartDeliveryResult(Variables):
     delivery_id: str
 
 
-class StartDelivery(JobInput):
+class StartDelivery(JobInput, job_type="delivery.start-delivery", output=StartDeliveryResult):
     """The delivery command: its payload is the shipment, its acknowledgment the delivery id.
 
     Throws the BPMN error DELIVERY_FAILED when no courier takes the parcel.
     """
 
-    job_type: ClassVar[str] = "delivery.start-delivery"
-    output: ClassVar[type[Variables]] = StartDeliveryResult
     order_id: str
     shipment_id: str
     shipment_items: list[Line]
@@ -85,7 +78,7 @@ class CheckDeliveredResult(Variables):
     delivered_at: str | None
 
 
-class CheckDelivered(JobInput):
+class CheckDelivered(JobInput, job_type="delivery.check-delivered", output=CheckDeliveredResult):
     """Before the process (re-)enters its wait for delivery-completed: is the shipment delivered already?
 
     The message lives only for its TTL; the Delivery service's record of the delivery never expires,
@@ -93,16 +86,13 @@ class CheckDelivered(JobInput):
     still seen.
     """
 
-    job_type: ClassVar[str] = "delivery.check-delivered"
-    output: ClassVar[type[Variables]] = CheckDeliveredResult
     order_id: str
     shipment_id: str
 
 
-class Redispatch(JobInput):
+class Redispatch(JobInput, job_type="delivery.redispatch"):
     """The delivery is late: hand it to the next courier, once per activation of the reminder."""
 
-    job_type: ClassVar[str] = "delivery.redispatch"
     shipment_id: str
 
 
@@ -110,9 +100,7 @@ class CancelDeliveriesResult(Variables):
     delivered_shipment_ids: list[str]
 
 
-class CancelDeliveries(JobInput):
+class CancelDeliveries(JobInput, job_type="delivery.cancel-deliveries", output=CancelDeliveriesResult):
     """Call back every delivery of the order not yet delivered."""
 
-    job_type: ClassVar[str] = "delivery.cancel-deliveries"
-    output: ClassVar[type[Variables]] = CancelDeliveriesResult
     order_id: str

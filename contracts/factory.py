@@ -1,8 +1,6 @@
 """What the Factory promises: its events on `factory.events` (it takes no jobs; it follows the Warehouse's events)."""
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import PositiveInt
 
 from contracts.base import Event
@@ -11,8 +9,7 @@ from contracts.registry import FACTORY
 SERVICE = FACTORY
 
 
-class ItemsProduced(Event):
-    event_type: ClassVar[str] = "fulfilment.factory.items-produced.v1"
+class ItemsProduced(Event, event_type="fulfilment.factory.items-produced.v1"):
     request_id: str
     sku: str
     quantity: PositiveInt

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
 
 from contracts.base import Event, JobInput, Line, Message
 from contracts.process import OrderStart
@@ -13,33 +12,31 @@ SERVICE = ORDER
 # --- events on order.events ---------------------------------------------------------------------
 
 
-class OrderPlaced(Event):
-    event_type: ClassVar[str] = "fulfilment.order.placed.v1"
+class OrderPlaced(Event, event_type="fulfilment.order.placed.v1"):
     customer_id: str
     items: list[Line]
 
 
-class OrderCompleted(Event):
-    event_type: ClassVar[str] = "fulfilment.order.completed.v1"
+class OrderCompleted(Event, event_type="fulfilment.order.completed.v1"):
+    """Every shipment of the order is delivered."""
 
 
-class OrderCancellationRequested(Event):
-    event_type: ClassVar[str] = "fulfilment.order.cancellation-requested.v1"
+class OrderCancellationRequested(Event, event_type="fulfilment.order.cancellation-requested.v1"):
+    """Someone asked to cancel the order; cancelled or cancellation-refused follows."""
 
 
-class OrderCancellationRefused(Event):
+class OrderCancellationRefused(Event, event_type="fulfilment.order.cancellation-refused.v1"):
     """A cancellation came too late: the order was delivered, or had ended otherwise, first."""
 
-    event_type: ClassVar[str] = "fulfilment.order.cancellation-refused.v1"
     reason: str
 
 
-class OrderCancelled(Event):
-    event_type: ClassVar[str] = "fulfilment.order.cancelled.v1"
+class OrderCancelled(Event, event_type="fulfilment.order.cancelled.v1"):
+    """The order's work is undone: stock released, shipments returned, deliveries called back."""
 
 
-class OrderDeliveryFailed(Event):
-    event_type: ClassVar[str] = "fulfilment.order.delivery-failed.v1"
+class OrderDeliveryFailed(Event, event_type="fulfilment.order.delivery-failed.v1"):
+    """No courier took a shipment; its goods are back in stock and the order has ended."""
 
 
 # --- Zeebe messages ---------------------------------------------------------------------------------
@@ -53,22 +50,19 @@ CANCEL_REQUESTED = Message("order-cancel-requested", correlation="orderId", ttl=
 # --- jobs it handles -----------------------------------------------------------------------------------
 
 
-class CompleteOrder(JobInput):
+class CompleteOrder(JobInput, job_type="order.complete-order"):
     """Every shipment is delivered: the order is COMPLETED."""
 
-    job_type: ClassVar[str] = "order.complete-order"
     order_id: str
 
 
-class CancelOrder(JobInput):
+class CancelOrder(JobInput, job_type="order.cancel-order"):
     """The order's work is undone: the order is CANCELLED."""
 
-    job_type: ClassVar[str] = "order.cancel-order"
     order_id: str
 
 
-class FailOrder(JobInput):
+class FailOrder(JobInput, job_type="order.fail-order"):
     """No courier took a shipment and the goods are back: the order ends DELIVERY_FAILED."""
 
-    job_type: ClassVar[str] = "order.fail-order"
     order_id: str

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import ClassVar
 
 from pydantic import PositiveInt
 
@@ -24,61 +23,53 @@ class ReservationOutcome(StrEnum):
 # --- events on warehouse.events ----------------------------------------------------------------------
 
 
-class StockReserved(Event):
-    event_type: ClassVar[str] = "fulfilment.warehouse.stock-reserved.v1"
+class StockReserved(Event, event_type="fulfilment.warehouse.stock-reserved.v1"):
     outcome: str
     lines: list[ReservedLine]
 
 
-class ShipmentPacked(Event):
-    event_type: ClassVar[str] = "fulfilment.warehouse.shipment-packed.v1"
+class ShipmentPacked(Event, event_type="fulfilment.warehouse.shipment-packed.v1"):
     shipment_id: str
     shipment_no: PositiveInt
     lines: list[Line]
 
 
-class ReplenishmentRequested(Event):
+class ReplenishmentRequested(Event, event_type="fulfilment.warehouse.replenishment-requested.v1"):
     """Asks the factory for stock; `order_id` is the order whose shortage caused it."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-requested.v1"
     request_id: str
     sku: str
     quantity: PositiveInt
 
 
-class StockAllocated(Event):
+class StockAllocated(Event, event_type="fulfilment.warehouse.stock-allocated.v1"):
     """Every backordered unit of the order has arrived and is reserved for it."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.stock-allocated.v1"
     lines: list[Line]
 
 
-class ReplenishmentExpedited(Event):
+class ReplenishmentExpedited(Event, event_type="fulfilment.warehouse.replenishment-expedited.v1"):
     """The order has waited too long: the factory should produce this request first."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-expedited.v1"
     request_id: str
 
 
-class ReplenishmentWithdrawn(Event):
+class ReplenishmentWithdrawn(Event, event_type="fulfilment.warehouse.replenishment-withdrawn.v1"):
     """The order no longer needs the units; production that has not started is called off."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.replenishment-withdrawn.v1"
     request_id: str
 
 
-class ShipmentReturned(Event):
+class ShipmentReturned(Event, event_type="fulfilment.warehouse.shipment-returned.v1"):
     """A packed shipment went back to stock: its delivery failed or the order was cancelled."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.shipment-returned.v1"
     shipment_id: str
     lines: list[Line]
 
 
-class StockReleased(Event):
+class StockReleased(Event, event_type="fulfilment.warehouse.stock-released.v1"):
     """Units reserved for the order went back to free stock (cancellation or failed delivery)."""
 
-    event_type: ClassVar[str] = "fulfilment.warehouse.stock-released.v1"
     lines: list[Line]
 
 
@@ -96,11 +87,9 @@ class ReserveStockResult(Variables):
     reservation_outcome: ReservationOutcome
 
 
-class ReserveStock(JobInput):
+class ReserveStock(JobInput, job_type="warehouse.reserve-stock", output=ReserveStockResult):
     """Reserve what is free; backorder the rest."""
 
-    job_type: ClassVar[str] = "warehouse.reserve-stock"
-    output: ClassVar[type[Variables]] = ReserveStockResult
     order_id: str
     items: list[Line]
 
@@ -111,11 +100,9 @@ class PickPackResult(Variables):
     shipment_items: list[Line]
 
 
-class PickPack(JobInput):
+class PickPack(JobInput, job_type="warehouse.pick-pack", output=PickPackResult):
     """Pack every reserved, not yet picked unit into shipment `shipment_no` (1 now, 2 after the backorder)."""
 
-    job_type: ClassVar[str] = "warehouse.pick-pack"
-    output: ClassVar[type[Variables]] = PickPackResult
     order_id: str
     shipment_no: PositiveInt
 
@@ -126,7 +113,7 @@ class CheckAllocationResult(Variables):
     stock_allocated: bool
 
 
-class CheckAllocation(JobInput):
+class CheckAllocation(JobInput, job_type="warehouse.check-allocation", output=CheckAllocationResult):
     """Before the process (re-)enters its wait for stock-allocated: is the order's stock all allocated already?
 
     The message lives only for its TTL; the Warehouse's backorders never expire, so stock allocated
@@ -134,27 +121,22 @@ class CheckAllocation(JobInput):
     (an engine outage), is still seen.
     """
 
-    job_type: ClassVar[str] = "warehouse.check-allocation"
-    output: ClassVar[type[Variables]] = CheckAllocationResult
     order_id: str
 
 
-class ExpediteBackorder(JobInput):
-    job_type: ClassVar[str] = "warehouse.expedite-backorder"
+class ExpediteBackorder(JobInput, job_type="warehouse.expedite-backorder"):
     order_id: str
 
 
-class ReturnShipment(JobInput):
+class ReturnShipment(JobInput, job_type="warehouse.return-shipment"):
     """Compensation of pick-pack: the packed goods go back to stock."""
 
-    job_type: ClassVar[str] = "warehouse.return-shipment"
     order_id: str
     shipment_id: str
 
 
-class ReleaseStock(JobInput):
+class ReleaseStock(JobInput, job_type="warehouse.release-stock"):
     """Compensation of the reservation: everything not delivered goes back to free stock."""
 
-    job_type: ClassVar[str] = "warehouse.release-stock"
     order_id: str
     delivered_shipment_ids: list[str] = []
