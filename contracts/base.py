@@ -62,7 +62,7 @@ class Variables(BaseModel):
 class JobInput(Variables):
     """The variables one job type reads; `job_type` is the string in the BPMN's task definition and
     `output` the model of the variables its handler sets (None: it sets none), both given where the
-    class is declared: `class PickPack(JobInput, job_type="warehouse.pick-pack", output=PickPackResult)`.
+    class is declared: `class PickPack(OrderJob, job_type="warehouse.pick-pack", output=PickPackResult)`.
     """
 
     job_type: ClassVar[str]
@@ -73,6 +73,12 @@ class JobInput(Variables):
         super().__init_subclass__(**kwargs)
         if job_type is not None:
             cls.job_type, cls.output = job_type, output
+
+
+class OrderJob(JobInput):
+    """The variables of a job about one order: the order's id, and what its job type adds."""
+
+    order_id: str
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import Event, JobInput, Line, Message, Variables
+from contracts.base import Event, JobInput, Line, Message, OrderJob, Variables
 from contracts.registry import DELIVERY
 
 SERVICE = DELIVERY
@@ -62,13 +62,12 @@ class StartDeliveryResult(Variables):
     delivery_id: str
 
 
-class StartDelivery(JobInput, job_type="delivery.start-delivery", output=StartDeliveryResult):
+class StartDelivery(OrderJob, job_type="delivery.start-delivery", output=StartDeliveryResult):
     """The delivery command: its payload is the shipment, its acknowledgment the delivery id.
 
     Throws the BPMN error DELIVERY_FAILED when no courier takes the parcel.
     """
 
-    order_id: str
     shipment_id: str
     shipment_items: list[Line]
 
@@ -78,7 +77,7 @@ class CheckDeliveredResult(Variables):
     delivered_at: str | None
 
 
-class CheckDelivered(JobInput, job_type="delivery.check-delivered", output=CheckDeliveredResult):
+class CheckDelivered(OrderJob, job_type="delivery.check-delivered", output=CheckDeliveredResult):
     """Before the process (re-)enters its wait for delivery-completed: is the shipment delivered already?
 
     The message lives only for its TTL; the Delivery service's record of the delivery never expires,
@@ -86,7 +85,6 @@ class CheckDelivered(JobInput, job_type="delivery.check-delivered", output=Check
     still seen.
     """
 
-    order_id: str
     shipment_id: str
 
 
@@ -100,7 +98,7 @@ class CancelDeliveriesResult(Variables):
     delivered_shipment_ids: list[str]
 
 
-class CancelDeliveries(JobInput, job_type="delivery.cancel-deliveries", output=CancelDeliveriesResult):
+class CancelDeliveries(OrderJob, job_type="delivery.cancel-deliveries", output=CancelDeliveriesResult):
     """Call back every delivery of the order not yet delivered."""
 
-    order_id: str
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import Event, JobInput, Line, Message
+from contracts.base import Event, Line, Message, OrderJob
 from contracts.process import OrderStart
 from contracts.registry import ORDER
 
@@ -50,19 +50,15 @@ CANCEL_REQUESTED = Message("order-cancel-requested", correlation="orderId", ttl=
 # --- jobs it handles -----------------------------------------------------------------------------------
 
 
-class CompleteOrder(JobInput, job_type="order.complete-order"):
+class CompleteOrder(OrderJob, job_type="order.complete-order"):
     """Every shipment is delivered: the order is COMPLETED."""
 
-    order_id: str
 
-
-class CancelOrder(JobInput, job_type="order.cancel-order"):
+class CancelOrder(OrderJob, job_type="order.cancel-order"):
     """The order's work is undone: the order is CANCELLED."""
 
-    order_id: str
 
-
-class FailOrder(JobInput, job_type="order.fail-order"):
+class FailOrder(OrderJob, job_type="order.fail-order"):
     """No courier took a shipment and the goods are back: the order ends DELIVERY_FAILED."""
 
-    order_id: str
+

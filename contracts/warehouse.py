@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import PositiveInt
 
-from contracts.base import Event, JobInput, Line, Message, ReservedLine, Variables
+from contracts.base import Event, Line, Message, OrderJob, ReservedLine, Variables
 from contracts.registry import WAREHOUSE
 
 SERVICE = WAREHOUSE
@@ -87,10 +87,9 @@ class ReserveStockResult(Variables):
     reservation_outcome: ReservationOutcome
 
 
-class ReserveStock(JobInput, job_type="warehouse.reserve-stock", output=ReserveStockResult):
+class ReserveStock(OrderJob, job_type="warehouse.reserve-stock", output=ReserveStockResult):
     """Reserve what is free; backorder the rest."""
 
-    order_id: str
     items: list[Line]
 
 
@@ -100,10 +99,9 @@ class PickPackResult(Variables):
     shipment_items: list[Line]
 
 
-class PickPack(JobInput, job_type="warehouse.pick-pack", output=PickPackResult):
+class PickPack(OrderJob, job_type="warehouse.pick-pack", output=PickPackResult):
     """Pack every reserved, not yet picked unit into shipment `shipment_no` (1 now, 2 after the backorder)."""
 
-    order_id: str
     shipment_no: PositiveInt
 
 
@@ -113,7 +111,7 @@ class CheckAllocationResult(Variables):
     stock_allocated: bool
 
 
-class CheckAllocation(JobInput, job_type="warehouse.check-allocation", output=CheckAllocationResult):
+class CheckAllocation(OrderJob, job_type="warehouse.check-allocation", output=CheckAllocationResult):
     """Before the process (re-)enters its wait for stock-allocated: is the order's stock all allocated already?
 
     The message lives only for its TTL; the Warehouse's backorders never expire, so stock allocated
@@ -121,22 +119,17 @@ class CheckAllocation(JobInput, job_type="warehouse.check-allocation", output=Ch
     (an engine outage), is still seen.
     """
 
-    order_id: str
 
+class ExpediteBackorder(OrderJob, job_type="warehouse.expedite-backorder"):
+    """The order has waited too long for stock: the factory is asked to produce its backorders first."""
 
-class ExpediteBackorder(JobInput, job_type="warehouse.expedite-backorder"):
-    order_id: str
-
-
-class ReturnShipment(JobInput, job_type="warehouse.return-shipment"):
+class ReturnShipment(OrderJob, job_type="warehouse.return-shipment"):
     """Compensation of pick-pack: the packed goods go back to stock."""
 
-    order_id: str
     shipment_id: str
 
 
-class ReleaseStock(JobInput, job_type="warehouse.release-stock"):
+class ReleaseStock(OrderJob, job_type="warehouse.release-stock"):
     """Compensation of the reservation: everything not delivered goes back to free stock."""
 
-    order_id: str
     delivered_shipment_ids: list[str] = []
