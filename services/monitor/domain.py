@@ -104,12 +104,28 @@ class FlowTaken:
 
 
 @dataclass(frozen=True)
-class IncidentOpened:
+class _AtAnElement:
+    """An incident or a user task: where in which instance it stands."""
+
     key: int
     instance_key: int
     definition_key: int
     element_id: str
     element_instance_key: int
+
+
+@dataclass(frozen=True)
+class _TaskPeople:
+    """Who may or must work on a user task, and by when."""
+
+    assignee: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    due_date: str | None
+
+
+@dataclass(frozen=True)
+class IncidentOpened(_AtAnElement):
     error_type: str
     message: str
     job_key: int | None
@@ -123,28 +139,15 @@ class IncidentResolved:
 
 
 @dataclass(frozen=True)
-class UserTaskOpened:
-    key: int
-    instance_key: int
-    definition_key: int
-    element_id: str
-    element_instance_key: int
-    assignee: str | None
-    candidate_groups: list[str]
-    candidate_users: list[str]
-    due_date: str | None
+class UserTaskOpened(_TaskPeople, _AtAnElement):
     at: datetime
 
 
 @dataclass(frozen=True)
-class UserTaskChanged:
+class UserTaskChanged(_TaskPeople):
     """Assigned, or its candidates or dates updated."""
 
     key: int
-    assignee: str | None
-    candidate_groups: list[str]
-    candidate_users: list[str]
-    due_date: str | None
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,13 @@ def test_the_first_camunda_kill_stays_down_long_and_the_others_within_the_range(
 
 
 def test_the_same_seed_plans_the_same_soak():
-    plan, skus = Plan(orders=50), SoakSkus("run")
+    plan, skus = Plan(orders=50), SoakSkus.for_run("run")
     assert order_shapes(plan, skus, random.Random(3)) == order_shapes(plan, skus, random.Random(3))
     assert kill_schedule(plan, 2, random.Random(3)) == kill_schedule(plan, 2, random.Random(3))
 
 
 def test_the_orders_take_every_path():
-    skus = SoakSkus("run")
+    skus = SoakSkus.for_run("run")
     shapes = order_shapes(Plan(orders=300), skus, random.Random(5))
     ordered = {sku for shape in shapes for sku, _ in shape.items}
     assert ordered == {skus.plenty, skus.scarce, skus.made_to_order}

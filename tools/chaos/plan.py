@@ -102,19 +102,13 @@ class SoakSkus:
     """The soak's own SKUs, so its stock figures are its own: plenty for every order, a scarce one whose
     shortages the factory makes up, and one with no stock that is always made to order."""
 
-    run: str
+    plenty: str
+    scarce: str
+    made_to_order: str
 
-    @property
-    def plenty(self) -> str:
-        return f"CHAOS-{self.run}-PLENTY"
-
-    @property
-    def scarce(self) -> str:
-        return f"CHAOS-{self.run}-SCARCE"
-
-    @property
-    def made_to_order(self) -> str:
-        return f"CHAOS-{self.run}-MADE"
+    @classmethod
+    def for_run(cls, run: str) -> SoakSkus:
+        return cls(*(f"CHAOS-{run}-{kind}" for kind in ("PLENTY", "SCARCE", "MADE")))
 
     def initial_stock(self, orders: int) -> dict[str, int]:
         # Plenty: up to two units an order, and one for each probe order placed after a restart.

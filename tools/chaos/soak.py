@@ -82,7 +82,7 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
     """Run the soak on the running stack and judge it; the stack is left running, every component started."""
     run = uuid.uuid4().hex[:8]
     rng = random.Random(plan.seed)
-    skus = SoakSkus(run)
+    skus = SoakSkus.for_run(run)
     shapes = order_shapes(plan, skus, rng)
     schedule = kill_schedule(plan, settings.replicas, rng)
     started = time.monotonic()
