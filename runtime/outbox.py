@@ -9,6 +9,9 @@ they were written (`seq`), also with several replicas relaying; a key whose row 
 A Zeebe message is published only within its time to live counted from when it was written: a
 later copy would fall outside the engine's de-duplication window (e.g. start a second process
 instance for a finished order), so it is marked expired for the reconciler instead.
+
+Published rows are kept for a while (to trace an event back), then deleted: the table would otherwise
+grow with every event for as long as a deployment runs.
 """
 from __future__ import annotations
 
@@ -16,15 +19,15 @@ import asyncio
 import logging
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from confluent_kafka import Producer
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from runtime.backoff import FailureBackoff
 from runtime.db import Wakeups, signal_on_commit, unit_of_work
@@ -143,6 +146,23 @@ def backlog_metrics(session: Session) -> list[Metric]:
         age.add_metric([lane], oldest)
     return [rows, age, GaugeMetricFamily("fulfil_outbox_expired_rows",
                                          "Zeebe messages that outlived their time to live unpublished.", expired)]
+
+
+def delete_published(session: Session, kept_for: timedelta, batch: int = 1000) -> int:
+    """Delete up to `batch` rows published more than `kept_for` ago; returns how many went.
+
+    Rows waiting to be published stay, and so do expired ones, which the reconciler and the operators
+    read, until a later row of the same message (its resend) goes: the reconciler takes the newest row of
+    a message for the truth, so an expired row must never outlive the resend that settled it.
+    """
+    cutoff = func.now() - kept_for
+    later = aliased(outbox)
+    settled = select(later.c.id).where(later.c.key == outbox.c.key, later.c.topic == outbox.c.topic,
+                                       later.c.seq > outbox.c.seq, later.c.published_at < cutoff)
+    session.execute(delete(outbox).where(outbox.c.expired_at.is_not(None), settled.exists()))
+    oldest = (select(outbox.c.id).where(outbox.c.published_at < cutoff).order_by(outbox.c.published_at).limit(batch)
+              .with_for_update(skip_locked=True))  # another replica's round takes other rows
+    return session.execute(delete(outbox).where(outbox.c.id.in_(oldest.scalar_subquery()))).rowcount
 
 
 class OutboxLane:

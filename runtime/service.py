@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHa
 from runtime.limits import BodySizeLimit, RateLimit
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
-from runtime.outbox import OutboxRelay, backlog_metrics, kafka_producer, outbox_backlog
+from runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
 from runtime.settings import ServiceSettings
 from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+# How often the outbox retention looks for rows past their time (at once again while it finds some).
+RETENTION_POLL_SECONDS = 300
 
 BackgroundLoop = Callable[[threading.Event], None]
 WEB_PATH = "/web"
@@ -158,7 +161,10 @@ def create_app(service: Service) -> FastAPI:
             loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
         if service.projection:
             loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
-        loops += [make(service.sessions, service.wakeups) for make in service.background]
+        retention = timedelta(hours=settings.outbox_retention_hours)
+        prune = polling_loop("outbox retention", lambda session: delete_published(session, retention),
+                             RETENTION_POLL_SECONDS)
+        loops += [make(service.sessions, service.wakeups) for make in [prune, *service.background]]
         threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
                    for run in loops]
         for thread in threads:

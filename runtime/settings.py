@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.auth import OAuthToken, client_credentials, service_client_id
@@ -66,6 +66,8 @@ class ServiceSettings(BaseSettings):
 
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
+    # How long a published outbox row is kept (to trace an event back) before it is deleted.
+    outbox_retention_hours: float = Field(default=72.0, gt=0)
     consumer_group: str = ""
 
     def __init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:

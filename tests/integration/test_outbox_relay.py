@@ -4,12 +4,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import ClassVar
 
 import pytest
 from confluent_kafka import Consumer
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from contracts.base import Event as DomainEvent
 from runtime.db import Wakeups, unit_of_work
@@ -21,6 +22,7 @@ from runtime.outbox import (
     ZeebeLane,
     add_zeebe_message,
     backlog_metrics,
+    delete_published,
     kafka_producer,
     lane_signal,
 )
@@ -156,3 +158,35 @@ def test_a_commit_in_the_process_wakes_the_relay_long_before_its_poll(stack, scr
         stop.set()
         wake.set()
         thread.join(20)
+
+
+def test_published_rows_past_their_retention_are_deleted_and_nothing_else(stack, scratch_sessions):
+    def row(name: str, *, hours_ago: float, published: bool = False, expired: bool = False, key: str | None = None):
+        at = func.now() - timedelta(hours=hours_ago)
+        return {"id": uuid.uuid4(), "destination": "zeebe", "topic": "order-placed", "key": key or name,
+                "payload": {"row": name}, "created_at": at, "published_at": at if published else None,
+                "expired_at": at if expired else None}
+
+    with unit_of_work(scratch_sessions) as session:
+        for values in [row("old-published", hours_ago=100, published=True),
+                       row("recent-published", hours_ago=1, published=True),
+                       row("old-waiting", hours_ago=100),
+                       row("expired-then-resent", hours_ago=101, expired=True, key="o-1"),
+                       row("the-resend", hours_ago=100, published=True, key="o-1"),
+                       row("expired-not-resent", hours_ago=100, expired=True),
+                       row("expired-resent-lately", hours_ago=101, expired=True, key="o-2"),
+                       row("the-recent-resend", hours_ago=1, published=True, key="o-2")]:
+            session.execute(insert(outbox).values(**values))
+
+    def left() -> set[str]:
+        with unit_of_work(scratch_sessions) as session:
+            return {payload["row"] for payload in session.execute(select(outbox.c.payload)).scalars()}
+
+    with unit_of_work(scratch_sessions) as session:
+        assert delete_published(session, timedelta(hours=72), batch=1) == 1
+    with unit_of_work(scratch_sessions) as session:
+        assert delete_published(session, timedelta(hours=72)) == 1
+    assert left() == {"recent-published", "old-waiting", "expired-not-resent", "expired-resent-lately",
+                      "the-recent-resend"}, "an expired row goes with the resend that settled it, not before"
+    with unit_of_work(scratch_sessions) as session:
+        assert delete_published(session, timedelta(hours=72)) == 0
