@@ -16,7 +16,7 @@ def variable_created(position: int, instance: int, name: str, value) -> dict:
 
 @pytest.fixture
 def record_log(monkeypatch):
-    log = RecordLog("localhost:1")  # never reached: the records are handed in below
+    log = RecordLog("localhost:1")  # never connected: the records are handed in below
     monkeypatch.setattr(log, "_catch_up", lambda: None)
     yield log
     log.close()

@@ -77,17 +77,25 @@ class RecordLog:
 
     def __init__(self, bootstrap: str, topic: str = ENGINE_RECORDS_TOPIC) -> None:
         self.topic = topic
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "record-log-reader",
-                                  "enable.auto.commit": False, "enable.partition.eof": False,
-                                  # Watermark queries queue behind a pending fetch: keep fetches short.
-                                  "fetch.wait.max.ms": 10})
+        self.bootstrap = bootstrap
+        self._consumer: Consumer | None = None  # connected at the first question
         self.by_type: dict[str, list[dict]] = {}
         self.in_order: list[dict] = []
         self.seen: set[tuple[int, int]] = set()
         self.assigned: set[int] = set()
 
+    @property
+    def consumer(self) -> Consumer:
+        if self._consumer is None:
+            self._consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "record-log-reader",
+                                       "enable.auto.commit": False, "enable.partition.eof": False,
+                                       # Watermark queries queue behind a pending fetch: keep fetches short.
+                                       "fetch.wait.max.ms": 10})
+        return self._consumer
+
     def close(self) -> None:
-        self.consumer.close()
+        if self._consumer is not None:
+            self._consumer.close()
 
     def __enter__(self) -> RecordLog:
         return self
