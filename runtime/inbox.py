@@ -12,10 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy import exc as sql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,6 +75,17 @@ def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool
         .returning(inbox.c.event_id)
     ).first()
     return inserted is not None
+
+
+def forget_seen(session: Session, kept_for: timedelta, batch: int = 1000) -> int:
+    """Delete up to `batch` inbox rows older than `kept_for`, oldest first; returns how many went.
+
+    Safe only while `kept_for` outlasts every way an event can come again: Kafka's retention of the
+    topics and of the dead-letter topics (7 days unless configured), after which no redelivery exists.
+    """
+    oldest = (select(inbox.c.consumer, inbox.c.event_id).where(inbox.c.received_at < func.now() - kept_for)
+              .order_by(inbox.c.received_at).limit(batch).with_for_update(skip_locked=True))
+    return session.execute(delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(oldest))).rowcount
 
 
 class RecordConsumer:

@@ -26,7 +26,7 @@ from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
-from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription
+from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
 from runtime.limits import BodySizeLimit, RateLimit
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
@@ -36,7 +36,7 @@ from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
-# How often the outbox retention looks for rows past their time (at once again while it finds some).
+# How often the outbox and inbox retention looks for rows past their time (at once again while it finds some).
 RETENTION_POLL_SECONDS = 300
 
 BackgroundLoop = Callable[[threading.Event], None]
@@ -161,8 +161,10 @@ def create_app(service: Service) -> FastAPI:
             loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
         if service.projection:
             loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
-        retention = timedelta(hours=settings.outbox_retention_hours)
-        prune = polling_loop("outbox retention", lambda session: delete_published(session, retention),
+        outbox_kept, inbox_kept = (timedelta(hours=settings.outbox_retention_hours),
+                                   timedelta(hours=settings.inbox_retention_hours))
+        prune = polling_loop("retention",
+                             lambda session: delete_published(session, outbox_kept) + forget_seen(session, inbox_kept),
                              RETENTION_POLL_SECONDS)
         loops += [make(service.sessions, service.wakeups) for make in [prune, *service.background]]
         threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))

@@ -68,6 +68,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     # How long a published outbox row is kept (to trace an event back) before it is deleted.
     outbox_retention_hours: float = Field(default=72.0, gt=0)
+    # How long the inbox remembers an event id. Keep it longer than Kafka keeps a record on the consumed and
+    # dead-letter topics (7 days unless configured): an event that comes again later would be applied again.
+    inbox_retention_hours: float = Field(default=14 * 24.0, gt=0)
     consumer_group: str = ""
 
     def __init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:

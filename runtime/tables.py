@@ -42,4 +42,6 @@ inbox = Table(
     Column("event_id", String(200), primary_key=True),
     Column("event_type", String(200), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # What the retention deletes (runtime.inbox.forget_seen), oldest first.
+    Index("inbox_by_age", "received_at"),
 )

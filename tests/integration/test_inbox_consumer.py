@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import ClassVar
 
 from confluent_kafka import Consumer, Producer
 from prometheus_client import REGISTRY
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from contracts.base import Event as DomainEvent
+from runtime.db import unit_of_work
 from runtime.envelope import Envelope
-from runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription
+from runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription, forget_seen
 from runtime.outbox import kafka_producer
+from runtime.tables import inbox
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers
 
@@ -120,3 +124,16 @@ def test_a_record_that_fails_because_the_database_is_down_waits_for_it_and_is_ne
     assert reader.consume(num_messages=1, timeout=3) == []
     reader.close()
     assert outcomes(scratch_topic) == {"retried": MAX_ATTEMPTS * 2, "handled": 1}
+
+
+def test_event_ids_past_the_inbox_retention_are_forgotten_and_recent_ones_kept(stack, scratch_sessions):
+    with unit_of_work(scratch_sessions) as session:
+        for event_id, days_ago in (("old-1", 20), ("old-2", 15), ("recent", 1)):
+            session.execute(insert(inbox).values(consumer="inbox-test", event_id=event_id, event_type="t",
+                                                 received_at=func.now() - timedelta(days=days_ago)))
+    with unit_of_work(scratch_sessions) as session:
+        assert forget_seen(session, timedelta(days=14), batch=1) == 1
+    with unit_of_work(scratch_sessions) as session:
+        assert forget_seen(session, timedelta(days=14)) == 1
+        assert forget_seen(session, timedelta(days=14)) == 0
+        assert set(session.execute(select(inbox.c.event_id)).scalars()) == {"recent"}
