@@ -27,7 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from runtime.backoff import FailureBackoff
 from runtime.db import Wakeups, signal_on_commit, unit_of_work
@@ -149,20 +149,27 @@ def backlog_metrics(session: Session) -> list[Metric]:
 
 
 def delete_published(session: Session, kept_for: timedelta, batch: int = 1000) -> int:
-    """Delete up to `batch` rows published more than `kept_for` ago; returns how many went.
+    """Delete up to `batch` rows published more than `kept_for` ago, oldest first; returns how many went.
 
     Rows waiting to be published stay, and so do expired ones, which the reconciler and the operators
-    read, until a later row of the same message (its resend) goes: the reconciler takes the newest row of
-    a message for the truth, so an expired row must never outlive the resend that settled it.
+    read, until the later row of the same message that settled them (its resend) goes: the reconciler
+    takes the newest row of a message for the truth, so an expired row must never outlive its resend.
     """
-    cutoff = func.now() - kept_for
-    later = aliased(outbox)
-    settled = select(later.c.id).where(later.c.key == outbox.c.key, later.c.topic == outbox.c.topic,
-                                       later.c.seq > outbox.c.seq, later.c.published_at < cutoff)
-    session.execute(delete(outbox).where(outbox.c.expired_at.is_not(None), settled.exists()))
-    oldest = (select(outbox.c.id).where(outbox.c.published_at < cutoff).order_by(outbox.c.published_at).limit(batch)
-              .with_for_update(skip_locked=True))  # another replica's round takes other rows
-    return session.execute(delete(outbox).where(outbox.c.id.in_(oldest.scalar_subquery()))).rowcount
+    oldest = session.execute(
+        select(outbox.c.id, outbox.c.key, outbox.c.topic, outbox.c.seq)
+        .where(outbox.c.published_at < func.now() - kept_for).order_by(outbox.c.published_at).limit(batch)
+        .with_for_update(skip_locked=True)  # another replica's round takes other rows
+    ).all()
+    if not oldest:
+        return 0
+    last_sent = {}
+    for row in oldest:
+        last_sent[row.key, row.topic] = max(row.seq, last_sent.get((row.key, row.topic), row.seq))
+    expired = session.execute(select(outbox.c.id, outbox.c.key, outbox.c.topic, outbox.c.seq)
+                              .where(outbox.c.expired_at.is_not(None))).all()  # few: each one is an alarm
+    settled = [row.id for row in expired if row.seq < last_sent.get((row.key, row.topic), row.seq)]
+    session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in oldest] + settled)))
+    return len(oldest)
 
 
 class OutboxLane:
