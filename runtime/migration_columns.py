@@ -12,9 +12,9 @@ from sqlalchemy.dialects import postgresql
 NOW = sa.text("now()")
 
 
-def identifier(name: str = "id", nullable: bool = False) -> sa.Column:
+def identifier(name: str = "id") -> sa.Column:
     """An id this suite minted: a UUID as text (orders, shipments, deliveries, requests)."""
-    return sa.Column(name, sa.String(length=36), nullable=nullable)
+    return sa.Column(name, sa.String(length=36), nullable=False)
 
 
 def sku(name: str = "sku") -> sa.Column:
@@ -53,9 +53,9 @@ def prose(name: str, nullable: bool = False) -> sa.Column:
     return sa.Column(name, sa.Text(), nullable=nullable)
 
 
-def document(name: str, nullable: bool = False) -> sa.Column:
+def document(name: str) -> sa.Column:
     """A JSON value kept whole (JSONB)."""
-    return sa.Column(name, postgresql.JSONB(astext_type=sa.Text()), nullable=nullable)
+    return sa.Column(name, postgresql.JSONB(astext_type=sa.Text()), nullable=False)
 
 
 def serial(name: str = "id") -> sa.Column:

@@ -161,12 +161,12 @@ def create_app(service: Service) -> FastAPI:
             loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
         if service.projection:
             loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
-        outbox_kept, inbox_kept = (timedelta(hours=settings.outbox_retention_hours),
-                                   timedelta(hours=settings.inbox_retention_hours))
-        prune = polling_loop("retention",
-                             lambda session: delete_published(session, outbox_kept) + forget_seen(session, inbox_kept),
-                             RETENTION_POLL_SECONDS)
-        loops += [make(service.sessions, service.wakeups) for make in [prune, *service.background]]
+        def forget_old_rows(session: Session) -> int:
+            return (delete_published(session, timedelta(hours=settings.outbox_retention_hours))
+                    + forget_seen(session, timedelta(hours=settings.inbox_retention_hours)))
+
+        retention = polling_loop("retention", forget_old_rows, RETENTION_POLL_SECONDS)
+        loops += [make(service.sessions, service.wakeups) for make in [retention, *service.background]]
         threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
                    for run in loops]
         for thread in threads:
