@@ -66,14 +66,13 @@ class Subscription:
     handler: EventHandler
 
 
+_RECORD_SEEN = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)  # built once: every event runs it
+
+
 def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool:
     """True the first time this consumer sees the event id, False on a redelivery."""
     inserted = session.execute(
-        insert(inbox)
-        .values(consumer=consumer, event_id=envelope.id, event_type=envelope.type)
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
-    ).first()
+        _RECORD_SEEN, {"consumer": consumer, "event_id": envelope.id, "event_type": envelope.type}).first()
     return inserted is not None
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -79,25 +79,46 @@ order_timeline = Table(
     Column("event_id", String(200)),
 )
 
+# The statements of every order's path, built once: building one costs SQLAlchemy more CPU than running it.
+_INSERT_ORDER = insert(orders)
+_INSERT_LINES = insert(order_lines)
+_INSERT_TIMELINE = insert(order_timeline)
+_BY_IDEMPOTENCY_KEY = select(orders).where(orders.c.idempotency_key == bindparam("key"))
+_ORDER = select(orders).where(orders.c.id == bindparam("order_id"))
+_ORDER_LOCKED = _ORDER.with_for_update()
+_UNITS_ORDERED = (select(func.coalesce(func.sum(order_lines.c.quantity), 0))
+                  .where(order_lines.c.order_id == orders.c.id).scalar_subquery().label("units_ordered"))
+_LOCK_FOR_PROGRESS = (select(orders, _UNITS_ORDERED).where(orders.c.id == bindparam("order_id"))
+                      .with_for_update(of=orders))
+_SHIPMENTS = select(order_shipments).where(order_shipments.c.order_id == bindparam("order_id"))
+_upsert = pg_insert(order_shipments)
+_SAVE_SHIPMENT = _upsert.on_conflict_do_update(
+    index_elements=["order_id", "shipment_id"], set_={"stage": _upsert.excluded.stage, "units": _upsert.excluded.units})
+_SAVE_PROGRESS = update(orders).where(orders.c.id == bindparam("order_id")).values(
+    status=bindparam("status"), reserved=bindparam("reserved"), backorder_open=bindparam("backorder_open"),
+    updated_at=func.now())
+_SET_PROCESS_INSTANCE = (update(orders).where(orders.c.id == bindparam("order_id"))
+                         .values(process_instance_key=bindparam("key")))
+
 
 def insert_order(session: Session, *, order_id: str, customer_id: str, shipping_address: dict,
                  lines: list[OrderLine], accepts_partial: bool, idempotency_key: str | None,
                  fingerprint: str) -> None:
-    session.execute(insert(orders).values(
-        id=order_id, customer_id=customer_id, shipping_address=shipping_address, status=OrderStatus.PLACED,
-        accepts_partial=accepts_partial, idempotency_key=idempotency_key, request_fingerprint=fingerprint,
-    ))
-    session.execute(insert(order_lines), [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
+    session.execute(_INSERT_ORDER, {
+        "id": order_id, "customer_id": customer_id, "shipping_address": shipping_address,
+        "status": OrderStatus.PLACED, "accepts_partial": accepts_partial, "idempotency_key": idempotency_key,
+        "request_fingerprint": fingerprint,
+    })
+    session.execute(_INSERT_LINES, [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
 
 
 def find_by_idempotency_key(session: Session, key: str):
-    return session.execute(select(orders).where(orders.c.idempotency_key == key)).first()
+    return session.execute(_BY_IDEMPOTENCY_KEY, {"key": key}).first()
 
 
 def get_order(session: Session, order_id: str, *, for_update: bool = False):
-    query = select(orders).where(orders.c.id == order_id)
-    return session.execute(query.with_for_update() if for_update else query).first()
+    return session.execute(_ORDER_LOCKED if for_update else _ORDER, {"order_id": order_id}).first()
 
 
 def get_lines(session: Session, order_id: str) -> list[OrderLine]:
@@ -136,33 +157,27 @@ def erase_personal_data(session: Session, order_ids: list[str], at: datetime) ->
 def add_timeline(session: Session, order_id: str, status: str, what: str, *,
                  event_type: str | None = None, event_id: str | None = None,
                  at: datetime | None = None) -> None:
-    session.execute(insert(order_timeline).values(
-        order_id=order_id, at=at or datetime.now(timezone.utc), status=status, what=what,
-        event_type=event_type, event_id=event_id,
-    ))
+    session.execute(_INSERT_TIMELINE, {"order_id": order_id, "at": at or datetime.now(timezone.utc), "status": status,
+                                       "what": what, "event_type": event_type, "event_id": event_id})
 
 
 def lock_for_progress(session: Session, order_id: str):
     """The order, locked, with `units_ordered`, what its lines add up to: all that taking in a report reads."""
-    units = (select(func.coalesce(func.sum(order_lines.c.quantity), 0))
-             .where(order_lines.c.order_id == orders.c.id).scalar_subquery().label("units_ordered"))
-    return session.execute(select(orders, units).where(orders.c.id == order_id)
-                           .with_for_update(of=orders)).first()
+    return session.execute(_LOCK_FOR_PROGRESS, {"order_id": order_id}).first()
 
 
 def get_shipments(session: Session, order_id: str) -> dict[str, Shipment]:
-    rows = session.execute(select(order_shipments).where(order_shipments.c.order_id == order_id)).all()
+    rows = session.execute(_SHIPMENTS, {"order_id": order_id}).all()
     return {r.shipment_id: Shipment(ShipmentStage(r.stage), r.units) for r in rows}
 
 
 def save_progress(session: Session, order_id: str, progress: Progress, status: OrderStatus,
                   shipments: dict[str, Shipment]) -> None:
     for shipment_id, shipment in shipments.items():
-        known = {"stage": shipment.stage, "units": shipment.units}
-        session.execute(pg_insert(order_shipments).values(order_id=order_id, shipment_id=shipment_id, **known)
-                        .on_conflict_do_update(index_elements=["order_id", "shipment_id"], set_=known))
-    session.execute(update(orders).where(orders.c.id == order_id).values(
-        status=status, updated_at=func.now(), reserved=progress.reserved, backorder_open=progress.backorder_open))
+        session.execute(_SAVE_SHIPMENT, {"order_id": order_id, "shipment_id": shipment_id, "stage": shipment.stage,
+                                         "units": shipment.units})
+    session.execute(_SAVE_PROGRESS, {"order_id": order_id, "status": status, "reserved": progress.reserved,
+                                     "backorder_open": progress.backorder_open})
 
 
 def cancellation_of(order) -> Cancellation | None:
@@ -179,5 +194,4 @@ def save_cancellation(session: Session, order_id: str, cancellation: Cancellatio
 
 
 def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:
-    session.execute(update(orders).where(orders.c.id == order_id)
-                    .values(process_instance_key=process_instance_key))
+    session.execute(_SET_PROCESS_INSTANCE, {"order_id": order_id, "key": process_instance_key})
