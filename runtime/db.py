@@ -39,6 +39,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_SERIALISE_ON = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
 @contextmanager
 def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """State changes and their outbox rows commit together, or nothing does."""
@@ -59,7 +62,7 @@ def serialise_on(session: Session, key: str) -> None:
     Work and its undo can otherwise interleave: a retried job that was cancelled in the engine may
     still be running its transaction while the compensation for the order commits.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    session.execute(_SERIALISE_ON, {"key": key})
 
 
 _SIGNALS = "signals_on_commit"

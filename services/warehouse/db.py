@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table, UniqueConstraint
@@ -87,22 +87,42 @@ shipment_lines = Table(
     Column("quantity", Integer, nullable=False),
 )
 
+# The statements of every order's path, built once: building one costs SQLAlchemy more CPU than running it.
+_LOCK_STOCK = (select(stock).where(stock.c.sku.in_(bindparam("skus", expanding=True)))
+               .order_by(stock.c.sku).with_for_update())
+# (An UPDATE's bind parameters must not be named after its table's columns: SQLAlchemy keeps those names for SET.)
+_SAVE_STOCK = (update(stock)
+               .where(stock.c.sku == bindparam("sku_key"),
+                      or_(stock.c.on_hand != bindparam("new_on_hand"), stock.c.reserved != bindparam("new_reserved")))
+               .values(on_hand=bindparam("new_on_hand"), reserved=bindparam("new_reserved"),
+                       version=stock.c.version + 1, updated_at=func.now()))
+_RESERVATIONS = (select(reservations).where(reservations.c.order_id == bindparam("order_id"))
+                 .order_by(reservations.c.sku))
+_RESERVATIONS_LOCKED = _RESERVATIONS.with_for_update()
+_INSERT_RESERVATIONS = insert(reservations)
+_ADD_PICKED = (update(reservations)
+               .where(reservations.c.order_id == bindparam("order_key"), reservations.c.sku == bindparam("sku_key"))
+               .values(picked=reservations.c.picked + bindparam("quantity")))
+_BACKORDERS = select(backorders).where(backorders.c.order_id == bindparam("order_id")).order_by(backorders.c.sku)
+_SHIPMENT = select(shipments).where(shipments.c.order_id == bindparam("order_id"),
+                                    shipments.c.shipment_no == bindparam("shipment_no"))
+_SHIPMENT_LINES = (select(shipment_lines).where(shipment_lines.c.shipment_id == bindparam("shipment_id"))
+                   .order_by(shipment_lines.c.sku))
+_INSERT_SHIPMENT = insert(shipments)
+_INSERT_SHIPMENT_LINES = insert(shipment_lines)
+
 
 def lock_stock(session: Session, skus: Iterable[str]) -> dict[str, StockLevel]:
     """Row locks in SKU order, so concurrent reservations cannot deadlock or oversell; unknown SKUs are left out."""
-    rows = session.execute(select(stock).where(stock.c.sku.in_(sorted(set(skus))))
-                           .order_by(stock.c.sku).with_for_update()).all()
+    rows = session.execute(_LOCK_STOCK, {"skus": sorted(set(skus))}).all()
     return {r.sku: StockLevel(r.sku, r.on_hand, r.reserved, r.version) for r in rows}
 
 
 def save_stock(session: Session, levels: dict[str, StockLevel]) -> None:
     """Writes the levels that changed, each with its next version (an unchanged level keeps its ETag)."""
     for level in levels.values():
-        session.execute(update(stock)
-                        .where(stock.c.sku == level.sku,
-                               or_(stock.c.on_hand != level.on_hand, stock.c.reserved != level.reserved))
-                        .values(on_hand=level.on_hand, reserved=level.reserved, version=stock.c.version + 1,
-                                updated_at=func.now()))
+        session.execute(_SAVE_STOCK, {"sku_key": level.sku, "new_on_hand": level.on_hand,
+                                      "new_reserved": level.reserved})
 
 
 def all_stock(session: Session, limit: int, offset: int):
@@ -134,12 +154,11 @@ def adjustment_with_key(session: Session, idempotency_key: str):
 
 
 def reservations_of(session: Session, order_id: str, *, for_update: bool = False):
-    query = select(reservations).where(reservations.c.order_id == order_id).order_by(reservations.c.sku)
-    return session.execute(query.with_for_update() if for_update else query).all()
+    return session.execute(_RESERVATIONS_LOCKED if for_update else _RESERVATIONS, {"order_id": order_id}).all()
 
 
 def insert_reservations(session: Session, order_id: str, lines) -> None:
-    session.execute(insert(reservations), [
+    session.execute(_INSERT_RESERVATIONS, [
         {"order_id": order_id, "sku": l.sku, "requested": l.requested, "reserved": l.reserved,
          "status": ReservationStatus.RESERVED}
         for l in lines
@@ -153,8 +172,7 @@ def add_to_reservation(session: Session, order_id: str, sku: str, quantity: int)
 
 def add_picked(session: Session, order_id: str, picked: list[tuple[str, int]]) -> None:
     for sku, quantity in picked:
-        session.execute(update(reservations).where(reservations.c.order_id == order_id, reservations.c.sku == sku)
-                        .values(picked=reservations.c.picked + quantity))
+        session.execute(_ADD_PICKED, {"order_key": order_id, "sku_key": sku, "quantity": quantity})
 
 
 def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, str, int]]) -> None:
@@ -166,8 +184,7 @@ def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, 
 
 
 def backorders_of(session: Session, order_id: str):
-    return session.execute(select(backorders).where(backorders.c.order_id == order_id)
-                           .order_by(backorders.c.sku)).all()
+    return session.execute(_BACKORDERS, {"order_id": order_id}).all()
 
 
 def open_backorders_for(session: Session, sku: str):
@@ -196,20 +213,18 @@ def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) ->
 
 
 def shipment_of(session: Session, order_id: str, shipment_no: int):
-    return session.execute(select(shipments).where(shipments.c.order_id == order_id,
-                                                   shipments.c.shipment_no == shipment_no)).first()
+    return session.execute(_SHIPMENT, {"order_id": order_id, "shipment_no": shipment_no}).first()
 
 
 def shipment_lines_of(session: Session, shipment_id: str):
-    return session.execute(select(shipment_lines).where(shipment_lines.c.shipment_id == shipment_id)
-                           .order_by(shipment_lines.c.sku)).all()
+    return session.execute(_SHIPMENT_LINES, {"shipment_id": shipment_id}).all()
 
 
 def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_no: int,
                     lines: list[tuple[str, int]]) -> None:
-    session.execute(insert(shipments).values(id=shipment_id, order_id=order_id, shipment_no=shipment_no,
-                                             status=ShipmentStatus.PACKED))
-    session.execute(insert(shipment_lines),
+    session.execute(_INSERT_SHIPMENT, {"id": shipment_id, "order_id": order_id, "shipment_no": shipment_no,
+                                       "status": ShipmentStatus.PACKED})
+    session.execute(_INSERT_SHIPMENT_LINES,
                     [{"shipment_id": shipment_id, "sku": sku, "quantity": q} for sku, q in lines])
 
 
