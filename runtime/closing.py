@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 
 class ClosedKeys:
@@ -24,8 +24,8 @@ class ClosedKeys:
         self._close = insert(self.table).values({key: bindparam("key")}).on_conflict_do_nothing()
         self._find = select(self.key).where(self.key == bindparam("key"))
 
-    def close(self, session: Session, key: str) -> None:
+    def close(self, session: Connection, key: str) -> None:
         session.execute(self._close, {"key": key})
 
-    def is_closed(self, session: Session, key: str) -> bool:
+    def is_closed(self, session: Connection, key: str) -> bool:
         return session.execute(self._find, {"key": key}).first() is not None

@@ -1,4 +1,8 @@
-"""Engine, sessions and the unit of work: one transaction per command, committed or rolled back whole."""
+"""Engine and the unit of work: one transaction per command, committed or rolled back whole.
+
+A "session" in this code base is a connection in its transaction (`unit_of_work`), and "sessions" the engine
+that hands them out.
+"""
 from __future__ import annotations
 
 import threading
@@ -6,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 
 # Bounds on every wait for the database, so a job handler's worst case stays well inside its job timeout
 # (runtime.zeebe.JOB_TIMEOUT_MS) and an outage shows up as an error to retry rather than a hang.
@@ -35,28 +38,27 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """State changes and their outbox rows commit together, or nothing does.
+
+    A plain connection in its transaction, not an ORM session: the services write tables through SQLAlchemy Core
+    only, and a session's bookkeeping cost more CPU per statement than the statement.
+    """
+    with engine.connect() as connection:
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.info.pop(_SIGNALS, None)  # what the failed work signalled wakes nobody
+            connection.rollback()
+            raise
 
 
 _SERIALISE_ON = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
-@contextmanager
-def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """State changes and their outbox rows commit together, or nothing does."""
-    session = sessions()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def serialise_on(session: Session, key: str) -> None:
+def serialise_on(session: Connection, key: str) -> None:
     """Serialise this transaction with any other one about the same key, e.g. an order (released at commit).
 
     Work and its undo can otherwise interleave: a retried job that was cancelled in the engine may
@@ -68,8 +70,8 @@ def serialise_on(session: Session, key: str) -> None:
 _SIGNALS = "signals_on_commit"
 
 
-def signal_on_commit(session: Session, signal: str) -> None:
-    """Wake what waits for `signal` in this process (see `Wakeups`) once this transaction commits."""
+def signal_on_commit(session: Connection, signal: str) -> None:
+    """Wake what waits for `signal` in this process (see `Wakeups`) once this unit of work commits."""
     session.info.setdefault(_SIGNALS, set()).add(signal)
 
 
@@ -78,20 +80,16 @@ class Wakeups:
     often: an order's path crosses several outbox relays and loops, and each poll interval adds to it.
     Work another process wrote is still found by the loop's (slower) poll."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.events: dict[str, threading.Event] = {}
-        event.listen(sessions, "after_commit", self._committed)
-        event.listen(sessions, "after_transaction_end", self._ended)
+        # A unit of work returns its connection to the pool once it committed (a failed one has dropped its
+        # signals by then): the rows are visible to every other connection from that moment.
+        event.listen(engine, "checkin", self._returned)
 
     def event(self, signal: str) -> threading.Event:
         return self.events.setdefault(signal, threading.Event())
 
-    def _committed(self, session: Session) -> None:
-        for signal in session.info.get(_SIGNALS, ()):
+    def _returned(self, _dbapi_connection, record) -> None:
+        for signal in record.info.pop(_SIGNALS, ()):
             if signal in self.events:
                 self.events[signal].set()
-
-    @staticmethod
-    def _ended(session: Session, transaction) -> None:
-        if transaction.parent is None:  # the whole transaction, committed or rolled back
-            session.info.pop(_SIGNALS, None)

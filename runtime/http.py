@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 
 
-def _sessions(request: Request) -> sessionmaker[Session]:
+def _sessions(request: Request) -> Engine:
     return request.app.state.sessions
 
 
-Sessions = Annotated[sessionmaker[Session], Depends(_sessions)]
+Sessions = Annotated[Engine, Depends(_sessions)]
 
 
 def _no_control_characters(value: str) -> str:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy import exc as sql
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 
 from runtime.backoff import FailureBackoff, describe
 from runtime.db import unit_of_work
@@ -31,10 +31,10 @@ from runtime.validation import summarise
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Session, Any, Envelope], None]
+EventHandler = Callable[[Connection, Any, Envelope], None]
 # Applies records that are not CloudEvents, in Kafka's order, in the given unit of work; returns each one's
 # outcome for /metrics (handled, duplicate, ignored), or raises RecordRejected if one can never be applied.
-RecordHandler = Callable[[Session, list[Message]], list[str]]
+RecordHandler = Callable[[Connection, list[Message]], list[str]]
 # Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
 DLT_PREFIX = "dlt_"
 # Attempts at a record that fails for a reason other than an unreachable dependency.
@@ -69,14 +69,14 @@ class Subscription:
 _RECORD_SEEN = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)  # built once: every event runs it
 
 
-def record_in_inbox(session: Session, consumer: str, envelope: Envelope) -> bool:
+def record_in_inbox(session: Connection, consumer: str, envelope: Envelope) -> bool:
     """True the first time this consumer sees the event id, False on a redelivery."""
     inserted = session.execute(
         _RECORD_SEEN, {"consumer": consumer, "event_id": envelope.id, "event_type": envelope.type}).first()
     return inserted is not None
 
 
-def forget_seen(session: Session, kept_for: timedelta, batch: int = 1000) -> int:
+def forget_seen(session: Connection, kept_for: timedelta, batch: int = 1000) -> int:
     """Delete up to `batch` inbox rows older than `kept_for`, oldest first; returns how many went.
 
     Safe only while `kept_for` outlasts every way an event can come again: Kafka's retention of the
@@ -96,7 +96,7 @@ class RecordConsumer:
     batch_size = 1
 
     def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: list[str],
-                 sessions: sessionmaker[Session], dead_letter_topic: str, producer: Producer) -> None:
+                 sessions: Engine, dead_letter_topic: str, producer: Producer) -> None:
         self.name = name
         self.topics = topics
         self.sessions = sessions

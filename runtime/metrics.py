@@ -24,7 +24,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -97,7 +97,7 @@ def exposition() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-ReadMetrics = Callable[[Session], Iterable[Metric]]
+ReadMetrics = Callable[[Connection], Iterable[Metric]]
 
 
 class ReadAtScrape(Collector):
@@ -106,7 +106,7 @@ class ReadAtScrape(Collector):
     A failed read is logged and leaves its families out of this scrape; the other metrics still answer.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], read: ReadMetrics) -> None:
+    def __init__(self, sessions: Engine, read: ReadMetrics) -> None:
         self.sessions = sessions
         self.read = read
 

@@ -27,7 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 
 from runtime.backoff import FailureBackoff
 from runtime.db import Wakeups, signal_on_commit, unit_of_work
@@ -45,7 +45,6 @@ UNPUBLISHED = outbox.c.published_at.is_(None) & outbox.c.expired_at.is_(None)
 _ADD_ROW = insert(outbox)
 _MARK_PUBLISHED = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
                    .values(published_at=func.now()))
-_NOW = select(func.now())
 
 
 class EventPublisher:
@@ -55,14 +54,14 @@ class EventPublisher:
         self.source = source
         self.topic = topic
 
-    def publish(self, session: Session, event: EventPayload, *, causation_id: str | None = None) -> Envelope:
+    def publish(self, session: Connection, event: EventPayload, *, causation_id: str | None = None) -> Envelope:
         """`causation_id`: the id of the consumed event this one follows from, so a chain can be traced back."""
         envelope = Envelope.wrap(event, source=self.source, causation_id=causation_id)
         add_kafka_event(session, self.topic, envelope)
         return envelope
 
 
-def add_kafka_event(session: Session, topic: str, envelope: Envelope) -> None:
+def add_kafka_event(session: Connection, topic: str, envelope: Envelope) -> None:
     payload = {
         "id": envelope.id,
         "type": envelope.type,
@@ -78,7 +77,7 @@ def add_kafka_event(session: Session, topic: str, envelope: Envelope) -> None:
     signal_on_commit(session, lane_signal("kafka"))
 
 
-def add_zeebe_message(session: Session, *, name: str, correlation_key: str, message_id: str,
+def add_zeebe_message(session: Connection, *, name: str, correlation_key: str, message_id: str,
                       variables: dict[str, Any], ttl_ms: int = 3_600_000) -> None:
     """Zeebe keeps the message `ttl_ms` and refuses a second one with the same id meanwhile."""
     session.execute(_ADD_ROW, {"id": uuid.uuid4(), "destination": "zeebe", "topic": name, "key": correlation_key,
@@ -111,7 +110,7 @@ def kafka_producer(bootstrap: str) -> Producer:
 LANES = ("kafka", "zeebe")
 
 
-def backlog_by_lane(session: Session) -> tuple[dict[str, tuple[int, float]], int]:
+def backlog_by_lane(session: Connection) -> tuple[dict[str, tuple[int, float]], int]:
     """Per lane, the rows waiting and the oldest's age in seconds; and how many rows expired unpublished."""
     rows = session.execute(
         select(outbox.c.destination, func.count(), func.extract("epoch", func.now() - func.min(outbox.c.created_at)))
@@ -121,7 +120,7 @@ def backlog_by_lane(session: Session) -> tuple[dict[str, tuple[int, float]], int
     return {destination: (count, float(age)) for destination, count, age in rows}, expired
 
 
-def outbox_backlog(session: Session) -> dict[str, Any]:
+def outbox_backlog(session: Connection) -> dict[str, Any]:
     """What waits to be published per destination, how old the oldest is, and how many expired."""
     waiting, expired = backlog_by_lane(session)
     return {
@@ -131,7 +130,7 @@ def outbox_backlog(session: Session) -> dict[str, Any]:
     }
 
 
-def backlog_metrics(session: Session) -> list[Metric]:
+def backlog_metrics(session: Connection) -> list[Metric]:
     """The backlog as gauges, read when Prometheus scrapes.
 
     Read at scrape rather than kept up to date by the lanes: a lane may run many rounds a second,
@@ -151,7 +150,7 @@ def backlog_metrics(session: Session) -> list[Metric]:
                                          "Zeebe messages that outlived their time to live unpublished.", expired)]
 
 
-def delete_published(session: Session, kept_for: timedelta, batch: int = 1000) -> int:
+def delete_published(session: Connection, kept_for: timedelta, batch: int = 1000) -> int:
     """Delete up to `batch` rows published more than `kept_for` ago, oldest first; returns how many went.
 
     Rows waiting to be published stay, and so do expired ones, which the reconciler and the operators
@@ -180,7 +179,7 @@ class OutboxLane:
 
     destination: str
 
-    def __init__(self, sessions: sessionmaker[Session], poll_seconds: float, batch_size: int = 100,
+    def __init__(self, sessions: Engine, poll_seconds: float, batch_size: int = 100,
                  wake: threading.Event | None = None) -> None:
         self.sessions = sessions
         self.poll_seconds = poll_seconds
@@ -190,8 +189,10 @@ class OutboxLane:
         # Whether the last claim filled a batch, so more rows may wait right now.
         self.more_waiting = False
         mine = UNPUBLISHED & (outbox.c.destination == self.destination)
-        self.next_rows = select(outbox).where(mine).order_by(outbox.c.seq).limit(batch_size).with_for_update(
-            skip_locked=True)
+        # Each row comes with the database's clock at the start of the transaction, the clock `created_at` was
+        # written with (a Zeebe message's time to live counts from it).
+        self.next_rows = (select(outbox, func.now().label("claimed_at")).where(mine).order_by(outbox.c.seq)
+                          .limit(batch_size).with_for_update(skip_locked=True))
         self.rows_of_keys = (select(outbox.c.key, outbox.c.seq)
                              .where(mine, outbox.c.key.in_(bindparam("keys", expanding=True)),
                                     outbox.c.seq <= bindparam("last"))
@@ -232,7 +233,7 @@ class OutboxLane:
             raise ConnectionError(f"no {self.destination} row could be published: {next(iter(failed.values()))}")
         return len(published)
 
-    def claim(self, session: Session) -> list:
+    def claim(self, session: Connection) -> list:
         """The batch's rows that are next in line for their key; another replica may hold earlier ones."""
         rows = session.execute(self.next_rows).all()
         self.more_waiting = len(rows) == self.batch_size
@@ -242,7 +243,7 @@ class OutboxLane:
         waiting = session.execute(self.rows_of_keys, {"keys": list({row.key for row in rows}), "last": max(mine)}).all()
         return [row for row in rows if row.seq in next_in_line(waiting, mine)]
 
-    def publish(self, rows: list, session: Session) -> dict[int, str]:
+    def publish(self, rows: list, session: Connection) -> dict[int, str]:
         """Publishes the rows, each key's in order; returns the failed rows' seq -> error."""
         raise NotImplementedError
 
@@ -264,12 +265,12 @@ def next_in_line(waiting: list[tuple[str, int]], mine: set[int]) -> set[int]:
 class KafkaLane(OutboxLane):
     destination = "kafka"
 
-    def __init__(self, sessions: sessionmaker[Session], producer: Producer, poll_seconds: float,
+    def __init__(self, sessions: Engine, producer: Producer, poll_seconds: float,
                  batch_size: int = 100, wake: threading.Event | None = None) -> None:
         super().__init__(sessions, poll_seconds, batch_size, wake)
         self.producer = producer
 
-    def publish(self, rows: list, session: Session) -> dict[int, str]:
+    def publish(self, rows: list, session: Connection) -> dict[int, str]:
         failed: dict[int, str] = {}
 
         def delivered(seq: int):
@@ -305,18 +306,18 @@ class ZeebeLane(OutboxLane):
 
     destination = "zeebe"
 
-    def __init__(self, sessions: sessionmaker[Session], zeebe: ZeebeClient, loop: asyncio.AbstractEventLoop,
+    def __init__(self, sessions: Engine, zeebe: ZeebeClient, loop: asyncio.AbstractEventLoop,
                  poll_seconds: float, batch_size: int = 100, wake: threading.Event | None = None) -> None:
         super().__init__(sessions, poll_seconds, batch_size, wake)
         self.zeebe = zeebe
         self.loop = loop
         self.in_flight = AdaptiveLimit(initial=16, maximum=64)
 
-    def claim(self, session: Session) -> list:
+    def claim(self, session: Connection) -> list:
         rows = super().claim(session)
-        now = transaction_time(session)
-        expired = {row.id for row in rows if remaining_ttl_ms(row, now) <= 0}
+        expired = {row.id for row in rows if remaining_ttl_ms(row, row.claimed_at) <= 0}
         if expired:
+            now = rows[0].claimed_at
             for row in rows:
                 if row.id in expired:
                     log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
@@ -324,12 +325,12 @@ class ZeebeLane(OutboxLane):
             session.execute(update(outbox).where(outbox.c.id.in_(expired)).values(expired_at=now))
         return [row for row in rows if row.id not in expired]
 
-    def publish(self, rows: list, session: Session) -> dict[int, str]:
-        publishing = self.publish_all(rows, transaction_time(session))
+    def publish(self, rows: list, session: Connection) -> dict[int, str]:
+        publishing = self.publish_all(rows)
         return asyncio.run_coroutine_threadsafe(publishing, self.loop).result(
             timeout=ZEEBE_TIMEOUT_SECONDS * (len(rows) + 1))
 
-    async def publish_all(self, rows: list, now: datetime) -> dict[int, str]:
+    async def publish_all(self, rows: list) -> dict[int, str]:
         by_key: dict[str, list] = {}
         for row in rows:
             by_key.setdefault(row.key, []).append(row)
@@ -338,7 +339,7 @@ class ZeebeLane(OutboxLane):
         async def publish_in_order(rows_of_key) -> None:
             for position, row in enumerate(rows_of_key):
                 try:
-                    await self.publish_one(row, remaining_ttl_ms(row, now))
+                    await self.publish_one(row, remaining_ttl_ms(row, row.claimed_at))
                 except Exception as exc:
                     # This key's later rows wait for the next round, to keep its order.
                     for held in rows_of_key[position:]:
@@ -368,11 +369,6 @@ class ZeebeLane(OutboxLane):
                     if asyncio.get_running_loop().time() > deadline:
                         raise
             await asyncio.sleep(0.05)
-
-
-def transaction_time(session: Session) -> datetime:
-    """The database's clock at the start of this transaction: the clock `created_at` was written with."""
-    return session.execute(_NOW).scalar_one()
 
 
 def remaining_ttl_ms(row, now: datetime) -> int:
@@ -409,7 +405,7 @@ class AdaptiveLimit:
 class OutboxRelay:
     """Both lanes of a service's outbox, each to run in its own thread."""
 
-    def __init__(self, sessions: sessionmaker[Session], producer: Producer, zeebe: ZeebeClient,
+    def __init__(self, sessions: Engine, producer: Producer, zeebe: ZeebeClient,
                  loop: asyncio.AbstractEventLoop, poll_seconds: float, wakeups: Wakeups | None = None) -> None:
         wakeups = wakeups or Wakeups(sessions)
         self.kafka = KafkaLane(sessions, producer, poll_seconds, wake=wakeups.event(lane_signal("kafka")))

@@ -19,12 +19,12 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 
 from runtime import logging as service_logging
 from runtime.auth import TokenVerifier, route_access
 from runtime.backoff import FailureBackoff, describe
-from runtime.db import Wakeups, make_engine, make_session_factory, unit_of_work
+from runtime.db import Wakeups, make_engine, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
 from runtime.limits import BodySizeLimit, RateLimit
@@ -59,8 +59,8 @@ class Service:
     subscriptions: list[Subscription] = field(default_factory=list)
     # Or, for consumed records that are not CloudEvents (the engine's), the function that applies each one.
     projection: RecordHandler | None = None
-    # Extra loops, given the session factory and the wakeups, e.g. the delivery service's simulated courier.
-    background: list[Callable[[sessionmaker[Session], Wakeups], BackgroundLoop]] = field(default_factory=list)
+    # Extra loops, given the engine and the wakeups, e.g. the delivery service's simulated courier.
+    background: list[Callable[[Engine, Wakeups], BackgroundLoop]] = field(default_factory=list)
     # Metric families of the service's own, read from its database when Prometheus scrapes `/metrics`.
     metrics: list[ReadMetrics] = field(default_factory=list)
     # A folder of browser assets served under WEB_PATH: its package.json names the npm libraries
@@ -77,7 +77,7 @@ class Service:
             raise ValueError(f"{self.title} consumes records, but the registry names no topic it reads")
         if self.subscriptions and self.projection:
             raise ValueError(f"{self.title} consumes either CloudEvents or other records, not both")
-        self.sessions = make_session_factory(make_engine(self.settings.database_url))
+        self.sessions = make_engine(self.settings.database_url)
         self.wakeups = Wakeups(self.sessions)
 
 
@@ -86,7 +86,7 @@ class Readiness:
 
     TIMEOUT_SECONDS = 3
 
-    def __init__(self, sessions: sessionmaker[Session], producer, zeebe) -> None:
+    def __init__(self, sessions: Engine, producer, zeebe) -> None:
         self.sessions = sessions
         self.producer = producer
         self.zeebe = zeebe
@@ -117,11 +117,11 @@ class Readiness:
             return outbox_backlog(session)
 
 
-def polling_loop(name: str, step: Callable[[Session], int], poll_seconds: float, woken_by: str | None = None):
+def polling_loop(name: str, step: Callable[[Connection], int], poll_seconds: float, woken_by: str | None = None):
     """A background loop that runs `step` in a unit of work, at once again while it finds work, and
     otherwise every `poll_seconds` or as soon as a transaction of this process signals `woken_by`."""
 
-    def for_sessions(sessions: sessionmaker[Session], wakeups: Wakeups) -> BackgroundLoop:
+    def for_sessions(sessions: Engine, wakeups: Wakeups) -> BackgroundLoop:
         wake = wakeups.event(woken_by) if woken_by else threading.Event()
 
         def run(stop: threading.Event) -> None:
@@ -161,7 +161,7 @@ def create_app(service: Service) -> FastAPI:
             loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
         if service.projection:
             loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
-        def forget_old_rows(session: Session) -> int:
+        def forget_old_rows(session: Connection) -> int:
             return (delete_published(session, timedelta(hours=settings.outbox_retention_hours))
                     + forget_seen(session, timedelta(hours=settings.inbox_retention_hours)))
 

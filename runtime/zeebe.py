@@ -99,7 +99,7 @@ class JobHandlers:
         handlers = JobHandlers()
 
         @handlers.task("warehouse.reserve-stock")
-        def reserve_stock(job: ReserveStock, sessions: sessionmaker[Session]) -> ReserveStockResult: ...
+        def reserve_stock(job: ReserveStock, sessions: Engine) -> ReserveStockResult: ...
 
     The first parameter's annotation is the job's input model: the variables fetched are its
     fields (by alias), and invalid input is an incident at once. Its `job_type` must be the

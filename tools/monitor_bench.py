@@ -23,7 +23,7 @@ from sqlalchemy import insert, text
 
 from contracts.registry import ENGINE_RECORDS_TOPIC
 from runtime.auth import TokenVerifier
-from runtime.db import make_engine, make_session_factory, unit_of_work
+from runtime.db import make_engine, unit_of_work
 from runtime.migrations import upgrade_to_head
 from services.monitor import api, db
 from services.monitor.consumers import project_records
@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = StackSettings()
     with scratch_database(settings, "monitor_bench") as url:
         upgrade_to_head(MIGRATIONS, url)
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
+        sessions = make_engine(url)
         records = engine_records(settings, args.records)
         for batch in (1, 500) if records else ():
             rate = projection_rate(sessions, records, batch)
@@ -224,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  app.state.settings.jwks_url)
         with TestClient(app, headers={"Authorization": f"Bearer {keycloak.login(settings).access_token()}"}) as client:
             figures = time_requests(client, page_requests(client, args.instances), args.rounds)
-        engine.dispose()
+        sessions.dispose()
     print(f"\n{'request':<38} {'median ms':>10} {'p95 ms':>8} {'bytes':>8}   ({args.rounds} rounds each)")
     for what, median, p95, size in figures:
         print(f"{what:<38} {median:>10.1f} {p95:>8.1f} {size:>8}")

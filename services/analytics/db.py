@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 metadata = MetaData()
 
@@ -48,7 +48,7 @@ deadline_breaches = Table(
 )
 
 
-def record_order(session: Session, order_id: str, **facts) -> None:
+def record_order(session: Connection, order_id: str, **facts) -> None:
     """Upsert: each fact is set once, and a later event never erases an earlier one."""
     session.execute(_record_order(tuple(sorted(facts))), {"order_id": order_id, **facts})
 
@@ -66,30 +66,30 @@ def _record_order(facts: tuple[str, ...]):
     )
 
 
-def record_backorder(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
+def record_backorder(session: Connection, *, request_id: str, order_id: str, sku: str, quantity: int,
                      at: datetime) -> None:
     session.execute(insert(backorder_facts).values(request_id=request_id, order_id=order_id, sku=sku,
                                                    quantity=quantity, requested_at=at).on_conflict_do_nothing())
 
 
-def close_backorders(session: Session, *, at: datetime, order_id: str | None = None,
+def close_backorders(session: Connection, *, at: datetime, order_id: str | None = None,
                      request_id: str | None = None) -> None:
     condition = (backorder_facts.c.order_id == order_id) if order_id else (backorder_facts.c.request_id == request_id)
     session.execute(update(backorder_facts).where(condition, backorder_facts.c.closed_at.is_(None))
                     .values(closed_at=at))
 
 
-def record_production(session: Session, *, request_id: str, sku: str, quantity: int, at: datetime) -> None:
+def record_production(session: Connection, *, request_id: str, sku: str, quantity: int, at: datetime) -> None:
     session.execute(insert(production_facts).values(request_id=request_id, sku=sku, quantity=quantity,
                                                     produced_at=at).on_conflict_do_nothing())
 
 
-def record_breach(session: Session, *, event_id: str, order_id: str, at: datetime) -> None:
+def record_breach(session: Connection, *, event_id: str, order_id: str, at: datetime) -> None:
     session.execute(insert(deadline_breaches).values(event_id=event_id, order_id=order_id, at=at)
                     .on_conflict_do_nothing())
 
 
-def all_rows(session: Session, table: Table):
+def all_rows(session: Connection, table: Table):
     return session.execute(select(table)).all()
 
 
@@ -99,6 +99,6 @@ _SET_DELIVERED = (update(order_facts).where(order_facts.c.order_id == bindparam(
                                                      bindparam("at"))))
 
 
-def set_delivered(session: Session, order_id: str, at: datetime) -> None:
+def set_delivered(session: Connection, order_id: str, at: datetime) -> None:
     session.execute(_SET_DELIVERED, {"order_key": order_id, "at": at})
 

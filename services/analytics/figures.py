@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from services.analytics import db
 from services.analytics.domain import TimeAxis, duration_histogram, percentile, share
@@ -14,7 +14,7 @@ from services.analytics.domain import TimeAxis, duration_histogram, percentile, 
 DEFAULT_WINDOW = timedelta(hours=1)
 
 
-def compute(session: Session, now: datetime | None = None, window: timedelta = DEFAULT_WINDOW) -> dict:
+def compute(session: Connection, now: datetime | None = None, window: timedelta = DEFAULT_WINDOW) -> dict:
     now = now or datetime.now(timezone.utc)
     orders = db.all_rows(session, db.order_facts)
     backorders = db.all_rows(session, db.backorder_facts)
@@ -79,7 +79,7 @@ def _over_time(axis: TimeAxis, orders, backorders, production, breaches) -> dict
     }
 
 
-def metrics(session: Session) -> list[Metric]:
+def metrics(session: Connection) -> list[Metric]:
     """The figures as Prometheus metric families, computed when `/metrics` is scraped."""
     return metric_families(compute(session))
 

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.delivery import (
     DELIVERY_COMPLETED,
@@ -37,7 +37,7 @@ class Dispatch:
     refused: str | None = None
 
 
-def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: list[dict],
+def start_delivery(session: Connection, *, order_id: str, shipment_id: str, items: list[dict],
                    delay_seconds: float, address: dict) -> Dispatch:
     """The delivery command: a repeated command gets the same delivery, or the same refusal, and no second event."""
     serialise_on(session, order_id)
@@ -63,7 +63,7 @@ def start_delivery(session: Session, *, order_id: str, shipment_id: str, items: 
     return Dispatch(delivery_id)
 
 
-def finish_due_deliveries(session: Session) -> int:
+def finish_due_deliveries(session: Connection) -> int:
     """The simulated courier: every due delivery is delivered, reported as an event and to the process."""
     now = datetime.now(timezone.utc)
     due = db.claim_due(session, now)
@@ -77,7 +77,7 @@ def finish_due_deliveries(session: Session) -> int:
     return len(due)
 
 
-def redispatch(session: Session, shipment_id: str, element_instance_key: int, delay_seconds: float) -> str | None:
+def redispatch(session: Connection, shipment_id: str, element_instance_key: int, delay_seconds: float) -> str | None:
     """Hand a late, undelivered shipment to the next courier, once per Redispatch activity instance
     (`element_instance_key`); returns the courier who took it (None if there was nothing to do)."""
     # Locked: a repeat of the same job running at the same time waits here, then finds the first one's row.
@@ -98,7 +98,7 @@ def redispatch(session: Session, shipment_id: str, element_instance_key: int, de
     return courier
 
 
-def delivered_at(session: Session, order_id: str, shipment_id: str) -> datetime | None:
+def delivered_at(session: Connection, order_id: str, shipment_id: str) -> datetime | None:
     """When the shipment was delivered (None: not yet); raises UnknownDelivery if it was never dispatched."""
     delivery = db.find(session, order_id, shipment_id)
     if delivery is None:
@@ -106,7 +106,7 @@ def delivered_at(session: Session, order_id: str, shipment_id: str) -> datetime 
     return delivery.delivered_at
 
 
-def cancel_deliveries(session: Session, order_id: str) -> list[str]:
+def cancel_deliveries(session: Connection, order_id: str) -> list[str]:
     """Call back every delivery of the order not yet delivered; returns the shipments that were delivered."""
     serialise_on(session, order_id)
     db.closed_orders.close(session, order_id)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint
 from sqlalchemy.types import BigInteger, DateTime, String, Text
 
@@ -68,15 +68,15 @@ _FIND_REFUSAL = select(refusals).where(refusals.c.order_id == bindparam("order_i
                                       refusals.c.shipment_id == bindparam("shipment_id"))
 
 
-def find(session: Session, order_id: str, shipment_id: str):
+def find(session: Connection, order_id: str, shipment_id: str):
     return session.execute(_FIND, {"order_id": order_id, "shipment_id": shipment_id}).first()
 
 
-def get(session: Session, delivery_id: str):
+def get(session: Connection, delivery_id: str):
     return session.execute(_GET, {"delivery_id": delivery_id}).first()
 
 
-def of_order(session: Session, order_id: str):
+def of_order(session: Connection, order_id: str):
     return session.execute(select(deliveries).where(deliveries.c.order_id == order_id)
                            .order_by(deliveries.c.dispatched_at)).all()
 
@@ -85,52 +85,52 @@ def of_order(session: Session, order_id: str):
 COURIER_ASSIGNED = "delivery.courier-assigned"
 
 
-def insert_delivery(session: Session, **values) -> None:
+def insert_delivery(session: Connection, **values) -> None:
     session.execute(_INSERT_DELIVERY, {"status": DeliveryStatus.DISPATCHED, **values})
     signal_on_commit(session, COURIER_ASSIGNED)
 
 
-def claim_due(session: Session, now: datetime, limit: int = 50):
+def claim_due(session: Connection, now: datetime, limit: int = 50):
     """Due deliveries, locked so two courier loops never finish the same one."""
     return session.execute(_CLAIM_DUE, {"now": now, "limit": limit}).all()
 
 
-def mark_delivered(session: Session, delivery_id: str, now: datetime) -> None:
+def mark_delivered(session: Connection, delivery_id: str, now: datetime) -> None:
     session.execute(_MARK_DELIVERED, {"delivery_id": delivery_id, "now": now})
 
 
-def of_order_for_update(session: Session, order_id: str):
+def of_order_for_update(session: Connection, order_id: str):
     return session.execute(select(deliveries).where(deliveries.c.order_id == order_id)
                            .order_by(deliveries.c.dispatched_at).with_for_update()).all()
 
 
-def find_by_shipment(session: Session, shipment_id: str):
+def find_by_shipment(session: Connection, shipment_id: str):
     return session.execute(_FIND_BY_SHIPMENT, {"shipment_id": shipment_id}).first()
 
 
-def set_status(session: Session, delivery_id: str, status: DeliveryStatus) -> None:
+def set_status(session: Connection, delivery_id: str, status: DeliveryStatus) -> None:
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(status=status))
 
 
-def reassign(session: Session, delivery_id: str, courier: str, due_at: datetime) -> None:
+def reassign(session: Connection, delivery_id: str, courier: str, due_at: datetime) -> None:
     session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(courier=courier, due_at=due_at))
     signal_on_commit(session, COURIER_ASSIGNED)
 
 
-def find_refusal(session: Session, order_id: str, shipment_id: str):
+def find_refusal(session: Connection, order_id: str, shipment_id: str):
     return session.execute(_FIND_REFUSAL, {"order_id": order_id, "shipment_id": shipment_id}).first()
 
 
-def insert_refusal(session: Session, **values) -> None:
+def insert_refusal(session: Connection, **values) -> None:
     session.execute(insert(refusals).values(**values))
 
 
-def find_redispatch(session: Session, element_instance_key: int):
+def find_redispatch(session: Connection, element_instance_key: int):
     return session.execute(select(redispatches)
                            .where(redispatches.c.element_instance_key == element_instance_key)).first()
 
 
-def insert_redispatch(session: Session, **values) -> None:
+def insert_redispatch(session: Connection, **values) -> None:
     session.execute(insert(redispatches).values(**values))
 
 

@@ -6,7 +6,7 @@ from datetime import timezone
 import httpx
 from pyzeebe import Job
 from pyzeebe.errors import BusinessError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 
 from contracts.delivery import (
     CancelDeliveries,
@@ -41,7 +41,7 @@ def _shipping_address(order_api: httpx.Client, order_id: str) -> dict:
 
 
 @handlers.task("delivery.start-delivery")
-def start_delivery(command: StartDelivery, sessions: sessionmaker[Session], settings: DeliverySettings,
+def start_delivery(command: StartDelivery, sessions: Engine, settings: DeliverySettings,
                    order_api: httpx.Client) -> StartDeliveryResult:
     address = _shipping_address(order_api, command.order_id)
     with unit_of_work(sessions) as session:
@@ -55,7 +55,7 @@ def start_delivery(command: StartDelivery, sessions: sessionmaker[Session], sett
 
 
 @handlers.task("delivery.check-delivered")
-def check_delivered(shipment: CheckDelivered, sessions: sessionmaker[Session]) -> CheckDeliveredResult:
+def check_delivered(shipment: CheckDelivered, sessions: Engine) -> CheckDeliveredResult:
     with unit_of_work(sessions) as session:
         try:
             delivered_at = commands.delivered_at(session, shipment.order_id, shipment.shipment_id)
@@ -67,14 +67,14 @@ def check_delivered(shipment: CheckDelivered, sessions: sessionmaker[Session]) -
 
 
 @handlers.task("delivery.redispatch")
-def redispatch(late: Redispatch, job: Job, sessions: sessionmaker[Session], settings: DeliverySettings) -> None:
+def redispatch(late: Redispatch, job: Job, sessions: Engine, settings: DeliverySettings) -> None:
     # The activity instance, not the job run, is "this redispatch": a repeated job hands over no second time.
     with unit_of_work(sessions) as session:
         commands.redispatch(session, late.shipment_id, job.element_instance_key, settings.courier_delay_seconds)
 
 
 @handlers.task("delivery.cancel-deliveries")
-def cancel_deliveries(job: CancelDeliveries, sessions: sessionmaker[Session]) -> CancelDeliveriesResult:
+def cancel_deliveries(job: CancelDeliveries, sessions: Engine) -> CancelDeliveriesResult:
     with unit_of_work(sessions) as session:
         delivered = commands.cancel_deliveries(session, job.order_id)
     return CancelDeliveriesResult(delivered_shipment_ids=delivered)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.factory import SERVICE, ItemsProduced
 from runtime.outbox import EventPublisher
@@ -13,7 +13,7 @@ from services.factory.domain import ProductionOrder
 publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
 
 
-def take_request(session: Session, *, request_id: str, order_id: str, sku: str, quantity: int,
+def take_request(session: Connection, *, request_id: str, order_id: str, sku: str, quantity: int,
                  production_seconds: float, requested_by_event: str | None = None) -> None:
     """Record a production order; it is produced once `production_seconds` have passed."""
     db.record_request(session, ProductionOrder.requested(
@@ -22,7 +22,7 @@ def take_request(session: Session, *, request_id: str, order_id: str, sku: str, 
     ))
 
 
-def produce_due(session: Session) -> int:
+def produce_due(session: Connection) -> int:
     """Finish every production order that is due and announce the items; a stopped line locks nothing."""
     if not db.line_running(session):
         return 0
@@ -36,7 +36,7 @@ def produce_due(session: Session) -> int:
     return len(produced)
 
 
-def expedite(session: Session, request_id: str) -> bool:
+def expedite(session: Connection, request_id: str) -> bool:
     """False if the production order is unknown, produced or withdrawn."""
     order = db.lock_production_order(session, request_id)
     if order is None or not order.can_expedite():
@@ -44,7 +44,7 @@ def expedite(session: Session, request_id: str) -> bool:
     return db.save_if_unstarted(session, order.expedite(datetime.now(timezone.utc)))
 
 
-def withdraw(session: Session, request_id: str) -> bool:
+def withdraw(session: Connection, request_id: str) -> bool:
     """False if the production order is unknown, produced or withdrawn."""
     order = db.lock_production_order(session, request_id)
     if order is None or not order.can_withdraw():

@@ -1,7 +1,7 @@
 """Factory reactions to warehouse events (choreography: no process engine involved)."""
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.warehouse import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
 from runtime.envelope import Envelope
@@ -10,15 +10,15 @@ from services.factory import commands
 
 
 def subscriptions(production_seconds: float) -> list[Subscription]:
-    def on_replenishment_requested(session: Session, event: ReplenishmentRequested, envelope: Envelope) -> None:
+    def on_replenishment_requested(session: Connection, event: ReplenishmentRequested, envelope: Envelope) -> None:
         commands.take_request(session, request_id=event.request_id, order_id=event.order_id, sku=event.sku,
                               quantity=event.quantity, production_seconds=production_seconds,
                               requested_by_event=envelope.id)
 
-    def on_replenishment_expedited(session: Session, event: ReplenishmentExpedited, _: Envelope) -> None:
+    def on_replenishment_expedited(session: Connection, event: ReplenishmentExpedited, _: Envelope) -> None:
         commands.expedite(session, event.request_id)
 
-    def on_replenishment_withdrawn(session: Session, event: ReplenishmentWithdrawn, _: Envelope) -> None:
+    def on_replenishment_withdrawn(session: Connection, event: ReplenishmentWithdrawn, _: Envelope) -> None:
         commands.withdraw(session, event.request_id)
 
     return [

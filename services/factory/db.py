@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from services.factory.domain import UNSTARTED, ProductionOrder, ProductionStatus, line_runs
 
@@ -36,16 +36,16 @@ production_line = Table(
 )
 
 
-def line_running(session: Session) -> bool:
+def line_running(session: Connection) -> bool:
     return line_runs(session.execute(select(production_line.c.running).where(production_line.c.id == 1)).scalar())
 
 
-def set_line_running(session: Session, running: bool) -> None:
+def set_line_running(session: Connection, running: bool) -> None:
     session.execute(insert(production_line).values(id=1, running=running)
                     .on_conflict_do_update(index_elements=["id"], set_={"running": running}))
 
 
-def record_request(session: Session, order: ProductionOrder) -> None:
+def record_request(session: Connection, order: ProductionOrder) -> None:
     """A redelivered request is recorded once."""
     session.execute(insert(production_orders).values(
         request_id=order.request_id, order_id=order.order_id, sku=order.sku, quantity=order.quantity,
@@ -53,7 +53,7 @@ def record_request(session: Session, order: ProductionOrder) -> None:
     ).on_conflict_do_nothing())
 
 
-def claim_due(session: Session, now: datetime, limit: int = 50) -> list[ProductionOrder]:
+def claim_due(session: Connection, now: datetime, limit: int = 50) -> list[ProductionOrder]:
     """Candidates for `ProductionOrder.is_due`, locked so two production loops never finish the same one.
 
     The WHERE clause repeats the rule so the limit counts due orders only.
@@ -65,14 +65,14 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[Producti
     return [_production_order(r) for r in rows]
 
 
-def lock_production_order(session: Session, request_id: str) -> ProductionOrder | None:
+def lock_production_order(session: Connection, request_id: str) -> ProductionOrder | None:
     """Locked while the domain decides: the production loop skips it, a concurrent change waits."""
     row = session.execute(select(production_orders).where(production_orders.c.request_id == request_id)
                           .with_for_update()).first()
     return None if row is None else _production_order(row)
 
 
-def save_if_unstarted(session: Session, order: ProductionOrder) -> bool:
+def save_if_unstarted(session: Connection, order: ProductionOrder) -> bool:
     """Writes a change the domain made; the status guard keeps a finished order from changing again."""
     result = session.execute(update(production_orders)
                              .where(production_orders.c.request_id == order.request_id,
@@ -82,7 +82,7 @@ def save_if_unstarted(session: Session, order: ProductionOrder) -> bool:
     return result.rowcount == 1
 
 
-def all_production_orders(session: Session, limit: int, offset: int):
+def all_production_orders(session: Connection, limit: int, offset: int):
     return session.execute(select(production_orders)
                            .order_by(production_orders.c.created_at.desc(), production_orders.c.request_id)
                            .limit(limit).offset(offset)).all()

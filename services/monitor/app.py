@@ -1,7 +1,7 @@
 """Process monitor wiring: settings, routes, the projection of the engine's records, the page's assets."""
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from runtime.service import Service, polling_loop
 from services.monitor import api, consumers, repairs
@@ -13,7 +13,7 @@ engine = Engine(settings.camunda_rest_url)
 stuck_after = timedelta(seconds=settings.restart_stuck_jobs_after_seconds)
 
 
-def restart_stuck_jobs(session: Session) -> int:
+def restart_stuck_jobs(session: Connection) -> int:
     return repairs.restart_stuck_jobs(session, engine, stuck_after)
 
 

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from confluent_kafka import Message
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from runtime.inbox import RecordRejected
 from services.monitor import db
 from services.monitor.domain import Change, InvalidRecord, changes, position_of, read_record
 
 
-def project(session: Session, messages: list[Message]) -> list[str]:
+def project(session: Connection, messages: list[Message]) -> list[str]:
     """Applies the records' changes in the caller's unit of work. A redelivered record (the exporter sends
     again after a restart what Kafka had not acknowledged) is recognised by its position and changes nothing."""
     try:
@@ -18,7 +18,7 @@ def project(session: Session, messages: list[Message]) -> list[str]:
         raise RecordRejected(str(exc)) from exc
 
 
-def project_records(session: Session, records: list[tuple[int, bytes | None]]) -> list[str]:
+def project_records(session: Connection, records: list[tuple[int, bytes | None]]) -> list[str]:
     """Each record with the partition of the records topic it came from, in that topic's order."""
     read = [(partition, read_record(raw)) for partition, raw in records]
     found = [changes(record) for _, record in read]

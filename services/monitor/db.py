@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, Table
 from sqlalchemy.types import BigInteger, DateTime, Integer, String, Text
 
@@ -146,7 +146,7 @@ projected_positions = Table(
 )
 
 
-def projected_positions_of(session: Session, partitions: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+def projected_positions_of(session: Connection, partitions: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """The last position projected from each (topic partition, engine partition), locked until the transaction
     ends: two consumers handed the same partition in a rebalance take turns, the second sees the first's."""
     if not partitions:
@@ -160,7 +160,7 @@ def projected_positions_of(session: Session, partitions: set[tuple[int, int]]) -
     return {(r.topic_partition, r.engine_partition): r.position for r in rows}
 
 
-def save_positions(session: Session, positions: dict[tuple[int, int], int]) -> None:
+def save_positions(session: Connection, positions: dict[tuple[int, int], int]) -> None:
     if not positions:
         return
     session.execute(update(projected_positions).where(
@@ -169,7 +169,7 @@ def save_positions(session: Session, positions: dict[tuple[int, int], int]) -> N
         [{"topic": topic, "engine": engine, "at": at} for (topic, engine), at in positions.items()])
 
 
-def apply_all(session: Session, changes: list[Change]) -> None:
+def apply_all(session: Connection, changes: list[Change]) -> None:
     """Lands the changes of records in their order, one statement per kind of change: rows are inserted
     before any of them is updated, and of several updates to one row the last wins."""
     by_kind: dict[type, list] = {}
@@ -196,7 +196,7 @@ def _last_per(changes: list, field: str) -> list:
     return list({getattr(change, field): change for change in changes}.values())
 
 
-def _update_by_key(session: Session, table: Table, rows: list[dict], key: str = "key") -> None:
+def _update_by_key(session: Connection, table: Table, rows: list[dict], key: str = "key") -> None:
     """One UPDATE per row, sent together: `rows` hold the key (as `key`) and the columns to set."""
     columns = [name for name in rows[0] if name != key]
     session.execute(update(table).where(table.c[key] == bindparam("_key"))
@@ -204,11 +204,11 @@ def _update_by_key(session: Session, table: Table, rows: list[dict], key: str = 
                     [{f"_{name}": value for name, value in row.items()} for row in rows])
 
 
-def _definitions(session: Session, changes: list[DefinitionDeployed]) -> None:
+def _definitions(session: Connection, changes: list[DefinitionDeployed]) -> None:
     session.execute(insert(definitions).on_conflict_do_nothing(), _rows(changes, deployed_at="at"))
 
 
-def _instances(session: Session, changes: list[InstanceStarted]) -> None:
+def _instances(session: Connection, changes: list[InstanceStarted]) -> None:
     session.execute(insert(instances).on_conflict_do_nothing(), [
         {**row, "state": InstanceState.ACTIVE, "last_record_at": row["started_at"]}
         for row in _rows(changes, started_at="at")])
@@ -221,59 +221,59 @@ def _instances(session: Session, changes: list[InstanceStarted]) -> None:
         _update_by_key(session, instances, found)
 
 
-def _elements(session: Session, changes: list[ElementEntered]) -> None:
+def _elements(session: Connection, changes: list[ElementEntered]) -> None:
     session.execute(insert(element_instances).on_conflict_do_nothing(),
                     [{**row, "state": InstanceState.ACTIVE} for row in _rows(changes, entered_at="at")])
 
 
-def _flows(session: Session, changes: list[FlowTaken]) -> None:
+def _flows(session: Connection, changes: list[FlowTaken]) -> None:
     session.execute(insert(taken_flows).on_conflict_do_nothing(), _rows(changes, taken_at="at"))
 
 
-def _incidents(session: Session, changes: list[IncidentOpened]) -> None:
+def _incidents(session: Connection, changes: list[IncidentOpened]) -> None:
     session.execute(insert(incidents).on_conflict_do_nothing(),
                     [{**row, "state": IncidentState.ACTIVE} for row in _rows(changes, created_at="at")])
 
 
-def _user_tasks(session: Session, changes: list[UserTaskOpened]) -> None:
+def _user_tasks(session: Connection, changes: list[UserTaskOpened]) -> None:
     session.execute(insert(user_tasks).on_conflict_do_nothing(),
                     [{**row, "state": TaskState.CREATED} for row in _rows(changes, created_at="at")])
 
 
-def _variables(session: Session, changes: list[VariableSet]) -> None:
+def _variables(session: Connection, changes: list[VariableSet]) -> None:
     statement = insert(variables)
     session.execute(statement.on_conflict_do_update(
         index_elements=["key"], set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}),
         _rows(_last_per(changes, "key"), updated_at="at"))
 
 
-def _ended(session: Session, changes: list[InstanceEnded]) -> None:
+def _ended(session: Connection, changes: list[InstanceEnded]) -> None:
     _update_by_key(session, instances, _rows(changes, ended_at="at"))
 
 
-def _orders(session: Session, changes: list[OrderIdentified]) -> None:
+def _orders(session: Connection, changes: list[OrderIdentified]) -> None:
     _update_by_key(session, instances, _rows(_last_per(changes, "instance_key"), key="instance_key"))
 
 
-def _progress(session: Session, changes: list[Progress]) -> None:
+def _progress(session: Connection, changes: list[Progress]) -> None:
     _update_by_key(session, instances, _rows(_last_per(changes, "instance_key"), key="instance_key",
                                              last_record_at="at"))
 
 
-def _left(session: Session, changes: list[ElementLeft]) -> None:
+def _left(session: Connection, changes: list[ElementLeft]) -> None:
     _update_by_key(session, element_instances, _rows(changes, left_at="at"))
 
 
-def _resolved(session: Session, changes: list[IncidentResolved]) -> None:
+def _resolved(session: Connection, changes: list[IncidentResolved]) -> None:
     _update_by_key(session, incidents, [{"key": c.key, "state": IncidentState.RESOLVED, "resolved_at": c.at}
                                         for c in changes])
 
 
-def _task_changes(session: Session, changes: list[UserTaskChanged]) -> None:
+def _task_changes(session: Connection, changes: list[UserTaskChanged]) -> None:
     _update_by_key(session, user_tasks, _rows(_last_per(changes, "key")))
 
 
-def _tasks_closed(session: Session, changes: list[UserTaskClosed]) -> None:
+def _tasks_closed(session: Connection, changes: list[UserTaskClosed]) -> None:
     _update_by_key(session, user_tasks, _rows(changes, ended_at="at"))
 
 

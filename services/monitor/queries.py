@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Row, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from services.monitor.db import (
     definitions,
@@ -28,7 +28,7 @@ def _open_incidents_of(instance_key) -> select:
             .scalar_subquery())
 
 
-def definition_list(session: Session) -> list[Row]:
+def definition_list(session: Connection) -> list[Row]:
     """Every deployed version with how many of its instances are active and how many incidents are open."""
     active = (select(instances.c.definition_key, func.count().label("n")).where(
         instances.c.state == InstanceState.ACTIVE).group_by(instances.c.definition_key).subquery())
@@ -44,11 +44,11 @@ def definition_list(session: Session) -> list[Row]:
         .order_by(definitions.c.bpmn_process_id, definitions.c.version.desc())).all()
 
 
-def definition(session: Session, key: int) -> Row | None:
+def definition(session: Connection, key: int) -> Row | None:
     return session.execute(select(definitions).where(definitions.c.key == key)).first()
 
 
-def element_statistics(session: Session, definition_key: int) -> dict[str, dict[str, int]]:
+def element_statistics(session: Connection, definition_key: int) -> dict[str, dict[str, int]]:
     """For each element of the definition with something on it: instances there now, and open incidents."""
     found: dict[str, dict[str, int]] = {}
     active = session.execute(
@@ -98,7 +98,7 @@ class InstanceFilter:
         return found
 
 
-def instance_page(session: Session, where: InstanceFilter, limit: int, offset: int) -> tuple[int, list[Row]]:
+def instance_page(session: Connection, where: InstanceFilter, limit: int, offset: int) -> tuple[int, list[Row]]:
     """The matching instances, newest first, one page of them, and how many match in all."""
     conditions = and_(True, *where.conditions())
     total = session.execute(select(func.count()).select_from(instances).where(conditions)).scalar_one()
@@ -109,7 +109,7 @@ def instance_page(session: Session, where: InstanceFilter, limit: int, offset: i
     return total, rows
 
 
-def instance(session: Session, key: int) -> Row | None:
+def instance(session: Connection, key: int) -> Row | None:
     return session.execute(select(instances, _open_incidents_of(instances.c.key).label("open_incidents"))
                            .where(instances.c.key == key)).first()
 
@@ -127,7 +127,7 @@ class InstanceDetail:
     forms: dict[str, str] | None
 
 
-def instance_detail(session: Session, key: int, definition_key: int) -> InstanceDetail:
+def instance_detail(session: Connection, key: int, definition_key: int) -> InstanceDetail:
     def rows(statement):
         return session.execute(statement).all()
 
@@ -150,7 +150,7 @@ def instance_detail(session: Session, key: int, definition_key: int) -> Instance
 _INCIDENT_COLUMNS = (incidents, instances.c.order_id, instances.c.bpmn_process_id)
 
 
-def incident_page(session: Session, state: IncidentState | None, limit: int, offset: int) -> tuple[int, list[Row]]:
+def incident_page(session: Connection, state: IncidentState | None, limit: int, offset: int) -> tuple[int, list[Row]]:
     """Incidents (open ones first by default), oldest first, with the order of the instance they stop."""
     conditions = and_(True, *([incidents.c.state == state] if state else []))
     total = session.execute(select(func.count()).select_from(incidents).where(conditions)).scalar_one()
@@ -160,7 +160,7 @@ def incident_page(session: Session, state: IncidentState | None, limit: int, off
     return total, rows
 
 
-def incident(session: Session, key: int) -> Row | None:
+def incident(session: Connection, key: int) -> Row | None:
     return session.execute(select(*_INCIDENT_COLUMNS)
                            .outerjoin(instances, instances.c.key == incidents.c.instance_key)
                            .where(incidents.c.key == key)).first()
@@ -174,7 +174,7 @@ def _tasks():
             .outerjoin(definitions, definitions.c.key == user_tasks.c.definition_key))
 
 
-def user_task_page(session: Session, state: TaskState | None, limit: int, offset: int) -> tuple[int, list[Row]]:
+def user_task_page(session: Connection, state: TaskState | None, limit: int, offset: int) -> tuple[int, list[Row]]:
     conditions = and_(True, *([user_tasks.c.state == state] if state else []))
     total = session.execute(select(func.count()).select_from(user_tasks).where(conditions)).scalar_one()
     rows = session.execute(_tasks().where(conditions).order_by(user_tasks.c.created_at, user_tasks.c.key)
@@ -182,7 +182,7 @@ def user_task_page(session: Session, state: TaskState | None, limit: int, offset
     return total, rows
 
 
-def user_task(session: Session, key: int) -> Row | None:
+def user_task(session: Connection, key: int) -> Row | None:
     return session.execute(_tasks().where(user_tasks.c.key == key)).first()
 
 
@@ -190,7 +190,7 @@ def user_task(session: Session, key: int) -> Row | None:
 JOB_ELEMENTS = ("SERVICE_TASK", "SEND_TASK", "SCRIPT_TASK", "BUSINESS_RULE_TASK")
 
 
-def stuck_jobs(session: Session, idle_since: datetime, limit: int) -> list[Row]:
+def stuck_jobs(session: Connection, idle_since: datetime, limit: int) -> list[Row]:
     """Job elements of active instances the engine wrote nothing about since `idle_since` (no job record:
     not activated, failed, timed out or retried) and with no open incident: a job that stopped recurring.
     An incident is a person's to resolve, so those are left out."""
@@ -206,7 +206,7 @@ def stuck_jobs(session: Session, idle_since: datetime, limit: int) -> list[Row]:
         .order_by(instances.c.last_record_at).limit(limit)).all()
 
 
-def stalled(session: Session, idle_since: datetime, limit: int) -> list[Row]:
+def stalled(session: Connection, idle_since: datetime, limit: int) -> list[Row]:
     """Active instances the engine wrote nothing about since `idle_since`, longest idle first, with where they
     wait (None: nowhere yet). A parent whose called instance is active is not idle: the called one is reported
     if it is."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from prometheus_client import Counter
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from services.monitor import queries
 from services.monitor.db import instances
@@ -27,7 +27,7 @@ RESTARTED = Counter("fulfil_monitor_restarted_jobs", "Job elements started again
                     "recurring, by element and outcome (restarted, refused by the engine)", ["element", "outcome"])
 
 
-def restart_stuck_jobs(session: Session, engine: Engine, stuck_after: timedelta, limit: int = 20) -> int:
+def restart_stuck_jobs(session: Connection, engine: Engine, stuck_after: timedelta, limit: int = 20) -> int:
     """One round; returns how many it acted on. Raises EngineUnreachable to be tried again later."""
     now = datetime.now(timezone.utc)
     stuck = queries.stuck_jobs(session, now - stuck_after, limit)

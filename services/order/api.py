@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from contracts.roles import CUSTOMER, OPERATOR, SERVICE
 from runtime.auth import Caller, CurrentCaller, allow
@@ -97,7 +97,7 @@ class OrderView(BaseModel):
     monitor: str = Field(description="the order's process instances in the process monitor (a page)")
 
 
-def _view(session: Session, order, settings: OrderSettings, *, with_timeline: bool) -> OrderView:
+def _view(session: Connection, order, settings: OrderSettings, *, with_timeline: bool) -> OrderView:
     timeline = None
     if with_timeline:
         timeline = [TimelineEntry(at=t.at.isoformat(), status=t.status, what=t.what, event_type=t.event_type)
@@ -135,21 +135,24 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         raise HTTPException(403, detail="a customer places orders only for themselves: customer_id must be the "
                                         "token's subject, or left out")
 
-    def place():
+    def place() -> tuple[commands.Placed, OrderView]:
+        # The answer is read in the same transaction: one round of the pool and the database fewer per order.
         with unit_of_work(all_sessions) as session:
-            return commands.place_order(
+            placed = commands.place_order(
                 session, customer_id=caller.subject,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
             )
+            order = db.get_order(session, placed.order_id)
+            return placed, _view(session, order, request.app.state.settings, with_timeline=True)
 
     try:
         try:
-            placed = place()
+            placed, view = place()
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race; this one is its retry.
-            placed = place()
+            placed, view = place()
     except InvalidOrder as exc:
         raise HTTPException(422, detail=f"invalid order: {exc}") from exc
     except IdempotencyConflict as exc:
@@ -157,8 +160,7 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
     if not placed.created:
         response.status_code = 200
     response.headers["Location"] = f"/orders/{placed.order_id}"
-    with unit_of_work(all_sessions) as session:
-        return _view(session, db.get_order(session, placed.order_id), request.app.state.settings, with_timeline=True)
+    return view
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, dependencies=[allow(CUSTOMER, OPERATOR)],

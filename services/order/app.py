@@ -1,7 +1,7 @@
 """Order wiring: settings, routes, job handlers, event subscriptions, the reconciler."""
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from runtime.service import Service, polling_loop
 from services.order import api, consumers, reconciler, workers
@@ -13,7 +13,7 @@ stuck_after = timedelta(seconds=settings.stuck_after_seconds)
 engine = ProcessMonitor(settings.monitor_url, settings.own_token())
 
 
-def reconcile(session: Session) -> int:
+def reconcile(session: Connection) -> int:
     return reconciler.reconcile(session, stuck_after, engine.instances_of)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.base import Line
 from contracts.order import (
@@ -54,7 +54,7 @@ class Placed:
     created: bool
 
 
-def place_order(session: Session, *, customer_id: str, items: list[OrderLine], shipping_address: dict,
+def place_order(session: Connection, *, customer_id: str, items: list[OrderLine], shipping_address: dict,
                 accepts_partial: bool, idempotency_key: str | None, deadlines: Deadlines) -> Placed:
     """Store the order and, in the same transaction, the event and the message that starts its process."""
     lines = normalise_lines(items)
@@ -89,7 +89,7 @@ CLOSING_EVENTS = {
 }
 
 
-def close_order(session: Session, order_id: str, status: OrderStatus, process_instance_key: int) -> None:
+def close_order(session: Connection, order_id: str, status: OrderStatus, process_instance_key: int) -> None:
     """The process's last step sets the final status, which also settles a pending cancellation.
 
     Raises UnknownOrder if the order does not exist.
@@ -111,7 +111,7 @@ def close_order(session: Session, order_id: str, status: OrderStatus, process_in
             _refuse_cancellation(session, order_id, status, settled)
 
 
-def request_cancellation(session: Session, order_id: str) -> tuple[Cancellation, OrderStatus]:
+def request_cancellation(session: Connection, order_id: str) -> tuple[Cancellation, OrderStatus]:
     """Ask the order's process to stop, or refuse at once when the order is past that point.
 
     Returns the order's cancellation — the first one when asked again — and its status.
@@ -136,7 +136,7 @@ def request_cancellation(session: Session, order_id: str) -> tuple[Cancellation,
     return cancellation, status
 
 
-def erase_personal_data(session: Session, customer_id: str) -> list[str]:
+def erase_personal_data(session: Connection, customer_id: str) -> list[str]:
     """Erase a customer's personal data from every order of theirs (the ids, lines and history stay), with an
     entry on each order's timeline; returns the orders erased now (none when done before).
 
@@ -151,12 +151,12 @@ def erase_personal_data(session: Session, customer_id: str) -> list[str]:
     return erased
 
 
-def _refuse_cancellation(session: Session, order_id: str, status: OrderStatus, refused: Cancellation) -> None:
+def _refuse_cancellation(session: Connection, order_id: str, status: OrderStatus, refused: Cancellation) -> None:
     db.add_timeline(session, order_id, status, f"cancellation refused: {refused.reason}")
     publisher.publish(session, OrderCancellationRefused(order_id=order_id, reason=refused.reason))
 
 
-def record_progress(session: Session, order_id: str, what: str, report: Report, *, reported: OrderStatus,
+def record_progress(session: Connection, order_id: str, what: str, report: Report, *, reported: OrderStatus,
                     caused_by: Envelope | None = None, locked: Row | None = None) -> None:
     """Take in what a service reported, re-derive the status, log it. `locked`: the order as
     `db.lock_for_progress` read it, when the caller holds it already.

@@ -1,7 +1,7 @@
 """Order read model: the status and timeline follow the other services' events."""
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.base import Event
 from contracts.delivery import DeliveryCompleted, DeliveryStarted
@@ -12,7 +12,7 @@ from services.order import commands
 from services.order.domain import ImplausibleReport, OrderStatus, Report, Shipment, ShipmentStage, UnknownOrder
 
 
-def _record(session: Session, event: Event, envelope: Envelope, what: str, report: Report,
+def _record(session: Connection, event: Event, envelope: Envelope, what: str, report: Report,
             reported: OrderStatus) -> None:
     try:
         commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope)
@@ -22,7 +22,7 @@ def _record(session: Session, event: Event, envelope: Envelope, what: str, repor
         raise EventRejected(str(exc)) from exc
 
 
-def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope) -> None:
+def on_stock_reserved(session: Connection, event: StockReserved, envelope: Envelope) -> None:
     try:
         outcome = ReservationOutcome(event.outcome)
     except ValueError:
@@ -38,23 +38,23 @@ def on_stock_reserved(session: Session, event: StockReserved, envelope: Envelope
                 OrderStatus.AWAITING_STOCK)
 
 
-def on_stock_allocated(session: Session, event: StockAllocated, envelope: Envelope) -> None:
+def on_stock_allocated(session: Connection, event: StockAllocated, envelope: Envelope) -> None:
     _record(session, event, envelope, "backordered stock arrived and is reserved",
             Report(reserved=True, backorder_open=False), OrderStatus.RESERVED)
 
 
-def on_shipment_packed(session: Session, event: ShipmentPacked, envelope: Envelope) -> None:
+def on_shipment_packed(session: Connection, event: ShipmentPacked, envelope: Envelope) -> None:
     packed = Shipment(ShipmentStage.PACKED, units=sum(line.quantity for line in event.lines))
     _record(session, event, envelope, f"shipment {event.shipment_no} ({event.shipment_id}) packed",
             Report(shipment=(event.shipment_id, packed)), OrderStatus.PACKED)
 
 
-def on_delivery_started(session: Session, event: DeliveryStarted, envelope: Envelope) -> None:
+def on_delivery_started(session: Connection, event: DeliveryStarted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} handed to {event.courier}",
             Report(shipment=(event.shipment_id, Shipment(ShipmentStage.IN_DELIVERY))), OrderStatus.IN_DELIVERY)
 
 
-def on_delivery_completed(session: Session, event: DeliveryCompleted, envelope: Envelope) -> None:
+def on_delivery_completed(session: Connection, event: DeliveryCompleted, envelope: Envelope) -> None:
     _record(session, event, envelope, f"delivery {event.delivery_id} delivered",
             Report(shipment=(event.shipment_id, Shipment(ShipmentStage.DELIVERED))), OrderStatus.DELIVERED)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, ForeignKey, Index, MetaData, Table
 from sqlalchemy.types import BigInteger, Boolean, DateTime, Integer, String, Text
 
@@ -101,7 +101,7 @@ _SET_PROCESS_INSTANCE = (update(orders).where(orders.c.id == bindparam("order_id
                          .values(process_instance_key=bindparam("key")))
 
 
-def insert_order(session: Session, *, order_id: str, customer_id: str, shipping_address: dict,
+def insert_order(session: Connection, *, order_id: str, customer_id: str, shipping_address: dict,
                  lines: list[OrderLine], accepts_partial: bool, idempotency_key: str | None,
                  fingerprint: str) -> None:
     session.execute(_INSERT_ORDER, {
@@ -113,26 +113,26 @@ def insert_order(session: Session, *, order_id: str, customer_id: str, shipping_
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
 
 
-def find_by_idempotency_key(session: Session, key: str):
+def find_by_idempotency_key(session: Connection, key: str):
     return session.execute(_BY_IDEMPOTENCY_KEY, {"key": key}).first()
 
 
-def get_order(session: Session, order_id: str, *, for_update: bool = False):
+def get_order(session: Connection, order_id: str, *, for_update: bool = False):
     return session.execute(_ORDER_LOCKED if for_update else _ORDER, {"order_id": order_id}).first()
 
 
-def get_lines(session: Session, order_id: str) -> list[OrderLine]:
+def get_lines(session: Connection, order_id: str) -> list[OrderLine]:
     rows = session.execute(select(order_lines).where(order_lines.c.order_id == order_id)
                            .order_by(order_lines.c.sku)).all()
     return [OrderLine(r.sku, r.quantity) for r in rows]
 
 
-def get_timeline(session: Session, order_id: str):
+def get_timeline(session: Connection, order_id: str):
     return session.execute(select(order_timeline).where(order_timeline.c.order_id == order_id)
                            .order_by(order_timeline.c.at, order_timeline.c.id)).all()
 
 
-def list_orders(session: Session, *, status: str | None, customer_id: str | None, limit: int, offset: int):
+def list_orders(session: Connection, *, status: str | None, customer_id: str | None, limit: int, offset: int):
     query = select(orders).order_by(orders.c.created_at.desc()).limit(limit).offset(offset)
     if status:
         query = query.where(orders.c.status == status)
@@ -141,37 +141,37 @@ def list_orders(session: Session, *, status: str | None, customer_id: str | None
     return session.execute(query).all()
 
 
-def orders_of_customer(session: Session, customer_id: str):
+def orders_of_customer(session: Connection, customer_id: str):
     """Every order of a customer, locked, in id order (one lock order for every caller)."""
     return session.execute(select(orders).where(orders.c.customer_id == customer_id)
                            .order_by(orders.c.id).with_for_update()).all()
 
 
-def erase_personal_data(session: Session, order_ids: list[str], at: datetime) -> None:
+def erase_personal_data(session: Connection, order_ids: list[str], at: datetime) -> None:
     """The address goes, and with it the request's fingerprint (a hash of it); ids, lines and history stay."""
     if order_ids:
         session.execute(update(orders).where(orders.c.id.in_(order_ids))
                         .values(shipping_address=None, request_fingerprint=ERASED, personal_data_erased_at=at))
 
 
-def add_timeline(session: Session, order_id: str, status: str, what: str, *,
+def add_timeline(session: Connection, order_id: str, status: str, what: str, *,
                  event_type: str | None = None, event_id: str | None = None,
                  at: datetime | None = None) -> None:
     session.execute(_INSERT_TIMELINE, {"order_id": order_id, "at": at or datetime.now(timezone.utc), "status": status,
                                        "what": what, "event_type": event_type, "event_id": event_id})
 
 
-def lock_for_progress(session: Session, order_id: str):
+def lock_for_progress(session: Connection, order_id: str):
     """The order, locked, with `units_ordered`, what its lines add up to: all that taking in a report reads."""
     return session.execute(_LOCK_FOR_PROGRESS, {"order_id": order_id}).first()
 
 
-def get_shipments(session: Session, order_id: str) -> dict[str, Shipment]:
+def get_shipments(session: Connection, order_id: str) -> dict[str, Shipment]:
     rows = session.execute(_SHIPMENTS, {"order_id": order_id}).all()
     return {r.shipment_id: Shipment(ShipmentStage(r.stage), r.units) for r in rows}
 
 
-def save_progress(session: Session, order_id: str, progress: Progress, status: OrderStatus,
+def save_progress(session: Connection, order_id: str, progress: Progress, status: OrderStatus,
                   shipments: dict[str, Shipment]) -> None:
     for shipment_id, shipment in shipments.items():
         session.execute(_SAVE_SHIPMENT, {"order_id": order_id, "shipment_id": shipment_id, "stage": shipment.stage,
@@ -187,11 +187,11 @@ def cancellation_of(order) -> Cancellation | None:
                         order.cancel_decided_at)
 
 
-def save_cancellation(session: Session, order_id: str, cancellation: Cancellation) -> None:
+def save_cancellation(session: Connection, order_id: str, cancellation: Cancellation) -> None:
     session.execute(update(orders).where(orders.c.id == order_id).values(
         cancel_requested_at=cancellation.requested_at, cancel_outcome=cancellation.outcome,
         cancel_reason=cancellation.reason, cancel_decided_at=cancellation.decided_at, updated_at=func.now()))
 
 
-def set_process_instance(session: Session, order_id: str, process_instance_key: int) -> None:
+def set_process_instance(session: Connection, order_id: str, process_instance_key: int) -> None:
     session.execute(_SET_PROCESS_INSTANCE, {"order_id": order_id, "key": process_instance_key})

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
 from runtime.outbox import add_zeebe_message
@@ -78,7 +78,7 @@ def diagnose_process(instances: list[EngineInstance] | None, status: str) -> str
             "recurring again")
 
 
-def stalled_orders(session: Session, stuck_after: timedelta, limit: int = 100) -> list[Stall]:
+def stalled_orders(session: Connection, stuck_after: timedelta, limit: int = 100) -> list[Stall]:
     idle = func.extract("epoch", func.now() - db.orders.c.updated_at)
     rows = session.execute(
         select(db.orders.c.id, db.orders.c.status, db.orders.c.reserved, db.orders.c.backorder_open,
@@ -95,7 +95,7 @@ def stalled_orders(session: Session, stuck_after: timedelta, limit: int = 100) -
     return stalls
 
 
-def diagnose(session: Session, order) -> Stall:
+def diagnose(session: Connection, order) -> Stall:
     """What this service's outbox says about the order, and the repair that is safe, if any."""
     messages = session.execute(
         select(outbox.c.topic, outbox.c.seq, outbox.c.published_at, outbox.c.expired_at, outbox.c.attempts,
@@ -117,7 +117,7 @@ def diagnose(session: Session, order) -> Stall:
     return Stall(**stall, diagnosis="")  # nothing waits in this service's outbox: the engine's side will say
 
 
-def resend(session: Session, order_id: str, name: str) -> None:
+def resend(session: Connection, order_id: str, name: str) -> None:
     """The expired message again, under a new message id: the engine never saw the first one."""
     expired = session.execute(
         select(outbox.c.payload).where(outbox.c.key == order_id, outbox.c.topic == name)
@@ -128,7 +128,7 @@ def resend(session: Session, order_id: str, name: str) -> None:
                       variables=expired["variables"], ttl_ms=message.ttl_ms)
 
 
-def reconcile(session: Session, stuck_after: timedelta, engine_view: EngineView) -> int:
+def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineView) -> int:
     """One round: repairs and first reports of stalled orders; returns how many it acted on."""
     acted = 0
     for stall in stalled_orders(session, stuck_after):

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from contracts.roles import OPERATOR
 from runtime.auth import allow
@@ -68,7 +68,7 @@ IF_MATCH = ("The ETag of the stock item the count was made against (from GET /st
             "against whatever is there now, deliberately overwriting changes made meanwhile.")
 
 
-def _view(session: Session, sku: str, response: Response | None = None) -> StockView:
+def _view(session: Connection, sku: str, response: Response | None = None) -> StockView:
     row = db.stock_item(session, sku)
     if response is not None:
         response.headers["ETag"] = f'"{row.version}"'

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.base import Line, ReservedLine
 from contracts.warehouse import (
@@ -54,7 +54,7 @@ class Reservation:
     lines: list[LineReservation]
 
 
-def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
+def reserve_stock(session: Connection, order_id: str, lines: list[tuple[str, int]]) -> Reservation:
     """Reserve what is free now; backorder the rest and ask the factory for it. Repeatable."""
     serialise_on(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
@@ -83,7 +83,7 @@ def reserve_stock(session: Session, order_id: str, lines: list[tuple[str, int]])
     return Reservation(result, reservations)
 
 
-def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
+def pick_and_pack(session: Connection, order_id: str, shipment_no: int) -> tuple[str | None, list[tuple[str, int]]]:
     """Pack every reserved, not yet picked unit into shipment `shipment_no`; (None, []) if there is none."""
     _lock_order(session, order_id)
     if db.closed_orders.is_closed(session, order_id):
@@ -107,7 +107,7 @@ def pick_and_pack(session: Session, order_id: str, shipment_no: int) -> tuple[st
     return shipment_id, to_pick
 
 
-def receive_produced_items(session: Session, sku: str, quantity: int, causation_id: str | None = None) -> list[str]:
+def receive_produced_items(session: Connection, sku: str, quantity: int, causation_id: str | None = None) -> list[str]:
     """New stock arrives; it goes to waiting backorders first. Returns the orders now fully allocated."""
     level = _lock_sku(session, sku)
     completed_orders = _receive(session, level, quantity, causation_id)
@@ -132,7 +132,7 @@ class StockAdjustment:
         return cls(row.id, row.sku, row.quantity, row.reason, to_backorders, repeated)
 
 
-def adjust_stock(session: Session, sku: str, quantity: int, reason: str,
+def adjust_stock(session: Connection, sku: str, quantity: int, reason: str,
                  idempotency_key: str | None = None) -> StockAdjustment:
     """An operator adds (+) or removes (-) units relative to what is there now, so no concurrent change is lost.
 
@@ -149,13 +149,13 @@ def adjust_stock(session: Session, sku: str, quantity: int, reason: str,
     return _adjust(session, level, quantity, reason, idempotency_key)
 
 
-def count_stock(session: Session, sku: str, on_hand: int, counted_at: frozenset[int] | None) -> StockAdjustment:
+def count_stock(session: Connection, sku: str, on_hand: int, counted_at: frozenset[int] | None) -> StockAdjustment:
     """An operator's count of free stock, accepted only if nothing changed since the version it was made against."""
     level = _lock_sku(session, sku)
     return _adjust(session, level, counted_change(level, on_hand, counted_at), "count")
 
 
-def add_sku(session: Session, sku: str, name: str, on_hand: int) -> bool:
+def add_sku(session: Connection, sku: str, name: str, on_hand: int) -> bool:
     """A new SKU with its first count; False if the SKU exists (then counting it needs its version)."""
     if not db.insert_sku(session, sku, name):
         return False
@@ -163,7 +163,7 @@ def add_sku(session: Session, sku: str, name: str, on_hand: int) -> bool:
     return True
 
 
-def _adjust(session: Session, level: StockLevel, quantity: int, reason: str,
+def _adjust(session: Connection, level: StockLevel, quantity: int, reason: str,
             idempotency_key: str | None = None) -> StockAdjustment:
     """Added units are offered to waiting backorders first, exactly like a factory arrival."""
     before = level.on_hand
@@ -176,7 +176,7 @@ def _adjust(session: Session, level: StockLevel, quantity: int, reason: str,
                                                    idempotency_key))
 
 
-def _receive(session: Session, level: StockLevel, quantity: int, causation_id: str | None) -> list[str]:
+def _receive(session: Connection, level: StockLevel, quantity: int, causation_id: str | None) -> list[str]:
     """Units of one SKU enter the warehouse: waiting backorders first, the rest free; `level` is locked and changed.
 
     Returns the orders whose backorders are now all allocated (each has been sent `stock-allocated`).
@@ -208,7 +208,7 @@ def _receive(session: Session, level: StockLevel, quantity: int, causation_id: s
     return completed_orders
 
 
-def stock_allocated(session: Session, order_id: str) -> bool:
+def stock_allocated(session: Connection, order_id: str) -> bool:
     """Whether every backorder of the order is allocated: what `stock-allocated` announced, however long ago.
 
     Reads only; an arrival committing meanwhile is either seen here or sends its message after, which
@@ -222,7 +222,7 @@ def stock_allocated(session: Session, order_id: str) -> bool:
     return all_allocated(BackorderStatus(b.status) for b in db.backorders_of(session, order_id))
 
 
-def expedite_backorder(session: Session, order_id: str) -> int:
+def expedite_backorder(session: Connection, order_id: str) -> int:
     """Flag the order's open backorders and ask the factory to hurry; repeating it does nothing new."""
     db.lock_backorders_of(session, [order_id])
     flagged = db.flag_expedited(session, order_id)
@@ -231,13 +231,13 @@ def expedite_backorder(session: Session, order_id: str) -> int:
     return len(flagged)
 
 
-def return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
+def return_shipment(session: Connection, order_id: str, shipment_id: str) -> bool:
     """Put a packed shipment's goods back into free stock; False if it was not packed (any more)."""
     _lock_order(session, order_id)
     return _return_shipment(session, order_id, shipment_id)
 
 
-def _return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
+def _return_shipment(session: Connection, order_id: str, shipment_id: str) -> bool:
     shipment = next((s for s in db.shipments_of_order(session, order_id) if s.id == shipment_id), None)
     if shipment is None or shipment.status != ShipmentStatus.PACKED:
         return False
@@ -251,7 +251,7 @@ def _return_shipment(session: Session, order_id: str, shipment_id: str) -> bool:
     return True
 
 
-def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[str]) -> None:
+def release_stock(session: Connection, order_id: str, delivered_shipment_ids: list[str]) -> None:
     """Undo the warehouse's part of an order that will not complete; every step is repeatable.
 
     Packed shipments that were not delivered come back, reserved units are freed, and backorders
@@ -277,7 +277,7 @@ def release_stock(session: Session, order_id: str, delivered_shipment_ids: list[
             publisher.publish(session, ReplenishmentWithdrawn(order_id=order_id, request_id=backorder.id))
 
 
-def _lock_order(session: Session, order_id: str) -> None:
+def _lock_order(session: Connection, order_id: str) -> None:
     """The first locks of a use case about one existing order, in the warehouse's lock order
     (docs/architecture.md): the order, then the stock rows of every SKU it holds, before any of its rows.
 
@@ -287,7 +287,7 @@ def _lock_order(session: Session, order_id: str) -> None:
     db.lock_stock(session, [r.sku for r in db.reservations_of(session, order_id)])
 
 
-def _lock_sku(session: Session, sku: str) -> StockLevel:
+def _lock_sku(session: Connection, sku: str) -> StockLevel:
     """The first lock of a use case about one SKU (an arrival, an operator's change)."""
     level = db.lock_stock(session, [sku]).get(sku)
     if level is None:
@@ -295,7 +295,7 @@ def _lock_sku(session: Session, sku: str) -> StockLevel:
     return level
 
 
-def _outstanding(session: Session, order_id: str) -> list[tuple[str, int]]:
+def _outstanding(session: Connection, order_id: str) -> list[tuple[str, int]]:
     """Locks the order's reservations (after their stock rows): picking and releasing them must not overlap."""
     return outstanding_reservations(
         ReservationState(r.sku, r.reserved, r.picked, ReservationStatus(r.status))

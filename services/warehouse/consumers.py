@@ -1,5 +1,5 @@
 """Warehouse reactions to factory events (choreography: no process engine involved)."""
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from contracts.factory import ItemsProduced
 from runtime.envelope import Envelope
@@ -8,7 +8,7 @@ from services.warehouse import commands
 from services.warehouse.domain import Refused
 
 
-def on_items_produced(session: Session, event: ItemsProduced, envelope: Envelope) -> None:
+def on_items_produced(session: Connection, event: ItemsProduced, envelope: Envelope) -> None:
     try:
         commands.receive_produced_items(session, event.sku, event.quantity, causation_id=envelope.id)
     except Refused as exc:  # an unknown SKU, an impossible quantity: no retry can fix it

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table, UniqueConstraint
 from sqlalchemy.types import Boolean, DateTime, Integer, String
 
@@ -112,34 +112,34 @@ _INSERT_SHIPMENT = insert(shipments)
 _INSERT_SHIPMENT_LINES = insert(shipment_lines)
 
 
-def lock_stock(session: Session, skus: Iterable[str]) -> dict[str, StockLevel]:
+def lock_stock(session: Connection, skus: Iterable[str]) -> dict[str, StockLevel]:
     """Row locks in SKU order, so concurrent reservations cannot deadlock or oversell; unknown SKUs are left out."""
     rows = session.execute(_LOCK_STOCK, {"skus": sorted(set(skus))}).all()
     return {r.sku: StockLevel(r.sku, r.on_hand, r.reserved, r.version) for r in rows}
 
 
-def save_stock(session: Session, levels: dict[str, StockLevel]) -> None:
+def save_stock(session: Connection, levels: dict[str, StockLevel]) -> None:
     """Writes the levels that changed, each with its next version (an unchanged level keeps its ETag)."""
     for level in levels.values():
         session.execute(_SAVE_STOCK, {"sku_key": level.sku, "new_on_hand": level.on_hand,
                                       "new_reserved": level.reserved})
 
 
-def all_stock(session: Session, limit: int, offset: int):
+def all_stock(session: Connection, limit: int, offset: int):
     return session.execute(select(stock).order_by(stock.c.sku).limit(limit).offset(offset)).all()
 
 
-def stock_item(session: Session, sku: str):
+def stock_item(session: Connection, sku: str):
     return session.execute(select(stock).where(stock.c.sku == sku)).first()
 
 
-def insert_sku(session: Session, sku: str, name: str) -> bool:
+def insert_sku(session: Connection, sku: str, name: str) -> bool:
     """Adds a SKU with no stock; False if it exists already (perhaps added a moment ago by someone else)."""
     return session.execute(insert(stock).values(sku=sku, name=name, on_hand=0, reserved=0)
                            .on_conflict_do_nothing().returning(stock.c.sku)).first() is not None
 
 
-def record_adjustment(session: Session, sku: str, quantity: int, reason: str, on_hand_before: int,
+def record_adjustment(session: Connection, sku: str, quantity: int, reason: str, on_hand_before: int,
                       on_hand_after: int, idempotency_key: str | None = None):
     """Every operator change is kept, so stock can be reconciled later."""
     return session.execute(insert(stock_adjustments).values(
@@ -148,16 +148,16 @@ def record_adjustment(session: Session, sku: str, quantity: int, reason: str, on
     ).returning(stock_adjustments)).one()
 
 
-def adjustment_with_key(session: Session, idempotency_key: str):
+def adjustment_with_key(session: Connection, idempotency_key: str):
     return session.execute(select(stock_adjustments)
                            .where(stock_adjustments.c.idempotency_key == idempotency_key)).first()
 
 
-def reservations_of(session: Session, order_id: str, *, for_update: bool = False):
+def reservations_of(session: Connection, order_id: str, *, for_update: bool = False):
     return session.execute(_RESERVATIONS_LOCKED if for_update else _RESERVATIONS, {"order_id": order_id}).all()
 
 
-def insert_reservations(session: Session, order_id: str, lines) -> None:
+def insert_reservations(session: Connection, order_id: str, lines) -> None:
     session.execute(_INSERT_RESERVATIONS, [
         {"order_id": order_id, "sku": l.sku, "requested": l.requested, "reserved": l.reserved,
          "status": ReservationStatus.RESERVED}
@@ -165,17 +165,17 @@ def insert_reservations(session: Session, order_id: str, lines) -> None:
     ])
 
 
-def add_to_reservation(session: Session, order_id: str, sku: str, quantity: int) -> None:
+def add_to_reservation(session: Connection, order_id: str, sku: str, quantity: int) -> None:
     session.execute(update(reservations).where(reservations.c.order_id == order_id, reservations.c.sku == sku)
                     .values(reserved=reservations.c.reserved + quantity))
 
 
-def add_picked(session: Session, order_id: str, picked: list[tuple[str, int]]) -> None:
+def add_picked(session: Connection, order_id: str, picked: list[tuple[str, int]]) -> None:
     for sku, quantity in picked:
         session.execute(_ADD_PICKED, {"order_key": order_id, "sku_key": sku, "quantity": quantity})
 
 
-def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, str, int]]) -> None:
+def insert_backorders(session: Connection, order_id: str, missing: list[tuple[str, str, int]]) -> None:
     session.execute(insert(backorders), [
         {"id": backorder_id, "order_id": order_id, "sku": sku, "quantity": quantity,
          "status": BackorderStatus.OPEN}
@@ -183,11 +183,11 @@ def insert_backorders(session: Session, order_id: str, missing: list[tuple[str, 
     ])
 
 
-def backorders_of(session: Session, order_id: str):
+def backorders_of(session: Connection, order_id: str):
     return session.execute(_BACKORDERS, {"order_id": order_id}).all()
 
 
-def open_backorders_for(session: Session, sku: str):
+def open_backorders_for(session: Connection, sku: str):
     """Oldest first: arrivals are allocated first come, first served.
 
     Not locked here: only a holder of the SKU's stock row lock opens, fills or withdraws them, so the
@@ -198,7 +198,7 @@ def open_backorders_for(session: Session, sku: str):
                            .order_by(backorders.c.created_at, backorders.c.id)).all()
 
 
-def lock_backorders_of(session: Session, order_ids: Iterable[str]) -> None:
+def lock_backorders_of(session: Connection, order_ids: Iterable[str]) -> None:
     """Row locks on every backorder of these orders, by order id and SKU (the lock order in docs/architecture.md)."""
     ids = sorted(set(order_ids))
     if ids:
@@ -206,21 +206,21 @@ def lock_backorders_of(session: Session, order_ids: Iterable[str]) -> None:
                         .order_by(backorders.c.order_id, backorders.c.sku).with_for_update()).all()
 
 
-def allocate_to_backorder(session: Session, backorder_id: str, quantity: int) -> None:
+def allocate_to_backorder(session: Connection, backorder_id: str, quantity: int) -> None:
     """Counts arrived units towards the backorder; whether that completes it is the domain's call."""
     session.execute(update(backorders).where(backorders.c.id == backorder_id)
                     .values(allocated=backorders.c.allocated + quantity))
 
 
-def shipment_of(session: Session, order_id: str, shipment_no: int):
+def shipment_of(session: Connection, order_id: str, shipment_no: int):
     return session.execute(_SHIPMENT, {"order_id": order_id, "shipment_no": shipment_no}).first()
 
 
-def shipment_lines_of(session: Session, shipment_id: str):
+def shipment_lines_of(session: Connection, shipment_id: str):
     return session.execute(_SHIPMENT_LINES, {"shipment_id": shipment_id}).all()
 
 
-def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_no: int,
+def insert_shipment(session: Connection, shipment_id: str, order_id: str, shipment_no: int,
                     lines: list[tuple[str, int]]) -> None:
     session.execute(_INSERT_SHIPMENT, {"id": shipment_id, "order_id": order_id, "shipment_no": shipment_no,
                                        "status": ShipmentStatus.PACKED})
@@ -228,25 +228,25 @@ def insert_shipment(session: Session, shipment_id: str, order_id: str, shipment_
                     [{"shipment_id": shipment_id, "sku": sku, "quantity": q} for sku, q in lines])
 
 
-def shipments_of_order(session: Session, order_id: str):
+def shipments_of_order(session: Connection, order_id: str):
     return session.execute(select(shipments).where(shipments.c.order_id == order_id)
                            .order_by(shipments.c.shipment_no).with_for_update()).all()
 
 
-def set_shipment_status(session: Session, shipment_id: str, status: ShipmentStatus) -> None:
+def set_shipment_status(session: Connection, shipment_id: str, status: ShipmentStatus) -> None:
     session.execute(update(shipments).where(shipments.c.id == shipment_id).values(status=status))
 
 
-def release_reservations(session: Session, order_id: str) -> None:
+def release_reservations(session: Connection, order_id: str) -> None:
     session.execute(update(reservations).where(reservations.c.order_id == order_id)
                     .values(status=ReservationStatus.RELEASED))
 
 
-def set_backorder_status(session: Session, backorder_id: str, status: BackorderStatus) -> None:
+def set_backorder_status(session: Connection, backorder_id: str, status: BackorderStatus) -> None:
     session.execute(update(backorders).where(backorders.c.id == backorder_id).values(status=status))
 
 
-def flag_expedited(session: Session, order_id: str) -> list:
+def flag_expedited(session: Connection, order_id: str) -> list:
     """Marks the order's open backorders expedited; returns those not flagged before."""
     return session.execute(update(backorders)
                            .where(backorders.c.order_id == order_id, backorders.c.status == BackorderStatus.OPEN,

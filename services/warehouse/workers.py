@@ -1,7 +1,7 @@
 """Warehouse job workers: the BPMN job types this service owns (contracts.warehouse)."""
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 
 from contracts.base import Line
 from contracts.warehouse import (
@@ -24,7 +24,7 @@ handlers = JobHandlers()
 
 
 @handlers.task("warehouse.reserve-stock")
-def reserve_stock(job: ReserveStock, sessions: sessionmaker[Session]) -> ReserveStockResult:
+def reserve_stock(job: ReserveStock, sessions: Engine) -> ReserveStockResult:
     try:
         with unit_of_work(sessions) as session:
             reservation = commands.reserve_stock(session, job.order_id, [(i.sku, i.quantity) for i in job.items])
@@ -34,14 +34,14 @@ def reserve_stock(job: ReserveStock, sessions: sessionmaker[Session]) -> Reserve
 
 
 @handlers.task("warehouse.pick-pack")
-def pick_pack(job: PickPack, sessions: sessionmaker[Session]) -> PickPackResult:
+def pick_pack(job: PickPack, sessions: Engine) -> PickPackResult:
     with unit_of_work(sessions) as session:
         shipment_id, lines = commands.pick_and_pack(session, job.order_id, job.shipment_no)
     return PickPackResult(shipment_id=shipment_id, shipment_items=[Line(sku=s, quantity=q) for s, q in lines])
 
 
 @handlers.task("warehouse.check-allocation")
-def check_allocation(job: CheckAllocation, sessions: sessionmaker[Session]) -> CheckAllocationResult:
+def check_allocation(job: CheckAllocation, sessions: Engine) -> CheckAllocationResult:
     try:
         with unit_of_work(sessions) as session:
             allocated = commands.stock_allocated(session, job.order_id)
@@ -51,18 +51,18 @@ def check_allocation(job: CheckAllocation, sessions: sessionmaker[Session]) -> C
 
 
 @handlers.task("warehouse.expedite-backorder")
-def expedite_backorder(job: ExpediteBackorder, sessions: sessionmaker[Session]) -> None:
+def expedite_backorder(job: ExpediteBackorder, sessions: Engine) -> None:
     with unit_of_work(sessions) as session:
         commands.expedite_backorder(session, job.order_id)
 
 
 @handlers.task("warehouse.return-shipment")
-def return_shipment(job: ReturnShipment, sessions: sessionmaker[Session]) -> None:
+def return_shipment(job: ReturnShipment, sessions: Engine) -> None:
     with unit_of_work(sessions) as session:
         commands.return_shipment(session, job.order_id, job.shipment_id)
 
 
 @handlers.task("warehouse.release-stock")
-def release_stock(job: ReleaseStock, sessions: sessionmaker[Session]) -> None:
+def release_stock(job: ReleaseStock, sessions: Engine) -> None:
     with unit_of_work(sessions) as session:
         commands.release_stock(session, job.order_id, job.delivered_shipment_ids)

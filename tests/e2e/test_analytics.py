@@ -5,7 +5,7 @@ import threading
 import uuid
 
 from contracts.registry import ANALYTICS
-from runtime.db import make_engine, make_session_factory
+from runtime.db import make_engine
 from runtime.inbox import EventConsumer
 from runtime.outbox import kafka_producer
 from services.analytics.consumers import SUBSCRIPTIONS
@@ -54,7 +54,7 @@ def test_figures_count_the_orders_placed_completed_cancelled_and_produced(
 
 def test_consuming_everything_again_from_offset_zero_gives_the_same_figures(stack, analytics_api):
     before = figures(analytics_api)
-    sessions = make_session_factory(make_engine(stack.database_url("analytics")))
+    sessions = make_engine(stack.database_url("analytics"))
     replay = EventConsumer(
         name="analytics", bootstrap=stack.kafka_bootstrap, group_id=f"analytics-replay-{uuid.uuid4()}",
         topics=ANALYTICS.consumed_topics, subscriptions=SUBSCRIPTIONS, sessions=sessions,

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import Consumer
 from sqlalchemy import create_engine
 
-from runtime.db import make_engine, make_session_factory
+from runtime.db import make_engine
 from runtime.inbox import EventConsumer
 from runtime.migrations import upgrade_to_head
 from runtime.tables import metadata
@@ -27,7 +27,7 @@ def scratch_sessions(stack):
     with scratch_database(stack, "plumbing_test") as url:
         engine = create_engine(url)
         metadata.create_all(engine)
-        yield make_session_factory(engine)
+        yield engine
         engine.dispose()
 
 
@@ -37,7 +37,7 @@ def migrated_database(stack, service: str):
     with scratch_database(stack, f"{service}_test") as url:
         upgrade_to_head(SERVICES_DIR / service / "migrations", url)
         engine = make_engine(url)
-        yield make_session_factory(engine)
+        yield engine
         engine.dispose()
 
 

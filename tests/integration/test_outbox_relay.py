@@ -113,7 +113,7 @@ def test_a_key_held_by_another_relay_waits_while_other_keys_go(stack, scratch_se
     with unit_of_work(scratch_sessions) as session:
         for order_id, grams in (("o-a", 1), ("o-b", 2), ("o-a", 3)):
             publisher.publish(session, ParcelWeighed(order_id=order_id, grams=grams))
-    other_replica = scratch_sessions()
+    other_replica = scratch_sessions.connect()
     try:
         # The other replica holds o-a's first row (as while it publishes it).
         first = other_replica.execute(select(outbox.c.seq).order_by(outbox.c.seq).limit(1)

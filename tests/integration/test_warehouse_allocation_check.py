@@ -26,7 +26,7 @@ def arrive(sessions, sku: str, quantity: int) -> None:
 
 
 def stock_allocated_sent(sessions, order_id: str) -> bool:
-    with sessions() as session:
+    with sessions.connect() as session:
         return session.execute(text("SELECT count(*) FROM outbox WHERE destination = 'zeebe' AND topic = :name "
                                     "AND key = :id"), {"name": STOCK_ALLOCATED.name, "id": order_id}).scalar() > 0
 

@@ -24,7 +24,7 @@ def in_own_transaction(sessions, use_case):
 
 def waiting_for_locks(sessions) -> int:
     """Sessions of this database that wait for a lock another one holds."""
-    with sessions() as session:
+    with sessions.connect() as session:
         return session.execute(text("SELECT count(*) FROM pg_stat_activity "
                                     "WHERE datname = current_database() AND wait_event_type = 'Lock'")).scalar()
 
@@ -44,7 +44,7 @@ def reserved_order(sessions, lines: list[tuple[str, int]], outcome: ReservationO
 
 
 def stock_of(sessions, sku: str) -> tuple[int, int]:
-    with sessions() as session:
+    with sessions.connect() as session:
         return tuple(session.execute(text("SELECT on_hand, reserved FROM stock WHERE sku = :sku"), {"sku": sku}).one())
 
 
@@ -57,7 +57,7 @@ def test_an_arrival_and_a_pick_or_release_of_the_same_order_wait_for_each_other_
         warehouse_sessions, name, use_case, stock_after):
     sku = new_sku(warehouse_sessions, on_hand=1)
     order_id = reserved_order(warehouse_sessions, [(sku, 2)], ReservationOutcome.PARTIAL)  # 1 reserved, 1 backordered
-    with warehouse_sessions() as gate, ThreadPoolExecutor(2) as pool:
+    with warehouse_sessions.connect() as gate, ThreadPoolExecutor(2) as pool:
         # Holding the order's backorder stops the arrival right after its first lock, the SKU's stock row.
         gate.execute(text("SELECT id FROM backorders WHERE order_id = :id FOR UPDATE"), {"id": order_id})
         arrival = pool.submit(in_own_transaction, warehouse_sessions,
@@ -76,7 +76,7 @@ def test_an_arrival_and_a_pick_or_release_of_the_same_order_wait_for_each_other_
 def test_two_skus_of_one_order_arriving_at_once_tell_the_order_exactly_once(warehouse_sessions):
     first_sku, second_sku = new_sku(warehouse_sessions, on_hand=0), new_sku(warehouse_sessions, on_hand=0)
     order_id = reserved_order(warehouse_sessions, [(first_sku, 1), (second_sku, 1)], ReservationOutcome.NONE)
-    first = warehouse_sessions()
+    first = warehouse_sessions.connect()
     try:
         # The first arrival is done but not committed when the second one runs (two consumers at once).
         told_by_first = commands.receive_produced_items(first, first_sku, 1)
@@ -92,7 +92,7 @@ def test_two_skus_of_one_order_arriving_at_once_tell_the_order_exactly_once(ware
 
     assert told_by_first + told_by_second == [order_id], \
         "each arrival saw the other SKU's backorder still open, so nobody told the order"
-    with warehouse_sessions() as session:
+    with warehouse_sessions.connect() as session:
         messages = session.execute(text("SELECT count(*) FROM outbox WHERE destination = 'zeebe' AND topic = :name "
                                         "AND key = :id"), {"name": STOCK_ALLOCATED.name, "id": order_id}).scalar()
     assert messages == 1

@@ -38,7 +38,7 @@ def test_arrivals_no_retry_can_fix_are_dead_lettered_with_their_cause_and_the_ne
         reasons = [headers["dlt_reason"].decode() for headers in dead_letter_headers(stack, dead_letters, 2)]
 
         def kb_101_on_hand():
-            with warehouse_sessions() as session:
+            with warehouse_sessions.connect() as session:
                 return session.execute(text("SELECT on_hand FROM stock WHERE sku = 'KB-101'")).scalar()
         eventually(lambda: kb_101_on_hand() == 50 + 3, what="the good arrival to be booked")
 

@@ -32,13 +32,13 @@ class RecordingZeebe:
 
 
 def row(seq: int, message_id: str, key: str, written_ago: timedelta = timedelta(0), ttl_ms: int = 60_000):
-    return SimpleNamespace(seq=seq, key=key, topic="some-message", created_at=NOW - written_ago,
+    return SimpleNamespace(seq=seq, key=key, topic="some-message", created_at=NOW - written_ago, claimed_at=NOW,
                            payload={"message_id": message_id, "variables": {}, "ttl_ms": ttl_ms})
 
 
 def publish(zeebe, rows) -> dict[int, str]:
     lane = ZeebeLane(sessions=None, zeebe=zeebe, loop=None, poll_seconds=0.1)
-    return asyncio.run(lane.publish_all(rows, NOW))
+    return asyncio.run(lane.publish_all(rows))
 
 
 def test_messages_of_one_key_go_in_order_while_other_keys_go_alongside():
