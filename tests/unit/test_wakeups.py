@@ -1,6 +1,7 @@
 """Loops woken by their own process's commits: only a committed transaction that signalled wakes them."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from runtime.db import Wakeups, signal_on_commit, unit_of_work
@@ -9,6 +10,12 @@ from runtime.db import Wakeups, signal_on_commit, unit_of_work
 def sessions_and_wakeups():
     sessions = create_engine("sqlite://")  # no database server: only the events matter
     return sessions, Wakeups(sessions)
+
+
+def fail_after_signalling(sessions, signal: str) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(sessions) as session:
+        signal_on_commit(session, signal)
+        raise RuntimeError("the command failed")
 
 
 def test_a_commit_that_signalled_wakes_its_loop_and_no_other():
@@ -25,24 +32,14 @@ def test_a_commit_that_signalled_wakes_its_loop_and_no_other():
 def test_a_rolled_back_transaction_wakes_nobody():
     sessions, wakeups = sessions_and_wakeups()
     relay = wakeups.event("outbox:zeebe")
-    try:
-        with unit_of_work(sessions) as session:
-            signal_on_commit(session, "outbox:zeebe")
-            raise RuntimeError("the command failed")
-    except RuntimeError:
-        pass
+    fail_after_signalling(sessions, "outbox:zeebe")
     assert not relay.is_set()
 
 
 def test_a_failed_unit_of_work_leaves_nothing_for_the_next_one_on_its_pooled_connection():
     sessions, wakeups = sessions_and_wakeups()
     relay = wakeups.event("outbox:kafka")
-    try:
-        with unit_of_work(sessions) as session:
-            signal_on_commit(session, "outbox:kafka")
-            raise RuntimeError("the command failed")
-    except RuntimeError:
-        pass
+    fail_after_signalling(sessions, "outbox:kafka")
     with unit_of_work(sessions) as session:
         session.execute(text("SELECT 1"))
     assert not relay.is_set(), "the next unit of work on the same pooled connection woke the relay"
