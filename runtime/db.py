@@ -6,11 +6,15 @@ that hands them out.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+T = TypeVar("T")
 
 # Bounds on every wait for the database, so a job handler's worst case stays well inside its job timeout
 # (runtime.zeebe.JOB_TIMEOUT_MS) and an outage shows up as an error to retry rather than a hang.
@@ -53,6 +57,15 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
             connection.info.pop(_SIGNALS, None)  # what the failed work signalled wakes nobody
             connection.rollback()
             raise
+
+
+def again_if_raced(work: Callable[[], T]) -> T:
+    """Runs `work`, a whole unit of work, and once more if a concurrent one committed the same unique key first
+    (two requests with one Idempotency-Key): the second run finds what the first one wrote."""
+    try:
+        return work()
+    except IntegrityError:
+        return work()
 
 
 _SERIALISE_ON = text("SELECT pg_advisory_xact_lock(hashtext(:key))")

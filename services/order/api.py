@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from contracts.roles import CUSTOMER, OPERATOR, SERVICE
 from runtime.auth import Caller, CurrentCaller, allow
-from runtime.db import unit_of_work
+from runtime.db import again_if_raced, unit_of_work
 from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.order import commands, db, reconciler
 from services.order.domain import (
@@ -148,11 +147,7 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
             return placed, _view(session, order, request.app.state.settings, with_timeline=True)
 
     try:
-        try:
-            placed, view = place()
-        except IntegrityError:
-            # A concurrent request with the same Idempotency-Key won the race; this one is its retry.
-            placed, view = place()
+        placed, view = again_if_raced(place)
     except InvalidOrder as exc:
         raise HTTPException(422, detail=f"invalid order: {exc}") from exc
     except IdempotencyConflict as exc:

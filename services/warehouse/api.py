@@ -6,11 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from contracts.roles import OPERATOR
 from runtime.auth import allow
-from runtime.db import unit_of_work
+from runtime.db import again_if_raced, unit_of_work
 from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.warehouse import commands, db
 from services.warehouse.domain import (
@@ -167,11 +166,8 @@ def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, all_ses
                 to_backorders=adjustment.to_backorders, stock=_view(session, sku))
 
     try:
-        try:
-            repeated, view = adjust()
-        except IntegrityError:
-            # The same Idempotency-Key, for another SKU, committed first: this request now finds it.
-            repeated, view = adjust()
+        # The same Idempotency-Key, for another SKU, may commit first: this request then finds it.
+        repeated, view = again_if_raced(adjust)
     except UnknownSku as exc:
         raise HTTPException(404, detail=f"unknown sku {sku}") from exc
     except (NotEnoughFreeStock, StockLimitExceeded, IdempotencyConflict) as exc:
