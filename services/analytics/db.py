@@ -101,4 +101,3 @@ _SET_DELIVERED = (update(order_facts).where(order_facts.c.order_id == bindparam(
 
 def set_delivered(session: Connection, order_id: str, at: datetime) -> None:
     session.execute(_SET_DELIVERED, {"order_key": order_id, "at": at})
-
