@@ -20,7 +20,7 @@ import logging
 import threading
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import Producer
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -47,12 +47,27 @@ _MARK_PUBLISHED = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expandi
                    .values(published_at=func.now()))
 
 
+class Publishing(Protocol):
+    """What a publisher needs to know of its service (the contracts' registry entry has it)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def events_topic(self) -> str: ...
+
+
 class EventPublisher:
     """Adds a service's domain events to its outbox, wrapped in the CloudEvents envelope."""
 
     def __init__(self, source: str, topic: str) -> None:
         self.source = source
         self.topic = topic
+
+    @classmethod
+    def of(cls, service: Publishing) -> EventPublisher:
+        """The service's own: its CloudEvents source, its events topic."""
+        return cls(service.source, service.events_topic)
 
     def publish(self, session: Connection, event: EventPayload, *, causation_id: str | None = None) -> Envelope:
         """`causation_id`: the id of the consumed event this one follows from, so a chain can be traced back."""

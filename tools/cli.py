@@ -241,8 +241,10 @@ def parser() -> argparse.ArgumentParser:
                       help="the demo user to act as: demo-alice or demo-bob (customers), demo-operator")
     areas = root.add_subparsers(dest="area", required=True)
 
-    order = areas.add_parser("order", help="place, follow and cancel orders").add_subparsers(dest="command",
-                                                                                              required=True)
+    def area(name: str, help: str) -> argparse._SubParsersAction:
+        return areas.add_parser(name, help=help).add_subparsers(dest="command", required=True)
+
+    order = area("order", "place, follow and cancel orders")
     place = order.add_parser("place", help="place an order and print its id")
     place.add_argument("--item", type=_item, action="append", required=True, metavar="SKU:QTY")
     place.add_argument("--no-partial", action="store_true", help="wait until everything is in stock")
@@ -265,8 +267,7 @@ def parser() -> argparse.ArgumentParser:
     cancel.add_argument("order_id")
     cancel.set_defaults(run=order_cancel)
 
-    stock = areas.add_parser("stock", help="read, count and adjust stock").add_subparsers(dest="command",
-                                                                                          required=True)
+    stock = area("stock", "read, count and adjust stock")
     stock.add_parser("list", help="stock per SKU").set_defaults(run=stock_list)
     show = stock.add_parser("show", help="one SKU, with the version a count is made against")
     show.add_argument("sku")
@@ -286,8 +287,7 @@ def parser() -> argparse.ArgumentParser:
     adjust.add_argument("--idempotency-key", help="repeating the command with the same key adjusts only once")
     adjust.set_defaults(run=stock_adjust)
 
-    dead = areas.add_parser("dead-letters", help="events the consumers could not accept").add_subparsers(
-        dest="command", required=True)
+    dead = area("dead-letters", "events the consumers could not accept")
     listing = dead.add_parser("list", help="every dead letter with its reason and origin")
     listing.add_argument("--consumer", choices=dead_letters.CONSUMER_NAMES)
     listing.set_defaults(run=dead_letters_list)
@@ -296,8 +296,7 @@ def parser() -> argparse.ArgumentParser:
     put_back.add_argument("id", help="CONSUMER:PARTITION:OFFSET, as `list` shows it")
     put_back.set_defaults(run=dead_letters_put_back)
 
-    incident = areas.add_parser("incident", help="incidents, from the process monitor").add_subparsers(
-        dest="command", required=True)
+    incident = area("incident", "incidents, from the process monitor")
     incident.add_parser("list", help="open incidents and their messages").set_defaults(
         run=lambda settings, _: monitor.print_incidents(settings))
     retry = incident.add_parser("retry", help="after fixing its cause: give the job retries, resolve the incident")
@@ -305,8 +304,7 @@ def parser() -> argparse.ArgumentParser:
     retry.add_argument("--retries", type=int, default=1)
     retry.set_defaults(run=incident_retry)
 
-    task = areas.add_parser("task", help="user tasks, from the process monitor").add_subparsers(
-        dest="command", required=True)
+    task = area("task", "user tasks, from the process monitor")
     task.add_parser("list", help="open user tasks, who may do them, their forms' choices").set_defaults(
         run=lambda settings, _: monitor.print_user_tasks(settings))
     complete = task.add_parser("complete", help="complete an open user task with one of its form's choices")

@@ -22,7 +22,7 @@ from runtime.outbox import EventPublisher, add_zeebe_message
 from services.delivery import db
 from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
 
-publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
+publisher = EventPublisher.of(SERVICE)
 
 
 class UnknownDelivery(LookupError):

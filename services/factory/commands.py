@@ -10,7 +10,7 @@ from runtime.outbox import EventPublisher
 from services.factory import db
 from services.factory.domain import ProductionOrder
 
-publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
+publisher = EventPublisher.of(SERVICE)
 
 
 def take_request(session: Connection, *, request_id: str, order_id: str, sku: str, quantity: int,

@@ -1,7 +1,6 @@
 """Process monitor wiring: settings, routes, the projection of the engine's records, the page's assets."""
 from datetime import timedelta
-
-from sqlalchemy.engine import Connection
+from functools import partial
 
 from runtime.service import Service, polling_loop
 from services.monitor import api, consumers, repairs
@@ -9,13 +8,8 @@ from services.monitor.engine import Engine
 from services.monitor.settings import MonitorSettings
 
 settings = MonitorSettings()
-engine = Engine(settings.camunda_rest_url)
-stuck_after = timedelta(seconds=settings.restart_stuck_jobs_after_seconds)
-
-
-def restart_stuck_jobs(session: Connection) -> int:
-    return repairs.restart_stuck_jobs(session, engine, stuck_after)
-
+restart_stuck_jobs = partial(repairs.restart_stuck_jobs, engine=Engine(settings.camunda_rest_url),
+                             stuck_after=timedelta(seconds=settings.restart_stuck_jobs_after_seconds))
 
 service = Service(
     settings=settings,

@@ -1,7 +1,6 @@
 """Order wiring: settings, routes, job handlers, event subscriptions, the reconciler."""
 from datetime import timedelta
-
-from sqlalchemy.engine import Connection
+from functools import partial
 
 from runtime.service import Service, polling_loop
 from services.order import api, consumers, reconciler, workers
@@ -9,13 +8,8 @@ from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
 
 settings = OrderSettings()
-stuck_after = timedelta(seconds=settings.stuck_after_seconds)
-engine = ProcessMonitor(settings.monitor_url, settings.own_token())
-
-
-def reconcile(session: Connection) -> int:
-    return reconciler.reconcile(session, stuck_after, engine.instances_of)
-
+reconcile = partial(reconciler.reconcile, stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+                    engine_view=ProcessMonitor(settings.monitor_url, settings.own_token()).instances_of)
 
 service = Service(
     settings=settings,

@@ -45,7 +45,7 @@ from services.order.domain import (
     take_in,
 )
 
-publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
+publisher = EventPublisher.of(SERVICE)
 
 
 @dataclass(frozen=True)

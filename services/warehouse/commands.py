@@ -28,6 +28,7 @@ from services.warehouse.domain import (
     IdempotencyConflict,
     LineReservation,
     OpenBackorder,
+    Reservation,
     ReservationState,
     ReservationStatus,
     ShipmentStatus,
@@ -45,13 +46,7 @@ from services.warehouse.domain import (
     take_out,
 )
 
-publisher = EventPublisher(source=SERVICE.source, topic=SERVICE.events_topic)
-
-
-@dataclass(frozen=True)
-class Reservation:
-    outcome: ReservationOutcome
-    lines: list[LineReservation]
+publisher = EventPublisher.of(SERVICE)
 
 
 def reserve_stock(session: Connection, order_id: str, lines: list[tuple[str, int]]) -> Reservation:

@@ -91,6 +91,14 @@ class LineReservation:
         return self.requested - self.reserved
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """What an order got reserved, line by line, and what that makes of it."""
+
+    outcome: ReservationOutcome
+    lines: list[LineReservation]
+
+
 def reserve(lines: list[tuple[str, int]], stock: dict[str, StockLevel]) -> list[LineReservation]:
     """Reserve what is free for each line, moving it from on-hand to reserved in `stock`."""
     unknown = sorted({sku for sku, _ in lines if sku not in stock})

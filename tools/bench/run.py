@@ -21,6 +21,7 @@ from tools.bench.measure import BENCH, cpu_seconds, dropped_requests, stack_proc
 from tools.bench.reference import PREFIX, Reference
 from tools.bench.results import Phase, Shape
 from tools.bench.suite import Suite
+from tools.options import add_options, option, read_options
 from tools.stack.config import REPO_ROOT, StackSettings
 
 DOCS = REPO_ROOT / "docs" / "performance.md"
@@ -29,11 +30,11 @@ DOCS = REPO_ROOT / "docs" / "performance.md"
 @dataclass(frozen=True)
 class Options:
     clients: tuple[int, ...] = (10, 30)
-    duration: float = 30.0  # seconds of each closed-loop phase
-    rate: float = 15.0  # arrivals per second in the open loop
-    open_duration: float = 300.0
-    warmup: float = 5.0  # seconds of closed loop per side before the first phase, not reported
-    drain: float = 60.0  # seconds a phase waits for what it started, after it stopped starting
+    duration: float = option(30.0, "seconds of each closed-loop phase")
+    rate: float = option(15.0, "open-loop arrivals per second")
+    open_duration: float = option(300.0, "seconds of the open-loop phase; 0 skips it")
+    warmup: float = option(5.0, "seconds of closed loop per side before the first phase, not reported")
+    drain: float = option(60.0, "seconds a phase waits for what it started, after it stopped starting")
     progress_every: float = 10.0
     docs: Path | None = DOCS
 
@@ -48,16 +49,7 @@ def parse(argv: list[str]) -> Options:
     defaults = Options()
     parser.add_argument("--clients", default=",".join(map(str, defaults.clients)),
                         help="closed-loop client counts, comma-separated (default %(default)s)")
-    parser.add_argument("--duration", type=float, default=defaults.duration,
-                        help="seconds of each closed-loop phase (default %(default)s)")
-    parser.add_argument("--rate", type=float, default=defaults.rate,
-                        help="open-loop arrivals per second (default %(default)s)")
-    parser.add_argument("--open-duration", type=float, default=defaults.open_duration,
-                        help="seconds of the open-loop phase; 0 skips it (default %(default)s)")
-    parser.add_argument("--warmup", type=float, default=defaults.warmup,
-                        help="seconds of closed loop per side before the first phase, unreported (default %(default)s)")
-    parser.add_argument("--drain", type=float, default=defaults.drain,
-                        help="seconds a phase waits for what it started (default %(default)s)")
+    add_options(parser, Options)
     parser.add_argument("--docs", type=Path, default=defaults.docs,
                         help="the Markdown file whose generated section gets the results (default docs/performance.md)")
     parser.add_argument("--no-docs", action="store_true", help="print the results only")
@@ -65,9 +57,8 @@ def parse(argv: list[str]) -> Options:
     clients = tuple(int(c) for c in args.clients.split(",") if c.strip())
     if not clients or min(clients) < 1 or args.rate <= 0:
         parser.error("--clients needs positive counts and --rate a positive rate")
-    return Options(clients=clients, duration=args.duration, rate=args.rate, open_duration=args.open_duration,
-                   warmup=args.warmup, drain=args.drain, progress_every=min(10.0, max(2.0, args.duration / 3)),
-                   docs=None if args.no_docs else args.docs)
+    return read_options(args, Options, clients=clients, progress_every=min(10.0, max(2.0, args.duration / 3)),
+                        docs=None if args.no_docs else args.docs)
 
 
 def run(settings: StackSettings, options: Options, say: Callable[[str], None] = print) -> int:

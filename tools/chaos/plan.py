@@ -5,6 +5,7 @@ import random
 from dataclasses import dataclass
 
 from contracts.registry import SERVICES
+from tools.options import option
 
 INFRASTRUCTURE = ("postgres", "kafka", "camunda", "keycloak")
 # Everything a soak kills: the infrastructure and each service (one of its replicas each time).
@@ -13,20 +14,20 @@ COMPONENTS = (*INFRASTRUCTURE, *SERVICES)
 
 @dataclass(frozen=True)
 class Plan:
-    orders: int = 200
-    rate: float = 2.0  # orders placed per second
+    orders: int = option(200, "orders placed")
+    rate: float = option(2.0, "orders placed per second")
     kills: int | None = None  # None: one per 50 orders, at least one per component
-    cancel_share: float = 0.15
+    cancel_share: float = option(0.15, "share of the customers who cancel")
     shortest_down: float = 3.0
     longest_down: float = 30.0
-    # The first Camunda kill stays down this long (0: like any other kill).
-    camunda_long_down: float = 60.0
-    # How long after a restart a new order gets to go all the way; the next kill waits for it.
-    recovery_limit: float = 90.0
-    # How long, after the last restart, the orders get to reach a final status.
-    settle_timeout: float = 300.0
-    # How long a client keeps retrying one request before it gives up, as a real client would.
-    give_up_after: float = 300.0
+    camunda_long_down: float = option(60.0, "seconds the first Camunda kill stays down (0: like the others)",
+                                      flag="--camunda-down")
+    recovery_limit: float = option(90.0, "seconds after a restart for a new order to go all the way; the next kill "
+                                         "waits for it", flag="--recovery")
+    settle_timeout: float = option(300.0, "seconds after the last restart for every order to be final",
+                                   flag="--settle")
+    give_up_after: float = option(300.0, "seconds a client keeps retrying one request, as a real one would",
+                                  flag="--give-up")
     seed: int = 0
 
     @property

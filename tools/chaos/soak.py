@@ -19,6 +19,7 @@ from tools.chaos.faults import Killer, Outcome
 from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_shapes
 from tools.chaos.verdict import Findings, judge, order_status, outbox_backlog, statuses_now
 from tools.invariants import Databases
+from tools.options import add_options, read_options
 from tools.orders import FINAL
 from tools.stack import keycloak, services
 from tools.stack.config import StackSettings
@@ -235,28 +236,17 @@ def print_report(report: Report, say: Callable[[str], None] = print) -> None:
 def parse(argv: list[str]) -> Plan:
     defaults = Plan()
     parser = argparse.ArgumentParser(prog="python -m tools.stack chaos", description=__doc__)
-    parser.add_argument("--orders", type=int, default=defaults.orders)
-    parser.add_argument("--rate", type=float, default=defaults.rate, help="orders placed per second")
-    parser.add_argument("--kills", type=int, help="default: one per 50 orders, at least one per component (8)")
-    parser.add_argument("--cancel-share", type=float, default=defaults.cancel_share)
+    add_options(parser, Plan)
+    parser.add_argument("--kills", type=int,
+                        help=f"default: one per 50 orders, at least one per component ({len(COMPONENTS)})")
     parser.add_argument("--down", default=f"{defaults.shortest_down:g}-{defaults.longest_down:g}",
                         help="seconds a killed component stays down, drawn from MIN-MAX")
-    parser.add_argument("--camunda-down", type=float, default=defaults.camunda_long_down,
-                        help="seconds the first Camunda kill stays down (0: like the others)")
-    parser.add_argument("--recovery", type=float, default=defaults.recovery_limit,
-                        help="seconds after a restart for orders to move again before the next kill")
-    parser.add_argument("--settle", type=float, default=defaults.settle_timeout,
-                        help="seconds after the last restart for every order to be final")
-    parser.add_argument("--give-up", type=float, default=defaults.give_up_after,
-                        help="seconds a client keeps retrying one request")
     parser.add_argument("--seed", type=int, help="repeat a run's orders and kills (default: a new seed)")
     args = parser.parse_args(argv)
     shortest, _, longest = args.down.partition("-")
-    return Plan(orders=args.orders, rate=args.rate, kills=args.kills, cancel_share=args.cancel_share,
-                shortest_down=float(shortest), longest_down=float(longest or shortest),
-                camunda_long_down=args.camunda_down, recovery_limit=args.recovery, settle_timeout=args.settle,
-                give_up_after=args.give_up,
-                seed=args.seed if args.seed is not None else random.randrange(1_000_000))
+    return read_options(args, Plan, kills=args.kills, shortest_down=float(shortest),
+                        longest_down=float(longest or shortest),
+                        seed=args.seed if args.seed is not None else random.randrange(1_000_000))
 
 
 def run(settings: StackSettings, plan: Plan) -> int:
