@@ -129,22 +129,31 @@ def resend(session: Connection, order_id: str, name: str) -> None:
 
 
 def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineView) -> int:
-    """One round: repairs and first reports of stalled orders; returns how many it acted on."""
+    """One round: repairs and first reports of stalled orders; returns how many it acted on.
+
+    The process monitor is asked before any order is locked, so a slow monitor never holds up an order's events.
+    """
+    stalls = [s for s in stalled_orders(session, stuck_after) if s.resend or not _reported(session, s.order_id)]
+    diagnoses = {s.order_id: s.diagnosis or diagnose_process(engine_view(s.order_id), s.status)
+                 for s in stalls if not s.resend}
     acted = 0
-    for stall in stalled_orders(session, stuck_after):
+    for stall in stalls:
         order = db.get_order(session, stall.order_id, for_update=True)
-        if order is None or order.status in FINAL_STATUSES:
-            continue
+        if order is None or order.status != stall.status:
+            continue  # it moved since the scan
         if stall.resend:
             resend(session, stall.order_id, stall.resend)
             what = f"{STALLED}, repaired: {stall.diagnosis}; sent it again"
+        elif _reported(session, stall.order_id):
+            continue
         else:
-            last = db.get_timeline(session, stall.order_id)[-1]
-            if last.what.startswith(STALLED):
-                continue  # reported already, and nothing has happened since
-            diagnosis = stall.diagnosis or diagnose_process(engine_view(stall.order_id), stall.status)
-            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnosis}"
+            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnoses[stall.order_id]}"
         log.warning("order %s %s", stall.order_id, what)
         db.add_timeline(session, stall.order_id, order.status, what)
         acted += 1
     return acted
+
+
+def _reported(session: Connection, order_id: str) -> bool:
+    """Reported as stalled already, and nothing has happened since."""
+    return db.get_timeline(session, order_id)[-1].what.startswith(STALLED)

@@ -103,3 +103,11 @@ def test_what_the_engine_did_while_kafka_was_down_reaches_the_records_topic_once
     process_ends = [e for e in engine_records.visited_elements(instance) if e == FULFILMENT_PROCESS]
     assert process_ends == [FULFILMENT_PROCESS], "each record once, however often the exporter sent it"
     assert {"ReserveStock", "CompleteOrder"} <= set(engine_records.visited_elements(instance))
+
+
+def test_stopping_the_stack_snapshots_the_engine_so_its_next_start_replays_nothing(stack, order_api, fresh_sku):
+    # Something for the engine to process since its last snapshot.
+    order_api.post("/orders", json=new_order_request(items=[{"sku": fresh_sku(1), "quantity": 1}]))
+    processed = camunda.partition(stack)["processedPosition"]
+    assert camunda.snapshot_before_stop(stack)
+    assert camunda.partition(stack)["processedPositionInSnapshot"] >= processed
