@@ -145,7 +145,7 @@ def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineVi
             resend(session, stall.order_id, stall.resend)
             what = f"{STALLED}, repaired: {stall.diagnosis}; sent it again"
         elif _reported(session, stall.order_id):
-            continue
+            continue  # another replica reported it since the scan
         else:
             what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnoses[stall.order_id]}"
         log.warning("order %s %s", stall.order_id, what)

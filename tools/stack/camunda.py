@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -184,15 +183,21 @@ def take_snapshot(settings: StackSettings) -> None:
 
 def snapshot_before_stop(settings: StackSettings, timeout: float = 30) -> bool:
     """Snapshot the state as it is now, so the next start replays nothing of the log; False when the broker
-    does not answer or the snapshot is not in by `timeout` (the next start then replays more, and says so)."""
+    does not answer or the snapshot is not in by `timeout` (the next start then replays more)."""
     try:
         processed = partition(settings)["processedPosition"]
         take_snapshot(settings)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if partition(settings).get("processedPositionInSnapshot", -1) >= processed:
-                return True
-            time.sleep(0.5)
     except (OSError, ValueError, KeyError):
-        pass
-    return False
+        return False
+
+    def covered() -> bool:
+        try:
+            return partition(settings).get("processedPositionInSnapshot", -1) >= processed
+        except (OSError, ValueError):
+            return False
+
+    try:
+        wait_until(covered, what="Camunda to snapshot its state", timeout=timeout, settings=settings, log_name=NAME)
+    except StackError:
+        return False
+    return True

@@ -52,8 +52,8 @@ def up(settings: StackSettings) -> None:
 
 def down(settings: StackSettings) -> None:
     services.stop_all(settings)
-    if read_pid(settings, camunda.NAME) and camunda.snapshot_before_stop(settings):
-        step("Camunda snapshotted its state (its next start replays nothing)")
+    if read_pid(settings, camunda.NAME) and not camunda.snapshot_before_stop(settings):
+        step("Camunda took no snapshot: its next start replays the log written since its last one")
     for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka"), (keycloak.NAME, "Keycloak")):
         if stop(settings, name, timeout=30):
             step(f"stopped {what}")
