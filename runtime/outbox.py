@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,7 +27,7 @@ from confluent_kafka import Producer
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from runtime.backoff import FailureBackoff
@@ -98,6 +99,33 @@ def add_zeebe_message(session: Connection, *, name: str, correlation_key: str, m
     session.execute(_ADD_ROW, {"id": uuid.uuid4(), "destination": "zeebe", "topic": name, "key": correlation_key,
                                "payload": {"message_id": message_id, "variables": variables, "ttl_ms": ttl_ms}})
     signal_on_commit(session, lane_signal("zeebe"))
+
+
+_LATER = outbox.alias("later")
+_NOT_ANSWERED = ~exists().where(_LATER.c.destination == outbox.c.destination, _LATER.c.key == outbox.c.key,
+                                _LATER.c.topic == outbox.c.topic, _LATER.c.seq > outbox.c.seq)
+
+
+def expired_messages(session: Connection, names: Collection[str], *, after: int = 0, limit: int = 100):
+    """Zeebe messages of these names that expired unpublished and were not written again since (no resend yet),
+    in write order from `seq` `after`: rows with id, seq, topic (the name), key (the correlation key), payload."""
+    return session.execute(
+        select(outbox.c.id, outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload)
+        .where(outbox.c.expired_at.is_not(None), outbox.c.destination == "zeebe", outbox.c.topic.in_(names),
+               outbox.c.seq > after, _NOT_ANSWERED)
+        .order_by(outbox.c.seq).limit(limit)
+    ).all()
+
+
+def latest_message(session: Connection, name: str, correlation_key: str):
+    """The newest row of a Zeebe message for one key (seq, published_at, expired_at, attempts, last_error, age in
+    seconds), or None: what the reconciler reads of an order's messages."""
+    return session.execute(
+        select(outbox.c.topic, outbox.c.seq, outbox.c.published_at, outbox.c.expired_at, outbox.c.attempts,
+               outbox.c.last_error, func.extract("epoch", func.now() - outbox.c.created_at).label("age"))
+        .where(outbox.c.destination == "zeebe", outbox.c.key == correlation_key, outbox.c.topic == name)
+        .order_by(outbox.c.seq.desc()).limit(1)
+    ).first()
 
 
 def lane_signal(destination: str) -> str:

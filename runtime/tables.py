@@ -31,6 +31,8 @@ outbox = Table(
     Index("outbox_unpublished_by_key", "key", "seq",
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
     Index("outbox_expired", "seq", postgresql_where=text("expired_at IS NOT NULL")),
+    # A Zeebe message's rows for one correlation key, newest last: what the reconciler reads of an order.
+    Index("outbox_messages_by_key", "key", "topic", "seq", postgresql_where=text("destination = 'zeebe'")),
     # What the retention deletes (runtime.outbox.delete_published), oldest first.
     Index("outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )

@@ -264,11 +264,20 @@ class StallView(BaseModel):
 
 
 @router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)])
-def stuck_orders(request: Request, all_sessions: Sessions) -> list[StallView]:
-    """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long."""
+def stuck_orders(request: Request, all_sessions: Sessions, limit: PageLimit = 50,
+                 after: Identifier | None = None) -> list[StallView]:
+    """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long; oldest first, a
+    page at a time (`after`: the last order id of the page before)."""
     settings = request.app.state.settings
     with unit_of_work(all_sessions) as session:
-        stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds))
+        cursor = None
+        if after is not None:
+            last = db.get_order(session, after)
+            if last is None:
+                raise HTTPException(404, detail=f"order {after} not found: `after` takes an order id of a page")
+            cursor = (last.updated_at, last.id)
+        stalls = reconciler.stalled_orders(session, timedelta(seconds=settings.stuck_after_seconds), after=cursor,
+                                           limit=limit)
     engine = _process_monitor(request)
     return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
                       or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))

@@ -1,9 +1,9 @@
 """Order tables and the queries the service needs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
@@ -49,6 +49,9 @@ orders = Table(
     Column("personal_data_erased_at", DateTime(timezone=True)),
     # A customer's own orders, newest first (GET /orders with a customer's token).
     Index("ix_orders_customer_created", "customer_id", "created_at"),
+    # Open orders by how long they have been idle: the reconciler's candidates, however many orders are final.
+    Index("ix_orders_open_idle", "updated_at", "id",
+          postgresql_where=text("status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')")),
 )
 
 order_lines = Table(
@@ -99,6 +102,33 @@ _SAVE_PROGRESS = update(orders).where(orders.c.id == bindparam("order_id")).valu
     updated_at=func.now())
 _SET_PROCESS_INSTANCE = (update(orders).where(orders.c.id == bindparam("order_id"))
                          .values(process_instance_key=bindparam("key")))
+
+
+# An order still open, written as the literal the partial index of idle orders (migration 0008) was made with, so
+# the planner can use it (a bound parameter list could not prove the index covers the query).
+OPEN = text("orders.status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')")
+# What domain.waiting_for says, in SQL: an open backorder, or a shipment out with a courier.
+WAITING_BY_DESIGN = orders.c.backorder_open | exists().where(
+    order_shipments.c.order_id == orders.c.id, order_shipments.c.stage == ShipmentStage.IN_DELIVERY.value)
+_LAST_ENTRY = (select(order_timeline.c.what).where(order_timeline.c.order_id == orders.c.id)
+               .order_by(order_timeline.c.at.desc(), order_timeline.c.id.desc()).limit(1).scalar_subquery())
+
+
+def idle_orders(session: Connection, idle_for: timedelta, *, reported_as: str | None, after: tuple | None, limit: int):
+    """Open orders not waiting by design with no progress for `idle_for`, oldest first, a page at a time
+    (`after`: the (updated_at, id) of the last one of the page before). `reported_as`: leave out those whose
+    latest timeline entry starts with it."""
+    idle = func.extract("epoch", func.now() - orders.c.updated_at)
+    query = (select(orders.c.id, orders.c.status, orders.c.reserved, orders.c.backorder_open, orders.c.updated_at,
+                    idle.label("idle"))
+             .where(OPEN, orders.c.updated_at < func.now() - idle_for,
+                    ~WAITING_BY_DESIGN)
+             .order_by(orders.c.updated_at, orders.c.id).limit(limit))
+    if reported_as is not None:
+        query = query.where(func.coalesce(_LAST_ENTRY, "").not_like(f"{reported_as}%"))
+    if after is not None:
+        query = query.where(tuple_(orders.c.updated_at, orders.c.id) > tuple_(*after))
+    return session.execute(query).all()
 
 
 def insert_order(session: Connection, *, order_id: str, customer_id: str, shipping_address: dict,

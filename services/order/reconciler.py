@@ -3,9 +3,9 @@
 An order is stalled when it is not final, waits for nothing that takes time by design (stock, a
 courier: `domain.waiting_for`), and has had no progress for `stuck_after`. The one repair made
 here without a person is re-sending a message of this service's that expired unpublished (its outbox
-row outlived the message's time to live, e.g. while the engine was down): the process start,
-only while nothing has happened to the order yet, and a cancellation request. A job that stopped
-recurring is the process monitor's to repair (services/monitor/repairs.py). Everything else is
+row outlived the message's time to live, e.g. while the engine was down): the process start, only
+while nothing has happened to the order yet, and a cancellation request, whatever the order waits
+for. A job that stopped recurring is the process monitor's to repair (services/monitor/repairs.py). Everything else is
 reported once per stall on the order's timeline and in the log, and listed by `GET /stuck-orders`
 (`fulfil order stuck`), with what the outbox shows and, when nothing waits there, what the process
 monitor shows: an open incident, no live process instance (the status disagrees with the process),
@@ -14,24 +14,24 @@ or where the process waits.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
+from runtime import outbox
 from runtime.outbox import add_zeebe_message
-from runtime.tables import outbox
 from services.order import db
-from services.order.domain import FINAL_STATUSES, OrderStatus, waiting_for
+from services.order.domain import FINAL_STATUSES, OrderStatus
 
 log = logging.getLogger(__name__)
 
 STALLED = "stalled"
 RESENDABLE = {ORDER_PLACED.name: ORDER_PLACED, CANCEL_REQUESTED.name: CANCEL_REQUESTED}
+# Orders taken per query: the loop pages through more, a round at a time.
+PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class Stall:
     status: str
     idle_seconds: int
     diagnosis: str
-    # The message to send again, when that is the repair.
-    resend: str | None = None
+    # Where the next page starts after this one: (updated_at, order id).
+    cursor: tuple[datetime, str]
 
 
 @dataclass(frozen=True)
@@ -78,76 +78,87 @@ def diagnose_process(instances: list[EngineInstance] | None, status: str) -> str
             "recurring again")
 
 
-def stalled_orders(session: Connection, stuck_after: timedelta, limit: int = 100) -> list[Stall]:
-    idle = func.extract("epoch", func.now() - db.orders.c.updated_at)
-    rows = session.execute(
-        select(db.orders.c.id, db.orders.c.status, db.orders.c.reserved, db.orders.c.backorder_open,
-               idle.label("idle"))
-        .where(db.orders.c.status.not_in([s.value for s in FINAL_STATUSES]),
-               db.orders.c.updated_at < func.now() - stuck_after)
-        .order_by(db.orders.c.updated_at).limit(limit)
-    ).all()
-    stalls = []
-    for order in rows:
-        if waiting_for(order.backorder_open, [s.stage for s in db.get_shipments(session, order.id).values()]):
-            continue
-        stalls.append(diagnose(session, order))
-    return stalls
+def stalled_orders(session: Connection, stuck_after: timedelta, *, include_reported: bool = True,
+                   after: tuple[datetime, str] | None = None, limit: int = PAGE) -> list[Stall]:
+    """A page of stalled orders, oldest first; `after`: the `cursor` of the last stall of the page before.
+
+    Which orders qualify is decided in SQL, so however many orders wait by design (or were reported already,
+    when `include_reported` is false) the page holds only stalled ones.
+    """
+    rows = db.idle_orders(session, stuck_after, reported_as=None if include_reported else STALLED, after=after,
+                          limit=limit)
+    return [diagnose(session, order) for order in rows]
 
 
 def diagnose(session: Connection, order) -> Stall:
-    """What this service's outbox says about the order, and the repair that is safe, if any."""
-    messages = session.execute(
-        select(outbox.c.topic, outbox.c.seq, outbox.c.published_at, outbox.c.expired_at, outbox.c.attempts,
-               outbox.c.last_error, func.extract("epoch", func.now() - outbox.c.created_at).label("age"))
-        .where(outbox.c.key == order.id, outbox.c.destination == "zeebe").order_by(outbox.c.seq)
-    ).all()
-    latest = {m.topic: m for m in messages}  # the last row of each message name
-    stall = dict(order_id=order.id, status=order.status, idle_seconds=int(order.idle))
-    for name, message in latest.items():
-        if message.expired_at is not None and name in RESENDABLE:
-            if name == ORDER_PLACED.name and (order.reserved or order.status != OrderStatus.PLACED):
-                continue  # the process ran: a second start must never happen
-            return Stall(**stall, diagnosis=f"the {name} message expired unpublished", resend=name)
-    waiting = [m for m in latest.values() if m.published_at is None and m.expired_at is None]
-    if waiting:
-        m = waiting[0]
-        return Stall(**stall, diagnosis=f"the {m.topic} message has waited {int(m.age)} s to be published "
-                                        f"({m.attempts} attempts; last error: {(m.last_error or '-')[:120]})")
+    """What this service's outbox says about the order."""
+    stall = dict(order_id=order.id, status=order.status, idle_seconds=int(order.idle),
+                 cursor=(order.updated_at, order.id))
+    for name in RESENDABLE:
+        message = outbox.latest_message(session, name, order.id)
+        if message is None:
+            continue
+        if message.expired_at is not None:
+            return Stall(**stall, diagnosis=f"the {name} message expired unpublished; the reconciler sends it "
+                                            "again while the order can still take it")
+        if message.published_at is None:
+            return Stall(**stall, diagnosis=f"the {name} message has waited {int(message.age)} s to be published "
+                                            f"({message.attempts} attempts; last error: "
+                                            f"{(message.last_error or '-')[:120]})")
     return Stall(**stall, diagnosis="")  # nothing waits in this service's outbox: the engine's side will say
 
 
-def resend(session: Connection, order_id: str, name: str) -> None:
-    """The expired message again, under a new message id: the engine never saw the first one."""
-    expired = session.execute(
-        select(outbox.c.payload).where(outbox.c.key == order_id, outbox.c.topic == name)
-        .order_by(outbox.c.seq.desc()).limit(1)
-    ).scalar_one()
-    message = RESENDABLE[name]
-    add_zeebe_message(session, name=name, correlation_key=order_id, message_id=f"{name}:{order_id}:{uuid.uuid4()}",
-                      variables=expired["variables"], ttl_ms=message.ttl_ms)
+def resend_expired(session: Connection, page: int = PAGE) -> int:
+    """Send again every start and cancellation that expired unpublished while its order can still take it, whatever
+    else the order waits for; returns how many went. Each expired row is answered once: under the order's lock it
+    must still be the newest row of its message, and the resend's message id is derived from it, so replicas
+    racing for it write one message the engine takes once."""
+    sent, after = 0, 0
+    while expired := outbox.expired_messages(session, RESENDABLE, after=after, limit=page):
+        sent += sum(_resend(session, message) for message in expired)
+        if len(expired) < page:
+            break
+        after = expired[-1].seq
+    return sent
+
+
+def _resend(session: Connection, expired) -> bool:
+    order = db.get_order(session, expired.key, for_update=True)
+    if order is None or order.status in FINAL_STATUSES:
+        return False  # a finished order takes no start or cancellation
+    if expired.topic == ORDER_PLACED.name and (order.reserved or order.status != OrderStatus.PLACED):
+        return False  # the process ran: a second start must never happen
+    if outbox.latest_message(session, expired.topic, expired.key).seq != expired.seq:
+        return False  # another replica sent it again since the scan
+    message = RESENDABLE[expired.topic]
+    add_zeebe_message(session, name=message.name, correlation_key=expired.key,
+                      message_id=f"{message.name}:{expired.key}:again:{expired.id}",
+                      variables=expired.payload["variables"], ttl_ms=message.ttl_ms)
+    what = f"the {message.name} message expired unpublished; sent it again"
+    if message is ORDER_PLACED:
+        what = f"{STALLED}, repaired: {what}"  # nothing else happened to the order: it had stalled
+    log.warning("order %s: %s", expired.key, what)
+    db.add_timeline(session, expired.key, order.status, what)
+    return True
 
 
 def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineView) -> int:
-    """One round: repairs and first reports of stalled orders; returns how many it acted on.
+    """One round: expired messages sent again, then the first report of one page of stalled orders; returns how
+    many orders it acted on (the loop runs the next round at once while there are any, so it pages through them:
+    a reported order leaves the candidates).
 
     The process monitor is asked before any order is locked, so a slow monitor never holds up an order's events.
     """
-    stalls = [s for s in stalled_orders(session, stuck_after) if s.resend or not _reported(session, s.order_id)]
-    diagnoses = {s.order_id: s.diagnosis or diagnose_process(engine_view(s.order_id), s.status)
-                 for s in stalls if not s.resend}
-    acted = 0
+    acted = resend_expired(session)
+    stalls = stalled_orders(session, stuck_after, include_reported=False)
+    diagnoses = {s.order_id: s.diagnosis or diagnose_process(engine_view(s.order_id), s.status) for s in stalls}
     for stall in stalls:
         order = db.get_order(session, stall.order_id, for_update=True)
         if order is None or order.status != stall.status:
             continue  # it moved since the scan
-        if stall.resend:
-            resend(session, stall.order_id, stall.resend)
-            what = f"{STALLED}, repaired: {stall.diagnosis}; sent it again"
-        elif _reported(session, stall.order_id):
+        if _reported(session, stall.order_id):
             continue  # another replica reported it since the scan
-        else:
-            what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnoses[stall.order_id]}"
+        what = f"{STALLED}: no progress for {stall.idle_seconds // 60} min; {diagnoses[stall.order_id]}"
         log.warning("order %s %s", stall.order_id, what)
         db.add_timeline(session, stall.order_id, order.status, what)
         acted += 1

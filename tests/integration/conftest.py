@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from runtime.db import make_engine
 from runtime.inbox import EventConsumer
@@ -92,3 +92,10 @@ def dead_letter_headers(stack, topic: str, count: int, timeout: float = 60) -> l
     finally:
         reader.close()
     return found
+
+
+def waiting_for_locks(sessions) -> int:
+    """Sessions of this database that wait for a lock another one holds."""
+    with sessions.connect() as session:
+        return session.execute(text("SELECT count(*) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND wait_event_type = 'Lock'")).scalar()

@@ -15,18 +15,12 @@ from contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
 from runtime.db import unit_of_work
 from services.warehouse import commands
 from tests.conftest import eventually
+from tests.integration.conftest import waiting_for_locks
 
 
 def in_own_transaction(sessions, use_case):
     with unit_of_work(sessions) as session:
         return use_case(session)
-
-
-def waiting_for_locks(sessions) -> int:
-    """Sessions of this database that wait for a lock another one holds."""
-    with sessions.connect() as session:
-        return session.execute(text("SELECT count(*) FROM pg_stat_activity "
-                                    "WHERE datname = current_database() AND wait_event_type = 'Lock'")).scalar()
 
 
 def new_sku(sessions, on_hand: int) -> str:
