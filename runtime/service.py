@@ -174,7 +174,8 @@ def create_app(service: Service) -> FastAPI:
         worker = None
         worker_task = None
         if service.jobs is not None:
-            router = service.jobs.router(sessions=service.sessions, settings=settings, **service.job_dependencies)
+            router = service.jobs.router(concurrency=settings.job_concurrency, sessions=service.sessions,
+                                         settings=settings, **service.job_dependencies)
             worker = SupervisedWorker(settings.zeebe_address, f"{settings.service_name}-worker", router)
             worker_task = asyncio.create_task(worker.run())
         app.state.sessions = service.sessions

@@ -64,6 +64,11 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_second: float = 50
     rate_limit_burst: int = 100
 
+    # Jobs of one type this replica runs at once, on threads of that type's own (runtime/zeebe.py); the others wait
+    # for one, and a job whose deadline passes meanwhile is not run (the broker hands it out again). The busiest
+    # service (6 job types) at this limit leaves most of its database pool (runtime.db) to HTTP, loops and /ready.
+    job_concurrency: int = Field(default=4, gt=0)
+
     # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     # How long a published outbox row is kept (to trace an event back) before it is deleted.

@@ -8,6 +8,14 @@ database or service restart. A job whose input can never succeed fails with no r
 once, so the incident appears immediately with a message that says what is wrong. A BPMN error
 is pyzeebe's own BusinessError.
 
+Job handling is bounded. The broker pushes every job of a stream at once, and pyzeebe starts a task for
+each (its `max_running_jobs` bounds only polling) and runs a sync handler on the default executor, which
+`/ready` and every `asyncio.to_thread` share. So each job type runs its handlers on threads of its own, as
+many as the service's `job_concurrency`; the other jobs wait for one, and a job whose deadline passed
+meanwhile is not run: the broker has handed it out again, and the run would be a second one. The waiting
+jobs stay in pyzeebe's hands, a coroutine each; holding them back on the stream itself would mean
+replacing pyzeebe's stream reader and job executor.
+
 Clients never give up on the gateway: pyzeebe closes a channel for good after a number of
 failed calls, so every channel here retries forever, and a worker that stops is built again.
 """
@@ -18,7 +26,8 @@ import inspect
 import logging
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +56,10 @@ class JobRejected(Exception):
     """The job's input is wrong; retrying cannot help, so it becomes an incident straight away."""
 
 
+class JobExpired(Exception):
+    """The job's deadline passed before a handler was free: the broker hands it out again, so it is not run."""
+
+
 def retry_backoff_ms(retries_left: int, total: int = JOB_RETRIES) -> int:
     """Delay before the next attempt, given the retries that remain after this failure."""
     return int(exponential(total - retries_left, FIRST_BACKOFF_MS, MAX_BACKOFF_MS))
@@ -62,7 +75,11 @@ async def on_job_failure(exc: Exception, job: Job, controller: JobController) ->
     # The order id and instance key are what an operator greps for when an order is stuck.
     about = f"job {job.key} ({job.type}, order {job.variables.get('orderId', '?')}, " \
             f"instance {job.process_instance_key})"
-    if isinstance(exc, BusinessError):
+    if isinstance(exc, JobExpired):
+        # Nothing to tell the engine: the job is no longer this worker's.
+        log.warning("%s not run: %s", about, exc)
+        JOBS.labels(job.type, "expired").inc()
+    elif isinstance(exc, BusinessError):
         log.info("%s throws BPMN error %s: %s", about, exc.error_code, exc)
         JOBS.labels(job.type, "bpmn_error").inc()
         await controller.set_error_status(str(exc), error_code=exc.error_code)
@@ -104,7 +121,7 @@ class JobHandlers:
     The first parameter's annotation is the job's input model: the variables fetched are its
     fields (by alias), and invalid input is an incident at once. Its `job_type` must be the
     decorator's, and the handler returns its `output` model (or None when it has none).
-    `router(sessions=...)` builds the service's pyzeebe router.
+    `router(concurrency=..., sessions=...)` builds the service's pyzeebe router.
     """
 
     def __init__(self) -> None:
@@ -136,7 +153,8 @@ class JobHandlers:
 
         return register
 
-    def router(self, **dependencies: Any) -> ZeebeTaskRouter:
+    def router(self, *, concurrency: int, **dependencies: Any) -> ZeebeTaskRouter:
+        """Handlers bound to their dependencies, each job type running at most `concurrency` jobs at once."""
         router = ZeebeTaskRouter(exception_handler=on_job_failure)
         for job_type, handler in self.handlers.items():
             missing = set(handler.needs) - set(dependencies) - {"job"}
@@ -144,23 +162,35 @@ class JobHandlers:
                 raise TypeError(f"{handler.function.__name__} needs {', '.join(sorted(missing))}")
             variables = [field.alias or name for name, field in handler.input.model_fields.items()]
             router.task(job_type, variables_to_fetch=variables, timeout_ms=JOB_TIMEOUT_MS)(
-                _adapter(handler, dependencies))
+                _adapter(handler, dependencies, concurrency))
         return router
 
 
-def _adapter(handler: _Handler, dependencies: dict[str, Any]) -> Callable[..., dict]:
-    """What pyzeebe calls: variables in, the handler's output as variables out."""
+def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int) -> Callable[..., Awaitable[dict]]:
+    """What pyzeebe calls: variables in, the handler's output as variables out, on one of the job type's threads.
 
-    def run(job: Job, **variables: Any) -> dict:
+    A coroutine function, so pyzeebe does not hand it to the default executor as it would a sync one.
+    """
+    threads = ThreadPoolExecutor(concurrency, thread_name_prefix=handler.input.job_type)
+
+    def handle(job: Job, variables: dict[str, Any]) -> dict:
+        # Checked once a thread is free, right before the work. The deadline is the broker's clock (epoch ms).
+        late_seconds = time.time() - job.deadline / 1000
+        if late_seconds >= 0:
+            raise JobExpired(f"its deadline passed {late_seconds:.1f} s ago while it waited for one of the "
+                             f"{concurrency} handlers of its type; the broker hands it out again")
         given = {name: job if name == "job" else dependencies[name] for name in handler.needs}
         started = time.perf_counter()
         try:
             output = handler.function(handler.input.model_validate(variables), **given)
         finally:
-            # Timed here, in pyzeebe's executor thread: the handler's own work, not the queue before it.
+            # Timed here, on the job type's thread: the handler's own work, not the wait for a thread.
             JOB_SECONDS.labels(job.type).observe(time.perf_counter() - started)
         JOBS.labels(job.type, "completed").inc()  # the other outcomes are counted by on_job_failure
         return output.model_dump(mode="json", by_alias=True) if output is not None else {}
+
+    async def run(job: Job, **variables: Any) -> dict:
+        return await asyncio.get_running_loop().run_in_executor(threads, handle, job, variables)
 
     run.__name__ = handler.function.__name__
     # pyzeebe finds the Job parameter by its annotation object, not a string.

@@ -1,0 +1,25 @@
+"""A job handler's report for the tests of job bounds: how many of its jobs ran at once, and which."""
+from __future__ import annotations
+
+import threading
+
+
+class Probe:
+    """The handler under test reports here: how many of its jobs run at once, and for which orders it ran."""
+
+    def __init__(self, hold_seconds: float) -> None:
+        self.hold_seconds = hold_seconds
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+        self.ran: list[str] = []
+
+    def run(self, order_id: str) -> None:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self.ran.append(order_id)
+        self.release.wait(self.hold_seconds)
+        with self.lock:
+            self.running -= 1
