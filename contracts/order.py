@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import Event, Line, Message, OrderJob
+from contracts.base import Event, Line, Message, OrderJob, Variables
 from contracts.process import OrderStart
 from contracts.registry import ORDER
 
@@ -46,6 +46,18 @@ class OrderDeliveryFailed(Event, event_type="fulfilment.order.delivery-failed.v1
 ORDER_PLACED = Message("order-placed", correlation="orderId", ttl=timedelta(hours=1), variables=OrderStart)
 # Interrupts the order's fulfilment wherever it is.
 CANCEL_REQUESTED = Message("order-cancel-requested", correlation="orderId", ttl=timedelta(hours=1))
+
+
+class AbortStart(Variables):
+    """What order-abort starts with: the order's id, nothing of the operator's reason (that stays on the timeline)."""
+
+    order_id: str
+
+
+# An operator's abort, in this order: the fulfilment stops wherever it is (kept as long as a start may still arrive,
+# so a late start stops at once), then order-abort undoes its work.
+STOP_REQUESTED = Message("order-stop-requested", correlation="orderId", ttl=timedelta(hours=1))
+ABORT_REQUESTED = Message("order-abort-requested", correlation="orderId", ttl=timedelta(hours=1), variables=AbortStart)
 
 # --- jobs it handles -----------------------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ JOB_SECONDS = Histogram(
     ["job_type"])
 JOBS = Counter(
     "fulfil_jobs", "Jobs handled, by outcome: completed, bpmn_error, rejected (incident at once), "
-    "failed (will retry), exhausted (no retries left: incident).", ["job_type", "outcome"])
+    "failed (will retry), exhausted (no retries left: incident), "
+    "expired (its deadline passed before it ran: not run).", ["job_type", "outcome"])
 OUTBOX_PUBLISHED = Counter("fulfil_outbox_published_rows", "Outbox rows published, per lane.", ["lane"])
 OUTBOX_PUBLISH_FAILURES = Counter(
     "fulfil_outbox_publish_failures", "Attempts to publish an outbox row that failed, per lane.", ["lane"])

@@ -4,6 +4,7 @@
     fulfil order watch <id>                                  follow its timeline live until it ends
     fulfil order show <id> | list | cancel <id>
     fulfil order stuck                                       orders that stalled, and what is known about why
+    fulfil order abort <id> --reason TEXT                    end an order its process cannot finish, undoing its work
     fulfil stock list | show <sku>                           free and reserved units, and each SKU's version
     fulfil stock set <sku> <on-hand> --if-match VERSION      a count, made against the version shown
     fulfil stock set <sku> <on-hand> --name NAME             add a new SKU
@@ -143,6 +144,13 @@ def order_cancel(settings: StackSettings, args) -> int:
     return 0
 
 
+def order_abort(settings: StackSettings, args) -> int:
+    with _client(settings, settings.order_port, _user(args)) as client:
+        result = _call(client, "POST", f"/orders/{args.order_id}/abort", json={"reason": args.reason}).json()
+    print(f"order {args.order_id}: {result['result']}; `fulfil order watch {args.order_id}` follows it to CANCELLED")
+    return 0
+
+
 def _print_stock_item(row: dict) -> None:
     print(f"{row['sku']:<12} on hand {row['on_hand']:>6}  reserved {row['reserved']:>5}  "
           f"version {row['version']:>4}  {row['name']}")
@@ -266,6 +274,11 @@ def parser() -> argparse.ArgumentParser:
     cancel = order.add_parser("cancel", help="cancel an order that is not delivered yet")
     cancel.add_argument("order_id")
     cancel.set_defaults(run=order_cancel)
+    abort = order.add_parser("abort", help="end an order its process cannot finish (an incident nobody can fix, an "
+                                           "instance cancelled in the engine): its work is undone, it ends CANCELLED")
+    abort.add_argument("order_id")
+    abort.add_argument("--reason", required=True, help="why, for the order's timeline")
+    abort.set_defaults(run=order_abort)
 
     stock = area("stock", "read, count and adjust stock")
     stock.add_parser("list", help="stock per SKU").set_defaults(run=stock_list)

@@ -175,10 +175,17 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
 @router.post("/instances/{key}/cancellation", dependencies=OPERATORS, status_code=202, response_model=Accepted,
              responses={404: NOT_FOUND, **ENGINE_ERRORS})
 def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Accepted:
-    """Cancel an active instance (and the instances it called) in the engine."""
+    """Cancel an active instance (and the instances it called) in the engine; not one of an order's: cancelling it
+    would leave the order's stock reserved and the order open for good, so the Order service's cancel or abort it is."""
     row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
     if row.state != InstanceState.ACTIVE:
         raise HTTPException(409, detail=f"process instance {key} is {row.state}, not active")
+    if row.order_id:
+        raise HTTPException(409, detail=(
+            f"process instance {key} runs order {row.order_id}: cancelling it in the engine would leave the order "
+            f"open with its stock reserved. Cancel the order (POST /orders/{row.order_id}/cancel on the Order "
+            f"service, `fulfil order cancel {row.order_id}`) or, when its process cannot finish, abort it with its "
+            f"work undone (POST /orders/{row.order_id}/abort, `fulfil order abort {row.order_id} --reason ...`)"))
     _ask_engine(lambda: engine.cancel_instance(key))
     return Accepted(detail=f"cancellation of process instance {key} requested")
 

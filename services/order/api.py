@@ -18,6 +18,7 @@ from services.order.domain import (
     CancelOutcome,
     IdempotencyConflict,
     InvalidOrder,
+    OrderEnded,
     OrderLine,
     OrdersStillOpen,
     OrderStatus,
@@ -211,6 +212,36 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
     result = "cancellation requested" if cancellation.outcome is CancelOutcome.PENDING else "cancelled"
     return CancelAnswer(order_id=order_id, status=status, result=result,
                         cancellation=_cancellation_view(cancellation))
+
+
+class AbortRequest(BaseModel):
+    reason: Text = Field(min_length=1, max_length=500, description="why, for the order's timeline (no personal data)")
+
+
+class AbortAnswer(BaseModel):
+    order_id: str
+    result: str
+
+
+@router.post("/orders/{order_id}/abort", status_code=202, response_model=AbortAnswer, tags=["operations"],
+             dependencies=[allow(OPERATOR)],
+             responses={200: {"description": "Asked for before: the abort runs", "model": AbortAnswer},
+                        404: problem("Unknown order"), 409: problem("The order has ended: nothing to abort")})
+def abort_order(order_id: Identifier, body: AbortRequest, all_sessions: Sessions, response: Response,
+                caller: CurrentCaller) -> AbortAnswer:
+    """End an order its process cannot finish (an incident nobody can fix, an instance cancelled in the engine): its
+    fulfilment stops wherever it is, its work is undone as a cancellation undoes it (deliveries called back, stock
+    and packed shipments returned), and it ends CANCELLED. The timeline says who asked and why."""
+    try:
+        with unit_of_work(all_sessions) as session:
+            asked = commands.abort_order(session, order_id, reason=body.reason, operator=caller.subject)
+    except UnknownOrder as exc:
+        raise HTTPException(404, detail=f"no order with id {order_id}") from exc
+    except OrderEnded as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    if not asked:
+        response.status_code = 200
+    return AbortAnswer(order_id=order_id, result="abort requested" if asked else "abort requested before")
 
 
 @router.get("/orders/{order_id}/shipping-address", response_model=AddressView, tags=["internal"],

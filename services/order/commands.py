@@ -10,9 +10,12 @@ from sqlalchemy.engine import Connection
 
 from contracts.base import Line
 from contracts.order import (
+    ABORT_REQUESTED,
     CANCEL_REQUESTED,
     ORDER_PLACED,
     SERVICE,
+    STOP_REQUESTED,
+    AbortStart,
     OrderCancellationRefused,
     OrderCancellationRequested,
     OrderCancelled,
@@ -22,7 +25,7 @@ from contracts.order import (
 )
 from contracts.process import Deadlines, OrderStart
 from runtime.envelope import Envelope
-from runtime.outbox import EventPublisher, add_zeebe_message
+from runtime.outbox import EventPublisher, add_zeebe_message, latest_message
 from services.order import db
 from services.order.domain import (
     FINAL_STATUSES,
@@ -34,6 +37,7 @@ from services.order.domain import (
     Report,
     UnknownOrder,
     answer_cancel_request,
+    check_abortable,
     check_id,
     check_idempotent_retry,
     check_printable,
@@ -134,6 +138,29 @@ def request_cancellation(session: Connection, order_id: str) -> tuple[Cancellati
     elif cancellation.outcome is CancelOutcome.REFUSED:
         _refuse_cancellation(session, order_id, status, cancellation)
     return cancellation, status
+
+
+def abort_order(session: Connection, order_id: str, *, reason: str, operator: str) -> bool:
+    """An operator ends an order its process cannot finish (an incident nobody can fix, an instance cancelled in the
+    engine): its fulfilment stops wherever it is, if it still runs, and order-abort undoes its work as a cancellation
+    does and marks it CANCELLED. Returns False when an abort was asked for before (it runs already).
+
+    Raises UnknownOrder, or OrderEnded when the order is final.
+    """
+    order = db.get_order(session, order_id, for_update=True)
+    if order is None:
+        raise UnknownOrder(order_id)
+    check_abortable(order_id, OrderStatus(order.status))
+    if latest_message(session, ABORT_REQUESTED.name, order_id) is not None:
+        return False
+    db.add_timeline(session, order_id, order.status, f"abort requested by {operator}: {reason}")
+    # Written in this order, so the engine stops the fulfilment before order-abort starts undoing it.
+    add_zeebe_message(session, name=STOP_REQUESTED.name, correlation_key=order_id,
+                      message_id=f"{STOP_REQUESTED.name}:{order_id}", variables={}, ttl_ms=STOP_REQUESTED.ttl_ms)
+    add_zeebe_message(session, name=ABORT_REQUESTED.name, correlation_key=order_id,
+                      message_id=f"{ABORT_REQUESTED.name}:{order_id}",
+                      variables=AbortStart(order_id=order_id).to_variables(), ttl_ms=ABORT_REQUESTED.ttl_ms)
+    return True
 
 
 def erase_personal_data(session: Connection, customer_id: str) -> list[str]:

@@ -48,6 +48,16 @@ class UnknownOrder(LookupError):
     """No order has this id."""
 
 
+class OrderEnded(ValueError):
+    """The order is final already: there is nothing left to abort."""
+
+
+def check_abortable(order_id: str, status: OrderStatus) -> None:
+    """An operator may abort any order that has not ended; raises OrderEnded otherwise."""
+    if status in FINAL_STATUSES:
+        raise OrderEnded(f"order {order_id} has ended ({status}): there is nothing to abort")
+
+
 class ImplausibleReport(ValueError):
     """An event about an order that the read model cannot take in as it is; retrying cannot help."""
 

@@ -55,6 +55,8 @@ def test_an_order_whose_process_was_ended_behind_its_back_is_reported_as_disagre
     assert "no live process instance: its process ended (TERMINATED) while the order reads PLACED" in entry["what"]
     [stall] = [s for s in order_api.get("/stuck-orders", auth=login()).json() if s["order_id"] == order_id]
     assert "status disagrees with the process" in stall["diagnosis"]
-    with service_db("order") as db:  # what the operator would settle by hand; later tests check no order is left so
-        db.execute(text("UPDATE orders SET status = 'CANCELLED' WHERE id = :id"), {"id": order_id})
-        db.commit()
+    # What the operator does about it: abort the order, which undoes its work and ends it.
+    assert order_api.post(f"/orders/{order_id}/abort", json={"reason": "its process was cancelled in the engine"},
+                          auth=login()).status_code == 202
+    eventually(lambda: order_api.get(f"/orders/{order_id}").json()["status"] == "CANCELLED", timeout=60,
+               what="the aborted order to end")

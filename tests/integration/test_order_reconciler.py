@@ -188,7 +188,8 @@ def test_an_expired_cancellation_is_sent_again_while_the_order_waits_for_stock_a
     assert reconcile_once(order_sessions) >= 3
     for order_id in (waiting, never_started):
         assert len(message_rows(order_sessions, order_id, CANCEL_REQUESTED.name)) == 2, "sent again"
-        assert f"the {CANCEL_REQUESTED.name} message expired unpublished; sent it again" in timeline(order_sessions, order_id)
+        resent = f"the {CANCEL_REQUESTED.name} message expired unpublished; sent it again"
+        assert resent in timeline(order_sessions, order_id)
     assert len(message_rows(order_sessions, never_started, ORDER_PLACED.name)) == 2
     reconcile_once(order_sessions)
     assert len(message_rows(order_sessions, waiting, CANCEL_REQUESTED.name)) == 2, "once: the resend answers it"

@@ -220,9 +220,14 @@ async function instancePage(key) {
       ["called by", i.parent_key ? instanceLink(i.parent_key) : "—"],
       ["called", i.children.length ? i.children.map((c) => [instanceLink(c.key), ` ${c.bpmn_process_id} `,
                                                            state(c.state), " "]) : "—"]]),
-    h("p", {}, i.state === "ACTIVE" ? h("button", { "data-testid": "cancel-instance", onclick: () => {
-      if (confirm(`Cancel instance ${i.key}?`)) act(`cancellation of ${i.key}`, `/instances/${i.key}/cancellation`);
-    } }, "cancel instance") : null));
+    h("p", {}, i.state !== "ACTIVE" ? null : i.order_id
+      // Cancelling an order's instance in the engine would strand the order: the Order service undoes its work.
+      ? h("span", { "data-testid": "order-actions" }, "An order's process: to stop it, cancel the order ",
+          h("code", {}, `fulfil order cancel ${i.order_id}`), ", or when it cannot finish, abort it with its work undone ",
+          h("code", {}, `fulfil order abort ${i.order_id} --reason ...`))
+      : h("button", { "data-testid": "cancel-instance", onclick: () => {
+        if (confirm(`Cancel instance ${i.key}?`)) act(`cancellation of ${i.key}`, `/instances/${i.key}/cancellation`);
+      } }, "cancel instance")));
   const failing = new Set(i.incidents.filter((x) => x.state === "ACTIVE").map((x) => x.element_id));
   await diagram(i.definition_key, ({ mark, badge }) => {
     for (const id of i.completed_elements) mark(id, "completed");
