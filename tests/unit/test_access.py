@@ -17,6 +17,7 @@ ACCESS = {
     ("order", "get", "/orders"): {CUSTOMER, OPERATOR},
     ("order", "get", "/orders/{order_id}"): {CUSTOMER, OPERATOR},
     ("order", "post", "/orders/{order_id}/cancel"): {CUSTOMER, OPERATOR},
+    ("order", "post", "/orders/{order_id}/abort"): {OPERATOR},
     ("order", "get", "/orders/{order_id}/shipping-address"): {SERVICE},
     ("order", "get", "/stuck-orders"): {OPERATOR},
     ("order", "delete", "/customers/{customer_id}/personal-data"): {OPERATOR},
