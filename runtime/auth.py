@@ -3,10 +3,12 @@ and tokens for calls this service makes itself.
 
 A route says who may call it with `dependencies=[allow(role, ...)]` (or `[PUBLIC]`); `runtime.service.create_app`
 refuses a route that says neither. Tokens are checked with PyJWT: the signature against the provider's keys
-(its JWKS, cached and fetched again for a key it does not know yet), the issuer, the audience and the expiry.
+(its JWKS, kept until a token names a key id they lack, then fetched again at most once per interval), the issuer,
+the audience and the expiry. A caller with a valid token draws on its subject's rate allowance (runtime/limits.py).
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +25,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256"]
 # Clocks of this machine and the provider's may differ a little.
 LEEWAY_SECONDS = 30
+# A fetch of the provider's keys runs in a request's thread; it must not hold that thread long.
+JWKS_TIMEOUT_SECONDS = 5
 
 
 class InvalidToken(Exception):
@@ -44,16 +48,76 @@ class Caller:
         return role in self.roles
 
 
+class SigningKeys:
+    """The provider's signing keys by key id, fetched from its JWKS when a token names a key id they lack, but at most
+    once every `refresh_seconds`: within that interval such a token is refused at once, so tokens with made-up key
+    ids cost no fetch each. While one request fetches, no other waits for it."""
+
+    def __init__(self, jwks_url: str, refresh_seconds: float) -> None:
+        self.source = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
+        self.refresh_seconds = refresh_seconds
+        self.keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at = -math.inf  # monotonic; the last attempt, whether it succeeded or not
+        self.failure: str | None = None  # why the last attempt failed
+        self._fetching = threading.Lock()
+
+    def for_token(self, token: str) -> jwt.PyJWK:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if not kid:
+            raise InvalidToken("the token names no signing key (no `kid` in its header)")
+        key = self.keys.get(kid)
+        if key is None:
+            self._fetch_for(kid)
+            key = self.keys.get(kid)
+        if key is None:
+            raise InvalidToken(f"the provider's signing keys have none with the id {kid!r}")
+        return key
+
+    def _fetch_for(self, kid: str) -> None:
+        """Fetches the keys again unless that was tried less than an interval ago."""
+        if self._tried_lately():
+            return
+        if not self._fetching.acquire(blocking=False):
+            raise ProviderUnreachable(f"the signing keys are being fetched now (for a token naming key {kid!r}); "
+                                      "try again in a moment")
+        try:
+            if self._tried_lately():  # by the request that held the lock just now
+                return
+            # The keys and the outcome are in place before the time is, so no request reads the one without the other.
+            try:
+                fetched = self.source.get_signing_keys(refresh=True)
+            except (jwt.PyJWTError, ValueError) as exc:  # unreachable, or an answer that is no key set
+                self.failure = str(exc)
+                self.fetched_at = time.monotonic()
+                raise ProviderUnreachable(self.failure) from exc
+            self.keys = {key.key_id: key for key in fetched}
+            self.failure = None
+            self.fetched_at = time.monotonic()
+        finally:
+            self._fetching.release()
+
+    def _tried_lately(self) -> bool:
+        """Whether the keys were fetched less than an interval ago; if that failed, why, as ProviderUnreachable."""
+        if time.monotonic() - self.fetched_at >= self.refresh_seconds:
+            return False
+        if self.failure is not None:
+            raise ProviderUnreachable(self.failure)
+        return True
+
+
 class TokenVerifier:
     """Checks bearer tokens; a token found valid is remembered until it expires, as a client sends the same token
     with every request for its lifetime and a full check costs about as much CPU as the rest of a small request."""
 
     REMEMBERED = 1024
 
-    def __init__(self, issuer: str, audience: str, jwks_url: str) -> None:
+    def __init__(self, issuer: str, audience: str, jwks_url: str, keys_refresh_seconds: float = 30) -> None:
         self.issuer = issuer
         self.audience = audience
-        self.keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self.keys = SigningKeys(jwks_url, keys_refresh_seconds)
         self._valid: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -74,12 +138,10 @@ class TokenVerifier:
 
     def _check(self, token: str) -> tuple[Caller, float]:
         """The caller of a token, checked in full, and until when the check holds (its expiry, with the leeway)."""
+        key = self.keys.for_token(token)
         try:
-            key = self.keys.get_signing_key_from_jwt(token)
             claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
                                 leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
-        except jwt.PyJWKClientConnectionError as exc:
-            raise ProviderUnreachable(str(exc)) from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         roles = (claims.get("realm_access") or {}).get("roles") or []
@@ -98,12 +160,19 @@ def _caller(request: Request,
         raise HTTPException(401, detail="missing bearer token: send `Authorization: Bearer <access token>`",
                             headers=NOT_AUTHENTICATED)
     try:
-        return request.app.state.token_verifier.caller(credentials.credentials)
+        caller = request.app.state.token_verifier.caller(credentials.credentials)
     except InvalidToken as exc:
         raise HTTPException(401, detail=f"invalid bearer token: {exc}",
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
     except ProviderUnreachable as exc:
         raise HTTPException(503, detail=f"the identity provider's signing keys cannot be fetched now: {exc}") from exc
+    # Keyed on the subject, not the token: a caller that logs in again gets no fresh allowance.
+    allowance = request.app.state.caller_rate_limit
+    wait = allowance.take(caller.subject, time.monotonic())
+    if wait > 0:
+        detail, headers = allowance.refusal(wait)
+        raise HTTPException(429, detail=detail, headers=headers)
+    return caller
 
 
 class Allow:

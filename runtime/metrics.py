@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -93,9 +95,9 @@ class RequestTimer:
             HTTP_REQUEST_SECONDS.labels(method, route, str(status)).observe(time.perf_counter() - started)
 
 
-def exposition() -> Response:
-    """Every metric of this process in Prometheus' text format."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def exposition(collector: Collector = REGISTRY) -> Response:
+    """Every metric of this process (or only `collector`'s) in Prometheus' text format."""
+    return Response(generate_latest(collector), media_type=CONTENT_TYPE_LATEST)
 
 
 ReadMetrics = Callable[[Connection], Iterable[Metric]]
@@ -123,6 +125,29 @@ class ReadAtScrape(Collector):
             log.warning("metrics: could not read %s: %s", getattr(self.read, "__name__", self.read), exc)
             return []
         return families
+
+
+class AtMostEvery(Collector):
+    """Another collector's families, collected again only once the last ones are `seconds` old: however often, and
+    by however many scrapers, they are asked for, collecting them costs once per interval (a failed read, which
+    ReadAtScrape answers with no families, too)."""
+
+    def __init__(self, collector: Collector, seconds: float) -> None:
+        self.collector = collector
+        self.seconds = seconds
+        self.families: list[Metric] = []
+        self.collected_at = -math.inf
+        self._lock = threading.Lock()  # scrapes at once wait for the one collecting rather than collect too
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            if time.monotonic() - self.collected_at >= self.seconds:
+                self.families = list(self.collector.collect())
+                self.collected_at = time.monotonic()
+            return self.families
 
 
 def lag_from_statistics(statistics: dict[str, Any]) -> dict[tuple[str, int], int]:

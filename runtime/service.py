@@ -27,7 +27,7 @@ from runtime.backoff import FailureBackoff, describe
 from runtime.db import Wakeups, make_engine, unit_of_work
 from runtime.http import FieldProblem, Problem, problem
 from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
-from runtime.limits import BodySizeLimit, RateLimit
+from runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
 from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from runtime.migrations import upgrade_to_head
 from runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
@@ -203,7 +203,10 @@ def create_app(service: Service) -> FastAPI:
                              503: problem("A dependency (the database) is unavailable now; retry after a moment")},
                   swagger_ui_init_oauth={"clientId": settings.auth_public_client,
                                          "usePkceWithAuthorizationCodeGrant": True})
-    app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url)
+    app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url,
+                                             settings.auth_jwks_refresh_seconds)
+    app.state.caller_rate_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst,
+                                               "by this token's subject")
     secured, public = _by_access(service)
     app.include_router(secured, responses=AUTH_PROBLEMS)
     app.include_router(public)
@@ -211,10 +214,11 @@ def create_app(service: Service) -> FastAPI:
     if service.web is not None:
         app.mount(WEB_PATH, StaticFiles(directory=service.web), name="web")
         _serve_page_login(app, settings)
-    # The last added is outermost: every request is timed, refused ones too; the rate is counted before a body
-    # is read.
+    # The last added is outermost: every request is timed, refused ones too; the rate per address is counted
+    # before a body is read or a token checked.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+    app.add_middleware(RateLimit, per_second=settings.address_rate_limit_per_second,
+                       burst=settings.address_rate_limit_burst)
     app.add_middleware(RequestTimer)
 
     @app.get("/health", tags=["operations"])
@@ -264,7 +268,8 @@ AUTH_PROBLEMS = {
     401: problem("No valid bearer token: missing, expired, or not issued for this API by the suite's realm"),
     403: problem("The token's roles do not allow this"),
     413: problem("The request body is larger than the service takes (64 KiB unless configured)"),
-    429: problem("Too many requests with this token; the Retry-After header says when to try again"),
+    429: problem("Too many requests from this address or by this token's subject; the Retry-After header says when "
+                 "to try again"),
     503: problem("A dependency is unavailable now (the identity provider's signing keys, the database); "
                  "retry after a moment"),
 }

@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str = "http://127.0.0.1:8180/realms/fulfilment"
     auth_audience: str = "fulfilment-api"
     auth_jwks_url: str = ""
+    # A token naming a key id the keys lack has them fetched again, but not sooner than this after the last fetch:
+    # meanwhile it is refused at once, so made-up key ids cannot have the provider asked on every request.
+    auth_jwks_refresh_seconds: float = Field(default=30.0, gt=0)
     # The public client Swagger UI logs in through (authorisation code with PKCE).
     auth_public_client: str = "fulfil-cli"
     # A service that calls another one asks with its own token (client credentials of its confidential client,
@@ -59,10 +62,14 @@ class ServiceSettings(BaseSettings):
     auth_token_url: str = ""
 
     # What one caller may ask (runtime/limits.py): request bodies up to this size (413 beyond), and requests per
-    # token at this rate on average with bursts up to `rate_limit_burst` (429 beyond), per replica.
+    # token subject at this rate on average with bursts up to `rate_limit_burst` (429 beyond), per replica.
     max_request_bytes: int = 64 * 1024
     rate_limit_per_second: float = 50
     rate_limit_burst: int = 100
+    # Before any token is checked, requests per client address, whatever token they carry (429 beyond), per
+    # replica. Well above one subject's allowance: several callers may share an address (on the local stack, all).
+    address_rate_limit_per_second: float = 500
+    address_rate_limit_burst: int = 1000
 
     # Jobs of one type this replica runs at once, on threads of that type's own (runtime/zeebe.py); the others wait
     # for one, and a job whose deadline passes meanwhile is not run (the broker hands it out again). The busiest

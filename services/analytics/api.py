@@ -1,18 +1,19 @@
-"""Analytics HTTP API: the figures as JSON and the page that charts them; `/metrics` has them too (figures.metrics)."""
+"""Analytics HTTP API: the figures as JSON, as Prometheus metrics for an operator's scraper, and the page."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts.roles import OPERATOR
 from runtime.auth import PUBLIC, allow
 from runtime.db import unit_of_work
 from runtime.http import Sessions
+from runtime.metrics import AtMostEvery, ReadAtScrape, exposition
 from services.analytics import figures
 
 router = APIRouter(tags=["analytics"])
@@ -93,6 +94,23 @@ def get_figures(all_sessions: Sessions,
                     "at most 60 buckets)"))] = int(figures.DEFAULT_WINDOW.total_seconds()) // 60) -> dict:
     with unit_of_work(all_sessions) as session:
         return figures.compute(session, window=timedelta(minutes=minutes))
+
+
+def _figures_as_metrics(request: Request) -> AtMostEvery:
+    """One per process: however many scrape it, the figures are computed at most once per interval."""
+    state = request.app.state
+    if getattr(state, "figures_as_metrics", None) is None:
+        state.figures_as_metrics = AtMostEvery(ReadAtScrape(state.sessions, figures.metrics),
+                                               state.settings.figures_metrics_refresh_seconds)
+    return state.figures_as_metrics
+
+
+@router.get("/figures/metrics", response_class=PlainTextResponse, dependencies=[allow(OPERATOR)])
+def figures_as_metrics(request: Request) -> Response:
+    """The figures in Prometheus' text format (`fulfilment_*`), for a scraper with an operator's token; computed
+    again at most every `FULFIL_ANALYTICS_FIGURES_METRICS_REFRESH_SECONDS` (15 s unless set). They are not on the
+    open `/metrics`: they are the business's figures, and computing them reads every fact."""
+    return exposition(_figures_as_metrics(request))
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])

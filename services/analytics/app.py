@@ -1,12 +1,11 @@
 """Analytics wiring: settings, routes, event subscriptions."""
 from runtime.service import Service
-from services.analytics import api, consumers, figures
+from services.analytics import api, consumers
 from services.analytics.settings import AnalyticsSettings
 
 service = Service(
     settings=AnalyticsSettings(),
     api=api.router,
     subscriptions=consumers.SUBSCRIPTIONS,
-    metrics=[figures.metrics],
     web=api.WEB,
 )

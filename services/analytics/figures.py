@@ -80,7 +80,7 @@ def _over_time(axis: TimeAxis, orders, backorders, production, breaches) -> dict
 
 
 def metrics(session: Connection) -> list[Metric]:
-    """The figures as Prometheus metric families, computed when `/metrics` is scraped."""
+    """The figures as Prometheus metric families, for an operator's scraper (api.py, `/figures/metrics`)."""
     return metric_families(compute(session))
 
 

@@ -18,6 +18,15 @@ from tools.stack.services import replicas
 Samples = Counter
 
 
+def parse(text: str, into: Samples | None = None) -> Samples:
+    """Metrics in Prometheus' text format, parsed as Prometheus would (added to `into`, if given)."""
+    samples: Samples = Counter() if into is None else into
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] += sample.value
+    return samples
+
+
 def scrape(stack, service: str) -> tuple[Samples, str]:
     """A service's metrics, parsed as Prometheus would, and the text they came in."""
     samples: Samples = Counter()
@@ -26,9 +35,7 @@ def scrape(stack, service: str) -> tuple[Samples, str]:
         response = httpx.get(f"http://127.0.0.1:{replica.port(stack)}/metrics", timeout=10)
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
         texts.append(response.text)
-        for family in text_string_to_metric_families(response.text):
-            for sample in family.samples:
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] += sample.value
+        parse(response.text, samples)
     return samples, "\n".join(texts)
 
 
@@ -134,8 +141,21 @@ def test_consumers_count_the_orders_events_they_handled(stack, one_order):
     after = eventually(handled_everywhere, timeout=30, what="the consumers to count the order's events")
     assert grew(before["order"], after["order"], "fulfil_consumer_handling_duration_seconds_count",
                 topic="warehouse.events") >= 1
-    # The analytics figures are served from the same registry, on the same endpoint.
-    assert value(after["analytics"], "fulfilment_orders_total", event="completed") >= 1
+
+
+def test_the_business_figures_are_for_an_operators_scraper_and_not_on_the_open_metrics(
+        stack, analytics_api, one_order):
+    _, text = scrape(stack, "analytics")
+    assert "fulfilment_" not in text
+    unauthenticated = httpx.get(f"http://127.0.0.1:{stack.analytics_port}/figures/metrics", timeout=10)
+    assert unauthenticated.status_code == 401
+
+    def counted():
+        answer = analytics_api.get("/figures/metrics")  # an operator's token
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+        return value(parse(answer.text), "fulfilment_orders_total", event="completed") >= 1
+    # Computed again at most every 15 s, so the order may take that long to show.
+    eventually(counted, timeout=40, what="/figures/metrics to count a completed order")
 
 
 def test_every_consumer_reports_its_lag_on_every_partition_it_reads_and_catches_up_to_zero(stack, one_order):

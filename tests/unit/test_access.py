@@ -31,6 +31,7 @@ ACCESS = {
     ("delivery", "get", "/deliveries"): {OPERATOR},
     ("delivery", "get", "/deliveries/{delivery_id}"): {OPERATOR},
     ("analytics", "get", "/figures"): {OPERATOR},
+    ("analytics", "get", "/figures/metrics"): {OPERATOR},
     ("monitor", "get", "/definitions"): {OPERATOR},
     ("monitor", "get", "/definitions/{key}/xml"): {OPERATOR},
     ("monitor", "get", "/definitions/{key}/statistics"): {OPERATOR},

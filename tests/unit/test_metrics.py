@@ -1,11 +1,19 @@
-"""What /metrics makes of librdkafka's statistics and of the analytics figures; no I/O."""
+"""What /metrics makes of librdkafka's statistics, and the analytics figures as metrics; no I/O but a fake JWKS."""
+import dataclasses
+import importlib
 import math
+import time
 
+from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from contracts.roles import CUSTOMER, OPERATOR
 from runtime.metrics import lag_from_statistics
+from runtime.service import create_app
+from services.analytics import figures
 from services.analytics.figures import metric_families
+from tests.unit.tokens import ISSUER, JwksEndpoint, token
 
 
 def partition(number: int, *, lag: int, committed: int = 10, lo: int = 0, ls: int = 10, desired: bool = True) -> dict:
@@ -78,3 +86,50 @@ def test_analytics_figures_keep_their_prometheus_names_and_a_missing_figure_is_n
     assert math.isnan(samples[("fulfilment_oldest_backorder_age_seconds", ())])
     assert samples[("fulfilment_factory_produced_units_total", ())] == 12
     assert samples[("fulfilment_delivery_deadline_breaches_total", ())] == 0
+
+
+class NoDatabase:
+    """An engine whose one connection takes any statement and reads nothing: for figures computed without one."""
+
+    info: dict = {}
+
+    def connect(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def execute(self, statement) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+
+def test_the_figures_as_metrics_need_an_operators_token_and_are_computed_at_most_once_per_interval(monkeypatch):
+    computed = []
+    monkeypatch.setattr(figures, "compute", lambda session, **_: computed.append(session) or FIGURES)
+    analytics = importlib.import_module("services.analytics.app").service
+    with JwksEndpoint() as provider:
+        settings = analytics.settings.model_copy(update={"auth_issuer": ISSUER, "auth_jwks_url": provider.url})
+        app = create_app(dataclasses.replace(analytics, settings=settings))
+        app.state.settings, app.state.sessions = settings, NoDatabase()  # what the lifespan would set
+        client = TestClient(app)
+        assert client.get("/figures/metrics").status_code == 401
+        customer = {"Authorization": f"Bearer {token(roles=(CUSTOMER,))}"}
+        assert client.get("/figures/metrics", headers=customer).status_code == 403
+        operator = {"Authorization": f"Bearer {token(subject='op', roles=(OPERATOR,))}"}
+        scrapes = [client.get("/figures/metrics", headers=operator) for _ in range(5)]
+        assert {s.status_code for s in scrapes} == {200}
+        assert 'fulfilment_orders_total{event="completed"} 3.0' in scrapes[-1].text
+        assert len(computed) == 1
+        now = time.monotonic() + 10 * 60
+        monkeypatch.setattr(time, "monotonic", lambda: now)
+        assert 'fulfilment_open_orders 1.0' in client.get("/figures/metrics", headers=operator).text
+        assert len(computed) == 2
