@@ -8,7 +8,7 @@ BPMNLINT := bpmn/node_modules/.installed
 # Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
-.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor chaos clean
+.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor chaos soak clean
 
 install: $(STAMP) $(WEB_NPM)
 
@@ -85,6 +85,10 @@ bench-monitor: install ## the process monitor's page requests over INSTANCES (10
 chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 9) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
 		$(if $(SETTLE),--settle $(SETTLE)) $(if $(SEED),--seed $(SEED))
+
+soak: install     ## the self-healing at volume: ORDERS (3000) at RATE (8/s), ~40 % waiting for stock, a few made stuck; REPLICAS=2 for two of each service
+	@$(if $(REPLICAS),FULFIL_STACK_REPLICAS=$(REPLICAS)) $(STACK) soak --orders $(or $(ORDERS),3000) --rate $(or $(RATE),8) \
+		$(if $(SEED),--seed $(SEED))
 
 clean: down
 	rm -rf .stack

@@ -132,7 +132,7 @@ def soak(settings: StackSettings, plan: Plan, say: Callable[[str], None] = print
         killer.join()
     last_restart = killer.last_restart_at if killer.last_restart_at is not None else clock()
     tell(f"placing and killing done; the orders get {plan.settle_timeout:.0f}s after the last restart to finish")
-    settled_after = _settle(databases, run, len(ledger.accepted), last_restart + plan.settle_timeout, clock,
+    settled_after = wait_until_final(databases, run, len(ledger.accepted), last_restart + plan.settle_timeout, clock,
                             lambda: tell(_progress(databases, run, plan, ledger, killer)))
     if settled_after is not None:
         settled_after -= last_restart
@@ -191,7 +191,7 @@ def stock_at_start(settings: StackSettings, stock: dict[str, int]) -> None:
             warehouse.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "chaos soak item"}).raise_for_status()
 
 
-def _settle(databases: Databases, run: str, accepted: int, deadline: float, clock: Callable[[], float],
+def wait_until_final(databases: Databases, run: str, accepted: int, deadline: float, clock: Callable[[], float],
             progress: Callable[[], None]) -> float | None:
     """Wait until every soak order is final; the clock reading when they were, or None at the deadline."""
     next_progress = clock() + PROGRESS_SECONDS

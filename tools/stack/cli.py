@@ -1,4 +1,4 @@
-"""`python -m tools.stack up|down|status|logs|run|test|demo|bench|chaos|secrets`: the stack on one machine."""
+"""`python -m tools.stack up|down|status|logs|run|test|demo|bench|chaos|soak|secrets`: the stack on one machine."""
 from __future__ import annotations
 
 import argparse
@@ -201,10 +201,11 @@ def bench(settings: StackSettings, bench_args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "logs", "run", "test", "demo", "bench",
-                                            "chaos", "incidents", "tasks", "secrets"])
+                                            "chaos", "soak", "incidents", "tasks", "secrets"])
     parser.add_argument("rest", nargs=argparse.REMAINDER,
                         help="extra arguments (test: passed to pytest; bench: see `python -m tools.stack bench "
-                             "--help`; chaos: see `python -m tools.chaos --help`)")
+                             "--help`; chaos: see `python -m tools.chaos --help`; soak: `python -m tools.stack soak "
+                             "--help`)")
     args = parser.parse_args(argv)
     try:
         settings = StackSettings()
@@ -242,6 +243,12 @@ def main(argv: list[str] | None = None) -> None:
             plan = soak.parse(args.rest)
             up(settings)
             sys.exit(soak.run(settings, plan))
+        elif args.command == "soak":
+            from tools.chaos import volume
+
+            plan = volume.parse(args.rest)
+            up(settings)
+            sys.exit(volume.run(settings, plan))
     except (StackError, MonitorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
