@@ -1,6 +1,6 @@
 """Analytics wiring: settings, routes, event subscriptions."""
 from runtime.service import Service
-from services.analytics import api, consumers, figures
+from services.analytics import api, consumers, db, figures
 from services.analytics.settings import AnalyticsSettings
 
 service = Service(
@@ -8,5 +8,6 @@ service = Service(
     api=api.router,
     subscriptions=consumers.SUBSCRIPTIONS,
     metrics=[figures.metrics],
+    retention=[db.retire_old_facts],
     web=api.WEB,
 )

@@ -200,3 +200,64 @@ def test_the_factory_forgets_production_finished_long_ago_and_keeps_what_is_stil
         with unit_of_work(sessions) as session:
             left = set(session.execute(select(factory_db.production_orders.c.request_id)).scalars())
         assert left == {"finished-lately", "still-to-make"}
+
+
+# Warehouse and Delivery: they hear of an order's end only when its work is undone (closed_orders)
+
+def test_the_warehouse_forgets_orders_whose_stock_it_released_long_ago_and_keeps_every_other_order(stack):
+    from services.warehouse import db
+    from services.warehouse.app import service
+
+    def order_with_everything(session, order_id: str, *, closed_at: datetime | None) -> None:
+        session.execute(insert(db.reservations).values(order_id=order_id, sku="KB-101", requested=2, reserved=1,
+                                                       picked=1, status="RELEASED" if closed_at else "RESERVED"))
+        session.execute(insert(db.backorders).values(id=f"b-{order_id}", order_id=order_id, sku="KB-101",
+                                                     quantity=1, status="WITHDRAWN" if closed_at else "OPEN"))
+        db.insert_shipment(session, f"s-{order_id}", order_id, 1, [("KB-101", 1)])
+        if closed_at:
+            session.execute(insert(db.closed_orders.table).values(order_id=order_id, closed_at=closed_at))
+
+    with migrated_database(stack, "warehouse") as sessions:
+        with unit_of_work(sessions) as session:
+            order_with_everything(session, "released-long-ago", closed_at=LONG_AGO)
+            order_with_everything(session, "released-lately", closed_at=LATELY)
+            order_with_everything(session, "never-released", closed_at=None)
+
+        assert forget_all(sessions, service.retention) == 1
+
+        kept = {"released-lately", "never-released"}
+        with unit_of_work(sessions) as session:
+            for table in (db.reservations, db.backorders, db.shipments):
+                assert set(session.execute(select(table.c.order_id)).scalars()) == kept, table.name
+            assert set(session.execute(select(db.shipment_lines.c.shipment_id)).scalars()) == {f"s-{o}" for o in kept}
+            assert set(session.execute(select(db.closed_orders.key)).scalars()) == {"released-lately"}
+
+
+def test_delivery_forgets_orders_whose_deliveries_it_called_back_long_ago_and_keeps_every_other_order(stack):
+    from services.delivery import db
+    from services.delivery.app import service
+
+    def order_with_everything(session, order_id: str, *, closed_at: datetime | None) -> None:
+        session.execute(insert(db.deliveries).values(
+            id=f"d-{order_id}", order_id=order_id, shipment_id=f"s-{order_id}", items=[], courier="courier-north",
+            status="CANCELLED" if closed_at else "DELIVERED", due_at=LONG_AGO, dispatched_at=LONG_AGO))
+        session.execute(insert(db.redispatches).values(element_instance_key=abs(hash(order_id)) % 10**9,
+                                                       delivery_id=f"d-{order_id}", courier="courier-south"))
+        session.execute(insert(db.refusals).values(order_id=order_id, shipment_id=f"s2-{order_id}", reason="no"))
+        if closed_at:
+            session.execute(insert(db.closed_orders.table).values(order_id=order_id, closed_at=closed_at))
+
+    with migrated_database(stack, "delivery") as sessions:
+        with unit_of_work(sessions) as session:
+            order_with_everything(session, "called-back-long-ago", closed_at=LONG_AGO)
+            order_with_everything(session, "called-back-lately", closed_at=LATELY)
+            order_with_everything(session, "delivered-long-ago", closed_at=None)
+
+        assert forget_all(sessions, service.retention) == 1
+
+        kept = {"called-back-lately", "delivered-long-ago"}
+        with unit_of_work(sessions) as session:
+            for table in (db.deliveries, db.refusals):
+                assert set(session.execute(select(table.c.order_id)).scalars()) == kept, table.name
+            assert set(session.execute(select(db.redispatches.c.delivery_id)).scalars()) == {f"d-{o}" for o in kept}
+            assert set(session.execute(select(db.closed_orders.key)).scalars()) == {"called-back-lately"}
