@@ -5,7 +5,9 @@ A job the engine already cancelled may still be running in a worker; together wi
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, func, select
+from datetime import timedelta
+
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -18,6 +20,8 @@ class ClosedKeys:
             table, metadata,
             Column(key, String(36), primary_key=True),
             Column("closed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            # What the retention removes, the longest closed first.
+            Index(f"{table}_by_age", "closed_at"),
         )
         self.key = self.table.c[key]
         # Built once: every job of an order asks, and building a statement costs more CPU than running it.
@@ -29,3 +33,14 @@ class ClosedKeys:
 
     def is_closed(self, session: Connection, key: str) -> bool:
         return session.execute(self._find, {"key": key}).first() is not None
+
+    def closed_before(self, session: Connection, kept_for: timedelta, batch: int) -> list[str]:
+        """Up to `batch` keys closed more than `kept_for` ago, the longest closed first, locked until the transaction
+        ends (another replica's retention round takes others)."""
+        closed_at = self.table.c.closed_at
+        return session.execute(select(self.key).where(closed_at < func.now() - kept_for).order_by(closed_at)
+                               .limit(batch).with_for_update(skip_locked=True)).scalars().all()
+
+    def forget(self, session: Connection, keys: list[str]) -> None:
+        """Only once no late work for these keys can come any more: it would no longer be a no-op."""
+        session.execute(delete(self.table).where(self.key.in_(keys)))

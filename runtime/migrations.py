@@ -117,3 +117,19 @@ def create_closed_keys_table(table: str, key: str) -> None:
 
 def drop_closed_keys_table(table: str) -> None:
     op.drop_table(table)
+
+
+def create_index_concurrently(name: str, table: str, columns: list, **options) -> None:
+    """Build an index without blocking writes to `table` (a table that grows with orders takes a while).
+
+    Outside the migration's transaction, which CONCURRENTLY requires; a build that was interrupted leaves an
+    invalid index behind, so whatever has the name is dropped first and built again.
+    """
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+        op.create_index(name, table, columns, postgresql_concurrently=True, **options)
+
+
+def drop_index_concurrently(name: str, table: str) -> None:
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)

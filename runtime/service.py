@@ -36,10 +36,12 @@ from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
-# How often the outbox and inbox retention looks for rows past their time (at once again while it finds some).
+# How often the retention looks for rows past their time (at once again while it finds some).
 RETENTION_POLL_SECONDS = 300
 
 BackgroundLoop = Callable[[threading.Event], None]
+# Removes up to a batch of the service's finished rows older than the given age; returns how many went.
+Forget = Callable[[Connection, timedelta], int]
 WEB_PATH = "/web"
 
 
@@ -61,6 +63,9 @@ class Service:
     projection: RecordHandler | None = None
     # Extra loops, given the engine and the wakeups, e.g. the delivery service's simulated courier.
     background: list[Callable[[Engine, Wakeups], BackgroundLoop]] = field(default_factory=list)
+    # What the retention loop removes beside the outbox and inbox rows: the service's finished history, kept for
+    # its settings' `history_retention_days`.
+    retention: list[Forget] = field(default_factory=list)
     # Metric families of the service's own, read from its database when Prometheus scrapes `/metrics`.
     metrics: list[ReadMetrics] = field(default_factory=list)
     # A folder of browser assets served under WEB_PATH: its package.json names the npm libraries
@@ -162,8 +167,10 @@ def create_app(service: Service) -> FastAPI:
         if service.projection:
             loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
         def forget_old_rows(session: Connection) -> int:
+            history = timedelta(days=settings.history_retention_days)
             return (delete_published(session, timedelta(hours=settings.outbox_retention_hours))
-                    + forget_seen(session, timedelta(hours=settings.inbox_retention_hours)))
+                    + forget_seen(session, timedelta(hours=settings.inbox_retention_hours))
+                    + sum(forget(session, history) for forget in service.retention))
 
         retention = polling_loop("retention", forget_old_rows, RETENTION_POLL_SECONDS)
         loops += [make(service.sessions, service.wakeups) for make in [retention, *service.background]]

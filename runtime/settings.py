@@ -83,6 +83,9 @@ class ServiceSettings(BaseSettings):
     # How long the inbox remembers an event id. Keep it longer than Kafka keeps a record on the consumed and
     # dead-letter topics (7 days unless configured): an event that comes again later would be applied again.
     inbox_retention_hours: float = Field(default=14 * 24.0, gt=0)
+    # How long the service keeps what it holds of finished work (an ended process instance, a final order's steps,
+    # a fact past every chart) before its retention removes it; never anything an open order needs.
+    history_retention_days: float = Field(default=90.0, gt=0)
     consumer_group: str = ""
 
     def __init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:
@@ -102,6 +105,15 @@ class ServiceSettings(BaseSettings):
             return values
         return {"service_name": cls.service.name, "http_port": cls.service.port,
                 "database_url": local_database_url(cls.service.database), **values}
+
+    @model_validator(mode="after")
+    def _history_outlasts_the_inbox(self) -> ServiceSettings:
+        # An event that came again after the rows it concerns were removed would start them afresh (an order
+        # open forever in the figures, a second production run): only the inbox recognises it until then.
+        if self.history_retention_days * 24 < self.inbox_retention_hours:
+            raise ValueError(f"history_retention_days ({self.history_retention_days}) must cover "
+                             f"inbox_retention_hours ({self.inbox_retention_hours} h)")
+        return self
 
     def oidc_endpoint(self, name: str) -> str:
         """One of the provider's OpenID Connect endpoints as browsers reach it: `auth`, `token`, `certs`."""

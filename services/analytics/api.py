@@ -15,6 +15,7 @@ from runtime.db import unit_of_work
 from runtime.http import Sessions
 from runtime.metrics import AtMostEvery, ReadAtScrape, exposition
 from services.analytics import figures
+from services.analytics.domain import LONGEST_WINDOW
 
 router = APIRouter(tags=["analytics"])
 # The page and its libraries (package.json: Chart.js), served under runtime.service.WEB_PATH by app.py.
@@ -36,7 +37,8 @@ class DurationBin(BaseModel):
 
 
 class LeadTime(BaseModel):
-    count: int = Field(description="orders delivered")
+    count: int = Field(description="orders delivered, of those whose facts are kept (an order that ended more than "
+                                   "FULFIL_ANALYTICS_HISTORY_RETENTION_DAYS ago counts in the totals only)")
     p50: float | None = Field(description="seconds from placed to the last delivery; null before any")
     p95: float | None = Field(description="seconds")
     histogram: list[DurationBin] = Field(description="orders per lead-time bin, from the shortest to the longest")
@@ -89,7 +91,7 @@ class Figures(BaseModel):
 
 @router.get("/figures", response_model=Figures, dependencies=[allow(OPERATOR)])
 def get_figures(all_sessions: Sessions,
-                minutes: Annotated[int, Query(ge=5, le=7 * 24 * 60, description=(
+                minutes: Annotated[int, Query(ge=5, le=LONGEST_WINDOW // timedelta(minutes=1), description=(
                     "how far back `over_time` reaches; its buckets widen with it (1 minute up to an hour, "
                     "at most 60 buckets)"))] = int(figures.DEFAULT_WINDOW.total_seconds()) // 60) -> dict:
     with unit_of_work(all_sessions) as session:

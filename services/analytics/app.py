@@ -1,11 +1,12 @@
 """Analytics wiring: settings, routes, event subscriptions."""
 from runtime.service import Service
-from services.analytics import api, consumers
+from services.analytics import api, consumers, db
 from services.analytics.settings import AnalyticsSettings
 
 service = Service(
     settings=AnalyticsSettings(),
     api=api.router,
     subscriptions=consumers.SUBSCRIPTIONS,
+    retention=[db.retire_old_facts],
     web=api.WEB,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from itertools import repeat
 
@@ -15,6 +15,8 @@ BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 DURATION_BIN_SECONDS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
                         43200, 86400)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The longest a chart reaches back (`GET /figures?minutes=`): the facts must outlast it.
+LONGEST_WINDOW = timedelta(days=7)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -118,3 +120,37 @@ class TimeAxis:
         wins = self.counts(at for at, won in outcomes if won)
         tries = self.counts(at for at, _ in outcomes)
         return [share(w, t) for w, t in zip(wins, tries, strict=True)]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the all-time figures count. The retention adds the facts it removes to stored totals, so the figures
+    stay what they were; only the lead time covers just the orders still kept."""
+
+    placed: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    delivery_failed: int = 0
+    # Orders whose reservation outcome is known, and of those the ones fully reserved at once.
+    reserved: int = 0
+    fully_reserved: int = 0
+    produced_units: int = 0
+    deadline_breaches: int = 0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def totals_of(orders: Sequence, production: Sequence, breaches: Sequence) -> Totals:
+    """The totals of facts: order rows (placed_at, first_pass_full, completed_at, cancelled_at, delivery_failed_at),
+    production rows (quantity) and deadline breaches."""
+    reserved = [o for o in orders if o.first_pass_full is not None]
+    return Totals(
+        placed=sum(1 for o in orders if o.placed_at), completed=sum(1 for o in orders if o.completed_at),
+        cancelled=sum(1 for o in orders if o.cancelled_at),
+        delivery_failed=sum(1 for o in orders if o.delivery_failed_at),
+        reserved=len(reserved), fully_reserved=sum(1 for o in reserved if o.first_pass_full),
+        produced_units=sum(p.quantity for p in production), deadline_breaches=len(breaches))

@@ -9,44 +9,44 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy.engine import Connection
 
 from services.analytics import db
-from services.analytics.domain import TimeAxis, duration_histogram, percentile, share
+from services.analytics.domain import TimeAxis, duration_histogram, percentile, share, totals_of
 
 DEFAULT_WINDOW = timedelta(hours=1)
 
 
 def compute(session: Connection, now: datetime | None = None, window: timedelta = DEFAULT_WINDOW) -> dict:
     now = now or datetime.now(timezone.utc)
+    retired = db.retired_totals_of(session)  # first: the retention's round is seen whole or not at all
     orders = db.all_rows(session, db.order_facts)
     backorders = db.all_rows(session, db.backorder_facts)
     production = db.all_rows(session, db.production_facts)
     breaches = db.all_rows(session, db.deadline_breaches)
     lead_times = [(o.delivered_at - o.placed_at).total_seconds() for o in orders if o.placed_at and o.delivered_at]
-    reserved = [o for o in orders if o.first_pass_full is not None]
+    totals = retired + totals_of(orders, production, breaches)
     open_backorders = [b for b in backorders if b.closed_at is None]
     backorder_ages = [(now - b.requested_at).total_seconds() for b in open_backorders]
     axis = TimeAxis.ending_now(now, window)
     return {
         "as_of": now,
         "orders": {
-            "placed": len([o for o in orders if o.placed_at]),
-            "completed": len([o for o in orders if o.completed_at]),
-            "cancelled": len([o for o in orders if o.cancelled_at]),
-            "delivery_failed": len([o for o in orders if o.delivery_failed_at]),
+            "placed": totals.placed,
+            "completed": totals.completed,
+            "cancelled": totals.cancelled,
+            "delivery_failed": totals.delivery_failed,
             "open": len([o for o in orders if o.placed_at and not _ended_at(o)]),
         },
         "lead_time_seconds": {"count": len(lead_times), "p50": percentile(lead_times, 50),
                               "p95": percentile(lead_times, 95), "histogram": _bins(lead_times)},
-        "first_pass_fill_rate": {"fully_reserved": len([o for o in reserved if o.first_pass_full]),
-                                 "reserved": len(reserved),
-                                 "rate": share(len([o for o in reserved if o.first_pass_full]), len(reserved))},
+        "first_pass_fill_rate": {"fully_reserved": totals.fully_reserved, "reserved": totals.reserved,
+                                 "rate": share(totals.fully_reserved, totals.reserved)},
         "open_backorders": {
             "count": len(open_backorders),
             "oldest_age_seconds": max(backorder_ages, default=None),
             "units": sum(b.quantity for b in open_backorders),
             "age_histogram": _bins(backorder_ages),
         },
-        "factory": {"produced_units": sum(p.quantity for p in production)},
-        "delivery_deadline_breaches": len(breaches),
+        "factory": {"produced_units": totals.produced_units},
+        "delivery_deadline_breaches": totals.deadline_breaches,
         "over_time": _over_time(axis, orders, backorders, production, breaches),
     }
 

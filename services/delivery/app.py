@@ -1,6 +1,6 @@
 """Delivery wiring: settings, routes, job handlers, the simulated courier."""
 from runtime.service import Service
-from services.delivery import api, courier, workers
+from services.delivery import api, courier, db, workers
 from services.delivery.settings import DeliverySettings
 
 settings = DeliverySettings()
@@ -11,4 +11,5 @@ service = Service(
     jobs=workers.handlers,
     job_dependencies={"order_api": workers.order_api_client(settings)},
     background=[courier.make_courier(settings.courier_poll_seconds)],
+    retention=[db.forget_closed_orders],
 )

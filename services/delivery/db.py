@@ -1,9 +1,9 @@
 """Delivery tables and the queries the service needs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint
@@ -51,6 +51,8 @@ redispatches = Table(
     Column("delivery_id", String(36), nullable=False),
     Column("courier", String(100), nullable=False),
     Column("redispatched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The retention removes a delivery's hand-overs with it.
+    Index("redispatches_by_delivery", "delivery_id"),
 )
 
 # The statements of every delivery's path, built once: building one costs SQLAlchemy more CPU than running it.
@@ -136,3 +138,21 @@ def insert_redispatch(session: Connection, **values) -> None:
 
 # Marks orders whose work was undone (see runtime.closing).
 closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")
+
+
+def forget_closed_orders(session: Connection, kept_for: timedelta, batch: int = 200) -> int:
+    """Remove every row of up to `batch` orders whose deliveries were called back more than `kept_for` ago, with
+    their closed mark; returns how many orders went.
+
+    Called back means the order was cancelled or its delivery failed. Any other order keeps its deliveries: the
+    service never hears that it completed, and an open order's compensation asks which shipments were delivered.
+    """
+    order_ids = closed_orders.closed_before(session, kept_for, batch)
+    if not order_ids:
+        return 0
+    of_orders = select(deliveries.c.id).where(deliveries.c.order_id.in_(order_ids))
+    session.execute(delete(redispatches).where(redispatches.c.delivery_id.in_(of_orders)))
+    for table in (deliveries, refusals):
+        session.execute(delete(table).where(table.c.order_id.in_(order_ids)))
+    closed_orders.forget(session, order_ids)
+    return len(order_ids)

@@ -1,6 +1,6 @@
 """Factory wiring: settings, routes, event subscriptions, the production line."""
 from runtime.service import Service
-from services.factory import api, consumers, production
+from services.factory import api, consumers, db, production
 from services.factory.settings import FactorySettings
 
 settings = FactorySettings()
@@ -10,4 +10,5 @@ service = Service(
     api=api.router,
     subscriptions=consumers.subscriptions(settings.production_seconds),
     background=[production.make_production_line(settings.production_poll_seconds)],
+    retention=[db.forget_finished_production],
 )

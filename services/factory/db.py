@@ -1,15 +1,32 @@
 """Factory tables and the queries the service needs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from services.factory.domain import UNSTARTED, ProductionOrder, ProductionStatus, line_runs
 
 metadata = MetaData()
+# Produced or withdrawn: nothing changes such a production order any more. Written out, so the retention's query
+# and its index share the condition to the letter.
+FINISHED = text(f"status <> '{UNSTARTED}'")
 
 production_orders = Table(
     "production_orders", metadata,
@@ -25,6 +42,8 @@ production_orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The replenishment-requested event this order came from: the causation of its items-produced.
     Column("requested_by_event", String(200)),
+    # What the retention removes, the oldest first.
+    Index("production_orders_finished", "created_at", postgresql_where=FINISHED),
 )
 
 
@@ -80,6 +99,17 @@ def save_if_unstarted(session: Connection, order: ProductionOrder) -> bool:
                              .values(status=order.status, expedited=order.expedited, due_at=order.due_at,
                                      produced_at=order.produced_at))
     return result.rowcount == 1
+
+
+def forget_finished_production(session: Connection, kept_for: timedelta, batch: int = 1000) -> int:
+    """Remove up to `batch` production orders requested more than `kept_for` ago and finished, oldest first; returns
+    how many went. One still to make stays however old; a late expedite or withdrawal of a removed one does nothing,
+    as for a finished one."""
+    oldest = (select(production_orders.c.request_id)
+              .where(FINISHED, production_orders.c.created_at < func.now() - kept_for)
+              .order_by(production_orders.c.created_at).limit(batch)
+              .with_for_update(skip_locked=True))  # another replica's round takes others
+    return session.execute(delete(production_orders).where(production_orders.c.request_id.in_(oldest))).rowcount
 
 
 def all_production_orders(session: Connection, limit: int, offset: int):

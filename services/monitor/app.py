@@ -3,7 +3,7 @@ from datetime import timedelta
 from functools import partial
 
 from runtime.service import Service, polling_loop
-from services.monitor import api, consumers, repairs
+from services.monitor import api, consumers, db, repairs
 from services.monitor.engine import Engine
 from services.monitor.settings import MonitorSettings
 
@@ -17,4 +17,5 @@ service = Service(
     projection=consumers.project,
     web=api.WEB,
     background=[polling_loop("stuck-job repair", restart_stuck_jobs, settings.repair_every_seconds)],
+    retention=[db.forget_ended_instances],
 )

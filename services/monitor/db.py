@@ -2,7 +2,9 @@
 and how each change of the projection (domain.py) lands in them."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, text, tuple_, update
+from datetime import timedelta
+
+from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, Table
@@ -77,6 +79,8 @@ instances = Table(
     Index("instances_by_state", "state", "started_at", "key"),
     Index("instances_by_definition", "definition_key", "state"),
     Index("instances_idle", "last_record_at", postgresql_where=ACTIVE),
+    # What the retention removes, the longest ended first.
+    Index("instances_by_end", "ended_at"),
 )
 
 element_instances = Table(
@@ -144,6 +148,30 @@ projected_positions = Table(
     Column("engine_partition", Integer, primary_key=True, autoincrement=False),
     Column("position", BigInteger, nullable=False),
 )
+
+
+def forget_ended_instances(session: Connection, kept_for: timedelta, batch: int = 200) -> int:
+    """Remove up to `batch` instances that ended more than `kept_for` ago with every row about them; returns how
+    many went.
+
+    An active instance keeps everything, and so do the instances it called, which its page lists. A record about
+    a removed instance that comes again is recognised by its position (projected_positions) and not applied.
+    """
+    parent = instances.alias("parent")
+    calling_active = select(parent.c.key).where(parent.c.key == instances.c.parent_key,
+                                                parent.c.state == InstanceState.ACTIVE)
+    ended = session.execute(
+        select(instances.c.key)
+        .where(instances.c.ended_at < func.now() - kept_for, ~calling_active.exists())
+        .order_by(instances.c.ended_at).limit(batch)
+        .with_for_update(skip_locked=True)  # another replica's round takes others
+    ).scalars().all()
+    if not ended:
+        return 0
+    for table in (element_instances, taken_flows, incidents, user_tasks, variables):
+        session.execute(delete(table).where(table.c.instance_key.in_(ended)))
+    session.execute(delete(instances).where(instances.c.key.in_(ended)))
+    return len(ended)
 
 
 def projected_positions_of(session: Connection, partitions: set[tuple[int, int]]) -> dict[tuple[int, int], int]:

@@ -1,4 +1,6 @@
 """Process monitor settings (FULFIL_MONITOR_* environment variables)."""
+from pydantic import Field
+
 from contracts.registry import MONITOR, ORDER
 from runtime.settings import ServiceSettings
 
@@ -14,3 +16,6 @@ class MonitorSettings(ServiceSettings, service=MONITOR):
     # (services.monitor.repairs): longer than a job's timeout plus the longest wait between its retries.
     restart_stuck_jobs_after_seconds: float = 600
     repair_every_seconds: float = 30
+    # An ended instance's rows stay this long: the engine's detail is for operating now; the order keeps its
+    # history in the Order service.
+    history_retention_days: float = Field(default=30.0, gt=0)

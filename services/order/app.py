@@ -3,7 +3,7 @@ from datetime import timedelta
 from functools import partial
 
 from runtime.service import Service, polling_loop
-from services.order import api, consumers, reconciler, workers
+from services.order import api, consumers, db, reconciler, workers
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
 
@@ -17,4 +17,5 @@ service = Service(
     jobs=workers.handlers,
     subscriptions=consumers.SUBSCRIPTIONS,
     background=[polling_loop("reconciler", reconcile, settings.reconcile_every_seconds)],
+    retention=[db.forget_steps_of_final_orders],
 )

@@ -25,6 +25,9 @@ class OrderStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.DELIVERY_FAILED})
+# What the timeline of an order final for longer than the retention keeps: how it began and how it ended (the
+# closing entry and any after it, an erasure say). The steps in between go; the order itself stays.
+TIMELINE_SUMMARY = frozenset({OrderStatus.PLACED}) | FINAL_STATUSES
 
 
 class ShipmentStage(StrEnum):

@@ -1,6 +1,6 @@
 """Warehouse wiring: settings, routes, job handlers, event subscriptions."""
 from runtime.service import Service
-from services.warehouse import api, consumers, workers
+from services.warehouse import api, consumers, db, workers
 from services.warehouse.settings import WarehouseSettings
 
 service = Service(
@@ -8,4 +8,5 @@ service = Service(
     api=api.router,
     jobs=workers.handlers,
     subscriptions=consumers.SUBSCRIPTIONS,
+    retention=[db.forget_closed_orders],
 )

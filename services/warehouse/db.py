@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table, UniqueConstraint
@@ -257,3 +258,22 @@ def flag_expedited(session: Connection, order_id: str) -> list:
 
 # Marks orders whose work was undone (see runtime.closing).
 closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")
+
+
+def forget_closed_orders(session: Connection, kept_for: timedelta, batch: int = 200) -> int:
+    """Remove every row of up to `batch` orders whose stock was released more than `kept_for` ago, with their closed
+    mark; returns how many orders went.
+
+    Released means the order was cancelled or its delivery failed: nothing of it is reserved, packed or awaited any
+    more. An order that completed keeps its rows: the warehouse never hears of that end, and an open order's
+    compensation reads its reservations and shipments.
+    """
+    order_ids = closed_orders.closed_before(session, kept_for, batch)
+    if not order_ids:
+        return 0
+    shipped = select(shipments.c.id).where(shipments.c.order_id.in_(order_ids))
+    session.execute(delete(shipment_lines).where(shipment_lines.c.shipment_id.in_(shipped)))
+    for table in (shipments, backorders, reservations):
+        session.execute(delete(table).where(table.c.order_id.in_(order_ids)))
+    closed_orders.forget(session, order_ids)
+    return len(order_ids)
