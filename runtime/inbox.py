@@ -37,6 +37,9 @@ EventHandler = Callable[[Connection, Any, Envelope], None]
 RecordHandler = Callable[[Connection, list[Message]], list[str]]
 # Headers a dead letter carries besides the original ones: dlt_reason, dlt_consumer, dlt_topic, ...
 DLT_PREFIX = "dlt_"
+# On a record put back from a dead-letter topic (tools/dead_letters.py): the dead letter's id. A consumer that
+# de-duplicates by position has moved past the record meanwhile, and would otherwise skip it as seen.
+PUT_BACK = DLT_PREFIX + "put_back"
 # Attempts at a record that fails for a reason other than an unreachable dependency.
 MAX_ATTEMPTS = 5
 # How often the consumer's lag per partition is refreshed for /metrics.
@@ -44,6 +47,11 @@ STATISTICS_INTERVAL_MS = 5_000
 # An unreachable or overloaded dependency: lock and statement timeouts, lost connections, a broker down.
 TRANSIENT = (sql.OperationalError, sql.InterfaceError, sql.TimeoutError, sql.DisconnectionError,
              KafkaException, ConnectionError, TimeoutError)
+
+
+def was_put_back(message: Message) -> bool:
+    """Whether the record is a dead letter put back on its topic, which its consumer never applied."""
+    return any(name == PUT_BACK for name, _ in message.headers() or [])
 
 
 def is_transient(error: BaseException) -> bool:
@@ -260,7 +268,8 @@ class EventConsumer(RecordConsumer):
 class ProjectingConsumer(RecordConsumer):
     """Records that are not CloudEvents, applied by `project` a batch at a time in one unit of work (one record
     at a time while a batch that failed is retried). There is no inbox entry: `project` must give a
-    redelivered record no second effect itself (e.g. by the record's position)."""
+    redelivered record no second effect itself (e.g. by the record's position), but apply one that
+    `was_put_back` from the dead letters, which it refused before."""
 
     batch_size = 500
 

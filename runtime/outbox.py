@@ -305,7 +305,26 @@ def next_in_line(waiting: list[tuple[str, int]], mine: set[int]) -> set[int]:
     return ready
 
 
+def by_place_in_key(rows: list) -> list[list]:
+    """`rows` (in seq order) in waves: every key's first row, then every key's second, and so on."""
+    waves: list[list] = []
+    place: dict[str, int] = {}
+    for row in rows:
+        at = place[row.key] = place.get(row.key, -1) + 1
+        if at == len(waves):
+            waves.append([])
+        waves[at].append(row)
+    return waves
+
+
 class KafkaLane(OutboxLane):
+    """Publishes a batch a wave at a time: every key's first row, then every key's second, and so on.
+
+    Kafka acknowledges each record on its own, so a key's next record could land while the one before it failed
+    (and would go out after it on the next round): a key's next row is produced only once the one before it was
+    acknowledged, and a key whose row failed waits for the next round while the other keys go on.
+    """
+
     destination = "kafka"
 
     def __init__(self, sessions: Engine, producer: Producer, poll_seconds: float,
@@ -315,6 +334,21 @@ class KafkaLane(OutboxLane):
 
     def publish(self, rows: list, session: Connection) -> dict[int, str]:
         failed: dict[int, str] = {}
+        held: dict[str, str] = {}  # a key whose row failed -> why; its later rows wait for the next round
+        for wave in by_place_in_key(rows):
+            sending = [row for row in wave if row.key not in held]
+            if sending:
+                failed.update(self.produce_wave(sending))
+            for row in wave:
+                if row.key in held:
+                    failed[row.seq] = held[row.key]
+                elif row.seq in failed:
+                    held[row.key] = failed[row.seq]
+        return failed
+
+    def produce_wave(self, rows: list) -> dict[int, str]:
+        """Produces one row per key and waits for Kafka to acknowledge them; returns the failed rows' seq -> error."""
+        failed: dict[int, str] = {}
 
         def delivered(seq: int):
             def on_delivery(error, _message) -> None:
@@ -322,13 +356,14 @@ class KafkaLane(OutboxLane):
                     failed[seq] = f"KafkaError: {error}"
             return on_delivery
 
-        try:
-            for row in rows:
+        for row in rows:
+            try:
                 message = _envelope_from_row(row.payload).to_kafka()
                 self.producer.produce(row.topic, key=message.key, value=message.value,
                                       headers=list(message.headers.items()), on_delivery=delivered(row.seq))
-        finally:
-            remaining = self.producer.flush(KAFKA_TIMEOUT_SECONDS)
+            except Exception as exc:  # refused at once (too large, queue full): only this row's key waits
+                failed[row.seq] = f"{type(exc).__name__}: {exc}"
+        remaining = self.producer.flush(KAFKA_TIMEOUT_SECONDS)
         if remaining:
             # Not acknowledged in time: all stay unpublished; the idempotent producer drops resends.
             return {row.seq: f"{remaining} records not acknowledged by Kafka" for row in rows}

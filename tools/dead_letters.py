@@ -3,7 +3,9 @@
 A dead letter is the original record (key, value, headers) plus `dlt_*` headers that say which
 consumer refused it, why, and where it came from (see `runtime.inbox`). Putting it back publishes
 the original record on its source topic again: every consumer of that topic sees it, and those
-that had already applied it skip it through their inbox.
+that had already applied it skip it through their inbox. The record carries the dead letter's id
+(`runtime.inbox.PUT_BACK`): the monitor, which de-duplicates by the engine's position and has applied
+later records since, would otherwise skip it as seen.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import datetime, timezone
 from confluent_kafka import Consumer, TopicPartition
 
 from contracts.registry import CONSUMERS, SERVICES
-from runtime.inbox import DLT_PREFIX
+from runtime.inbox import DLT_PREFIX, PUT_BACK
 from runtime.outbox import kafka_producer
 
 CONSUMER_NAMES = tuple(c.name for c in CONSUMERS)
@@ -62,10 +64,14 @@ def _from_record(consumer: str, record) -> DeadLetter:
 
 def read(bootstrap: str, consumers: tuple[str, ...] = CONSUMER_NAMES, timeout: float = 10) -> list[DeadLetter]:
     """Every dead letter of the given consumers, oldest first per partition; commits nothing."""
+    return read_topics(bootstrap, {SERVICES[c].dead_letter_topic: c for c in consumers}, timeout)
+
+
+def read_topics(bootstrap: str, consumer_of: dict[str, str], timeout: float = 10) -> list[DeadLetter]:
+    """Every dead letter on these dead-letter topics (each to the consumer whose it is); commits nothing."""
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dead-letter-reader-{uuid.uuid4()}",
                        "enable.auto.commit": False, "fetch.wait.max.ms": 50})
     try:
-        consumer_of = {SERVICES[c].dead_letter_topic: c for c in consumers}
         metadata = reader.list_topics(timeout=timeout).topics
         missing = [topic for topic in consumer_of if topic not in metadata]
         if missing:
@@ -108,8 +114,14 @@ def put_back(bootstrap: str, dead_letter_id: str) -> DeadLetter:
     letter = next((d for d in read(bootstrap, (consumer,)) if d.id == dead_letter_id), None)
     if letter is None:
         raise UnknownDeadLetter(f"no dead letter {dead_letter_id}; `fulfil dead-letters list` shows them")
+    republish(bootstrap, letter)
+    return letter
+
+
+def republish(bootstrap: str, letter: DeadLetter) -> None:
+    """The dead letter's original record, on its source topic again, marked as put back."""
     producer = kafka_producer(bootstrap)
-    producer.produce(letter.source_topic, key=letter.key, value=letter.value, headers=letter.headers)
+    producer.produce(letter.source_topic, key=letter.key, value=letter.value,
+                     headers=[*letter.headers, (PUT_BACK, letter.id.encode())])
     if producer.flush(15):
         raise RuntimeError(f"{letter.source_topic} did not acknowledge the record")
-    return letter

@@ -69,7 +69,7 @@ def place_order(session: Connection, *, customer_id: str, items: list[OrderLine]
         "accepts_partial": accepts_partial,
     })
     if idempotency_key:
-        existing = db.find_by_idempotency_key(session, idempotency_key)
+        existing = db.find_by_idempotency_key(session, customer_id, idempotency_key)
         if existing is not None:
             check_idempotent_retry(existing.request_fingerprint, fingerprint)
             return Placed(existing.id, created=False)

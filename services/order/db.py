@@ -42,7 +42,8 @@ orders = Table(
     # Facts reported by the other services; the status is derived from them (domain.status_of).
     Column("reserved", Boolean, nullable=False, server_default="false"),
     Column("backorder_open", Boolean, nullable=False, server_default="false"),
-    Column("idempotency_key", String(200), unique=True),
+    # The customer's own key: unique per customer, so a key another customer happens to use is no conflict.
+    Column("idempotency_key", String(200)),
     Column("request_fingerprint", String(64), nullable=False),
     Column("process_instance_key", BigInteger),
     # The order's cancellation request, if any, and its outcome (domain.Cancellation).
@@ -55,6 +56,8 @@ orders = Table(
     Column("personal_data_erased_at", DateTime(timezone=True)),
     # A customer's own orders, newest first (GET /orders with a customer's token).
     Index("ix_orders_customer_created", "customer_id", "created_at"),
+    # Settles a race between two requests with one key (runtime.db.again_if_raced runs the loser again).
+    Index("uq_orders_customer_idempotency_key", "customer_id", "idempotency_key", unique=True),
     # Open orders by how long they have been idle: the reconciler's candidates, however many orders are final.
     Index("ix_orders_open_idle", "updated_at", "id",
           postgresql_where=text("status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')")),
@@ -94,7 +97,8 @@ order_timeline = Table(
 _INSERT_ORDER = insert(orders)
 _INSERT_LINES = insert(order_lines)
 _INSERT_TIMELINE = insert(order_timeline)
-_BY_IDEMPOTENCY_KEY = select(orders).where(orders.c.idempotency_key == bindparam("key"))
+_BY_IDEMPOTENCY_KEY = select(orders).where(orders.c.customer_id == bindparam("customer_id"),
+                                           orders.c.idempotency_key == bindparam("key"))
 _ORDER = select(orders).where(orders.c.id == bindparam("order_id"))
 _ORDER_LOCKED = _ORDER.with_for_update()
 _UNITS_ORDERED = (select(func.coalesce(func.sum(order_lines.c.quantity), 0))
@@ -151,8 +155,9 @@ def insert_order(session: Connection, *, order_id: str, customer_id: str, shippi
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
 
 
-def find_by_idempotency_key(session: Connection, key: str):
-    return session.execute(_BY_IDEMPOTENCY_KEY, {"key": key}).first()
+def find_by_idempotency_key(session: Connection, customer_id: str, key: str):
+    """The customer's order placed with this key, if any."""
+    return session.execute(_BY_IDEMPOTENCY_KEY, {"customer_id": customer_id, "key": key}).first()
 
 
 def get_order(session: Connection, order_id: str, *, for_update: bool = False):

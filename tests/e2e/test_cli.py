@@ -7,6 +7,7 @@ import uuid
 
 from confluent_kafka import Producer
 
+from runtime.inbox import PUT_BACK
 from tests.conftest import INJECTED_BY_TEST, eventually
 from tests.e2e.conftest import read_events
 from tools import dead_letters
@@ -77,9 +78,10 @@ def test_an_operator_lists_a_dead_letter_with_its_reason_and_puts_it_back_on_its
     put_back = fulfil("dead-letters", "put-back", letter.id)
     assert put_back.returncode == 0, put_back.stderr
     assert put_back.stdout.strip() == f"{letter.id} is back on delivery.events; its consumers will see it again"
-    # Back on its topic exactly as it first arrived, without the dead-letter headers...
+    # Back on its topic as it first arrived, without the dead-letter headers but marked as put back...
     copies = read_events(stack, "delivery.events", key, expected=2)
-    assert [(c.value(), c.headers()) for c in copies] == [(b"{not json", original_headers)] * 2
+    assert [(c.value(), c.headers()) for c in copies] == [
+        (b"{not json", original_headers), (b"{not json", [*original_headers, (PUT_BACK, letter.id.encode())])]
     # ...and, its cause not being fixed, refused again by the consumer with the same reason.
     again = eventually(lambda: len(found := letters_of_order_consumer()) == 2 and found,
                        what="a second dead letter")

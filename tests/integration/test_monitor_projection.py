@@ -3,14 +3,16 @@ land once in its tables; a record that is no engine record is dead-lettered with
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from confluent_kafka import Producer
 from sqlalchemy import func, select
 
 from runtime.db import unit_of_work
-from runtime.inbox import ProjectingConsumer
+from runtime.inbox import ProjectingConsumer, RecordRejected
 from runtime.outbox import kafka_producer
 from services.monitor import db, queries
 from services.monitor.consumers import project
@@ -34,6 +36,7 @@ from tests.unit.monitor_records import (
     SHIPMENT_INSTANCE,
     engine_records,
 )
+from tools import dead_letters
 
 
 def publish(stack, topic: str, records: list[dict]) -> None:
@@ -92,6 +95,39 @@ def test_records_delivered_twice_are_projected_once_and_a_foreign_record_is_dead
     assert late.forms == {"DecideLateStock": "order-decision"}
     assert [(d.bpmn_process_id, d.active_instances) for d in definitions] == [
         ("order-fulfillment", 0), ("order-shipment", 0)]
+
+
+def test_a_record_put_back_from_the_dead_letters_is_projected_though_later_ones_were(stack, scratch_topic):
+    records = engine_records()
+    variables_of = Counter(r["key"] for r in records if r["valueType"] == "VARIABLE")
+    refused = next(r for r in records if r["valueType"] == "VARIABLE" and variables_of[r["key"]] == 1)
+    cannot_read_yet = threading.Event()  # until a fixed monitor is deployed
+    cannot_read_yet.set()
+
+    def project_until_fixed(session, messages):
+        if cannot_read_yet.is_set() and any(json.loads(m.value())["position"] == refused["position"]
+                                            for m in messages):
+            raise RecordRejected("the monitor cannot read this record yet")
+        return project(session, messages)
+
+    def projected(variable_key: int) -> bool:
+        with unit_of_work(sessions) as session:
+            return session.execute(select(db.variables.c.key).where(db.variables.c.key == variable_key)).first()
+
+    dead_letter_topic = f"{scratch_topic}.dead-letter"
+    with migrated_database(stack, "monitor") as sessions:
+        consumer = ProjectingConsumer(
+            project=project_until_fixed, name="monitor-test", bootstrap=stack.kafka_bootstrap,
+            group_id=f"monitor-test-{uuid.uuid4()}", topics=[scratch_topic], sessions=sessions,
+            dead_letter_topic=dead_letter_topic, producer=kafka_producer(stack.kafka_bootstrap))
+        publish(stack, scratch_topic, records)
+        with consuming(consumer):
+            eventually(lambda: count(sessions, db.variables) == len(variables_of) - 1,
+                       what="every variable but the refused one projected")
+            cannot_read_yet.clear()
+            [letter] = dead_letters.read_topics(stack.kafka_bootstrap, {dead_letter_topic: "monitor-test"})
+            dead_letters.republish(stack.kafka_bootstrap, letter)
+            eventually(lambda: projected(refused["key"]), what="the record put back projected")
 
 
 def test_an_active_instance_idle_too_long_is_stalled_and_its_caller_is_not(stack):

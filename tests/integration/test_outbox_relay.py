@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError
 from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select, update
 
@@ -126,6 +126,41 @@ def test_a_key_held_by_another_relay_waits_while_other_keys_go(stack, scratch_se
         other_replica.close()
     assert first is not None
     assert relay_for(stack, scratch_sessions).relay_batch() == 2
+
+
+class FailingFirstOf:
+    """The real producer, except that the first record of `key` fails as an unreachable partition leader would."""
+
+    def __init__(self, producer, key: str) -> None:
+        self.producer = producer
+        self.failing = key
+
+    def produce(self, topic, *, key, on_delivery, **record) -> None:
+        if key == self.failing:
+            self.failing = None
+            on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)
+            return
+        self.producer.produce(topic, key=key, on_delivery=on_delivery, **record)
+
+    def flush(self, timeout=None) -> int:
+        return self.producer.flush(timeout)
+
+
+def test_a_key_whose_event_failed_waits_alone_and_keeps_its_order(stack, scratch_sessions, scratch_topic):
+    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    with unit_of_work(scratch_sessions) as session:
+        for order_id, grams in (("o-a", 1), ("o-b", 2), ("o-a", 3), ("o-b", 4)):
+            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=grams))
+    producer = kafka_producer(stack.kafka_bootstrap)
+    assert KafkaLane(scratch_sessions, FailingFirstOf(producer, "o-a"), poll_seconds=0.1).relay_batch() == 2
+    with unit_of_work(scratch_sessions) as session:
+        waiting = session.execute(select(outbox.c.payload).where(outbox.c.published_at.is_(None))
+                                  .order_by(outbox.c.seq)).scalars()
+        assert [p["data"]["grams"] for p in waiting] == [1, 3], "o-a's second event waits for its first"
+    assert KafkaLane(scratch_sessions, producer, poll_seconds=0.1).relay_batch() == 2
+    envelopes = [Envelope.from_kafka(r.headers(), r.key(), r.value()) for r in records_on(stack, scratch_topic)]
+    grams_of = {key: [e.data["grams"] for e in envelopes if e.subject == key] for key in ("o-a", "o-b")}
+    assert grams_of == {"o-a": [1, 3], "o-b": [2, 4]}
 
 
 def test_a_zeebe_message_past_its_ttl_is_marked_expired_not_published(stack, scratch_sessions):

@@ -3,9 +3,10 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+from confluent_kafka import KafkaError, KafkaException
 from pyzeebe.errors import ZeebeBackPressureError
 
-from runtime.outbox import AdaptiveLimit, ZeebeLane, next_in_line, remaining_ttl_ms
+from runtime.outbox import AdaptiveLimit, KafkaLane, ZeebeLane, next_in_line, remaining_ttl_ms
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -92,3 +93,59 @@ def test_the_limit_halves_on_back_pressure_and_grows_back_one_by_one():
     for _ in range(10):
         limit.pushed_back()
     assert limit.limit == 1
+
+
+class RecordingProducer:
+    """Stands in for the Kafka producer: acknowledges on flush what it was given, except the events named failing
+    (a delivery error) or refused (produce raises, as for a record too large)."""
+
+    def __init__(self, failing: set[str] = frozenset(), refused: set[str] = frozenset()) -> None:
+        self.failing = failing
+        self.refused = refused
+        self.produced: list[str] = []
+        self.acknowledged: list[str] = []
+        self.pending: list[tuple[str, object]] = []
+
+    def produce(self, _topic, *, key, value, headers, on_delivery) -> None:
+        event_id = dict(headers)["ce_id"].decode()
+        if event_id in self.refused:
+            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+        self.produced.append(event_id)
+        self.pending.append((event_id, on_delivery))
+
+    def flush(self, _timeout=None) -> int:
+        for event_id, on_delivery in self.pending:
+            if event_id in self.failing:
+                on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)
+            else:
+                self.acknowledged.append(event_id)
+                on_delivery(None, None)
+        self.pending = []
+        return 0
+
+
+def kafka_row(seq: int, event_id: str, key: str):
+    return SimpleNamespace(seq=seq, key=key, topic="some-events", payload={
+        "id": event_id, "type": "fulfilment.test.something.v1", "source": "/test", "subject": key,
+        "time": NOW.isoformat(), "correlation_id": key, "causation_id": None, "data": {}})
+
+
+def produce(producer, rows) -> dict[int, str]:
+    return KafkaLane(sessions=None, producer=producer, poll_seconds=0.1).publish(rows, session=None)
+
+
+def test_a_kafka_event_that_fails_holds_back_the_rest_of_its_key_only():
+    producer = RecordingProducer(failing={"a1"})
+    failed = produce(producer, [kafka_row(1, "a1", "order-a"), kafka_row(2, "b1", "order-b"),
+                                kafka_row(3, "a2", "order-a"), kafka_row(4, "b2", "order-b")])
+    assert set(failed) == {1, 3} and "timed out" in failed[1].lower()
+    assert "a2" not in producer.produced, "order-a's second event must not reach Kafka before its first"
+    assert producer.acknowledged == ["b1", "b2"]
+
+
+def test_a_kafka_event_the_producer_refuses_holds_back_its_key_and_not_the_batch():
+    producer = RecordingProducer(refused={"a1"})
+    failed = produce(producer, [kafka_row(1, "a1", "order-a"), kafka_row(2, "b1", "order-b"),
+                                kafka_row(3, "a2", "order-a")])
+    assert set(failed) == {1, 3} and "MSG_SIZE_TOO_LARGE" in failed[1]
+    assert producer.produced == ["b1"]
