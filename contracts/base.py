@@ -11,21 +11,36 @@ from pydantic.alias_generators import to_camel
 
 class Event(BaseModel):
     """Payload of one event type; `event_type` is its versioned CloudEvents type, given where the class is
-    declared: `class OrderPlaced(Event, event_type="fulfilment.order.placed.v1")`.
+    declared: `class OrderPlaced(OrderEvent, event_type="fulfilment.order.placed.v1")`.
 
-    Every event is about one order: its id is the CloudEvents subject and the Kafka key, so all
-    events of an order stay in one partition, in order.
+    Every event is about one subject (an order, a SKU): its id is the CloudEvents subject, the correlation id
+    and the Kafka key, so all events about one subject stay in one partition, in order.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     event_type: ClassVar[str]
-
-    order_id: str
+    # What the subject is, in words: the event catalog says so for each event type.
+    subject_is: ClassVar[str]
 
     def __init_subclass__(cls, event_type: str | None = None, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if event_type is not None:
+            if cls.subject is Event.subject or not hasattr(cls, "subject_is"):
+                raise TypeError(f"{cls.__name__} does not say what it is about: derive it from OrderEvent, or give it "
+                                "a `subject` and a `subject_is`")
             cls.event_type = event_type
+
+    @property
+    def subject(self) -> str:
+        raise NotImplementedError
+
+
+class OrderEvent(Event):
+    """An event about one order, which nearly every event is."""
+
+    subject_is: ClassVar[str] = "the order id"
+
+    order_id: str
 
     @property
     def subject(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import Event, JobInput, Line, Message, OrderJob, Variables
+from contracts.base import JobInput, Line, Message, OrderEvent, OrderJob, Variables
 from contracts.registry import DELIVERY
 
 SERVICE = DELIVERY
@@ -11,7 +11,7 @@ SERVICE = DELIVERY
 # --- events on delivery.events --------------------------------------------------------------------------
 
 
-class _DeliveryOfShipment(Event):
+class _DeliveryOfShipment(OrderEvent):
     """What every event about one delivery names: the delivery and the shipment it carries."""
 
     delivery_id: str
@@ -36,7 +36,7 @@ class DeliveryCancelled(_DeliveryOfShipment, event_type="fulfilment.delivery.can
     """The order was cancelled before the parcel arrived: the courier was called back."""
 
 
-class DeliveryRefused(Event, event_type="fulfilment.delivery.refused.v1"):
+class DeliveryRefused(OrderEvent, event_type="fulfilment.delivery.refused.v1"):
     """No courier would take the shipment; the process returns the goods to stock."""
 
     shipment_id: str

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pydantic import PositiveInt
 
-from contracts.base import Event
+from contracts.base import OrderEvent
 from contracts.registry import FACTORY
 
 SERVICE = FACTORY
 
 
-class ItemsProduced(Event, event_type="fulfilment.factory.items-produced.v1"):
+class ItemsProduced(OrderEvent, event_type="fulfilment.factory.items-produced.v1"):
     request_id: str
     sku: str
     quantity: PositiveInt

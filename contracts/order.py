@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import Event, Line, Message, OrderJob, Variables
+from contracts.base import Line, Message, OrderEvent, OrderJob, Variables
 from contracts.process import OrderStart
 from contracts.registry import ORDER
 
@@ -12,30 +12,30 @@ SERVICE = ORDER
 # --- events on order.events ---------------------------------------------------------------------
 
 
-class OrderPlaced(Event, event_type="fulfilment.order.placed.v1"):
+class OrderPlaced(OrderEvent, event_type="fulfilment.order.placed.v1"):
     customer_id: str
     items: list[Line]
 
 
-class OrderCompleted(Event, event_type="fulfilment.order.completed.v1"):
+class OrderCompleted(OrderEvent, event_type="fulfilment.order.completed.v1"):
     """Every shipment of the order is delivered."""
 
 
-class OrderCancellationRequested(Event, event_type="fulfilment.order.cancellation-requested.v1"):
+class OrderCancellationRequested(OrderEvent, event_type="fulfilment.order.cancellation-requested.v1"):
     """Someone asked to cancel the order; cancelled or cancellation-refused follows."""
 
 
-class OrderCancellationRefused(Event, event_type="fulfilment.order.cancellation-refused.v1"):
+class OrderCancellationRefused(OrderEvent, event_type="fulfilment.order.cancellation-refused.v1"):
     """A cancellation came too late: the order was delivered, or had ended otherwise, first."""
 
     reason: str
 
 
-class OrderCancelled(Event, event_type="fulfilment.order.cancelled.v1"):
+class OrderCancelled(OrderEvent, event_type="fulfilment.order.cancelled.v1"):
     """The order's work is undone: stock released, shipments returned, deliveries called back."""
 
 
-class OrderDeliveryFailed(Event, event_type="fulfilment.order.delivery-failed.v1"):
+class OrderDeliveryFailed(OrderEvent, event_type="fulfilment.order.delivery-failed.v1"):
     """No courier took a shipment; its goods are back in stock and the order has ended."""
 
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import PositiveInt
 
-from contracts.base import Event, Line, Message, OrderJob, ReservedLine, Variables
+from contracts.base import Event, Line, Message, OrderEvent, OrderJob, ReservedLine, Variables
 from contracts.registry import WAREHOUSE
 
 SERVICE = WAREHOUSE
@@ -23,18 +24,18 @@ class ReservationOutcome(StrEnum):
 # --- events on warehouse.events ----------------------------------------------------------------------
 
 
-class StockReserved(Event, event_type="fulfilment.warehouse.stock-reserved.v1"):
+class StockReserved(OrderEvent, event_type="fulfilment.warehouse.stock-reserved.v1"):
     outcome: str
     lines: list[ReservedLine]
 
 
-class ShipmentPacked(Event, event_type="fulfilment.warehouse.shipment-packed.v1"):
+class ShipmentPacked(OrderEvent, event_type="fulfilment.warehouse.shipment-packed.v1"):
     shipment_id: str
     shipment_no: PositiveInt
     lines: list[Line]
 
 
-class ReplenishmentRequested(Event, event_type="fulfilment.warehouse.replenishment-requested.v1"):
+class ReplenishmentRequested(OrderEvent, event_type="fulfilment.warehouse.replenishment-requested.v1"):
     """Asks the factory for stock; `order_id` is the order whose shortage caused it."""
 
     request_id: str
@@ -42,35 +43,51 @@ class ReplenishmentRequested(Event, event_type="fulfilment.warehouse.replenishme
     quantity: PositiveInt
 
 
-class StockAllocated(Event, event_type="fulfilment.warehouse.stock-allocated.v1"):
+class StockAllocated(OrderEvent, event_type="fulfilment.warehouse.stock-allocated.v1"):
     """Every backordered unit of the order has arrived and is reserved for it."""
 
     lines: list[Line]
 
 
-class ReplenishmentExpedited(Event, event_type="fulfilment.warehouse.replenishment-expedited.v1"):
+class ReplenishmentExpedited(OrderEvent, event_type="fulfilment.warehouse.replenishment-expedited.v1"):
     """The order has waited too long: the factory should produce this request first."""
 
     request_id: str
 
 
-class ReplenishmentWithdrawn(Event, event_type="fulfilment.warehouse.replenishment-withdrawn.v1"):
+class ReplenishmentWithdrawn(OrderEvent, event_type="fulfilment.warehouse.replenishment-withdrawn.v1"):
     """The order no longer needs the units; production that has not started is called off."""
 
     request_id: str
 
 
-class ShipmentReturned(Event, event_type="fulfilment.warehouse.shipment-returned.v1"):
+class ShipmentReturned(OrderEvent, event_type="fulfilment.warehouse.shipment-returned.v1"):
     """A packed shipment went back to stock: its delivery failed or the order was cancelled."""
 
     shipment_id: str
     lines: list[Line]
 
 
-class StockReleased(Event, event_type="fulfilment.warehouse.stock-released.v1"):
+class StockReleased(OrderEvent, event_type="fulfilment.warehouse.stock-released.v1"):
     """Units reserved for the order went back to free stock (cancellation or failed delivery)."""
 
     lines: list[Line]
+
+
+class SkuListed(Event, event_type="fulfilment.warehouse.sku-listed.v1"):
+    """The SKU is in the Warehouse's catalog, so orders may name it. About a SKU, not an order.
+
+    Sent when a SKU is added, and once for every SKU the catalog had before this event existed.
+    """
+
+    subject_is: ClassVar[str] = "the SKU"
+
+    sku: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        return self.sku
 
 
 # --- Zeebe messages ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from runtime.auth import client_credentials, service_client_id
+from services.warehouse.catalog import CATALOG
 from tools.invariants import Databases
+from tools.orders import wait_until_orderable
 from tools.stack import camunda, keycloak
 from tools.stack.config import StackSettings
 from tools.stack.services import healthy, replicas
@@ -62,8 +64,14 @@ def _http_client(base_url: str, auth):
 
 @pytest.fixture(scope="session")
 def order_api(stack, login):
-    """The Order API as the customer every test order belongs to; an operator's call passes `auth=login()`."""
-    yield from _http_client(f"http://127.0.0.1:{stack.order_port}", login(CUSTOMER))
+    """The Order API as the customer every test order belongs to; an operator's call passes `auth=login()`.
+
+    Handed out once the Order service has heard of the seeded catalog, which the Warehouse announces as it first
+    migrates: on a stack that has only just started, an order for KB-101 could be refused otherwise.
+    """
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.order_port}", timeout=10, auth=login(CUSTOMER)) as client:
+        wait_until_orderable(client, [item["sku"] for item in CATALOG])
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +90,30 @@ def delivery_api(stack, login):
 
 
 @pytest.fixture
-def fresh_sku(warehouse_api):
-    """A SKU of this test's own, so no other order's backorder competes for its stock."""
+def fresh_sku(warehouse_api, order_api):
+    """A SKU of this test's own, so no other order's backorder competes for its stock; returned once orders for it
+    are taken (the Order service hears of a new SKU from the Warehouse's event a moment after it is added)."""
     def make(on_hand: int, *, length: int = 10) -> str:
         sku = f"T-{uuid.uuid4().hex[:8]}".ljust(length, "x")
         response = warehouse_api.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "test item"})
         assert response.status_code == 201, response.text
+        wait_until_orderable(order_api, [sku])
+        return sku
+
+    return make
+
+
+@pytest.fixture
+def sku_the_warehouse_lacks(service_db):
+    """`make()`: a SKU the Order service's catalog lists and the Warehouse does not have, written straight into the
+    Order's database (as an announcement the Warehouse never made would leave it). An order for it is taken, and its
+    reservation is an incident at once: how a test reaches one, now that placing refuses a SKU not in the catalog."""
+    def make() -> str:
+        sku = f"NOT-STOCKED-{uuid.uuid4().hex[:8]}"
+        with service_db("order") as db:
+            db.execute(text("INSERT INTO catalog_skus (sku, name) VALUES (:sku, 'no such item in the warehouse')"),
+                       {"sku": sku})
+            db.commit()
         return sku
 
     return make

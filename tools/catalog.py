@@ -60,9 +60,10 @@ def asyncapi() -> dict:
         service, topic = publisher.name, publisher.events_topic
         channel = f"{service}Events"
         types = sorted(t for t, (tp, _) in CATALOG.items() if tp == topic)
+        subjects = sorted({CATALOG[t][1].subject_is for t in types})  # each message says which its key is
         channels[channel] = {
             "address": topic,
-            "description": f"Domain events of the {service} service; key = order id.",
+            "description": f"Domain events of the {service} service; key = {' or '.join(subjects)}.",
             "messages": {CATALOG[t][1].__name__: {"$ref": f"#/components/messages/{CATALOG[t][1].__name__}"}
                          for t in types},
         }
@@ -78,9 +79,9 @@ def asyncapi() -> dict:
                 "title": event.__name__,
                 "summary": (event.__doc__ or event.__name__).strip().splitlines()[0],
                 "contentType": "application/json",
-                "headers": _cloudevents_headers(event_type, publisher.source),
+                "headers": _cloudevents_headers(event_type, publisher.source, event.subject_is),
                 "payload": {"$ref": f"./events/{schema_file(event_type).name}"},
-                "bindings": {"kafka": {"key": {"type": "string", "description": "the order id"}}},
+                "bindings": {"kafka": {"key": {"type": "string", "description": event.subject_is}}},
             }
     for consumer in CONSUMERS:
         channels[f"{consumer.name}DeadLetters"] = {
@@ -121,7 +122,7 @@ def asyncapi() -> dict:
     }
 
 
-def _cloudevents_headers(event_type: str, source: str) -> dict:
+def _cloudevents_headers(event_type: str, source: str, subject_is: str) -> dict:
     text = {"type": "string"}
     return {
         "type": "object",
@@ -131,9 +132,9 @@ def _cloudevents_headers(event_type: str, source: str) -> dict:
             "ce_type": {"const": event_type},
             "ce_source": {"const": source},
             "ce_specversion": {"const": "1.0"},
-            "ce_subject": {**text, "description": "the order id"},
+            "ce_subject": {**text, "description": subject_is},
             "ce_time": {**text, "format": "date-time"},
-            "ce_correlationid": {**text, "description": "the order id: shared by every event of one order"},
+            "ce_correlationid": {**text, "description": f"{subject_is}: shared by every event about it"},
             "ce_causationid": {**text, "description": ("the id of the consumed event this one follows from (e.g. "
                                                        "stock-allocated from items-produced from "
                                                        "replenishment-requested); absent when an HTTP request or a "

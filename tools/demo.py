@@ -6,7 +6,7 @@ import time
 import httpx
 
 from runtime.auth import TokenUnavailable
-from tools.orders import SAMPLE_ADDRESS
+from tools.orders import SAMPLE_ADDRESS, wait_until_orderable
 from tools.stack import keycloak
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
@@ -29,6 +29,8 @@ def demo(settings: StackSettings, timeout: float = 60) -> None:
         except httpx.HTTPError as exc:
             raise StackError(f"the order service at {base} is not answering ({exc}); "
                              "start the stack with `make up`") from exc
+        # On a stack just started, the Order service may not have heard of the Warehouse's catalog yet.
+        wait_until_orderable(client, {item["sku"] for _, order in DEMO_ORDERS for item in order["items"]})
         ids = []
         for customer, order in DEMO_ORDERS:
             try:

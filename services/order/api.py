@@ -1,10 +1,11 @@
-"""Order HTTP API: place, read, list and cancel orders."""
+"""Order HTTP API: place, read, list and cancel orders; which SKUs they may name."""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
@@ -20,6 +21,7 @@ from services.order.domain import (
     InvalidOrder,
     OrderEnded,
     OrderLine,
+    OrderLinesRefused,
     OrdersStillOpen,
     OrderStatus,
     UnknownOrder,
@@ -127,10 +129,16 @@ def _own_or_any(caller: Caller, order) -> bool:
 @router.post("/orders", status_code=201, response_model=OrderView, dependencies=[allow(CUSTOMER)],
              responses={**NOT_JSON, 200: {"description": "A retry with the same Idempotency-Key: the original order"},
                         409: problem("Idempotency-Key reused for a different request"),
-                        422: problem("Invalid order: the reason, and the fields at fault")})
+                        422: problem("Invalid order: the reason, and the fields at fault (e.g. `items.2.sku` for "
+                                     "a SKU not in the catalog, `items.0.quantity` for more units than an order "
+                                     "takes)")})
 def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions, caller: CurrentCaller,
                 idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None) -> OrderView:
-    """Place an order for the customer the bearer token names."""
+    """Place an order for the customer the bearer token names.
+
+    Every item must name a SKU in the catalog (`GET /catalog/{sku}`), and an order takes at most
+    `FULFIL_ORDER_MAX_UNITS_PER_LINE` units of one SKU and `FULFIL_ORDER_MAX_UNITS_PER_ORDER` in all.
+    """
     if body.customer_id is not None and body.customer_id != caller.subject:
         raise HTTPException(403, detail="a customer places orders only for themselves: customer_id must be the "
                                         "token's subject, or left out")
@@ -143,12 +151,17 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
+                limits=request.app.state.settings.order_limits(),
             )
             order = db.get_order(session, placed.order_id)
             return placed, _view(session, order, request.app.state.settings, with_timeline=True)
 
     try:
         placed, view = again_if_raced(place)
+    except OrderLinesRefused as exc:
+        # Answered like the schema's own refusals: the problem of each item at fault, by its place in the request.
+        raise RequestValidationError([{"loc": ("body", "items", p.index, p.field), "msg": p.problem,
+                                       "type": "order_line"} for p in exc.problems]) from exc
     except InvalidOrder as exc:
         raise HTTPException(422, detail=f"invalid order: {exc}") from exc
     except IdempotencyConflict as exc:
@@ -157,6 +170,26 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
         response.status_code = 200
     response.headers["Location"] = f"/orders/{placed.order_id}"
     return view
+
+
+class CatalogItemView(BaseModel):
+    sku: str
+    name: str
+    listed_at: str = Field(description="when the Order service first heard of it")
+
+
+@router.get("/catalog/{sku}", response_model=CatalogItemView, tags=["catalog"],
+            dependencies=[allow(CUSTOMER, OPERATOR)],
+            responses={404: problem("Not in the catalog: the Warehouse has not listed it, or its announcement has "
+                                    "not arrived yet")})
+def catalog_item(sku: Identifier, all_sessions: Sessions) -> CatalogItemView:
+    """A SKU orders may name, as the Warehouse announced it (`fulfilment.warehouse.sku-listed.v1`): a SKU the
+    Warehouse adds is found here, and can be ordered, once its announcement has arrived, within seconds."""
+    with unit_of_work(all_sessions) as session:
+        item = db.catalog_sku(session, sku)
+    if item is None:
+        raise HTTPException(404, detail=f"{sku} is not in the catalog (yet)")
+    return CatalogItemView(sku=item.sku, name=item.name, listed_at=item.listed_at.isoformat())
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, dependencies=[allow(CUSTOMER, OPERATOR)],

@@ -31,6 +31,7 @@ from services.order.domain import (
     FINAL_STATUSES,
     Cancellation,
     CancelOutcome,
+    OrderLimits,
     OrderLine,
     OrderStatus,
     Progress,
@@ -40,6 +41,8 @@ from services.order.domain import (
     check_abortable,
     check_id,
     check_idempotent_retry,
+    check_lines,
+    check_listing,
     check_printable,
     normalise_lines,
     orders_to_erase,
@@ -59,8 +62,12 @@ class Placed:
 
 
 def place_order(session: Connection, *, customer_id: str, items: list[OrderLine], shipping_address: dict,
-                accepts_partial: bool, idempotency_key: str | None, deadlines: Deadlines) -> Placed:
-    """Store the order and, in the same transaction, the event and the message that starts its process."""
+                accepts_partial: bool, idempotency_key: str | None, deadlines: Deadlines,
+                limits: OrderLimits) -> Placed:
+    """Store the order and, in the same transaction, the event and the message that starts its process.
+
+    Raises OrderLinesRefused for an item whose SKU is not in the catalog or that takes the order over its limits.
+    """
     lines = normalise_lines(items)
     fingerprint = request_fingerprint({
         "customer_id": customer_id,
@@ -73,6 +80,7 @@ def place_order(session: Connection, *, customer_id: str, items: list[OrderLine]
         if existing is not None:
             check_idempotent_retry(existing.request_fingerprint, fingerprint)
             return Placed(existing.id, created=False)
+    check_lines(items, db.listed_skus(session, {l.sku for l in lines}), limits)
     order_id = str(uuid.uuid4())
     db.insert_order(session, order_id=order_id, customer_id=customer_id, shipping_address=shipping_address,
                     lines=lines, accepts_partial=accepts_partial, idempotency_key=idempotency_key,
@@ -84,6 +92,12 @@ def place_order(session: Connection, *, customer_id: str, items: list[OrderLine]
     add_zeebe_message(session, name=ORDER_PLACED.name, correlation_key=order_id, message_id=order_id,
                       variables=start.to_variables(), ttl_ms=ORDER_PLACED.ttl_ms)
     return Placed(order_id, created=True)
+
+
+def list_sku(session: Connection, sku: str, name: str) -> None:
+    """The Warehouse listed a SKU: orders may name it from now on. Raises ImplausibleReport when it cannot be kept."""
+    check_listing(sku, name)
+    db.list_sku(session, sku, name)
 
 
 CLOSING_EVENTS = {

@@ -1,18 +1,18 @@
-"""Order read model: the status and timeline follow the other services' events."""
+"""Order read model: the status and timeline follow the other services' events, the catalog the Warehouse's."""
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from contracts.base import Event
+from contracts.base import OrderEvent
 from contracts.delivery import DeliveryCompleted, DeliveryStarted
-from contracts.warehouse import ReservationOutcome, ShipmentPacked, StockAllocated, StockReserved
+from contracts.warehouse import ReservationOutcome, ShipmentPacked, SkuListed, StockAllocated, StockReserved
 from runtime.envelope import Envelope
 from runtime.inbox import EventRejected, Subscription
 from services.order import commands
 from services.order.domain import ImplausibleReport, OrderStatus, Report, Shipment, ShipmentStage, UnknownOrder
 
 
-def _record(session: Connection, event: Event, envelope: Envelope, what: str, report: Report,
+def _record(session: Connection, event: OrderEvent, envelope: Envelope, what: str, report: Report,
             reported: OrderStatus) -> None:
     try:
         commands.record_progress(session, event.order_id, what, report, reported=reported, caused_by=envelope)
@@ -59,10 +59,18 @@ def on_delivery_completed(session: Connection, event: DeliveryCompleted, envelop
             Report(shipment=(event.shipment_id, Shipment(ShipmentStage.DELIVERED))), OrderStatus.DELIVERED)
 
 
+def on_sku_listed(session: Connection, event: SkuListed, envelope: Envelope) -> None:
+    try:
+        commands.list_sku(session, event.sku, event.name)
+    except ImplausibleReport as exc:
+        raise EventRejected(str(exc)) from exc
+
+
 SUBSCRIPTIONS = [
     Subscription(StockReserved, on_stock_reserved),
     Subscription(StockAllocated, on_stock_allocated),
     Subscription(ShipmentPacked, on_shipment_packed),
     Subscription(DeliveryStarted, on_delivery_started),
     Subscription(DeliveryCompleted, on_delivery_completed),
+    Subscription(SkuListed, on_sku_listed),
 ]

@@ -254,3 +254,31 @@ def save_cancellation(session: Connection, order_id: str, cancellation: Cancella
 
 def set_process_instance(session: Connection, order_id: str, process_instance_key: int) -> None:
     session.execute(_SET_PROCESS_INSTANCE, {"order_id": order_id, "key": process_instance_key})
+
+
+# --- The catalog, as the Warehouse announces it (fulfilment.warehouse.sku-listed.v1): the SKUs an order may name.
+
+catalog_skus = Table(
+    "catalog_skus", metadata,
+    Column("sku", String(100), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("listed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+_LISTED = select(catalog_skus.c.sku).where(catalog_skus.c.sku.in_(bindparam("skus", expanding=True)))
+_listing = pg_insert(catalog_skus)
+_LIST_SKU = _listing.on_conflict_do_update(index_elements=["sku"], set_={"name": _listing.excluded.name})
+
+
+def listed_skus(session: Connection, skus: set[str]) -> set[str]:
+    """Which of these SKUs are in the catalog."""
+    return set(session.execute(_LISTED, {"skus": list(skus)}).scalars())
+
+
+def list_sku(session: Connection, sku: str, name: str) -> None:
+    """In the catalog from now on; listed again, it keeps its first `listed_at` and takes the name announced last."""
+    session.execute(_LIST_SKU, {"sku": sku, "name": name})
+
+
+def catalog_sku(session: Connection, sku: str):
+    return session.execute(select(catalog_skus).where(catalog_skus.c.sku == sku)).first()

@@ -190,6 +190,70 @@ def normalise_lines(lines: list[OrderLine]) -> list[OrderLine]:
     return [OrderLine(sku, quantity) for sku, quantity in totals.items()]
 
 
+@dataclass(frozen=True)
+class OrderLimits:
+    """How much one order may ask for, so that no single order takes all the free stock or asks the factory for
+    a million units: units of one SKU (its line, once the items of that SKU are added up) and units in all."""
+
+    max_units_per_line: int
+    max_units_per_order: int
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """What is wrong with one item of an order request: its place in the request's items, the field, why."""
+
+    index: int
+    field: str
+    problem: str
+
+
+class OrderLinesRefused(InvalidOrder):
+    """Items of an order request the catalog or the limits refuse; each problem names its item."""
+
+    def __init__(self, problems: list[LineProblem]) -> None:
+        super().__init__("; ".join(f"items.{p.index}.{p.field}: {p.problem}" for p in problems))
+        self.problems = problems
+
+
+def check_lines(items: list[OrderLine], listed: set[str], limits: OrderLimits) -> None:
+    """Every item names a listed SKU and the order keeps within its limits; otherwise OrderLinesRefused names
+    each item at fault.
+
+    The items of one SKU add up as in `normalise_lines`, so splitting a line does not get round its limit: the
+    item that takes a total over a limit is the one named.
+    """
+    problems = []
+    units_of: dict[str, int] = {}
+    units = 0
+    for index, item in enumerate(items):
+        sku = item.sku.strip()
+        if sku not in listed:
+            problems.append(LineProblem(index, "sku", f"{sku} is not in the catalog"))
+        before = units_of.get(sku, 0)
+        units_of[sku] = before + item.quantity
+        if before <= limits.max_units_per_line < units_of[sku]:
+            problems.append(LineProblem(index, "quantity", f"{units_of[sku]} units of {sku}; an order takes at "
+                                                           f"most {limits.max_units_per_line} of one SKU"))
+        if units <= limits.max_units_per_order < units + item.quantity:
+            problems.append(LineProblem(index, "quantity", f"{units + item.quantity} units in the order by this item; "
+                                                           f"an order takes at most {limits.max_units_per_order}"))
+        units += item.quantity
+    if problems:
+        raise OrderLinesRefused(problems)
+
+
+# Where an order keeps a SKU (order_lines.sku, catalog_skus.sku), as long as the request allows one to be.
+MAX_SKU_LENGTH = 100
+
+
+def check_listing(sku: str, name: str) -> None:
+    """A SKU the Warehouse lists must fit where orders keep their SKUs; control characters cannot be stored."""
+    if not 0 < len(sku) <= MAX_SKU_LENGTH or not sku.isprintable() or not name.isprintable():
+        raise ImplausibleReport(f"cannot list sku {sku[:60]!r} ({name[:60]!r}): expected 1 to {MAX_SKU_LENGTH} "
+                                f"printable characters and a printable name")
+
+
 def status_of(progress: Progress) -> OrderStatus:
     """The status follows from the facts, so events arriving in any order give the same answer.
 

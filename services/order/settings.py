@@ -1,7 +1,10 @@
 """Order service settings (FULFIL_ORDER_* environment variables)."""
+from pydantic import PositiveInt
+
 from contracts.process import Deadlines
 from contracts.registry import MONITOR, ORDER
 from runtime.settings import ServiceSettings
+from services.order.domain import OrderLimits
 
 
 class OrderSettings(ServiceSettings, service=ORDER):
@@ -11,6 +14,11 @@ class OrderSettings(ServiceSettings, service=ORDER):
     stock_wait_deadline: str = "P3D"
     delivery_reminder: str = "P2D"
     delivery_deadline: str = "P5D"
+
+    # How much one order may ask for (checked when it is placed): units of one SKU, and units in all. What one order
+    # can take of the free stock, and ask the factory to make, stays within these.
+    max_units_per_line: PositiveInt = 100
+    max_units_per_order: PositiveInt = 1000
 
     # An order that is not final, waits for neither stock nor a courier, and has not moved for this
     # long has stalled: the reconciler repairs or reports it (services/order/reconciler.py).
@@ -24,6 +32,9 @@ class OrderSettings(ServiceSettings, service=ORDER):
 
     def monitor_page(self, order_id: str) -> str:
         return f"{self.monitor_public_url or self.monitor_url}/#/orders/{order_id}"
+
+    def order_limits(self) -> OrderLimits:
+        return OrderLimits(max_units_per_line=self.max_units_per_line, max_units_per_order=self.max_units_per_order)
 
     def deadlines(self) -> Deadlines:
         """The process deadlines of this deployment, as an order's process reads them."""

@@ -16,6 +16,7 @@ from contracts.warehouse import (
     ReservationOutcome,
     ShipmentPacked,
     ShipmentReturned,
+    SkuListed,
     StockAllocated,
     StockReleased,
     StockReserved,
@@ -151,10 +152,12 @@ def count_stock(session: Connection, sku: str, on_hand: int, counted_at: frozens
 
 
 def add_sku(session: Connection, sku: str, name: str, on_hand: int) -> bool:
-    """A new SKU with its first count; False if the SKU exists (then counting it needs its version)."""
+    """A new SKU with its first count, announced so the Order service takes orders for it; False if the SKU
+    exists (then counting it needs its version)."""
     if not db.insert_sku(session, sku, name):
         return False
     _adjust(session, _lock_sku(session, sku), on_hand, "new sku")
+    publisher.publish(session, SkuListed(sku=sku, name=name))
     return True
 
 

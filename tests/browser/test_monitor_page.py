@@ -2,8 +2,6 @@
 an incident retried and a user task completed from the page."""
 from __future__ import annotations
 
-import uuid
-
 from playwright.sync_api import Page, expect
 
 from tests.conftest import eventually
@@ -49,8 +47,8 @@ def test_an_orders_instance_is_found_by_its_id_and_its_diagram_marks_the_path_it
 
 
 def test_an_incident_is_marked_on_its_element_and_retried_from_the_page_once_its_cause_is_fixed(
-        page, service_url, log_in, order_api, warehouse_api, monitor_api, screenshot):
-    sku = f"T-{uuid.uuid4().hex[:8]}"  # not in the catalog yet: the reservation cannot work
+        page, service_url, log_in, order_api, warehouse_api, monitor_api, screenshot, sku_the_warehouse_lacks):
+    sku = sku_the_warehouse_lacks()  # not in the Warehouse yet: the reservation cannot work
     order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
     instance = instance_of(monitor_api, order_id)
     eventually(lambda: monitor_api.get(f"/instances/{instance['key']}").json()["open_incidents"],

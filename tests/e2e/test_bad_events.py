@@ -16,6 +16,7 @@ from contracts.warehouse import ShipmentPacked, StockReserved
 from runtime.envelope import Envelope
 from tests.conftest import INJECTED_BY_TEST, new_order_request
 from tests.e2e.conftest import place_and_complete, read_events, stages_when, wait_for_status
+from tools.orders import wait_until_orderable
 
 pytestmark = pytest.mark.usefixtures("invariants")
 
@@ -25,6 +26,7 @@ def completed_order(order_api, warehouse_api) -> dict:
     """An order of 3 units of a SKU of its own, completed, its read model settled."""
     sku = f"T-bad-events-{uuid.uuid4().hex[:8]}"
     assert warehouse_api.put(f"/stock/{sku}", json={"on_hand": 1000, "name": "test item"}).status_code == 201
+    wait_until_orderable(order_api, [sku])
     order_id = place_and_complete(order_api, items=[{"sku": sku, "quantity": 3}])["id"]
     stages_when(order_api, order_id, lambda stages: "DELIVERED" in stages)
     return order_api.get(f"/orders/{order_id}").json()

@@ -11,6 +11,7 @@ from runtime.inbox import PUT_BACK
 from tests.conftest import INJECTED_BY_TEST, eventually
 from tests.e2e.conftest import read_events
 from tools import dead_letters
+from tools.orders import wait_until_orderable
 
 
 def fulfil(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
@@ -18,9 +19,10 @@ def fulfil(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
-def test_place_and_watch_an_order_until_it_completes(stack):
+def test_place_and_watch_an_order_until_it_completes(stack, order_api):
     sku = f"CLI-{uuid.uuid4().hex[:6]}"
     assert fulfil("stock", "set", sku, "3", "--name", "CLI test item").returncode == 0
+    wait_until_orderable(order_api, [sku])
     placed = fulfil("order", "place", "--item", f"{sku}:2")
     assert placed.returncode == 0, placed.stderr
     order_id = placed.stdout.strip()

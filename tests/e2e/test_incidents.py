@@ -45,12 +45,12 @@ def test_a_technical_failure_is_retried_through_an_outage_longer_than_a_short_bu
 
 
 def test_a_job_with_input_that_cannot_work_becomes_an_incident_at_once_with_a_readable_message(
-        order_api, engine_records):
-    order_id = order_api.post("/orders", json=new_order_request(
-        items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
+        order_api, engine_records, sku_the_warehouse_lacks):
+    sku = sku_the_warehouse_lacks()
+    order_id = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 1}])).json()["id"]
     instance = process_of(engine_records, order_id)
     [incident] = eventually(lambda: engine_records.open_incidents(instance), what="an incident")
-    assert incident.message == "warehouse.reserve-stock: unknown sku: NO-SUCH-SKU"
+    assert incident.message == f"warehouse.reserve-stock: unknown sku: {sku}"
     assert len(job_failures(engine_records, instance, "ReserveStock")) == 1, "no pointless retries"
     assert order_api.get(f"/orders/{order_id}").json()["status"] == "PLACED"
 

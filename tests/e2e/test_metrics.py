@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts.registry import CONSUMERS, SERVICES
 from tests.conftest import eventually
 from tests.e2e.conftest import UNDELIVERABLE, place, wait_for_status
+from tools.orders import wait_until_orderable
 from tools.stack.services import replicas
 
 # (sample name, its labels as sorted pairs) -> value, summed over the service's replicas
@@ -63,6 +64,7 @@ def one_order(stack, order_api, warehouse_api):
     before = scrape_all(stack)
     sku = f"T-{uuid.uuid4().hex[:8]}"
     assert warehouse_api.put(f"/stock/{sku}", json={"on_hand": 5, "name": "metrics test"}).status_code == 201
+    wait_until_orderable(order_api, [sku])
     order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
     wait_for_status(order_api, order_id, "COMPLETED")
     return before, order_id

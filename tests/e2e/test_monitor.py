@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -61,8 +60,8 @@ def test_an_orders_instances_are_found_by_its_id_with_the_path_they_took_and_the
 
 
 def test_an_incident_shows_its_message_and_retried_through_the_monitor_after_a_fix_the_order_completes(
-        order_api, warehouse_api, monitor_api):
-    sku = f"T-{uuid.uuid4().hex[:8]}"  # not in the catalog yet: the reservation cannot work
+        order_api, warehouse_api, monitor_api, sku_the_warehouse_lacks):
+    sku = sku_the_warehouse_lacks()  # not in the Warehouse yet: the reservation cannot work
     order_id = place(order_api, items=[{"sku": sku, "quantity": 1}])
     [instance] = instances_of(monitor_api, order_id)
 

@@ -7,10 +7,10 @@ from tests.conftest import eventually, new_order_request
 
 
 def test_a_stalled_order_is_reported_on_its_timeline_and_in_the_stuck_list(order_api, login, service_db,
-                                                                         engine_records):
+                                                                         engine_records, sku_the_warehouse_lacks):
     # Input the warehouse refuses: an incident at once, and the order stands still at PLACED.
     order_id = order_api.post("/orders", json=new_order_request(
-        items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
+        items=[{"sku": sku_the_warehouse_lacks(), "quantity": 1}])).json()["id"]
     eventually(lambda: engine_records.instances_with_variable("orderId", order_id), what="the process")
     with service_db("order") as db:  # as if that had been an hour ago
         db.execute(text("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = :id"), {"id": order_id})
@@ -36,10 +36,10 @@ def test_an_order_waiting_for_stock_is_not_reported_as_stalled(order_api, login,
 
 
 def test_an_order_whose_process_was_ended_behind_its_back_is_reported_as_disagreeing(
-        order_api, login, service_db, camunda_api, engine_records):
+        order_api, login, service_db, camunda_api, engine_records, sku_the_warehouse_lacks):
     # Input the warehouse refuses: an incident, and the order stands at PLACED.
     order_id = order_api.post("/orders", json=new_order_request(
-        items=[{"sku": "NO-SUCH-SKU", "quantity": 1}])).json()["id"]
+        items=[{"sku": sku_the_warehouse_lacks(), "quantity": 1}])).json()["id"]
     eventually(lambda: engine_records.open_incidents(
         (engine_records.instances_with_variable("orderId", order_id) or [0])[0]), what="the incident")
     instance = engine_records.instances_with_variable("orderId", order_id)[0]

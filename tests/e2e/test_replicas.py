@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import new_order_request
 from tests.e2e.conftest import shipments_of, wait_for_status
+from tools.orders import wait_until_orderable
 from tools.stack import services
 from tools.stack.cli import status
 from tools.stack.processes import read_pid, stop
@@ -30,6 +31,7 @@ def test_a_second_warehouse_replica_takes_over_http_events_and_jobs_when_the_fir
         with httpx.Client(base_url=f"http://127.0.0.1:{second.port(two)}", timeout=10, auth=login()) as warehouse:
             sku = f"REPLICA-{uuid.uuid4().hex[:8]}"
             assert warehouse.put(f"/stock/{sku}", json={"on_hand": 1, "name": "replica test item"}).status_code == 201
+        wait_until_orderable(order_api, [sku])
         placed = order_api.post("/orders", json=new_order_request(items=[{"sku": sku, "quantity": 3}]))
         assert placed.status_code in (200, 201), placed.text
         order_id = placed.json()["id"]

@@ -48,6 +48,12 @@ def warehouse_sessions(stack):
 
 
 @pytest.fixture
+def order_sessions(stack):
+    with migrated_database(stack, "order") as sessions:
+        yield sessions
+
+
+@pytest.fixture
 def delivery_sessions(stack):
     with migrated_database(stack, "delivery") as sessions:
         yield sessions

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from contracts.base import Event as DomainEvent
+from contracts.base import OrderEvent as DomainEvent
 from runtime.db import unit_of_work
 from runtime.envelope import Envelope
 from runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription, forget_seen

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError
 from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select, update
 
-from contracts.base import Event as DomainEvent
+from contracts.base import OrderEvent as DomainEvent
 from runtime.db import Wakeups, unit_of_work
 from runtime.envelope import Envelope
 from runtime.metrics import ReadAtScrape

@@ -19,6 +19,7 @@ ACCESS = {
     ("order", "post", "/orders/{order_id}/cancel"): {CUSTOMER, OPERATOR},
     ("order", "post", "/orders/{order_id}/abort"): {OPERATOR},
     ("order", "get", "/orders/{order_id}/shipping-address"): {SERVICE},
+    ("order", "get", "/catalog/{sku}"): {CUSTOMER, OPERATOR},
     ("order", "get", "/stuck-orders"): {OPERATOR},
     ("order", "delete", "/customers/{customer_id}/personal-data"): {OPERATOR},
     ("warehouse", "get", "/stock"): {OPERATOR},

@@ -5,10 +5,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from contracts.base import JobInput
+from contracts.base import Event, JobInput
 from contracts.catalog import EVENTS, JOBS, MESSAGES
+from contracts.order import OrderPlaced
 from contracts.process import DECISION_CHOICES, DECISION_FORM, DECISION_VARIABLE, DECISIONS, OrderStart
 from contracts.registry import SERVICES
+from contracts.warehouse import SkuListed
 from tools.bootstrap import BPMN_DIR
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -114,3 +116,16 @@ def test_every_bpmn_error_code_a_job_may_throw_is_caught():
 def test_every_event_type_has_one_class_and_a_publisher_in_the_registry():
     topics = {s.events_topic for s in SERVICES.values() if s.publishes}
     assert EVENTS and {topic for topic, _ in EVENTS.values()} <= topics
+
+
+def test_an_event_class_that_does_not_say_what_it_is_about_is_refused_where_it_is_declared():
+    with pytest.raises(TypeError, match="derive it from OrderEvent"):
+        class Untethered(Event, event_type="fulfilment.test.untethered.v1"):
+            sku: str
+
+
+def test_an_event_is_keyed_by_what_it_is_about_an_order_or_a_sku():
+    placed = OrderPlaced(order_id="o-1", customer_id="c-1", items=[])
+    listed = SkuListed(sku="KB-101", name="Mechanical keyboard")
+    assert (placed.subject, listed.subject) == ("o-1", "KB-101")
+    assert {event.subject_is for _, event in EVENTS.values()} == {"the order id", "the SKU"}

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 import pytest
 
-from contracts.base import Event as DomainEvent
+from contracts.base import OrderEvent as DomainEvent
 from runtime.envelope import Envelope, InvalidEnvelope
 
 

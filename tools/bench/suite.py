@@ -22,7 +22,7 @@ from tools.bench.loops import Completions, Feed, Finish, StartRefused
 from tools.bench.measure import POLLER_PAUSES, LogCount
 from tools.bench.reference import HAPPY_PATH
 from tools.invariants import Databases
-from tools.orders import FINAL, SAMPLE_ADDRESS
+from tools.orders import FINAL, SAMPLE_ADDRESS, wait_until_orderable
 from tools.stack import keycloak
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
@@ -90,6 +90,8 @@ class Suite:
                              "with `make up`") from exc
         if response.status_code != 201:
             raise StackError(f"stocking {self.sku} answered {response.status_code}: {response.text}")
+        with httpx.Client(base_url=self.http.base_url, timeout=10, auth=self.http.auth) as orders:
+            await asyncio.to_thread(wait_until_orderable, orders, [self.sku])
         return await asyncio.to_thread(self.open_orders, f"{KEY_PREFIX}%")
 
     async def begin(self, completions: Completions) -> None:

@@ -20,7 +20,7 @@ from tools.chaos.plan import COMPONENTS, Plan, SoakSkus, kill_schedule, order_sh
 from tools.chaos.verdict import Findings, judge, order_status, outbox_backlog, statuses_now
 from tools.invariants import Databases
 from tools.options import add_options, read_options
-from tools.orders import FINAL
+from tools.orders import FINAL, wait_until_orderable
 from tools.stack import keycloak, services
 from tools.stack.config import StackSettings
 
@@ -184,11 +184,14 @@ async def _customers(bases: list[str], plan: Plan, run: str, shapes, ledger: Led
 
 
 def stock_at_start(settings: StackSettings, stock: dict[str, int]) -> None:
-    """The soak's SKUs with their opening stock, set by an operator through the Warehouse API."""
-    with httpx.Client(base_url=f"http://127.0.0.1:{settings.warehouse_port}", timeout=10,
-                      auth=keycloak.login(settings)) as warehouse:
+    """The soak's SKUs with their opening stock, set by an operator through the Warehouse API, and orderable once
+    the Order service has heard of them."""
+    operator = keycloak.login(settings)
+    with httpx.Client(base_url=f"http://127.0.0.1:{settings.warehouse_port}", timeout=10, auth=operator) as warehouse:
         for sku, on_hand in stock.items():
             warehouse.put(f"/stock/{sku}", json={"on_hand": on_hand, "name": "chaos soak item"}).raise_for_status()
+    with httpx.Client(base_url=f"http://127.0.0.1:{settings.order_port}", timeout=10, auth=operator) as orders:
+        wait_until_orderable(orders, stock)
 
 
 def wait_until_final(databases: Databases, run: str, accepted: int, deadline: float, clock: Callable[[], float],
