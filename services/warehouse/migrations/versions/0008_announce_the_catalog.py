@@ -2,7 +2,7 @@
 service takes orders only for SKUs it has heard of, and the seeded ones and those added before were never announced."""
 from alembic import op
 
-revision, down_revision = "0007", "0006"
+revision, down_revision = "0008", "0007"
 
 # One outbox row per SKU, in the shape runtime.outbox.add_kafka_event writes for SkuListed today, spelled out
 # rather than imported: this migration must go on writing what it wrote the day it was made, whatever the code

@@ -4,7 +4,7 @@ from alembic import op
 
 from runtime import migration_columns as col
 
-revision, down_revision = "0009", "0008"
+revision, down_revision = "0011", "0010"
 
 
 def upgrade() -> None:
