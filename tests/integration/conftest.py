@@ -11,10 +11,13 @@ import pytest
 from confluent_kafka import Consumer
 from sqlalchemy import create_engine, text
 
+from contracts.process import Deadlines
 from runtime.db import make_engine
 from runtime.inbox import EventConsumer
 from runtime.migrations import upgrade_to_head
 from runtime.tables import metadata
+from services.order import commands as order_commands
+from services.order.domain import OrderLimits, OrderLine
 from tests.conftest import eventually
 from tools.stack.postgres import scratch_database
 
@@ -105,3 +108,20 @@ def waiting_for_locks(sessions) -> int:
     with sessions.connect() as session:
         return session.execute(text("SELECT count(*) FROM pg_stat_activity "
                                     "WHERE datname = current_database() AND wait_event_type = 'Lock'")).scalar()
+
+
+TEST_DEADLINES = Deadlines(stock_wait_reminder="PT1H", stock_wait_deadline="PT2H", delivery_reminder="PT1H",
+                           delivery_deadline="PT2H")
+TEST_LIMITS = OrderLimits(max_units_per_line=100, max_units_per_order=1000)
+
+
+def place_test_order(session, *items: OrderLine, customer_id: str = "c-1", idempotency_key: str | None = None,
+                     listed: bool = True) -> order_commands.Placed:
+    """An order placed through the Order's use case, as the API places it; `listed`: its SKUs are listed first, as
+    the Warehouse's announcements would have."""
+    if listed:
+        for line in items:
+            order_commands.list_sku(session, line.sku, "test item")
+    return order_commands.place_order(session, customer_id=customer_id, items=list(items),
+                                      shipping_address={"postal_code": "12345"}, accepts_partial=True,
+                                      idempotency_key=idempotency_key, deadlines=TEST_DEADLINES, limits=TEST_LIMITS)

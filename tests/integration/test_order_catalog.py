@@ -8,7 +8,6 @@ import pytest
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from contracts.process import Deadlines
 from contracts.registry import WAREHOUSE
 from contracts.warehouse import SkuListed
 from runtime.db import unit_of_work
@@ -17,20 +16,14 @@ from runtime.inbox import EventConsumer
 from runtime.outbox import kafka_producer
 from services.order import commands, db
 from services.order.consumers import SUBSCRIPTIONS
-from services.order.domain import LineProblem, OrderLimits, OrderLine, OrderLinesRefused
+from services.order.domain import LineProblem, OrderLine, OrderLinesRefused
 from tests.conftest import eventually
-from tests.integration.conftest import consuming, dead_letter_headers
-
-DEADLINES = Deadlines(stock_wait_reminder="PT1H", stock_wait_deadline="PT2H", delivery_reminder="PT1H",
-                      delivery_deadline="PT2H")
-LIMITS = OrderLimits(max_units_per_line=100, max_units_per_order=1000)
+from tests.integration.conftest import consuming, dead_letter_headers, place_test_order
 
 
 def place(sessions, *items: OrderLine) -> str:
     with unit_of_work(sessions) as session:
-        return commands.place_order(session, customer_id="c-1", items=list(items),
-                                    shipping_address={"postal_code": "12345"}, accepts_partial=True,
-                                    idempotency_key=None, deadlines=DEADLINES, limits=LIMITS).order_id
+        return place_test_order(session, *items, listed=False).order_id
 
 
 def stored(sessions) -> tuple[int, int]:

@@ -5,27 +5,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from contracts.process import Deadlines
 from runtime.db import again_if_raced, unit_of_work
 from services.order import commands
 from services.order.domain import IdempotencyConflict, OrderLine
 from tests.conftest import eventually
-from tests.integration.conftest import migrated_database, waiting_for_locks
-
-DEADLINES = Deadlines(stock_wait_reminder="PT1H", stock_wait_deadline="PT2H", delivery_reminder="PT1H",
-                      delivery_deadline="PT2H")
-
-
-@pytest.fixture
-def order_sessions(stack):
-    with migrated_database(stack, "order") as sessions:
-        yield sessions
+from tests.integration.conftest import place_test_order, waiting_for_locks
 
 
 def place_in(session, customer_id: str, key: str, quantity: int = 1) -> commands.Placed:
-    return commands.place_order(session, customer_id=customer_id, items=[OrderLine("SKU-1", quantity)],
-                                shipping_address={"postal_code": "12345"}, accepts_partial=True,
-                                idempotency_key=key, deadlines=DEADLINES)
+    return place_test_order(session, OrderLine("SKU-1", quantity), customer_id=customer_id, idempotency_key=key)
 
 
 def place(sessions, customer_id: str, key: str, quantity: int = 1) -> commands.Placed:

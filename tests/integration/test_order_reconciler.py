@@ -8,25 +8,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
-from contracts.process import Deadlines
 from runtime.db import unit_of_work
 from services.order import commands, db, reconciler
-from services.order.domain import OrderLimits, OrderLine, ShipmentStage, waiting_for
+from services.order.domain import OrderLine, ShipmentStage, waiting_for
 from tests.conftest import eventually
-from tests.integration.conftest import waiting_for_locks
-
-DEADLINES = Deadlines(stock_wait_reminder="PT1H", stock_wait_deadline="PT2H", delivery_reminder="PT1H",
-                      delivery_deadline="PT2H")
-LIMITS = OrderLimits(max_units_per_line=10, max_units_per_order=10)
+from tests.integration.conftest import place_test_order, waiting_for_locks
 
 
 def stalled_order(sessions) -> str:
     """An order placed an hour ago whose start message went out, and nothing since."""
     with unit_of_work(sessions) as session:
-        commands.list_sku(session, "SKU-1", "test item")
-        order_id = commands.place_order(session, customer_id="c-1", items=[OrderLine("SKU-1", 1)],
-                                        shipping_address={"postal_code": "12345"}, accepts_partial=True,
-                                        idempotency_key=None, deadlines=DEADLINES, limits=LIMITS).order_id
+        order_id = place_test_order(session, OrderLine("SKU-1", 1)).order_id
         session.execute(text("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = :id"),
                         {"id": order_id})
         session.execute(text("UPDATE outbox SET published_at = now() WHERE key = :id"), {"id": order_id})
@@ -74,10 +66,7 @@ def place(sessions, *, idle_minutes: int = 60, published: bool = True, **state) 
     """An order placed `idle_minutes` ago with its start message out (unless not `published`); `state`: columns of
     the order to set, as taking in other services' reports would have."""
     with unit_of_work(sessions) as session:
-        commands.list_sku(session, "SKU-1", "test item")
-        order_id = commands.place_order(session, customer_id="c-1", items=[OrderLine("SKU-1", 1)],
-                                        shipping_address={"postal_code": "12345"}, accepts_partial=True,
-                                        idempotency_key=None, deadlines=DEADLINES, limits=LIMITS).order_id
+        order_id = place_test_order(session, OrderLine("SKU-1", 1)).order_id
         assignments = "".join(f", {column} = :{column}" for column in state)
         session.execute(text(f"UPDATE orders SET updated_at = now() - make_interval(mins => :idle){assignments} "
                              "WHERE id = :id"), {"id": order_id, "idle": idle_minutes, **state})
