@@ -1,6 +1,8 @@
 """Alembic, driven from code: each service keeps its own versions folder; this runs them."""
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,11 +11,32 @@ from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
 from sqlalchemy.dialects import postgresql
 
+from runtime.settings import ServiceSettings
 
-def alembic_config(migrations_dir: Path, database_url: str) -> Config:
+log = logging.getLogger(__name__)
+
+# The services' own default, for whatever migrates without their settings (tests, benches, the alembic command).
+LOCK_TIMEOUT_SECONDS = ServiceSettings.model_fields["migration_lock_timeout_seconds"].default
+# Every migration of a database holds this advisory lock (its number is arbitrary, the same in every process): replicas
+# that start together migrate one after the other, and the later finds the schema at head.
+MIGRATION_LOCK = 0x66756C66696C  # "fulfil"
+# How often a replica asks for the lock while another migrates. It asks rather than waits in pg_advisory_lock: a
+# waiting statement holds a snapshot, which the other's CONCURRENTLY index build would wait for in turn.
+LOCK_POLL_SECONDS = 0.5
+# PostgreSQL's SQLSTATE for a statement cancelled because its lock_timeout ran out.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class MigrationLockTimeout(RuntimeError):
+    """A migration gave up waiting for a lock another transaction holds on one of its tables."""
+
+
+def alembic_config(migrations_dir: Path, database_url: str,
+                   lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["lock_timeout_seconds"] = lock_timeout_seconds
     return config
 
 
@@ -24,14 +47,16 @@ PLUMBING_VERSION_TABLE = "alembic_version_plumbing"
 VERSION_TABLES = {"alembic_version", PLUMBING_VERSION_TABLE}
 
 
-def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
-    command.upgrade(alembic_config(migrations_dir, database_url), "head")
-    command.upgrade(alembic_config(PLUMBING_MIGRATIONS, database_url), "head")
+def upgrade_to_head(migrations_dir: Path, database_url: str,
+                    lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
+    for migrations in (migrations_dir, PLUMBING_MIGRATIONS):
+        command.upgrade(alembic_config(migrations, database_url, lock_timeout_seconds), "head")
 
 
 def run_env(target_metadata: list[MetaData], version_table: str = "alembic_version",
             only_these_tables: bool = False) -> None:
-    """Body of every env.py: online migrations against the configured URL.
+    """Body of every env.py: online migrations against the configured URL, one replica at a time, each statement
+    waiting at most the lock timeout for a table's lock.
 
     `only_these_tables`: compare just the metadata's tables with the database (the plumbing shares
     each service's database); the version tables are never compared.
@@ -40,17 +65,64 @@ def run_env(target_metadata: list[MetaData], version_table: str = "alembic_versi
     engine = engine_from_config(config.get_section(config.config_ini_section, {}),
                                 prefix="sqlalchemy.", poolclass=pool.NullPool)
     known = {name for metadata in target_metadata for name in metadata.tables}
+    lock_timeout = config.attributes.get("lock_timeout_seconds", LOCK_TIMEOUT_SECONDS)
 
     def include_name(name, type_, _parent) -> bool:
         if type_ != "table":
             return True
         return name not in VERSION_TABLES and (name in known or not only_these_tables)
 
+    # The advisory lock and the lock timeout are the session's: they outlast the transactions below, and closing the
+    # connection (never pooled) lets the lock go, also when a migration fails.
     with engine.connect() as connection:
+        _wait_for_other_replicas(connection)
+        connection.execute(sa.select(sa.func.set_config("lock_timeout", f"{round(lock_timeout * 1000)}ms", False)))
+        connection.commit()  # Alembic begins its own transactions
         context.configure(connection=connection, target_metadata=target_metadata,
                           version_table=version_table, include_name=include_name)
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        except sa.exc.OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            raise MigrationLockTimeout(
+                f"migrating {connection.engine.url.database}: `{error.statement}` waited {lock_timeout:g} s for "
+                "another transaction to let go of a lock and gave up, so that no query on the table queues behind it. "
+                "The next start tries again; if it keeps failing, find that transaction (pg_stat_activity, pg_locks; "
+                "a CONCURRENTLY build waits for every older one in the database) and end it, or allow a longer wait "
+                "with FULFIL_<SERVICE>_MIGRATION_LOCK_TIMEOUT_SECONDS.") from error
+
+
+def _wait_for_other_replicas(connection: sa.Connection) -> None:
+    """Take the migration lock, waiting while another replica migrates this database."""
+    told = False
+    while not connection.scalar(sa.select(sa.func.pg_try_advisory_lock(MIGRATION_LOCK))):
+        connection.commit()  # no snapshot held between tries
+        if not told:
+            log.info("another replica is migrating %s; waiting for it", connection.engine.url.database)
+            told = True
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def create_index_concurrently(name: str, table: str, columns: list[str], **options) -> None:
+    """An index on a table in use, built without blocking its writers (a plain build holds them off until it ends).
+
+    CONCURRENTLY runs outside the migration's transaction. A build that stopped part way (a lock timeout, a crash)
+    leaves an invalid index of this name: it is dropped, so the next start builds it afresh; a valid one is kept.
+    """
+    with op.get_context().autocommit_block():
+        invalid = op.get_bind().scalar(sa.text("SELECT NOT indisvalid FROM pg_index "
+                                               "WHERE indexrelid = to_regclass(quote_ident(:name))"), {"name": name})
+        if invalid:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        op.create_index(name, table, columns, postgresql_concurrently=True, if_not_exists=True, **options)
+
+
+def drop_index_concurrently(name: str, table: str) -> None:
+    """Drop an index of a table in use without blocking its readers and writers meanwhile."""
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
 
 
 # Frozen as of revision 0001: written out, not taken from runtime.tables, so later model edits need their own migration.
@@ -117,19 +189,3 @@ def create_closed_keys_table(table: str, key: str) -> None:
 
 def drop_closed_keys_table(table: str) -> None:
     op.drop_table(table)
-
-
-def create_index_concurrently(name: str, table: str, columns: list, **options) -> None:
-    """Build an index without blocking writes to `table` (a table that grows with orders takes a while).
-
-    Outside the migration's transaction, which CONCURRENTLY requires; a build that was interrupted leaves an
-    invalid index behind, so whatever has the name is dropped first and built again.
-    """
-    with op.get_context().autocommit_block():
-        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
-        op.create_index(name, table, columns, postgresql_concurrently=True, **options)
-
-
-def drop_index_concurrently(name: str, table: str) -> None:
-    with op.get_context().autocommit_block():
-        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)

@@ -345,6 +345,6 @@ def serve(service: Service) -> None:
     """Entry point of `python -m services.<name>`: migrate the schema, then run until stopped."""
     settings = service.settings
     service_logging.configure(settings.service_name)
-    upgrade_to_head(service.migrations, settings.database_url)
+    upgrade_to_head(service.migrations, settings.database_url, settings.migration_lock_timeout_seconds)
     uvicorn.run(create_app(service), host=settings.http_host, port=settings.http_port,
                 log_level="info", access_log=False)

@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int
     database_url: str
+    # How long a migration at start waits for a lock on a table before it gives up (runtime/migrations.py): while it
+    # waits, every query on that table queues behind it.
+    migration_lock_timeout_seconds: float = Field(default=5.0, gt=0)
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 

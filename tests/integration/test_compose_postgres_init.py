@@ -72,3 +72,21 @@ def test_a_missing_password_stops_the_script_and_says_which(empty_cluster):
     result = subprocess.run([str(postgres.INIT_SCRIPT)], env=environment, capture_output=True, text=True)
     assert result.returncode != 0
     assert f"{missing} is not set" in result.stderr
+
+
+def test_the_script_puts_no_password_on_a_command_line(empty_cluster, tmp_path):
+    socket_dir, port = empty_cluster
+    passwords = {s.database: f"pw-{s.name}-{os.urandom(4).hex()}" for s in SERVICES.values()}
+    # psql, recorded: every command line the script runs it with (what `ps` shows anyone on the machine).
+    shims, command_lines = tmp_path / "shims", tmp_path / "psql-command-lines"
+    shims.mkdir()
+    (shims / "psql").write_text(f'#!/bin/sh\necho "$*" >> {command_lines}\nexec {postgres._bin("psql")} "$@"\n')
+    (shims / "psql").chmod(0o755)
+    environment = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "PGHOST": str(socket_dir),
+                   "PGPORT": str(port),
+                   **{postgres.password_variable(role): password for role, password in passwords.items()}}
+    subprocess.run([str(postgres.INIT_SCRIPT)], env=environment, check=True, capture_output=True, text=True)
+
+    recorded = command_lines.read_text()
+    assert recorded.count("\n") == 1 + len(passwords)
+    assert not [password for password in passwords.values() if password in recorded], recorded

@@ -2,11 +2,16 @@
 
 Every role logs in with a password (scram-sha-256), generated at the first start into the state folder; a service's
 role may connect to its own database only. The launcher writes pg_hba.conf and sets the passwords at every start,
-so a data folder made before (with `trust`) is brought to the same rules.
+so a data folder made before (with `trust`) is brought to the same rules. No password is on a command line (`ps`
+shows those to everyone) or in an error: psql reads its statements on standard input, and a role's password
+reaches the server only as its SCRAM verifier.
 """
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import pwd
 import shutil
@@ -167,33 +172,56 @@ def kill(settings: StackSettings) -> bool:
     return True
 
 
-def psql(settings: StackSettings, sql: str, database: str = "postgres") -> str:
-    """One statement as the superuser (its password from the environment, never on the command line)."""
+def psql_command(settings: StackSettings, database: str = "postgres") -> list[str]:
+    """psql as the superuser, reading its statements on standard input: nothing it is given shows in `ps`."""
+    return [_bin("psql"), "--no-psqlrc", "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U", SUPERUSER,
+            "-d", database, "-v", "ON_ERROR_STOP=1", "-tA"]
+
+
+def psql(settings: StackSettings, sql: str, database: str = "postgres", *, shown_as: str = "") -> str:
+    """Statements as the superuser (its password from the environment); an error names them as `shown_as` when
+    they hold a secret, else quotes them."""
     result = subprocess.run(
-        [_bin("psql"), "-h", "127.0.0.1", "-p", str(settings.postgres_port), "-U", SUPERUSER,
-         "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
+        psql_command(settings, database), input=sql,
         capture_output=True, text=True, env={**os.environ, "PGPASSWORD": settings.postgres_password(SUPERUSER)},
     )
     if result.returncode != 0:
-        raise StackError(f"PostgreSQL rejected `{sql}`: {result.stderr.strip()}")
+        raise StackError(f"PostgreSQL rejected {shown_as or f'`{sql}`'}: {result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """What PostgreSQL keeps of a scram-sha-256 password (RFC 5802 and 7677, in PostgreSQL's own format): given to
+    ALTER ROLE in place of the password, so the password never reaches the server, its log or an error."""
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+    salt, stored_key, server_key = (base64.b64encode(raw).decode()
+                                    for raw in (salt, hashlib.sha256(client_key).digest(), server_key))
+    return f"SCRAM-SHA-256${iterations}:{salt}${stored_key}:{server_key}"
+
+
+def set_passwords(settings: StackSettings, passwords: dict[str, str]) -> None:
+    """Each role's password, by role name, as its SCRAM verifier (base64: nothing in it needs quoting in SQL)."""
+    psql(settings, "".join(f"ALTER ROLE \"{role}\" PASSWORD '{scram_verifier(password)}';\n"
+                           for role, password in passwords.items()),
+         shown_as=f"the passwords of {', '.join(passwords)}")
 
 
 def _ensure_service_databases(settings: StackSettings, passwords: dict[str, str]) -> None:
     """Each service's role and database, the role's password, and its database closed to every other role."""
-    # The generated passwords are URL-safe base64: nothing in them needs quoting in SQL.
-    statements = [f"ALTER ROLE {SUPERUSER} PASSWORD '{passwords[SUPERUSER]}'",
-                  f"REVOKE CONNECT ON DATABASE {SUPERUSER} FROM PUBLIC"]
+    rights = [f"REVOKE CONNECT ON DATABASE {SUPERUSER} FROM PUBLIC"]
     for service in SERVICES.values():
         name = service.database
         if not psql(settings, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
             psql(settings, f'CREATE ROLE "{name}" LOGIN')
         if not psql(settings, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
             psql(settings, f'CREATE DATABASE "{name}" OWNER "{name}"')
-        statements += [f"ALTER ROLE \"{name}\" PASSWORD '{passwords[name]}'",
-                       f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC',
-                       f'GRANT CONNECT ON DATABASE "{name}" TO "{name}"']
-    psql(settings, "; ".join(statements))
+        rights += [f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC',
+                   f'GRANT CONNECT ON DATABASE "{name}" TO "{name}"']
+    set_passwords(settings, {role: passwords[role] for role in (SUPERUSER, *(s.database for s in SERVICES.values()))})
+    psql(settings, ";\n".join(rights))
 
 
 def _run(args: list[str], user: dict) -> None:

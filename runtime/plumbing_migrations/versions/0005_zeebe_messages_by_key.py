@@ -2,18 +2,17 @@
 
 Built CONCURRENTLY: the outbox takes a row with every state change, and a plain build would block them all."""
 import sqlalchemy as sa
-from alembic import op
+
+from runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision = "0005"
 down_revision = "0004"
 
 
 def upgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.create_index("outbox_messages_by_key", "outbox", ["key", "topic", "seq"], postgresql_concurrently=True,
-                        postgresql_where=sa.text("destination = 'zeebe'"))
+    create_index_concurrently("outbox_messages_by_key", "outbox", ["key", "topic", "seq"],
+                              postgresql_where=sa.text("destination = 'zeebe'"))
 
 
 def downgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.drop_index("outbox_messages_by_key", table_name="outbox", postgresql_concurrently=True)
+    drop_index_concurrently("outbox_messages_by_key", "outbox")
