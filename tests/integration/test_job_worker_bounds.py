@@ -5,9 +5,8 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from contracts.base import JobInput
-from runtime.zeebe import JobHandlers, build_worker, make_channel, make_client
-from tests.unit.job_probe import Probe
+from runtime.zeebe import build_worker, make_channel, make_client
+from tests.unit.job_probe import Probe, probed_handlers
 
 # Its own job type each run, so no job left over by an earlier run reaches this worker.
 JOB_TYPE = f"test.bounded-{uuid.uuid4().hex[:8]}"
@@ -30,16 +29,7 @@ BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-class SlowStep(JobInput, job_type=JOB_TYPE):
-    order_id: str
-
-
-handlers = JobHandlers()
-
-
-@handlers.task(JOB_TYPE)
-def slow_step(job: SlowStep, probe: Probe) -> None:
-    probe.run(job.order_id)
+handlers = probed_handlers(JOB_TYPE)
 
 
 def test_a_streaming_worker_runs_at_most_its_limit_of_one_job_type_at_once_and_every_job_in_the_end(

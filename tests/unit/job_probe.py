@@ -1,7 +1,12 @@
-"""A job handler's report for the tests of job bounds: how many of its jobs ran at once, and which."""
-from __future__ import annotations
+"""A job handler's report for the tests of job bounds: how many of its jobs ran at once, and which.
+
+No postponed annotations here: a handler's input annotation must be its class itself, and probed_handlers' is local.
+"""
 
 import threading
+
+from contracts.base import JobInput
+from runtime.zeebe import JobHandlers
 
 
 class Probe:
@@ -23,3 +28,17 @@ class Probe:
         self.release.wait(self.hold_seconds)
         with self.lock:
             self.running -= 1
+
+
+def probed_handlers(job_type: str) -> JobHandlers:
+    """One job type whose handler reports to the `probe` it is given and takes the probe's time."""
+    class SlowStep(JobInput, job_type=job_type):
+        order_id: str
+
+    handlers = JobHandlers()
+
+    @handlers.task(job_type)
+    def slow_step(job: SlowStep, probe: Probe) -> None:
+        probe.run(job.order_id)
+
+    return handlers

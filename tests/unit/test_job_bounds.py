@@ -17,28 +17,17 @@ from pyzeebe import Job
 from pyzeebe.worker.job_executor import JobExecutor
 from pyzeebe.worker.task_state import TaskState
 
-from contracts.base import JobInput
 from runtime.db import POOL_OVERFLOW, POOL_SIZE
 from runtime.settings import ServiceSettings
-from runtime.zeebe import JobHandlers
 from services.delivery.workers import handlers as delivery_handlers
 from services.order.workers import handlers as order_handlers
 from services.warehouse.workers import handlers as warehouse_handlers
-from tests.unit.job_probe import Probe
+from tests.unit.job_probe import Probe, probed_handlers
 
 JOB_TYPE = "test.slow-step"
 
 
-class SlowStep(JobInput, job_type=JOB_TYPE):
-    order_id: str
-
-
-handlers = JobHandlers()
-
-
-@handlers.task(JOB_TYPE)
-def slow_step(job: SlowStep, probe: Probe) -> None:
-    probe.run(job.order_id)
+handlers = probed_handlers(JOB_TYPE)
 
 
 class Gateway:
