@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts.roles import OPERATOR
@@ -107,7 +107,9 @@ def _figures_as_metrics(request: Request) -> AtMostEvery:
     return state.figures_as_metrics
 
 
-@router.get("/figures/metrics", response_class=PlainTextResponse, dependencies=[allow(OPERATOR)])
+@router.get("/figures/metrics", response_class=Response, dependencies=[allow(OPERATOR)], responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+          "description": "The figures in Prometheus' text format"}})
 def figures_as_metrics(request: Request) -> Response:
     """The figures in Prometheus' text format (`fulfilment_*`), for a scraper with an operator's token; computed
     again at most every `FULFIL_ANALYTICS_FIGURES_METRICS_REFRESH_SECONDS` (15 s unless set). They are not on the

@@ -258,7 +258,7 @@ class AbortAnswer(BaseModel):
 
 @router.post("/orders/{order_id}/abort", status_code=202, response_model=AbortAnswer, tags=["operations"],
              dependencies=[allow(OPERATOR)],
-             responses={200: {"description": "Asked for before: the abort runs", "model": AbortAnswer},
+             responses={**NOT_JSON, 200: {"description": "Asked for before: the abort runs", "model": AbortAnswer},
                         404: problem("Unknown order"), 409: problem("The order has ended: nothing to abort")})
 def abort_order(order_id: Identifier, body: AbortRequest, all_sessions: Sessions, response: Response,
                 caller: CurrentCaller) -> AbortAnswer:
@@ -327,7 +327,8 @@ class StallView(BaseModel):
     diagnosis: str
 
 
-@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)])
+@router.get("/stuck-orders", response_model=list[StallView], tags=["operations"], dependencies=[allow(OPERATOR)],
+            responses={404: problem("`after` names no order")})
 def stuck_orders(request: Request, all_sessions: Sessions, limit: PageLimit = 50,
                  after: Identifier | None = None) -> list[StallView]:
     """Orders that stalled: not final, waiting for neither stock nor a courier, and idle too long; oldest first, a
