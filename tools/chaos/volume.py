@@ -82,6 +82,13 @@ class VolumeReport:
     findings: Findings | None = None
     problems: list[str] = field(default_factory=list)
 
+    def _noticed_by_kind(self) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for stuck in self.stuck:
+            if (noticed := _noticed_after(stuck)) is not None:
+                found.setdefault(stuck.kind, []).append(noticed)
+        return found
+
     def summary(self) -> str:
         def seconds(values: list[float]) -> str:
             return (f"median {statistics.median(values):.0f}s, max {max(values):.0f}s" if values else "-")
@@ -96,11 +103,13 @@ class VolumeReport:
                 f"({sum(s.kind == EXPIRED for s in self.stuck)} expired starts, "
                 f"{sum(s.kind == ENDED for s in self.stuck)} ended behind their back); reported or healed "
                 f"{len(self.stuck) - len(late)} within {self.plan.within:.0f}s ({seconds(noticed)} after being made "
-                f"stuck); expired starts completed {len(healed)} ({seconds(healed)}); missing from /stuck-orders "
+                f"stuck; {'; '.join(f'{PLURAL[kind]} {seconds(times)}' for kind, times in self._noticed_by_kind().items())})"
+                f"; expired starts completed {len(healed)} ({seconds(healed)}); missing from /stuck-orders "
                 f"{len(self.missing_from_stuck_list)}; problems {len(self.problems)}")
 
 
 EXPIRED, ENDED = "expired start", "ended behind its back"
+PLURAL = {EXPIRED: "expired starts", ENDED: "ended behind their back"}
 
 
 def _noticed_after(stuck: Stuck) -> float | None:
