@@ -96,6 +96,7 @@ class VolumeReport:
         noticed = [s.reported_after for s in self.stuck if s.reported_after is not None] + \
                   [s.final_after for s in self.stuck if s.reported_after is None and s.final_after is not None]
         healed = [s.final_after for s in self.stuck if s.kind == EXPIRED and s.final_after is not None]
+        by_kind = "; ".join(f"{PLURAL[kind]} {seconds(times)}" for kind, times in self._noticed_by_kind().items())
         late = [s for s in self.stuck if _noticed_after(s) is None or _noticed_after(s) > self.plan.within]
         return (f"volume soak {self.run} ({self.replicas} replica(s) per service): orders placed {self.ledger.placed}, "
                 f"accepted {len(self.ledger.accepted)}, waiting by design {len(self.waiting)} (none may be reported: "
@@ -103,7 +104,7 @@ class VolumeReport:
                 f"({sum(s.kind == EXPIRED for s in self.stuck)} expired starts, "
                 f"{sum(s.kind == ENDED for s in self.stuck)} ended behind their back); reported or healed "
                 f"{len(self.stuck) - len(late)} within {self.plan.within:.0f}s ({seconds(noticed)} after being made "
-                f"stuck; {'; '.join(f'{PLURAL[kind]} {seconds(times)}' for kind, times in self._noticed_by_kind().items())})"
+                f"stuck; {by_kind})"
                 f"; expired starts completed {len(healed)} ({seconds(healed)}); missing from /stuck-orders "
                 f"{len(self.missing_from_stuck_list)}; problems {len(self.problems)}")
 
