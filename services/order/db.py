@@ -30,6 +30,10 @@ ERASED = "erased"
 _SUMMARY = ", ".join(f"'{status}'" for status in sorted(TIMELINE_SUMMARY))
 STEP = text(f"status NOT IN ({_SUMMARY})")
 
+# An order still open, as a literal: the partial index of idle orders (migration 0008) is made with it, and a query
+# written with the same literal can use that index (a bound parameter list could not prove the index covers it).
+OPEN_SQL = "status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')"
+
 orders = Table(
     "orders", metadata,
     Column("id", String(36), primary_key=True),
@@ -60,7 +64,7 @@ orders = Table(
     Index("uq_orders_customer_idempotency_key", "customer_id", "idempotency_key", unique=True),
     # Open orders by how long they have been idle: the reconciler's candidates, however many orders are final.
     Index("ix_orders_open_idle", "updated_at", "id",
-          postgresql_where=text("status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')")),
+          postgresql_where=text(OPEN_SQL)),
 )
 
 order_lines = Table(
@@ -116,9 +120,7 @@ _SET_PROCESS_INSTANCE = (update(orders).where(orders.c.id == bindparam("order_id
                          .values(process_instance_key=bindparam("key")))
 
 
-# An order still open, written as the literal the partial index of idle orders (migration 0008) was made with, so
-# the planner can use it (a bound parameter list could not prove the index covers the query).
-OPEN = text("orders.status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')")
+OPEN = text(OPEN_SQL)
 # What domain.waiting_for says, in SQL: an open backorder, or a shipment out with a courier.
 WAITING_BY_DESIGN = orders.c.backorder_open | exists().where(
     order_shipments.c.order_id == orders.c.id, order_shipments.c.stage == ShipmentStage.IN_DELIVERY.value)

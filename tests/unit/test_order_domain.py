@@ -2,7 +2,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.order.db import OPEN_SQL
 from services.order.domain import (
+    FINAL_STATUSES,
     Cancellation,
     CancelOutcome,
     IdempotencyConflict,
@@ -224,3 +226,7 @@ def test_personal_data_stays_while_an_order_still_needs_the_address():
     with pytest.raises(OrdersStillOpen, match="2 order\\(s\\) not final yet.*b, c") as refused:
         orders_to_erase(orders)
     assert refused.value.order_ids == ["b", "c"]
+
+
+def test_the_sql_literal_of_an_open_order_leaves_out_exactly_the_final_statuses():
+    assert OPEN_SQL == f"status NOT IN ({', '.join(repr(str(s)) for s in sorted(FINAL_STATUSES))})"
