@@ -122,14 +122,22 @@ def resend_expired(session: Connection, page: int = PAGE) -> int:
     return sent
 
 
-def _resend(session: Connection, expired) -> bool:
-    order = db.get_order(session, expired.key, for_update=True)
+def _takes(order, name: str) -> bool:
+    """Whether the order can still take the message `name` again."""
     if order is None or order.status in FINAL_STATUSES:
         return False  # a finished order takes no start or cancellation
-    if expired.topic == ORDER_PLACED.name and (order.reserved or order.status != OrderStatus.PLACED):
-        return False  # the process ran: a second start must never happen
-    if outbox.latest_message(session, expired.topic, expired.key).seq != expired.seq:
-        return False  # another replica sent it again since the scan
+    # A start only while nothing has happened: the process ran otherwise, and a second start must never happen.
+    return name != ORDER_PLACED.name or (not order.reserved and order.status == OrderStatus.PLACED)
+
+
+def _resend(session: Connection, expired) -> bool:
+    # Read first and locked only when it is to be sent: an expired row of a finished order locks nothing.
+    if not _takes(db.get_order(session, expired.key), expired.topic):
+        return False
+    order = db.get_order(session, expired.key, for_update=True)
+    newest = outbox.latest_message(session, expired.topic, expired.key)
+    if not _takes(order, expired.topic) or newest.seq != expired.seq:
+        return False  # it moved, or another replica sent it again, since the scan
     message = RESENDABLE[expired.topic]
     add_zeebe_message(session, name=message.name, correlation_key=expired.key,
                       message_id=f"{message.name}:{expired.key}:again:{expired.id}",
@@ -143,13 +151,16 @@ def _resend(session: Connection, expired) -> bool:
 
 
 def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineView) -> int:
-    """One round: expired messages sent again, then the first report of one page of stalled orders; returns how
-    many orders it acted on (the loop runs the next round at once while there are any, so it pages through them:
-    a reported order leaves the candidates).
+    """One round: expired messages sent again or, when there are none, the first report of one page of stalled
+    orders; returns how many orders it acted on (the loop runs the next round at once while there are any, so it
+    pages through them: a reported order leaves the candidates).
 
     The process monitor is asked before any order is locked, so a slow monitor never holds up an order's events.
     """
-    acted = resend_expired(session)
+    sent = resend_expired(session)
+    if sent:
+        return sent  # committed, the orders' locks let go; the next round (at once) asks the monitor
+    acted = 0
     stalls = stalled_orders(session, stuck_after, include_reported=False)
     diagnoses = {s.order_id: s.diagnosis or diagnose_process(engine_view(s.order_id), s.status) for s in stalls}
     for stall in stalls:

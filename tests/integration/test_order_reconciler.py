@@ -189,3 +189,23 @@ def test_an_expired_message_of_a_finished_order_is_not_sent_again(order_sessions
         session.execute(text("UPDATE orders SET status = 'COMPLETED' WHERE id = :id"), {"id": order_id})
     reconcile_once(order_sessions)
     assert len(message_rows(order_sessions, order_id, CANCEL_REQUESTED.name)) == 1
+
+
+def test_an_order_locked_for_a_resend_is_let_go_before_the_monitor_is_asked_about_others(order_sessions):
+    waiting = place(order_sessions, status="AWAITING_STOCK", reserved=True, backorder_open=True)
+    with unit_of_work(order_sessions) as session:
+        commands.request_cancellation(session, waiting)
+    expire(order_sessions, waiting, CANCEL_REQUESTED.name)
+    stalled = place(order_sessions)
+    asked = {}
+
+    def engine_view(order_id: str):
+        asked[order_id] = lockable(order_sessions, waiting)
+        return []
+
+    while True:
+        with unit_of_work(order_sessions) as session:
+            if not reconciler.reconcile(session, timedelta(minutes=10), engine_view):
+                break
+    assert asked == {stalled: True}
+    assert len(message_rows(order_sessions, waiting, CANCEL_REQUESTED.name)) == 2
