@@ -34,27 +34,38 @@ def ensure_topics(bootstrap: str, names: list[str] | None = None) -> list[str]:
 
 
 def bpmn_files(directory: Path = BPMN_DIR) -> list[str]:
-    """The processes and the forms their user tasks link to."""
-    return sorted(str(p) for pattern in ("*.bpmn", "*.form") for p in directory.glob(pattern))
+    """The processes, the decisions they call and the forms their user tasks link to."""
+    return sorted(str(p) for pattern in ("*.bpmn", "*.dmn", "*.form") for p in directory.glob(pattern))
 
 
-def deploy_bpmn(zeebe_address: str, attempts: int = 60) -> list[str]:
-    """Deploy every file in bpmn/, retrying while the gateway is still starting."""
+def deploy_bpmn(zeebe_address: str, attempts: int = 60, files: list[str] | None = None) -> dict[str, int]:
+    """Deploy every file in bpmn/ (or `files`) as one deployment, retrying while the gateway is still starting.
 
-    async def deploy() -> list[str]:
+    One deployment, because the links between them are bound to their deployment (bindingType="deployment"): a
+    process calls the shipment process, the decision and the forms deployed with it. When any file changed, Zeebe
+    versions every resource of the deployment anew. Returns each process's, decision's and form's version.
+    """
+
+    async def deploy() -> dict[str, int]:
         client = make_client(zeebe_address)
-        files = bpmn_files()
         for attempt in range(attempts):
             try:
-                await client.deploy_resource(*files)
-                return files
+                response = await client.deploy_resource(*(files or bpmn_files()))
+                return {_resource_id(r): r.version for r in response.deployments}
             except Exception:  # the gateway answers UNAVAILABLE until its partitions have a leader
                 if attempt == attempts - 1:
                     raise
                 await asyncio.sleep(2)
-        return []
+        return {}
 
     return asyncio.run(deploy())
+
+
+def _resource_id(metadata) -> str:
+    for attribute in ("bpmn_process_id", "decision_id", "form_id", "dmn_decision_requirements_id"):
+        if value := getattr(metadata, attribute, None):
+            return value
+    return metadata.resource_name
 
 
 def create_topics(bootstrap: str, attempts: int = 60) -> list[str]:
@@ -74,7 +85,8 @@ def main() -> None:
     parser.add_argument("--zeebe", default="localhost:26500")
     args = parser.parse_args()
     print("created topics:", ", ".join(create_topics(args.kafka)) or "none (all exist)", flush=True)
-    print("deployed:", ", ".join(deploy_bpmn(args.zeebe)), flush=True)
+    versions = deploy_bpmn(args.zeebe)
+    print("deployed:", ", ".join(f"{name} v{version}" for name, version in sorted(versions.items())), flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@
     fulfil dead-letters put-back <id>                        publish one on its topic again
     fulfil incident list | retry <key> [--retries N]         open incidents (process monitor); retry after a fix
     fulfil task list | complete <key> <choice>               open user tasks and their forms; complete one
+    fulfil process deploy [--dry-run] | versions            lint, check and deploy bpmn/; versions and running counts
+    fulfil process migrate PROCESS --from V --to V [--dry-run]   move running orders to another version
     fulfil stack up | down | status | logs | incidents | tasks
     fulfil token [--as USER]                                 an access token, for curl -H "Authorization: Bearer ..."
 
@@ -242,6 +244,18 @@ def task_complete(settings: StackSettings, args) -> int:
     return 0
 
 
+def _process_deployment():
+    from tools import process_deployment
+
+    return process_deployment
+
+
+def _process_migration():
+    from tools import process_migration
+
+    return process_migration
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -324,6 +338,22 @@ def parser() -> argparse.ArgumentParser:
     complete.add_argument("key", type=int)
     complete.add_argument("choice")
     complete.set_defaults(run=task_complete)
+
+    process = area("process", "deploy the BPMN, list its versions, move running orders to a new version")
+    deploy = process.add_parser("deploy", help="lint bpmn/, check it against the contracts and the running "
+                                               "versions, and deploy it as one deployment")
+    deploy.add_argument("--dry-run", action="store_true", help="check only; deploy nothing")
+    deploy.set_defaults(run=lambda settings, args: _process_deployment().deploy(settings, args))
+    process.add_parser("versions", help="every deployed version with its tag and its running instances").set_defaults(
+        run=lambda settings, args: _process_deployment().versions(settings, args))
+    migrate = process.add_parser("migrate", help="move the running instances of one version to another, "
+                                                 "by the plan in bpmn/migrations/")
+    migrate.add_argument("process_id", metavar="PROCESS", help="order-fulfillment (its called shipments move too)")
+    migrate.add_argument("--from", dest="from_version", type=int, required=True, metavar="VERSION")
+    migrate.add_argument("--to", dest="to_version", type=int, required=True, metavar="VERSION")
+    migrate.add_argument("--dry-run", action="store_true", help="report what would move and what would be refused")
+    migrate.add_argument("--batch", type=int, default=50, help="instances per request to the monitor")
+    migrate.set_defaults(run=lambda settings, args: _process_migration().migrate(settings, args))
 
     printing = areas.add_parser("token", help="print an access token for curl (demo-operator's, or --as USER's)")
     printing.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,

@@ -42,8 +42,8 @@ def up(settings: StackSettings) -> None:
     if created:
         step(f"created Kafka topics: {', '.join(created)}")
     camunda.start(settings)
-    files = bootstrap.deploy_bpmn(settings.zeebe_address)
-    step(f"deployed {len(files)} process and form file(s): {', '.join(os.path.basename(f) for f in files)}")
+    versions = bootstrap.deploy_bpmn(settings.zeebe_address)
+    step("deployed bpmn/ as one deployment: " + ", ".join(f"{name} v{v}" for name, v in sorted(versions.items())))
     keycloak.wait_ready(settings)
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
