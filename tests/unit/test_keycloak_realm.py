@@ -1,10 +1,12 @@
-"""The realm template Keycloak imports: the roles and clients the services expect, and no secret in the file."""
+"""The realm template Keycloak imports: the roles, groups and clients the services expect, and no secret in the file."""
 import json
+import re
 import stat
 
+from contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM, TASK_GROUPS
 from runtime.auth import service_client_id
 from tools.stack import keycloak
-from tools.stack.config import KEYCLOAK_REALM, StackSettings
+from tools.stack.config import KEYCLOAK_REALM, REPO_ROOT, StackSettings
 
 REALM = json.loads(keycloak.REALM_TEMPLATE.read_text())
 CLIENTS = {client["clientId"]: client for client in REALM["clients"]}
@@ -73,3 +75,35 @@ def test_descriptions_fit_keycloaks_columns():
     # Keycloak stores them in VARCHAR(255) and refuses to start with a longer one.
     for thing in [*CLIENTS.values(), *REALM["roles"]["realm"]]:
         assert len(thing.get("description", "")) <= 255, thing["description"]
+
+
+def test_the_user_tasks_candidate_groups_are_realm_groups_with_their_members():
+    assert {group["name"] for group in REALM["groups"]} == set(TASK_GROUPS)
+    assert f"/{FULFILMENT_TEAM}" in USERS[keycloak.OPERATOR_USER]["groups"]
+    reviewer = USERS[keycloak.REVIEWER_USER]
+    assert reviewer["groups"] == [f"/{FULFILMENT_REVIEWERS}"]
+    assert not reviewer["realmRoles"]  # a reviewer is no operator: only their group lets them at review tasks
+
+
+def test_every_candidate_group_in_the_bpmn_is_a_realm_group():
+    groups = {group["name"] for group in REALM["groups"]}
+    for bpmn in (REPO_ROOT / "bpmn").glob("*.bpmn"):
+        for named in re.findall(r'candidateGroups="([^"]*)"', bpmn.read_text()):
+            assert {g.strip() for g in named.split(",")} <= groups, f"{bpmn.name}: {named}"
+
+
+def test_human_tokens_carry_the_callers_group_names_and_username():
+    mappers = {m["protocolMapper"]: m["config"] for m in CLIENTS[keycloak.PUBLIC_CLIENT]["protocolMappers"]}
+    groups = mappers["oidc-group-membership-mapper"]
+    assert groups["claim.name"] == "groups" and groups["full.path"] == "false"
+    assert groups["access.token.claim"] == "true"
+    username = mappers["oidc-usermodel-property-mapper"]
+    assert (username["user.attribute"], username["claim.name"]) == ("username", "preferred_username")
+    assert username["access.token.claim"] == "true"
+
+
+def test_the_template_with_secrets_filled_in_has_no_placeholder_left(tmp_path):
+    filled = json.dumps(keycloak.realm_with_secrets(StackSettings(state_dir=tmp_path)))
+    assert "${" not in filled
+    assert keycloak.generated_secrets(StackSettings(state_dir=tmp_path))[
+        keycloak.password_variable(keycloak.REVIEWER_USER)] in filled

@@ -45,6 +45,9 @@ def up(settings: StackSettings) -> None:
     versions = bootstrap.deploy_bpmn(settings.zeebe_address)
     step("deployed bpmn/ as one deployment: " + ", ".join(f"{name} v{v}" for name, v in sorted(versions.items())))
     keycloak.wait_ready(settings)
+    added = keycloak.sync_realm(settings)
+    if added:
+        step(f"applied the changed realm template to the running Keycloak: added {', '.join(added)}")
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)

@@ -3,18 +3,31 @@
 The suite's realm (tools/stack/keycloak-realm.json) is imported at the first start. The template holds no
 secret: every `${FULFIL_KEYCLOAK_...}` in it is a client secret or a user's password, generated once into
 the git-ignored state folder and handed to Keycloak, which fills them in as it imports the realm.
+
+Keycloak imports a realm only when it does not have it yet (`--import-realm` skips an existing one), so a stack
+that started before the template changed would never see the change. After every start the launcher therefore
+applies a changed template to the running realm through the admin API (`sync_realm`): what is new is added
+(groups, roles, clients, users with their passwords and groups), the template's group memberships and protocol
+mappers are added to users and clients that exist already. Nothing is removed or overwritten, so user ids, and the
+orders that belong to them, stay; to start from the template alone, stop the stack and delete
+`.stack/keycloak/data`.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import urllib.request
 from pathlib import Path
 
+import httpx
+
 from runtime.auth import OAuthToken
 from tools.stack import artifacts, secrets
 from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
+from tools.stack.errors import StackError
 from tools.stack.java import java_home
 from tools.stack.processes import needs_start, start_detached, step, wait_until
 
@@ -129,9 +142,83 @@ def ready(settings: StackSettings) -> bool:
     return True
 
 
+def realm_with_secrets(settings: StackSettings) -> dict:
+    """The realm template with its placeholders filled in, as Keycloak fills them in when it imports it."""
+    given = generated_secrets(settings)
+    return json.loads(PLACEHOLDER.sub(lambda found: given[found[1]], REALM_TEMPLATE.read_text()))
+
+
+def _applied_file(settings: StackSettings) -> Path:
+    return settings.state_dir / NAME / "realm-applied.sha256"
+
+
+def sync_realm(settings: StackSettings) -> list[str]:
+    """Add what the template has and the running realm lacks (see the module's docstring); what was added, or
+    nothing when the template is the one applied last. Keycloak must be ready."""
+    digest = hashlib.sha256(REALM_TEMPLATE.read_bytes()).hexdigest()
+    applied = _applied_file(settings)
+    if applied.is_file() and applied.read_text().strip() == digest:
+        return []
+    realm = realm_with_secrets(settings)
+    base = f"http://127.0.0.1:{settings.keycloak_port}"
+    token = httpx.post(f"{base}/realms/master/protocol/openid-connect/token", timeout=10, data={
+        "grant_type": "password", "client_id": "admin-cli", "username": ADMIN_USER,
+        "password": generated_secrets(settings)[ADMIN_PASSWORD]})
+    if token.status_code != 200:
+        raise StackError(f"Keycloak's administrator {ADMIN_USER} could not log in to apply the changed realm "
+                         f"template ({token.status_code} {token.text[:200]}); its password is "
+                         f"{ADMIN_PASSWORD} in {secrets_file(settings)}")
+    with httpx.Client(base_url=f"{base}/admin/realms/{realm['realm']}", timeout=30,
+                      headers={"Authorization": f"Bearer {token.json()['access_token']}"}) as admin:
+        added = _add_missing(admin, realm)
+    applied.write_text(digest + "\n")
+    return added
+
+
+def _add_missing(admin: httpx.Client, realm: dict) -> list[str]:
+    def ok(response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            raise StackError(f"Keycloak refused {response.request.method} {response.request.url} while applying "
+                             f"the realm template: {response.status_code} {response.text[:300]}")
+        return response
+
+    # Groups one by one: Keycloak 26's partial import fails on a group (a NullPointerException, answered with 500).
+    added: list[str] = []
+    groups = {group["name"]: group["id"] for group in ok(admin.get("/groups", params={"max": 1000})).json()}
+    for group in realm.get("groups", []):
+        if group["name"] not in groups:
+            ok(admin.post("/groups", json=group))
+            added.append(f"group {group['name']}")
+    groups = {group["name"]: group["id"] for group in ok(admin.get("/groups", params={"max": 1000})).json()}
+    # New roles, clients and users; existing ones are skipped, never overwritten (that would give users new ids).
+    imported = ok(admin.post("/partialImport", json={
+        "ifResourceExists": "SKIP", "roles": realm.get("roles", {}), "clients": realm.get("clients", []),
+        "users": realm.get("users", [])})).json()
+    added += [f"{r['resourceType'].lower()} {r['resourceName']}" for r in imported.get("results", [])
+              if r.get("action") == "ADDED"]
+    for user in realm.get("users", []):
+        for path in user.get("groups", []):
+            (found,) = ok(admin.get("/users", params={"username": user["username"], "exact": "true"})).json()
+            member_of = {group["name"] for group in ok(admin.get(f"/users/{found['id']}/groups")).json()}
+            name = path.rsplit("/", 1)[-1]
+            if name not in member_of:
+                ok(admin.put(f"/users/{found['id']}/groups/{groups[name]}"))
+                added.append(f"{user['username']} in group {name}")
+    for client in realm.get("clients", []):
+        (found,) = ok(admin.get("/clients", params={"clientId": client["clientId"]})).json()
+        has = {mapper["name"] for mapper in found.get("protocolMappers", [])}
+        for mapper in client.get("protocolMappers", []):
+            if mapper["name"] not in has:
+                ok(admin.post(f"/clients/{found['id']}/protocol-mappers/models", json=mapper))
+                added.append(f"mapper {mapper['name']} of client {client['clientId']}")
+    return added
+
+
 # The demo users of the realm template: the command line, `make demo`, the bench, the soak and the tests act as them.
 OPERATOR_USER = "demo-operator"
 CUSTOMER_USERS = ("demo-alice", "demo-bob")
+# In the group fulfilment-reviewers and no role: reviews orders, nothing else.
+REVIEWER_USER = "demo-reviewer"
 
 
 def login(settings: StackSettings, username: str = OPERATOR_USER) -> OAuthToken:
