@@ -39,13 +39,23 @@ class ProviderUnreachable(Exception):
 
 @dataclass(frozen=True)
 class Caller:
-    """The subject of a valid token (a user's id, or a service account's) and its roles."""
+    """The subject of a valid token (a user's id, or a service account's), its roles, the groups it is a member of
+    (plain names, the `groups` claim) and its username (`preferred_username`; the subject if the token has none)."""
 
     subject: str
     roles: frozenset[str]
+    groups: frozenset[str] = frozenset()
+    username: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.username:
+            object.__setattr__(self, "username", self.subject)
 
     def has(self, role: str) -> bool:
         return role in self.roles
+
+    def in_group(self, group: str) -> bool:
+        return group in self.groups
 
 
 class SigningKeys:
@@ -145,7 +155,11 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         roles = (claims.get("realm_access") or {}).get("roles") or []
-        caller = Caller(subject=claims["sub"], roles=frozenset(r for r in roles if isinstance(r, str)))
+        groups = claims.get("groups") or []
+        username = claims.get("preferred_username")
+        caller = Caller(subject=claims["sub"], roles=frozenset(r for r in roles if isinstance(r, str)),
+                        groups=frozenset(g.lstrip("/") for g in groups if isinstance(g, str)),
+                        username=username if isinstance(username, str) else "")
         return caller, float(claims["exp"]) + LEEWAY_SECONDS
 
 
@@ -176,23 +190,38 @@ def _caller(request: Request,
 
 
 class Allow:
-    """A route's requirement: a valid token with at least one of these roles."""
+    """A route's requirement: a valid token with at least one of these roles, or of a member of one of `groups`."""
 
-    def __init__(self, *roles: str) -> None:
-        if not roles:
-            raise ValueError("a route allows at least one role; a route open to anyone uses PUBLIC")
+    def __init__(self, *roles: str, groups: tuple[str, ...] = ()) -> None:
+        if not roles and not groups:
+            raise ValueError("a route allows at least one role or group; a route open to anyone uses PUBLIC")
         self.roles = frozenset(roles)
+        self.groups = frozenset(groups)
+
+    @property
+    def access(self) -> frozenset[str]:
+        """The roles, and the groups as `group:<name>`: what the OpenAPI document and the access tests list."""
+        return self.roles | {f"group:{group}" for group in self.groups}
 
     def __call__(self, caller: Annotated[Caller, Depends(_caller)]) -> Caller:
-        if not caller.roles & self.roles:
-            raise HTTPException(403, detail=f"this needs the role {' or '.join(sorted(self.roles))}; "
-                                            f"the token has {', '.join(sorted(caller.roles)) or 'no role'}")
+        if not caller.roles & self.roles and not caller.groups & self.groups:
+            raise HTTPException(403, detail=self._refusal(caller))
         return caller
 
+    def _refusal(self, caller: Caller) -> str:
+        if not self.groups:
+            return (f"this needs the role {' or '.join(sorted(self.roles))}; "
+                    f"the token has {', '.join(sorted(caller.roles)) or 'no role'}")
+        needs = [f"the role {' or '.join(sorted(self.roles))}"] if self.roles else []
+        needs.append(f"membership of the group {' or '.join(sorted(self.groups))}")
+        return (f"this needs {' or '.join(needs)}; the token has the roles {', '.join(sorted(caller.roles)) or 'none'} "
+                f"and the groups {', '.join(sorted(caller.groups)) or 'none'} (an administrator adds a user to a "
+                "group in Keycloak's admin console)")
 
-def allow(*roles: str):
-    """For a route's `dependencies`: callers with a valid token and one of `roles`."""
-    return Depends(Allow(*roles))
+
+def allow(*roles: str, groups: tuple[str, ...] = ()):
+    """For a route's `dependencies`: callers with a valid token and one of `roles`, or in one of `groups`."""
+    return Depends(Allow(*roles, groups=groups))
 
 
 def anyone() -> None:
@@ -205,10 +234,11 @@ CurrentCaller = Annotated[Caller, Depends(_caller)]
 
 
 def route_access(dependencies) -> frozenset[str] | None:
-    """The roles a route allows, frozenset() for a public one, None if it declares neither."""
+    """The roles a route allows (its groups as `group:<name>` if it allows no role), frozenset() for a public one,
+    None if it declares neither."""
     for dependency in dependencies:
         if isinstance(dependency.call, Allow):
-            return dependency.call.roles
+            return dependency.call.roles or dependency.call.access
         if dependency.call is anyone:
             return frozenset()
     return None
