@@ -35,6 +35,17 @@ def feel_names(expression: str) -> set[str]:
     return names - FEEL_WORDS
 
 
+class UnreadableResource(ValueError):
+    """A file that is not well-formed XML (a process, a decision) or JSON (a form)."""
+
+
+def _parsed(path: Path, parse):
+    try:
+        return parse(path)
+    except (ET.ParseError, ValueError) as exc:
+        raise UnreadableResource(f"{path.name} cannot be read ({exc}): save it again from Camunda Modeler") from exc
+
+
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -50,9 +61,10 @@ class Resources:
     @classmethod
     def read(cls, files: Iterable[str | Path]) -> Resources:
         paths = [Path(f) for f in files]
-        return cls(processes={p.name: ET.parse(p).getroot() for p in paths if p.suffix == ".bpmn"},
-                   decisions={p.name: ET.parse(p).getroot() for p in paths if p.suffix == ".dmn"},
-                   forms={p.name: json.loads(p.read_text()) for p in paths if p.suffix == ".form"})
+        return cls(processes={p.name: _parsed(p, ET.parse).getroot() for p in paths if p.suffix == ".bpmn"},
+                   decisions={p.name: _parsed(p, ET.parse).getroot() for p in paths if p.suffix == ".dmn"},
+                   forms={p.name: _parsed(p, lambda f: json.loads(f.read_text())) for p in paths
+                          if p.suffix == ".form"})
 
     def all_of(self, tag: str) -> list[tuple[str, ET.Element]]:
         """(file name, element) for every element with this tag in the processes."""

@@ -17,11 +17,25 @@ class MonitorError(RuntimeError):
     """Printed as one line, with a non-zero exit."""
 
 
+_logins: dict[str, keycloak.OAuthToken] = {}
+
+
+def _login(settings: StackSettings) -> keycloak.OAuthToken:
+    """One login per command, however many calls it makes: the token renews itself as it goes."""
+    if settings.auth_issuer not in _logins:
+        _logins[settings.auth_issuer] = keycloak.login(settings)
+    return _logins[settings.auth_issuer]
+
+
 def _request(settings: StackSettings, method: str, path: str, **kwargs) -> dict:
     """One call to the monitor's API as the realm's demo operator."""
+    return _response(settings, method, path, **kwargs).json()
+
+
+def _response(settings: StackSettings, method: str, path: str, **kwargs) -> httpx.Response:
     base = f"http://127.0.0.1:{settings.monitor_port}"
     try:
-        response = httpx.request(method, base + path, timeout=30, auth=keycloak.login(settings), **kwargs)
+        response = httpx.request(method, base + path, timeout=30, auth=_login(settings), **kwargs)
     except (StackError, TokenUnavailable) as exc:
         raise MonitorError(f"no token: {exc}; is the stack up? (`fulfil stack up`)") from exc
     except httpx.HTTPError as exc:
@@ -32,7 +46,16 @@ def _request(settings: StackSettings, method: str, path: str, **kwargs) -> dict:
         except ValueError:
             detail = response.text or response.reason_phrase
         raise MonitorError(f"{response.status_code}: {detail}")
-    return response.json()
+    return response
+
+
+def definitions(settings: StackSettings) -> list[dict]:
+    """Every deployed process version with its running instances and open incidents."""
+    return _request(settings, "GET", "/definitions")
+
+
+def definition_xml(settings: StackSettings, key: int) -> str:
+    return _response(settings, "GET", f"/definitions/{key}/xml").text
 
 
 def print_incidents(settings: StackSettings) -> int:

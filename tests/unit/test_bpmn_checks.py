@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tools import bpmn_checks
 from tools.bootstrap import bpmn_files
 from tools.bpmn_checks import Resources, RunningVersion
@@ -104,3 +106,9 @@ def test_a_deployed_process_xml_gives_its_version_tag_called_processes_and_job_t
     assert bpmn_checks.version_tag_of(fulfilment, "order-fulfillment")
     assert ("order-shipment", "deployment") in bpmn_checks.called_processes_of(fulfilment)
     assert bpmn_checks.job_types_of(fulfilment) and bpmn_checks.job_types_of(fulfilment) <= set(HANDLERS)
+
+
+def test_a_file_that_is_not_well_formed_is_refused_naming_it(tmp_path):
+    (tmp_path / "broken.bpmn").write_text("<bpmn:definitions")
+    with pytest.raises(bpmn_checks.UnreadableResource, match="broken.bpmn cannot be read"):
+        Resources.read([tmp_path / "broken.bpmn"])
