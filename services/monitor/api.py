@@ -14,14 +14,26 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
-from contracts.roles import OPERATOR, SERVICE
-from runtime.auth import PUBLIC, allow
+from contracts.roles import OPERATOR, SERVICE, TASK_GROUPS
+from runtime.auth import PUBLIC, Caller, CurrentCaller, allow
 from runtime.db import unit_of_work
 from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.monitor import queries
-from services.monitor.domain import IncidentState, InstanceState, TaskState, form_of, idle_seconds
+from services.monitor.domain import IncidentState, InstanceState, MigrationPlan, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
+from services.monitor.instance_migration import BatchRequest, MigrationImpossible, migrate_batch
 from services.monitor.settings import MonitorSettings
+from services.monitor.task_owners import (
+    AssignedToAnother,
+    NotACandidate,
+    NotAssigned,
+    Person,
+    TaskPeople,
+    check_claim,
+    check_complete,
+    check_release,
+    check_see,
+)
 from services.monitor.views import (
     Accepted,
     ChildView,
@@ -30,7 +42,11 @@ from services.monitor.views import (
     ElementView,
     IncidentView,
     InstanceDetail,
+    InstanceMigrationView,
     InstanceView,
+    MigrationBatchView,
+    MigrationRequest,
+    MigrationView,
     Page,
     StalledInstance,
     UserTaskView,
@@ -44,6 +60,9 @@ router = APIRouter(tags=["monitor"])
 # Operators see and act on every process; the Order service's reconciler reads an order's instances.
 OPERATORS = [allow(OPERATOR)]
 READERS = [allow(OPERATOR, SERVICE)]
+# User tasks: operators see them all; the members of the processes' candidate groups see, claim, release and
+# complete their groups' tasks (task_owners.py decides, per task).
+TASK_WORKERS = [allow(OPERATOR, groups=TASK_GROUPS)]
 WEB = FilePath(__file__).with_name("web")
 
 # Engine keys are 64-bit; path parameters stay within them.
@@ -169,6 +188,8 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
         user_tasks=[task_view(t, detail.forms, row) for t in detail.user_tasks],
         variables=[VariableView.model_validate(v, from_attributes=True) for v in detail.variables],
         children=[ChildView.model_validate(c, from_attributes=True) for c in detail.children],
+        version_tag=detail.version_tag,
+        migrations=[MigrationView.model_validate(m, from_attributes=True) for m in detail.migrations],
     )
 
 
@@ -210,6 +231,30 @@ def stalled_instances(
                             open_incidents=r.open_incidents) for r in rows]
 
 
+@router.post("/migrations", dependencies=OPERATORS, response_model=MigrationBatchView, tags=["operations"],
+             responses={**NOT_JSON, 409: problem("A version is not known or lacks what a migration needs")})
+def migrate_instances(body: MigrationRequest, all_sessions: Sessions, engine: EngineApi) -> MigrationBatchView:
+    """Move a batch of running root instances of one version (with the instances they called) to another, by the
+    plans given; each is reported migrated, refused (with the reason, the engine's verbatim) or left."""
+    request = BatchRequest(
+        bpmn_process_id=body.bpmn_process_id, from_version=body.from_version, to_version=body.to_version,
+        plans=[MigrationPlan(p.bpmn_process_id, p.from_tag, p.to_tag, p.elements) for p in body.plans],
+        dry_run=body.dry_run, limit=body.limit, after=body.after)
+    try:
+        report = migrate_batch(all_sessions, engine, request)
+    except MigrationImpossible as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+
+    def view(item) -> InstanceMigrationView:
+        return InstanceMigrationView(key=item.key, bpmn_process_id=item.bpmn_process_id, order_id=item.order_id,
+                                     from_version=item.from_version, to_version=item.to_version,
+                                     outcome=item.outcome, reason=item.reason, mixed=item.mixed,
+                                     children=[view(c) for c in item.children])
+
+    return MigrationBatchView(total=report.total, items=[view(i) for i in report.items],
+                              next_after=report.next_after)
+
+
 # --- incidents -----------------------------------------------------------------------------------------------
 
 @router.get("/incidents", dependencies=OPERATORS, response_model=Page[IncidentView])
@@ -240,34 +285,95 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
 
 # --- user tasks ----------------------------------------------------------------------------------------------
 
-@router.get("/user-tasks", dependencies=OPERATORS, response_model=Page[UserTaskView])
-def list_user_tasks(all_sessions: Sessions, state: TaskState | None = TaskState.CREATED,
+TASK_REFUSALS = {403: problem("The caller is not one of the task's candidates, or another person claimed it")}
+
+
+def _person(caller: Caller) -> Person:
+    return Person(caller.username, caller.groups, operator=caller.has(OPERATOR))
+
+
+def _task_for(all_sessions, key: int, caller: Caller) -> tuple[Row, TaskPeople]:
+    """The task's row and people, or 404; 403 if the caller is neither an operator nor one of its candidates."""
+    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
+    people = TaskPeople.of(key, row.assignee, row.candidate_groups, row.candidate_users)
+    _refuse(lambda: check_see(people, _person(caller)))
+    return row, people
+
+
+def _refuse(check):
+    """Run a task_owners check, its refusal as the HTTP answer: 403 for who the caller is, 409 for the state."""
+    try:
+        return check()
+    except (NotACandidate, AssignedToAnother) as exc:
+        raise HTTPException(403, detail=str(exc)) from exc
+    except NotAssigned as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+
+
+def _open(row: Row, key: int) -> None:
+    if row.state != TaskState.CREATED:
+        raise HTTPException(409, detail=f"user task {key} is {row.state}, not open")
+
+
+@router.get("/user-tasks", dependencies=TASK_WORKERS, response_model=Page[UserTaskView])
+def list_user_tasks(all_sessions: Sessions, caller: CurrentCaller, state: TaskState | None = TaskState.CREATED,
                     limit: PageLimit = 50, offset: PageOffset = 0) -> Page[UserTaskView]:
-    """User tasks, oldest first: open ones unless `state` says otherwise; each with its form and who may do it."""
+    """User tasks, oldest first: open ones unless `state` says otherwise; each with its form, who may do it, who
+    claimed it and when it is due. Operators see every task; anyone else the tasks of their groups and their own."""
+    candidate = None if caller.has(OPERATOR) else queries.Candidate(caller.username, caller.groups)
     with unit_of_work(all_sessions) as session:
-        total, rows = queries.user_task_page(session, state, limit, offset)
+        total, rows = queries.user_task_page(session, state, limit, offset, candidate)
     return Page[UserTaskView](total=total, limit=limit, offset=offset, items=[task_view(r, r.forms) for r in rows])
 
 
-@router.get("/user-tasks/{key}", dependencies=OPERATORS, response_model=UserTaskView, responses={404: NOT_FOUND})
-def get_user_task(key: Key, all_sessions: Sessions) -> UserTaskView:
-    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
+@router.get("/user-tasks/{key}", dependencies=TASK_WORKERS, response_model=UserTaskView,
+            responses={404: NOT_FOUND, **TASK_REFUSALS})
+def get_user_task(key: Key, all_sessions: Sessions, caller: CurrentCaller) -> UserTaskView:
+    row, _ = _task_for(all_sessions, key, caller)
     return task_view(row, row.forms)
+
+
+@router.post("/user-tasks/{key}/assignment", dependencies=TASK_WORKERS, status_code=202, response_model=Accepted,
+             responses={404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS})
+def claim_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: CurrentCaller) -> Accepted:
+    """Claim an open task: it is assigned to the caller (their username), so only they complete it until they
+    release it. Only a member of one of its candidate groups (or a candidate user) claims it."""
+    row, people = _task_for(all_sessions, key, caller)
+    _open(row, key)
+    if not _refuse(lambda: check_claim(people, _person(caller))):
+        return Accepted(detail=f"user task {key} is already assigned to {caller.username}")
+    _ask_engine(lambda: engine.assign_user_task(key, caller.username))
+    return Accepted(detail=f"user task {key} assigned to {caller.username}")
+
+
+@router.delete("/user-tasks/{key}/assignment", dependencies=TASK_WORKERS, status_code=202, response_model=Accepted,
+               responses={404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS})
+def release_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: CurrentCaller) -> Accepted:
+    """Release a claimed task, so any of its candidates may claim or complete it: its assignee does, or an
+    operator among its candidates (for someone who is away)."""
+    row, people = _task_for(all_sessions, key, caller)
+    _open(row, key)
+    _refuse(lambda: check_release(people, _person(caller)))
+    _ask_engine(lambda: engine.unassign_user_task(key))
+    return Accepted(detail=f"user task {key} released by {caller.username} (it was {people.assignee}'s)")
 
 
 class CompleteTask(BaseModel):
     variables: dict[Identifier, Text] = Field(
-        max_length=20, description="what the form sets, e.g. {\"decision\": \"continue\"}")
+        max_length=20, description="what the form sets, e.g. {\"decision\": \"continue\"}, "
+                                   "or {\"review\": \"approve\", \"reviewNote\": \"...\"}")
 
 
-@router.post("/user-tasks/{key}/completion", dependencies=OPERATORS, status_code=202, response_model=Accepted,
-             responses={**NOT_JSON, 404: NOT_FOUND, **ENGINE_ERRORS,
+@router.post("/user-tasks/{key}/completion", dependencies=TASK_WORKERS, status_code=202, response_model=Accepted,
+             responses={**NOT_JSON, 404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS,
                         422: problem("The variables are not what the task's form asks for")})
-def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi) -> Accepted:
-    """Complete an open user task with its form's answer."""
-    row = _found(all_sessions, lambda session: queries.user_task(session, key), f"user task {key}")
-    if row.state != TaskState.CREATED:
-        raise HTTPException(409, detail=f"user task {key} is {row.state}, not open")
+def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi,
+                       caller: CurrentCaller) -> Accepted:
+    """Complete an open user task with its form's answer: a candidate completes an unclaimed task or their own; a
+    task someone else claimed only they complete."""
+    row, people = _task_for(all_sessions, key, caller)
+    _open(row, key)
+    _refuse(lambda: check_complete(people, _person(caller)))
     form = form_of(row.forms, row.element_id)
     if form is None:
         raise HTTPException(409, detail=f"the form of user task {key} is not known to the monitor")
@@ -276,7 +382,7 @@ def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, eng
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     _ask_engine(lambda: engine.complete_user_task(key, variables))
-    return Accepted(detail=f"user task {key} completed with {variables}")
+    return Accepted(detail=f"user task {key} completed by {caller.username} with {variables}")
 
 
 # --- the page ------------------------------------------------------------------------------------------------

@@ -16,11 +16,14 @@ from services.monitor.domain import (
     DefinitionDeployed,
     ElementEntered,
     ElementLeft,
+    ElementMigrated,
     FlowTaken,
+    IncidentMigrated,
     IncidentOpened,
     IncidentResolved,
     IncidentState,
     InstanceEnded,
+    InstanceMigrated,
     InstanceStarted,
     InstanceState,
     OrderIdentified,
@@ -28,6 +31,7 @@ from services.monitor.domain import (
     TaskState,
     UserTaskChanged,
     UserTaskClosed,
+    UserTaskMigrated,
     UserTaskOpened,
     VariableSet,
     order_id_from,
@@ -47,7 +51,10 @@ definitions = Table(
     Column("bpmn_xml", Text, nullable=False),
     Column("forms", JSONB, nullable=False),
     Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("version_tag", String(255)),
+    Column("deployment_key", BigInteger),
     Index("definitions_by_process", "bpmn_process_id", "version"),
+    Index("definitions_by_deployment", "deployment_key"),
 )
 
 
@@ -141,6 +148,17 @@ variables = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Each time the engine moved a running instance to another definition: from which version to which, when.
+instance_migrations = Table(
+    "instance_migrations", metadata,
+    Column("instance_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("from_definition_key", BigInteger, nullable=False),
+    Column("from_version", Integer, nullable=False),
+    Column("to_definition_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_version", Integer, nullable=False),
+    Column("migrated_at", DateTime(timezone=True), primary_key=True),
+)
+
 projected_positions = Table(
     "projected_positions", metadata,
     # Per Kafka partition of the records topic, records arrive in position order for each engine partition.
@@ -168,7 +186,7 @@ def forget_ended_instances(session: Connection, kept_for: timedelta, batch: int 
     ).scalars().all()
     if not ended:
         return 0
-    for table in (element_instances, taken_flows, incidents, user_tasks, variables):
+    for table in (element_instances, taken_flows, incidents, user_tasks, variables, instance_migrations):
         session.execute(delete(table).where(table.c.instance_key.in_(ended)))
     session.execute(delete(instances).where(instances.c.key.in_(ended)))
     return len(ended)
@@ -288,6 +306,26 @@ def _progress(session: Connection, changes: list[Progress]) -> None:
                                              last_record_at="at"))
 
 
+def _migrated(session: Connection, changes: list[InstanceMigrated]) -> None:
+    """The instance follows its new definition; its history keeps the version it left (read before the update)."""
+    for change in changes:  # one instance may be migrated twice in one batch: each from where the last left it
+        session.execute(insert(instance_migrations).from_select(
+            ["instance_key", "from_definition_key", "from_version", "to_definition_key", "to_version", "migrated_at"],
+            select(instances.c.key, instances.c.definition_key, instances.c.version,
+                   bindparam("to_key", change.definition_key), bindparam("to_version", change.version),
+                   bindparam("at", change.at))
+            .where(instances.c.key == change.key, instances.c.definition_key != change.definition_key))
+            .on_conflict_do_nothing())
+        session.execute(update(instances).where(instances.c.key == change.key)
+                        .values(definition_key=change.definition_key, version=change.version))
+
+
+def _moved_to(table: Table):
+    def write(session: Connection, changes: list[ElementMigrated]) -> None:
+        _update_by_key(session, table, _rows(_last_per(changes, "key")))
+    return write
+
+
 def _left(session: Connection, changes: list[ElementLeft]) -> None:
     _update_by_key(session, element_instances, _rows(changes, left_at="at"))
 
@@ -311,4 +349,6 @@ _WRITES = [
     (ElementEntered, _elements), (FlowTaken, _flows), (IncidentOpened, _incidents), (UserTaskOpened, _user_tasks),
     (InstanceEnded, _ended), (OrderIdentified, _orders), (Progress, _progress), (ElementLeft, _left),
     (IncidentResolved, _resolved), (UserTaskChanged, _task_changes), (UserTaskClosed, _tasks_closed),
+    (InstanceMigrated, _migrated), (ElementMigrated, _moved_to(element_instances)),
+    (IncidentMigrated, _moved_to(incidents)), (UserTaskMigrated, _moved_to(user_tasks)),
 ]

@@ -9,12 +9,21 @@ import base64
 import binascii
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from contracts.process import DECISION_CHOICES, DECISION_FORM, DECISION_VARIABLE, ORDER_ID_VARIABLE
+from contracts.process import (
+    DECISION_CHOICES,
+    DECISION_FORM,
+    DECISION_VARIABLE,
+    ORDER_ID_VARIABLE,
+    REVIEW_CHOICES,
+    REVIEW_FORM,
+    REVIEW_NOTE_VARIABLE,
+    REVIEW_VARIABLE,
+)
 
 
 class InvalidRecord(ValueError):
@@ -57,6 +66,9 @@ class DefinitionDeployed:
     # The linked form of each user task, by element id.
     forms: dict[str, str]
     at: datetime
+    # Its zeebe:versionTag, and the deployment it came in (the resources it calls with bindingType="deployment").
+    version_tag: str | None = None
+    deployment_key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,35 @@ class ElementEntered:
     at: datetime
     # The element instance it runs inside (the process, a sub-process): where to start it again.
     flow_scope_key: int | None = None
+
+
+@dataclass(frozen=True)
+class InstanceMigrated:
+    """The engine moved a running instance to another definition (a process instance migration)."""
+
+    key: int
+    definition_key: int
+    version: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ElementMigrated:
+    """An element instance, incident or user task of a migrated instance now stands at this element of the target."""
+
+    key: int
+    definition_key: int
+    element_id: str
+
+
+@dataclass(frozen=True)
+class IncidentMigrated(ElementMigrated):
+    pass
+
+
+@dataclass(frozen=True)
+class UserTaskMigrated(ElementMigrated):
+    pass
 
 
 @dataclass(frozen=True)
@@ -186,7 +227,7 @@ class Progress:
 
 Change = (DefinitionDeployed | InstanceStarted | InstanceEnded | ElementEntered | ElementLeft | FlowTaken
           | IncidentOpened | IncidentResolved | UserTaskOpened | UserTaskChanged | UserTaskClosed | VariableSet
-          | OrderIdentified | Progress)
+          | OrderIdentified | Progress | InstanceMigrated | ElementMigrated | IncidentMigrated | UserTaskMigrated)
 
 # Longer is no order id of the suite's (they are UUIDs): the instance is then shown without one.
 MAX_ORDER_ID = 100
@@ -252,7 +293,9 @@ def _process(intent: str, key: int, value: dict, at: datetime) -> list[Change]:
         raise ValueError(f"resource is not base64 of UTF-8 text: {exc}") from exc
     name, forms = bpmn_facts(xml, value["bpmnProcessId"])
     return [DefinitionDeployed(key=key, bpmn_process_id=value["bpmnProcessId"], version=value["version"], name=name,
-                               resource_name=value["resourceName"], bpmn_xml=xml, forms=forms, at=at)]
+                               resource_name=value["resourceName"], bpmn_xml=xml, forms=forms, at=at,
+                               version_tag=_text(value.get("versionTag", "")),
+                               deployment_key=_key(value.get("deploymentKey", -1)))]
 
 
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -273,7 +316,22 @@ def bpmn_facts(xml: str, process_id: str) -> tuple[str | None, dict[str, str]]:
     return process.get("name"), forms
 
 
+def element_ids(xml: str, process_id: str) -> dict[str, str]:
+    """Every flow node of the process (sub-processes' too) and its BPMN type, by element id: what a migration may
+    map from or to."""
+    process = next(p for p in ET.fromstring(xml).iter(f"{_BPMN}process") if p.get("id") == process_id)
+    return {node.get("id"): node.tag.removeprefix(_BPMN) for node in process.iter()
+            if node.tag.startswith(_BPMN) and node.get("id") and node.tag.removeprefix(_BPMN) in _FLOW_NODES}
+
+
+_FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+               "task", "serviceTask", "sendTask", "receiveTask", "userTask", "manualTask", "scriptTask",
+               "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+               "inclusiveGateway", "eventBasedGateway"}
+
+
 _ENTERED = "ELEMENT_ACTIVATING"
+_MIGRATED = "ELEMENT_MIGRATED"
 _LEFT = {"ELEMENT_COMPLETED": InstanceState.COMPLETED, "ELEMENT_TERMINATED": InstanceState.TERMINATED}
 # The body of a multi-instance activity carries its inner activity's id: counting both would count it twice.
 _NOT_SHOWN = {"MULTI_INSTANCE_BODY"}
@@ -286,6 +344,10 @@ def _process_instance(intent: str, key: int, value: dict, at: datetime) -> list[
         return [FlowTaken(key, instance, value["elementId"], at)] if intent == "SEQUENCE_FLOW_TAKEN" else []
     if element_type in _NOT_SHOWN:
         return []
+    if intent == _MIGRATED:
+        if element_type == "PROCESS":
+            return [InstanceMigrated(key, value["processDefinitionKey"], value["version"], at)]
+        return [ElementMigrated(key, value["processDefinitionKey"], value["elementId"])]
     if element_type == "PROCESS":
         if intent == _ENTERED:
             return [InstanceStarted(key=key, definition_key=value["processDefinitionKey"],
@@ -305,6 +367,8 @@ def _incident(intent: str, key: int, value: dict, at: datetime) -> list[Change]:
                                definition_key=value["processDefinitionKey"], element_id=value["elementId"],
                                element_instance_key=value["elementInstanceKey"], error_type=value["errorType"],
                                message=value["errorMessage"], job_key=_key(value["jobKey"]), at=at)]
+    if intent == "MIGRATED":
+        return [IncidentMigrated(key, value["processDefinitionKey"], value["elementId"])]
     return [IncidentResolved(key, at)] if intent == "RESOLVED" else []
 
 
@@ -324,6 +388,8 @@ def _user_task(intent: str, key: int, value: dict, at: datetime) -> list[Change]
         return [UserTaskChanged(key=key, **people)]
     if intent in ("COMPLETED", "CANCELED"):
         return [UserTaskClosed(key, TaskState(intent), at)]
+    if intent == "MIGRATED":
+        return [UserTaskMigrated(key, value["processDefinitionKey"], value["elementId"])]
     return []
 
 
@@ -366,32 +432,89 @@ _READERS: dict[str, Callable[[str, int, dict, datetime], list[Change]]] = {
 
 
 @dataclass(frozen=True)
+class MigrationPlan:
+    """How running instances of one process move from a version tagged `from_tag` to one tagged `to_tag`: each
+    source element id to its target element id (bpmn/migrations/). An element not named is not mapped."""
+
+    bpmn_process_id: str
+    from_tag: str
+    to_tag: str
+    elements: dict[str, str]
+
+    def errors(self, source_ids: Collection[str], target_ids: Collection[str]) -> list[str]:
+        """What in the plan the two versions do not have: the engine refuses a mapping of an element that is not
+        there, whether an instance is at it or not."""
+        return ([f"the plan maps {s}, which the source version does not have" for s in self.elements
+                 if s not in source_ids]
+                + [f"the plan maps {s} to {t}, which the target version does not have"
+                   for s, t in self.elements.items() if t not in target_ids])
+
+    def unmapped(self, active: list[str]) -> str | None:
+        """Why an instance active at these elements cannot move by this plan, if it cannot."""
+        missing = [element for element in dict.fromkeys(active) if element not in self.elements]
+        if not missing:
+            return None
+        return (f"element {missing[0]} is not mapped" if len(missing) == 1
+                else f"elements {', '.join(missing)} are not mapped")
+
+
+@dataclass(frozen=True)
 class Choice:
     value: str
     label: str
 
 
 @dataclass(frozen=True)
+class TextField:
+    """A line of free text the form sets as `variable`; an optional one may be left out or empty."""
+
+    variable: str
+    label: str
+    required: bool = False
+    max_length: int = 500
+
+
+@dataclass(frozen=True)
 class Form:
-    """What a person fills in to complete a user task: one choice, set as `variable`."""
+    """What a person fills in to complete a user task: one choice, set as `variable`, and any text fields."""
 
     form_id: str
     variable: str
     choices: list[Choice]
+    texts: tuple[TextField, ...] = ()
 
     def answer(self, given: dict[str, str]) -> dict[str, str]:
-        """The variables that complete the task, if `given` sets the form's variable to one of its choices."""
-        if set(given) != {self.variable}:
-            raise ValueError(f"the form {self.form_id} sets exactly one variable, {self.variable}")
+        """The variables that complete the task, if `given` sets the form's variable to one of its choices and
+        sets no variable the form does not have; an empty optional text is left out."""
+        texts = {text.variable: text for text in self.texts}
+        if self.variable not in given or set(given) - {self.variable, *texts}:
+            if not texts:
+                raise ValueError(f"the form {self.form_id} sets exactly one variable, {self.variable}")
+            raise ValueError(f"the form {self.form_id} sets {self.variable} and may set "
+                             f"{', '.join(texts)}; it was given {', '.join(sorted(given)) or 'nothing'}")
         if given[self.variable] not in {c.value for c in self.choices}:
             raise ValueError(f"{self.variable} must be one of {', '.join(c.value for c in self.choices)}, "
                              f"not {given[self.variable]!r}")
-        return dict(given)
+        missing = [name for name, text in texts.items() if text.required and not given.get(name, "").strip()]
+        if missing:
+            raise ValueError(f"the form {self.form_id} needs {', '.join(missing)} filled in")
+        too_long = [f"{name} ({len(given[name])} > {text.max_length})" for name, text in texts.items()
+                    if len(given.get(name, "")) > text.max_length]
+        if too_long:
+            raise ValueError(f"the form {self.form_id} takes shorter text: {', '.join(too_long)} characters")
+        return {name: value for name, value in given.items() if name == self.variable or value.strip()}
+
+
+def _choices(labels: dict[str, str]) -> list[Choice]:
+    return [Choice(value, label) for value, label in labels.items()]
 
 
 # The forms the monitor can show, by form id: the processes' own (contracts.process).
-FORMS = {DECISION_FORM: Form(DECISION_FORM, DECISION_VARIABLE,
-                             [Choice(value, label) for value, label in DECISION_CHOICES.items()])}
+FORMS = {
+    DECISION_FORM: Form(DECISION_FORM, DECISION_VARIABLE, _choices(DECISION_CHOICES)),
+    REVIEW_FORM: Form(REVIEW_FORM, REVIEW_VARIABLE, _choices(REVIEW_CHOICES),
+                      (TextField(REVIEW_NOTE_VARIABLE, "Note"),)),
+}
 
 
 def form_of(forms: dict[str, str] | None, element_id: str) -> Form | None:

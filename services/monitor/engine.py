@@ -1,5 +1,5 @@
 """The engine's REST API (Camunda 8.6 `/v2`) for what the monitor changes: job retries, incident resolution,
-instance cancellation, user task completion, restarting a stuck element."""
+instance cancellation, user task assignment and completion, restarting a stuck element."""
 from __future__ import annotations
 
 import httpx
@@ -22,7 +22,7 @@ class Engine:
     def __init__(self, base_url: str, timeout_seconds: float = 10) -> None:
         self.client = httpx.Client(base_url=base_url, timeout=timeout_seconds)
 
-    def _send(self, method: str, path: str, body: dict) -> None:
+    def _send(self, method: str, path: str, body: dict | None) -> None:
         try:
             response = self.client.request(method, path, json=body)
         except httpx.HTTPError as exc:
@@ -53,8 +53,22 @@ class Engine:
                    {"terminateInstructions": [{"elementInstanceKey": element_instance_key}],
                     "activateInstructions": [activate]})
 
+    def migrate_instance(self, instance_key: int, target_definition_key: int, mapping: dict[str, str]) -> None:
+        """Move a running instance to another definition; `mapping`: source element id to target element id."""
+        self._send("POST", f"/v2/process-instances/{instance_key}/migration", {
+            "targetProcessDefinitionKey": str(target_definition_key),
+            "mappingInstructions": [{"sourceElementId": source, "targetElementId": target}
+                                    for source, target in mapping.items()]})
+
     def complete_user_task(self, task_key: int, variables: dict) -> None:
         self._send("POST", f"/v2/user-tasks/{task_key}/completion", {"variables": variables})
+
+    def assign_user_task(self, task_key: int, assignee: str) -> None:
+        """Claim: refused (409) if someone else holds the task, as the override is not allowed."""
+        self._send("POST", f"/v2/user-tasks/{task_key}/assignment", {"assignee": assignee, "allowOverride": False})
+
+    def unassign_user_task(self, task_key: int) -> None:
+        self._send("DELETE", f"/v2/user-tasks/{task_key}/assignee", None)
 
     def close(self) -> None:
         self.client.close()

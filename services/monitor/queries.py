@@ -4,13 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, and_, exists, func, select
+from sqlalchemy import Row, Text, and_, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import Connection
 
 from services.monitor.db import (
     definitions,
     element_instances,
     incidents,
+    instance_migrations,
     instances,
     taken_flows,
     user_tasks,
@@ -36,7 +38,7 @@ def definition_list(session: Connection) -> list[Row]:
         incidents.c.state == IncidentState.ACTIVE).group_by(incidents.c.definition_key).subquery())
     return session.execute(
         select(definitions.c.key, definitions.c.bpmn_process_id, definitions.c.version, definitions.c.name,
-               definitions.c.resource_name, definitions.c.deployed_at,
+               definitions.c.resource_name, definitions.c.deployed_at, definitions.c.version_tag,
                func.coalesce(active.c.n, 0).label("active_instances"),
                func.coalesce(open_incidents.c.n, 0).label("open_incidents"))
         .outerjoin(active, active.c.definition_key == definitions.c.key)
@@ -46,6 +48,48 @@ def definition_list(session: Connection) -> list[Row]:
 
 def definition(session: Connection, key: int) -> Row | None:
     return session.execute(select(definitions).where(definitions.c.key == key)).first()
+
+
+def definition_of_version(session: Connection, bpmn_process_id: str, version: int) -> Row | None:
+    return session.execute(select(definitions).where(definitions.c.bpmn_process_id == bpmn_process_id,
+                                                     definitions.c.version == version)).first()
+
+
+def definition_in_deployment(session: Connection, bpmn_process_id: str, deployment_key: int) -> Row | None:
+    """The process deployed together with another: what that one calls, with bindingType="deployment"."""
+    return session.execute(select(definitions).where(definitions.c.bpmn_process_id == bpmn_process_id,
+                                                     definitions.c.deployment_key == deployment_key)).first()
+
+
+def running_roots(session: Connection, definition_key: int, after: int, limit: int) -> tuple[int, list[Row]]:
+    """Active instances of a definition that no other instance called, by key from `after` on, and how many
+    there are from `after` on."""
+    conditions = and_(instances.c.definition_key == definition_key, instances.c.state == InstanceState.ACTIVE,
+                      instances.c.parent_key.is_(None), instances.c.key > after)
+    total = session.execute(select(func.count()).select_from(instances).where(conditions)).scalar_one()
+    rows = session.execute(select(instances).where(conditions).order_by(instances.c.key).limit(limit)).all()
+    return total, rows
+
+
+def running_children(session: Connection, parent_keys: list[int]) -> list[Row]:
+    """The active instances these called, with their definition's version tag."""
+    return session.execute(
+        select(instances, definitions.c.version_tag)
+        .outerjoin(definitions, definitions.c.key == instances.c.definition_key)
+        .where(instances.c.parent_key.in_(parent_keys), instances.c.state == InstanceState.ACTIVE)
+        .order_by(instances.c.key)).all()
+
+
+def active_elements(session: Connection, instance_keys: list[int]) -> dict[int, list[str]]:
+    """The element ids active in each instance now."""
+    found: dict[int, list[str]] = {key: [] for key in instance_keys}
+    for instance_key, element_id in session.execute(
+            select(element_instances.c.instance_key, element_instances.c.element_id)
+            .where(element_instances.c.instance_key.in_(instance_keys),
+                   element_instances.c.state == InstanceState.ACTIVE)
+            .order_by(element_instances.c.entered_at, element_instances.c.key)):
+        found[instance_key].append(element_id)
+    return found
 
 
 def element_statistics(session: Connection, definition_key: int) -> dict[str, dict[str, int]]:
@@ -125,6 +169,8 @@ class InstanceDetail:
     variables: list[Row]
     children: list[Row]
     forms: dict[str, str] | None
+    version_tag: str | None
+    migrations: list[Row]
 
 
 def instance_detail(session: Connection, key: int, definition_key: int) -> InstanceDetail:
@@ -141,9 +187,13 @@ def instance_detail(session: Connection, key: int, definition_key: int) -> Insta
         user_tasks=rows(select(user_tasks).where(user_tasks.c.instance_key == key).order_by(user_tasks.c.created_at)),
         variables=rows(select(variables).where(variables.c.instance_key == key)
                        .order_by(variables.c.scope_key != key, variables.c.name)),
-        children=rows(select(instances.c.key, instances.c.bpmn_process_id, instances.c.state)
+        children=rows(select(instances.c.key, instances.c.bpmn_process_id, instances.c.version, instances.c.state)
                       .where(instances.c.parent_key == key).order_by(instances.c.started_at)),
         forms=session.execute(select(definitions.c.forms).where(definitions.c.key == definition_key)).scalar(),
+        version_tag=session.execute(select(definitions.c.version_tag)
+                                    .where(definitions.c.key == definition_key)).scalar(),
+        migrations=rows(select(instance_migrations).where(instance_migrations.c.instance_key == key)
+                        .order_by(instance_migrations.c.migrated_at)),
     )
 
 
@@ -174,8 +224,22 @@ def _tasks():
             .outerjoin(definitions, definitions.c.key == user_tasks.c.definition_key))
 
 
-def user_task_page(session: Connection, state: TaskState | None, limit: int, offset: int) -> tuple[int, list[Row]]:
+@dataclass(frozen=True)
+class Candidate:
+    """Only the tasks whose candidates include this user, by name or by one of their groups."""
+
+    username: str
+    groups: frozenset[str]
+
+
+def user_task_page(session: Connection, state: TaskState | None, limit: int, offset: int,
+                   candidate: Candidate | None = None) -> tuple[int, list[Row]]:
     conditions = and_(True, *([user_tasks.c.state == state] if state else []))
+    if candidate is not None:
+        theirs = [user_tasks.c.candidate_users.has_key(candidate.username), user_tasks.c.assignee == candidate.username]
+        if candidate.groups:
+            theirs.append(user_tasks.c.candidate_groups.has_any(array(sorted(candidate.groups), type_=Text)))
+        conditions = and_(conditions, or_(*theirs))
     total = session.execute(select(func.count()).select_from(user_tasks).where(conditions)).scalar_one()
     rows = session.execute(_tasks().where(conditions).order_by(user_tasks.c.created_at, user_tasks.c.key)
                            .limit(limit).offset(offset)).all()

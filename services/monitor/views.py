@@ -32,6 +32,7 @@ class DefinitionView(BaseModel):
     name: str | None
     resource_name: str
     deployed_at: datetime
+    version_tag: str | None = Field(description="its zeebe:versionTag; None for a process deployed without one")
     active_instances: int
     open_incidents: int
 
@@ -87,10 +88,17 @@ class Choice(BaseModel):
     label: str
 
 
+class TextFieldView(BaseModel):
+    variable: str = Field(description="the variable the text sets")
+    label: str
+    required: bool = Field(description="false: it may be left out")
+
+
 class FormView(BaseModel):
     form_id: str
     variable: str = Field(description="the variable the choice sets")
     choices: list[Choice]
+    texts: list[TextFieldView] = Field(description="text fields beside the choice, e.g. a note")
 
 
 class UserTaskView(BaseModel):
@@ -118,7 +126,18 @@ class VariableView(BaseModel):
 class ChildView(BaseModel):
     key: int
     bpmn_process_id: str
+    version: int
     state: InstanceState
+
+
+class MigrationView(BaseModel):
+    """The engine moved the instance from one version of its process to another."""
+
+    from_version: int
+    to_version: int
+    from_definition_key: int
+    to_definition_key: int
+    migrated_at: datetime
 
 
 class InstanceDetail(InstanceView):
@@ -131,6 +150,8 @@ class InstanceDetail(InstanceView):
     user_tasks: list[UserTaskView]
     variables: list[VariableView]
     children: list[ChildView] = Field(description="instances this one called")
+    version_tag: str | None = Field(description="the zeebe:versionTag of the version it runs on now")
+    migrations: list[MigrationView] = Field(description="the versions it was migrated between, oldest first")
 
 
 class StalledInstance(BaseModel):
@@ -166,5 +187,46 @@ def task_view(row: Row, forms: dict[str, str] | None, instance: Row | None = Non
     fields = {**_of_instance(instance), **row._mapping}
     fields["form"] = None if form is None else FormView(
         form_id=form.form_id, variable=form.variable,
-        choices=[Choice(value=c.value, label=c.label) for c in form.choices])
+        choices=[Choice(value=c.value, label=c.label) for c in form.choices],
+        texts=[TextFieldView(variable=t.variable, label=t.label, required=t.required) for t in form.texts])
     return UserTaskView.model_validate(fields)
+
+
+class PlanBody(BaseModel):
+    """One table of bpmn/migrations/<process>.toml."""
+
+    bpmn_process_id: str = Field(max_length=255)
+    from_tag: str = Field(max_length=255)
+    to_tag: str = Field(max_length=255)
+    elements: dict[str, str] = Field(max_length=500, description="source element id: target element id")
+
+
+class MigrationRequest(BaseModel):
+    bpmn_process_id: str = Field(max_length=255, description="the root process, e.g. order-fulfillment")
+    from_version: int = Field(ge=1)
+    to_version: int = Field(ge=1)
+    plans: list[PlanBody] = Field(max_length=100, description="the plans of the process and of those it calls")
+    dry_run: bool = Field(default=False, description="check and report; ask the engine nothing")
+    limit: int = Field(default=50, ge=1, le=500, description="root instances in this batch")
+    after: int = Field(default=0, ge=0, description="the cursor: root instances with a greater key")
+
+
+class InstanceMigrationView(BaseModel):
+    key: int
+    bpmn_process_id: str
+    order_id: str | None
+    from_version: int
+    to_version: int | None
+    outcome: str = Field(description="migrated, refused, would migrate (dry run), left (not sent: its root was "
+                                     "refused)")
+    reason: str | None = Field(description="why refused (the engine's reason verbatim), or that the order is now "
+                                           "on mixed versions")
+    mixed: bool = Field(default=False, description="the root moved, a called instance did not")
+    children: list[InstanceMigrationView] = Field(default_factory=list, description="the instances it called")
+
+
+class MigrationBatchView(BaseModel):
+    total: int = Field(description="running root instances of the source version from the cursor on, before this "
+                                   "batch")
+    items: list[InstanceMigrationView]
+    next_after: int | None = Field(description="the cursor of the next batch; None: this was the last")
