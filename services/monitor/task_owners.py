@@ -57,6 +57,11 @@ def may_see(task: TaskPeople, person: Person) -> bool:
     return person.operator or is_candidate(task, person) or task.assignee == person.username
 
 
+def check_see(task: TaskPeople, person: Person) -> None:
+    if not may_see(task, person):
+        _check_candidate(task, person, "see")
+
+
 def check_claim(task: TaskPeople, person: Person) -> bool:
     """Whether the claim is still to be made (False: the task is the person's already)."""
     _check_candidate(task, person, "claim")

@@ -45,6 +45,8 @@ ACCESS = {
     ("monitor", "get", "/user-tasks"): {OPERATOR},
     ("monitor", "get", "/user-tasks/{key}"): {OPERATOR},
     ("monitor", "post", "/user-tasks/{key}/completion"): {OPERATOR},
+    ("monitor", "post", "/user-tasks/{key}/assignment"): {OPERATOR},
+    ("monitor", "delete", "/user-tasks/{key}/assignment"): {OPERATOR},
 }
 # Open: liveness, readiness and metrics on every service, and the pages a browser loads before it has a token.
 OPEN = {"/health", "/ready", "/metrics", "/", "/login-config"}

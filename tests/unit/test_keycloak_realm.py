@@ -83,6 +83,8 @@ def test_the_user_tasks_candidate_groups_are_realm_groups_with_their_members():
     reviewer = USERS[keycloak.REVIEWER_USER]
     assert reviewer["groups"] == [f"/{FULFILMENT_REVIEWERS}"]
     assert not reviewer["realmRoles"]  # a reviewer is no operator: only their group lets them at review tasks
+    assert USERS[keycloak.TEAMMATE_USER]["groups"] == [f"/{FULFILMENT_TEAM}"]
+    assert not USERS[keycloak.TEAMMATE_USER]["realmRoles"]
 
 
 def test_every_candidate_group_in_the_bpmn_is_a_realm_group():

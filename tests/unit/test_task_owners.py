@@ -11,6 +11,7 @@ from services.monitor.task_owners import (
     check_claim,
     check_complete,
     check_release,
+    check_see,
     may_see,
 )
 
@@ -75,3 +76,9 @@ def test_operators_see_every_task_members_their_groups_and_a_task_without_candid
     assert check_claim(nobody_named, OUTSIDER_OPERATOR) is True
     with pytest.raises(NotACandidate, match="only operators"):
         check_claim(nobody_named, TEAMMATE)
+
+
+def test_seeing_a_task_of_another_group_is_refused_naming_that_group():
+    with pytest.raises(NotACandidate, match=f"only members of the group {FULFILMENT_TEAM} may see user task 7"):
+        check_see(team_task(), REVIEWER)
+    check_see(team_task(), OUTSIDER_OPERATOR)

@@ -219,6 +219,8 @@ OPERATOR_USER = "demo-operator"
 CUSTOMER_USERS = ("demo-alice", "demo-bob")
 # In the group fulfilment-reviewers and no role: reviews orders, nothing else.
 REVIEWER_USER = "demo-reviewer"
+# In the group fulfilment-team and no role: a second person on the deadline tasks, who works only on those.
+TEAMMATE_USER = "demo-teammate"
 
 
 def login(settings: StackSettings, username: str = OPERATOR_USER) -> OAuthToken:
