@@ -353,6 +353,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", dest="to_version", type=int, required=True, metavar="VERSION")
     migrate.add_argument("--dry-run", action="store_true", help="report what would move and what would be refused")
     migrate.add_argument("--batch", type=int, default=50, help="instances per request to the monitor")
+    migrate.add_argument("--plans", metavar="DIR", help="the plans' directory (bpmn/migrations by default)")
     migrate.set_defaults(run=lambda settings, args: _process_migration().migrate(settings, args))
 
     printing = areas.add_parser("token", help="print an access token for curl (demo-operator's, or --as USER's)")
@@ -382,4 +383,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m tools.cli` runs this file as __main__; the command modules raise tools.cli's CliError, so run that.
+    from tools.cli import main as run
+
+    run()

@@ -100,3 +100,8 @@ def complete_user_task(settings: StackSettings, key: int, choice: str) -> str:
         raise MonitorError(f"the form of user task {key} is not known to the monitor yet")
     return _request(settings, "POST", f"/user-tasks/{key}/completion",
                     json={"variables": {form["variable"]: choice}})["detail"]
+
+
+def migrate_batch(settings: StackSettings, body: dict) -> dict:
+    """One batch of running instances moved (or checked, dry) by the monitor: `POST /migrations`."""
+    return _request(settings, "POST", "/migrations", json=body)
