@@ -12,14 +12,16 @@
     fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
     fulfil dead-letters put-back <id>                        publish one on its topic again
     fulfil incident list | retry <key> [--retries N]         open incidents (process monitor); retry after a fix
-    fulfil task list | complete <key> <choice>               open user tasks and their forms; complete one
+    fulfil task list | claim <key> | release <key>           open user tasks (yours: --as USER); claim, let go
+    fulfil task complete <key> <choice> [--note TEXT]        complete one with its form's choice (and note)
     fulfil process deploy [--dry-run] | versions            lint, check and deploy bpmn/; versions and running counts
     fulfil process migrate PROCESS --from V --to V [--dry-run]   move running orders to another version
     fulfil stack up | down | status | logs | incidents | tasks
     fulfil token [--as USER]                                 an access token, for curl -H "Authorization: Bearer ..."
 
 Every command logs in to the local stack's realm by itself, as demo-operator, or for `order place` as the customer
-demo-alice; `--as USER` picks another demo user (demo-alice, demo-bob, demo-operator).
+demo-alice; `--as USER` picks another demo user (demo-alice, demo-bob, demo-operator, demo-teammate,
+demo-reviewer).
 """
 from __future__ import annotations
 
@@ -240,7 +242,7 @@ def incident_retry(settings: StackSettings, args) -> int:
 
 
 def task_complete(settings: StackSettings, args) -> int:
-    print(monitor.complete_user_task(settings, args.key, args.choice))
+    print(monitor.complete_user_task(settings, args.key, args.choice, args.note, _user(args)))
     return 0
 
 
@@ -260,7 +262,8 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fulfil", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     root.add_argument("--as", dest="as_user", metavar="USER",
-                      help="the demo user to act as: demo-alice or demo-bob (customers), demo-operator")
+                      help="the demo user to act as: demo-alice or demo-bob (customers), demo-operator, "
+                           "demo-teammate (fulfilment-team), demo-reviewer (fulfilment-reviewers)")
     areas = root.add_subparsers(dest="area", required=True)
 
     def area(name: str, help: str) -> argparse._SubParsersAction:
@@ -332,11 +335,19 @@ def parser() -> argparse.ArgumentParser:
     retry.set_defaults(run=incident_retry)
 
     task = area("task", "user tasks, from the process monitor")
-    task.add_parser("list", help="open user tasks, who may do them, their forms' choices").set_defaults(
-        run=lambda settings, _: monitor.print_user_tasks(settings))
+    task.add_parser("list", help="open user tasks (all for an operator, else your groups'), who may do them, "
+                                 "who claimed them, their forms' choices").set_defaults(
+        run=lambda settings, args: monitor.print_user_tasks(settings, _user(args)))
+    claim = task.add_parser("claim", help="assign an open task to yourself (a member of its candidate groups)")
+    claim.add_argument("key", type=int)
+    claim.set_defaults(run=lambda settings, args: print(monitor.claim_user_task(settings, args.key, _user(args))))
+    release = task.add_parser("release", help="let go of a task you claimed")
+    release.add_argument("key", type=int)
+    release.set_defaults(run=lambda settings, args: print(monitor.release_user_task(settings, args.key, _user(args))))
     complete = task.add_parser("complete", help="complete an open user task with one of its form's choices")
     complete.add_argument("key", type=int)
     complete.add_argument("choice")
+    complete.add_argument("--note", help="text for the form's text field, e.g. a review's note")
     complete.set_defaults(run=task_complete)
 
     process = area("process", "deploy the BPMN, list its versions, move running orders to a new version")

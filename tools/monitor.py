@@ -1,7 +1,8 @@
 """Open incidents and user tasks from the process monitor's API, and the commands that resolve them.
 
 `make incidents`, `make tasks` and `fulfil incident|task ...` use these; the monitor itself retries
-through the engine's REST API, so an operator needs no engine address.
+through the engine's REST API, so an operator needs no engine address. Calls are made as the realm's demo operator,
+or as the demo user `user` names (the user tasks: a reviewer claims and completes review tasks as themselves).
 """
 from __future__ import annotations
 
@@ -17,25 +18,26 @@ class MonitorError(RuntimeError):
     """Printed as one line, with a non-zero exit."""
 
 
-_logins: dict[str, keycloak.OAuthToken] = {}
+_logins: dict[tuple[str, str], keycloak.OAuthToken] = {}
 
 
-def _login(settings: StackSettings) -> keycloak.OAuthToken:
-    """One login per command, however many calls it makes: the token renews itself as it goes."""
-    if settings.auth_issuer not in _logins:
-        _logins[settings.auth_issuer] = keycloak.login(settings)
-    return _logins[settings.auth_issuer]
+def _login(settings: StackSettings, user: str) -> keycloak.OAuthToken:
+    """One login per command and user, however many calls it makes: the token renews itself as it goes."""
+    if (settings.auth_issuer, user) not in _logins:
+        _logins[settings.auth_issuer, user] = keycloak.login(settings, user)
+    return _logins[settings.auth_issuer, user]
 
 
-def _request(settings: StackSettings, method: str, path: str, **kwargs) -> dict:
-    """One call to the monitor's API as the realm's demo operator."""
-    return _response(settings, method, path, **kwargs).json()
+def _request(settings: StackSettings, method: str, path: str, user: str = keycloak.OPERATOR_USER, **kwargs) -> dict:
+    """One call to the monitor's API as a demo user of the realm (the operator unless `user` says otherwise)."""
+    return _response(settings, method, path, user, **kwargs).json()
 
 
-def _response(settings: StackSettings, method: str, path: str, **kwargs) -> httpx.Response:
+def _response(settings: StackSettings, method: str, path: str, user: str = keycloak.OPERATOR_USER,
+              **kwargs) -> httpx.Response:
     base = f"http://127.0.0.1:{settings.monitor_port}"
     try:
-        response = httpx.request(method, base + path, timeout=30, auth=_login(settings), **kwargs)
+        response = httpx.request(method, base + path, timeout=30, auth=_login(settings, user), **kwargs)
     except (StackError, TokenUnavailable) as exc:
         raise MonitorError(f"no token: {exc}; is the stack up? (`fulfil stack up`)") from exc
     except httpx.HTTPError as exc:
@@ -73,17 +75,24 @@ def print_incidents(settings: StackSettings) -> int:
     return 0
 
 
-def print_user_tasks(settings: StackSettings) -> int:
-    """Open user tasks, as Tasklist would list them, with who may do each and the command that completes it."""
-    page = _request(settings, "GET", "/user-tasks", params={"limit": 500})
+def print_user_tasks(settings: StackSettings, user: str = keycloak.OPERATOR_USER) -> int:
+    """Open user tasks `user` may see, as Tasklist would list them: who may do each, who claimed it, when it is due,
+    and the commands that claim and complete it."""
+    page = _request(settings, "GET", "/user-tasks", user, params={"limit": 500})
+    acting = "" if user == keycloak.OPERATOR_USER else f"--as {user} "
     for task in page["items"]:
         who = [*(f"group {g}" for g in task["candidate_groups"]), *(f"user {u}" for u in task["candidate_users"])]
+        claimed = f"claimed by {task['assignee']}" if task["assignee"] else "not claimed"
         print(f"user task {task['key']}  {task['element_id']}  instance {task['instance_key']}"
-              f"  order {task['order_id'] or '-'}  for {task['assignee'] or ', '.join(who) or 'anyone'}")
+              f"  order {task['order_id'] or '-'}  for {', '.join(who) or 'operators'}  {claimed}"
+              f"  due {task['due_date'] or '-'}")
         form = task["form"]
         if form:
             choices = " | ".join(f"{c['value']} ({c['label']})" for c in form["choices"])
-            print(f"  fulfil task complete {task['key']} CHOICE   # {form['variable']}: {choices}")
+            note = " [--note TEXT]" if form.get("texts") else ""
+            if not task["assignee"]:
+                print(f"  fulfil {acting}task claim {task['key']}")
+            print(f"  fulfil {acting}task complete {task['key']} CHOICE{note}   # {form['variable']}: {choices}")
     shown = len(page["items"])
     more = f" (the first {shown} shown)" if page["total"] > shown else ""
     print(f"{page['total']} open user task(s){more}; http://127.0.0.1:{settings.monitor_port}/#/tasks")
@@ -94,12 +103,28 @@ def retry_incident(settings: StackSettings, key: int, retries: int = 1) -> str:
     return _request(settings, "POST", f"/incidents/{key}/retry", params={"retries": retries})["detail"]
 
 
-def complete_user_task(settings: StackSettings, key: int, choice: str) -> str:
-    form = _request(settings, "GET", f"/user-tasks/{key}")["form"]
+def complete_user_task(settings: StackSettings, key: int, choice: str, note: str | None = None,
+                       user: str = keycloak.OPERATOR_USER) -> str:
+    """Complete a task with its form's choice and, if given, a note in the form's text field."""
+    form = _request(settings, "GET", f"/user-tasks/{key}", user)["form"]
     if form is None:
         raise MonitorError(f"the form of user task {key} is not known to the monitor yet")
-    return _request(settings, "POST", f"/user-tasks/{key}/completion",
-                    json={"variables": {form["variable"]: choice}})["detail"]
+    variables = {form["variable"]: choice}
+    if note is not None:
+        texts = form.get("texts") or []
+        if len(texts) != 1:
+            raise MonitorError(f"the form {form['form_id']} of user task {key} has {len(texts)} text fields, so "
+                               "--note cannot say which to fill in; complete it without --note")
+        variables[texts[0]["variable"]] = note
+    return _request(settings, "POST", f"/user-tasks/{key}/completion", user, json={"variables": variables})["detail"]
+
+
+def claim_user_task(settings: StackSettings, key: int, user: str = keycloak.OPERATOR_USER) -> str:
+    return _request(settings, "POST", f"/user-tasks/{key}/assignment", user)["detail"]
+
+
+def release_user_task(settings: StackSettings, key: int, user: str = keycloak.OPERATOR_USER) -> str:
+    return _request(settings, "DELETE", f"/user-tasks/{key}/assignment", user)["detail"]
 
 
 def migrate_batch(settings: StackSettings, body: dict) -> dict:
