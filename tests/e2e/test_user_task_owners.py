@@ -101,3 +101,39 @@ def test_only_the_team_claims_and_completes_a_deadline_task_and_a_claimed_one_on
     done = eventually(lambda: (t := monitor_api.get(f"/user-tasks/{key}").json())["state"] == "COMPLETED" and t,
                       what="the monitor to see the task completed")
     assert done["assignee"] == OPERATOR
+
+
+def test_a_reviewer_who_is_no_operator_claims_and_completes_a_review_with_a_note(
+        order_api, fresh_sku, monitor_api, monitor_as):
+    # 100 units or more in one order: the review rules (bpmn/order-review.dmn) hold it for a person to review.
+    order_id = place(order_api, items=[{"sku": fresh_sku(150), "quantity": 100}])
+    [instance] = instances_of(monitor_api, order_id)
+    reviewer = monitor_as(REVIEWER)
+
+    def review_task():
+        page = reviewer.get("/user-tasks", params={"limit": 500}).json()
+        return next((t for t in page["items"] if t["instance_key"] == instance["key"]), None)
+    task = eventually(review_task, what="the review task in the reviewer's list")
+    key = task["key"]
+    assert (task["element_id"], task["candidate_groups"]) == ("ReviewOrder", [FULFILMENT_REVIEWERS])
+    assert [t["variable"] for t in task["form"]["texts"]] == ["reviewNote"] and task["due_date"]
+
+    # An operator sees every task, but a review is the reviewers' to claim and complete.
+    for refused in (monitor_api.post(f"/user-tasks/{key}/assignment"),
+                    monitor_api.post(f"/user-tasks/{key}/completion", json={"variables": {"review": "approve"}})):
+        assert refused.status_code == 403, refused.text
+        assert f"only members of the group {FULFILMENT_REVIEWERS} may" in refused.json()["detail"]
+
+    assert reviewer.post(f"/user-tasks/{key}/assignment").status_code == 202
+    assignee_becomes(reviewer, key, REVIEWER)
+    note = "a school's order for a whole class: fine"
+    completed = reviewer.post(f"/user-tasks/{key}/completion",
+                              json={"variables": {"review": "approve", "reviewNote": note}})
+    assert completed.status_code == 202, completed.text
+    eventually(lambda: reviewer.get(f"/user-tasks/{key}").json()["state"] == "COMPLETED",
+               what="the monitor to see the review completed")
+    detail = detail_when(monitor_api, instance["key"],
+                         lambda d: {v["name"] for v in d["variables"]} >= {"review", "reviewNote"},
+                         what="the review's variables on the instance")
+    given = {v["name"]: v["value"] for v in detail["variables"]}
+    assert (given["review"], given["reviewNote"]) == ('"approve"', f'"{note}"')
