@@ -10,14 +10,18 @@ from pathlib import Path
 from runtime.zeebe import JOB_RETRIES
 from tools import bootstrap, bpmn_checks, monitor
 from tools.bpmn_checks import Resources, RunningVersion
-from tools.cli import CliError
 from tools.stack.config import StackSettings
 
 BPMNLINT = bootstrap.BPMN_DIR / "node_modules" / ".bin" / "bpmnlint"
 
 
-class DeploymentRefused(CliError):
+# Both are printed by `fulfil` as its other errors are (tools.cli catches MonitorError), with exit status 2.
+class DeploymentRefused(monitor.MonitorError):
     """The files or the running versions do not allow the deployment; nothing was deployed."""
+
+
+class DeploymentFailed(monitor.MonitorError):
+    """The engine did not take a deployment that passed the checks."""
 
 
 def lint_problems(files: list[str], bpmnlint: Path = BPMNLINT) -> list[str]:
@@ -117,7 +121,7 @@ def deploy(settings: StackSettings, args) -> int:
     try:
         versions = bootstrap.deploy_bpmn(settings.zeebe_address, attempts=3, files=files)
     except Exception as exc:  # the gateway's refusal (an invalid model) or its absence, both as grpc errors
-        raise CliError(f"the engine at {settings.zeebe_address} did not take the deployment: {exc}; "
+        raise DeploymentFailed(f"the engine at {settings.zeebe_address} did not take the deployment: {exc}; "
                        "is the stack up (`fulfil stack status`)?") from exc
     print(f"deployed {names} as one deployment:")
     for resource, version in sorted(versions.items()):
