@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel
 
 from contracts.base import Line, Message, OrderEvent, OrderJob, Variables
 from contracts.process import OrderStart
@@ -39,6 +42,25 @@ class OrderDeliveryFailed(OrderEvent, event_type="fulfilment.order.delivery-fail
     """No courier took a shipment; its goods are back in stock and the order has ended."""
 
 
+class OrderReviewRequested(OrderEvent, event_type="fulfilment.order.review-requested.v1"):
+    """The review rules sent the order to a person (group fulfilment-reviewers) before any stock is reserved."""
+
+    reason: str
+
+
+class OrderReviewEscalated(OrderEvent, event_type="fulfilment.order.review-escalated.v1"):
+    """Nobody answered the order's review by its due date; the review stays open."""
+
+
+class OrderRejected(OrderEvent, event_type="fulfilment.order.rejected.v1"):
+    """The order ended before anything was reserved: refused by the review rules, or rejected by a reviewer.
+
+    `outcome`: refused (by the rules), rejected or changes-requested (a reviewer's answer)."""
+
+    outcome: Literal["refused", "rejected", "changes-requested"]
+    reason: str
+
+
 # --- Zeebe messages ---------------------------------------------------------------------------------
 
 # The message start event of order-fulfillment; the order id is also the message id, so a
@@ -72,5 +94,33 @@ class CancelOrder(OrderJob, job_type="order.cancel-order"):
 
 class FailOrder(OrderJob, job_type="order.fail-order"):
     """No courier took a shipment and the goods are back: the order ends DELIVERY_FAILED."""
+
+
+class ReviewResult(BaseModel):
+    """What the review rules (bpmn/order-review.dmn) decided: the process variable `orderReview`."""
+
+    outcome: Literal["auto", "review", "refuse"]
+    reason: str
+
+
+class HoldForReview(OrderJob, job_type="order.hold-for-review"):
+    """The review rules sent the order to a person: it is IN_REVIEW, with their reason on its timeline."""
+
+    order_review: ReviewResult
+
+
+class EscalateReview(OrderJob, job_type="order.escalate-review"):
+    """The review is past its due date: recorded on the order and published; the review stays open."""
+
+
+class RejectOrder(OrderJob, job_type="order.reject-order"):
+    """Refused by the rules, or a reviewer rejected it or asked for changes: the order ends REJECTED.
+
+    `review` and `reviewNote` are the reviewer's answer (the form bpmn/order-review.form); absent when the rules
+    refused the order without one."""
+
+    order_review: ReviewResult
+    review: Literal["approve", "reject", "changes"] | None = None
+    review_note: str | None = None
 
 

@@ -9,7 +9,7 @@ import httpx
 
 from tools.stack.errors import StackError
 
-FINAL = frozenset({"COMPLETED", "CANCELLED", "DELIVERY_FAILED"})
+FINAL = frozenset({"COMPLETED", "CANCELLED", "DELIVERY_FAILED", "REJECTED"})
 SAMPLE_ADDRESS = {"name": "Sample Customer", "street": "1 Sample Street", "city": "Zurich", "postal_code": "8001",
                   "country": "CH"}
 

@@ -89,6 +89,9 @@ class OrderView(BaseModel):
     id: str
     customer_id: str
     status: OrderStatus
+    status_reason: str | None = Field(default=None, description="why the order has its status, where that needs a "
+                                                                 "reason: a REJECTED order's (the review rules' or "
+                                                                 "the reviewer's answer and note)")
     accepts_partial: bool
     items: list[LineView]
     process_instance_key: int | None
@@ -106,7 +109,8 @@ def _view(session: Connection, order, settings: OrderSettings, *, with_timeline:
                     for t in db.get_timeline(session, order.id)]
     cancellation = db.cancellation_of(order)
     return OrderView(
-        id=order.id, customer_id=order.customer_id, status=order.status, accepts_partial=order.accepts_partial,
+        id=order.id, customer_id=order.customer_id, status=order.status, status_reason=order.status_reason,
+        accepts_partial=order.accepts_partial,
         items=[LineView(sku=l.sku, quantity=l.quantity) for l in db.get_lines(session, order.id)],
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(),

@@ -22,6 +22,10 @@ from contracts.order import (
     OrderCompleted,
     OrderDeliveryFailed,
     OrderPlaced,
+    OrderRejected,
+    OrderReviewEscalated,
+    OrderReviewRequested,
+    ReviewResult,
 )
 from contracts.process import Deadlines, OrderStart
 from runtime.envelope import Envelope
@@ -46,6 +50,7 @@ from services.order.domain import (
     check_printable,
     normalise_lines,
     orders_to_erase,
+    rejection,
     request_fingerprint,
     settle_cancellation,
     status_of,
@@ -82,13 +87,15 @@ def place_order(session: Connection, *, customer_id: str, items: list[OrderLine]
             return Placed(existing.id, created=False)
     check_lines(items, db.listed_skus(session, {l.sku for l in lines}), limits)
     order_id = str(uuid.uuid4())
+    earlier = db.earlier_orders(session, customer_id)
     db.insert_order(session, order_id=order_id, customer_id=customer_id, shipping_address=shipping_address,
                     lines=lines, accepts_partial=accepts_partial, idempotency_key=idempotency_key,
                     fingerprint=fingerprint)
     wire_items = [Line(sku=l.sku, quantity=l.quantity) for l in lines]
     publisher.publish(session, OrderPlaced(order_id=order_id, customer_id=customer_id, items=wire_items))
-    # Ids and line items only: customer data never enters the process.
-    start = OrderStart(order_id=order_id, items=wire_items, accepts_partial=accepts_partial, **dict(deadlines))
+    # Ids, line items and counts only: customer data never enters the process.
+    start = OrderStart(order_id=order_id, items=wire_items, accepts_partial=accepts_partial, earlier_orders=earlier,
+                       **dict(deadlines))
     add_zeebe_message(session, name=ORDER_PLACED.name, correlation_key=order_id, message_id=order_id,
                       variables=start.to_variables(), ttl_ms=ORDER_PLACED.ttl_ms)
     return Placed(order_id, created=True)
@@ -127,6 +134,57 @@ def close_order(session: Connection, order_id: str, status: OrderStatus, process
         db.save_cancellation(session, order_id, settled)
         if settled.outcome is CancelOutcome.REFUSED:
             _refuse_cancellation(session, order_id, status, settled)
+
+
+def hold_for_review(session: Connection, order_id: str, review: ReviewResult) -> None:
+    """The review rules sent the order to a person: it is IN_REVIEW until they answer. Raises UnknownOrder."""
+    check_id("order id", order_id)
+    order = db.lock_for_progress(session, order_id)
+    if order is None:
+        raise UnknownOrder(order_id)
+    if order.status != OrderStatus.PLACED:
+        return  # a retried job, or the order moved on (a cancellation): nothing to hold
+    record_progress(session, order_id, f"waiting for review: {review.reason}", Report(in_review=True),
+                    reported=OrderStatus.IN_REVIEW, locked=order)
+    publisher.publish(session, OrderReviewRequested(order_id=order_id, reason=review.reason))
+
+
+def escalate_review(session: Connection, order_id: str, job_key: int) -> None:
+    """Nobody answered the review by its due date: on the order's timeline and published, once per timer."""
+    check_id("order id", order_id)
+    order = db.get_order(session, order_id, for_update=True)
+    if order is None:
+        raise UnknownOrder(order_id)
+    what = "review overdue, escalated"
+    if db.has_timeline_entry(session, order_id, what, event_id=str(job_key)):
+        return  # a retried job
+    db.add_timeline(session, order_id, order.status, what, event_type=OrderReviewEscalated.event_type,
+                    event_id=str(job_key))
+    publisher.publish(session, OrderReviewEscalated(order_id=order_id))
+
+
+def reject_order(session: Connection, order_id: str, review: ReviewResult, answer: str | None, note: str | None,
+                 process_instance_key: int) -> None:
+    """The order ends REJECTED before anything was reserved, with the reason on it and its timeline.
+
+    Raises UnknownOrder, or ReviewMismatch when the review does not bear a rejection out.
+    """
+    check_id("order id", order_id)
+    rejected = rejection(review.outcome, review.reason, answer, note)
+    order = db.lock_for_progress(session, order_id)
+    if order is None:
+        raise UnknownOrder(order_id)
+    if order.status == OrderStatus.REJECTED:
+        return  # a retried job: already done
+    db.set_process_instance(session, order_id, process_instance_key)
+    db.set_status_reason(session, order_id, rejected.reason)
+    record_progress(session, order_id, f"order rejected: {rejected.reason}", Report(final=OrderStatus.REJECTED),
+                    reported=OrderStatus.REJECTED, locked=order)
+    publisher.publish(session, OrderRejected(order_id=order_id, outcome=rejected.outcome, reason=rejected.reason))
+    settled = settle_cancellation(db.cancellation_of(order), OrderStatus.REJECTED, datetime.now(timezone.utc))
+    if settled is not None:
+        db.save_cancellation(session, order_id, settled)
+        _refuse_cancellation(session, order_id, OrderStatus.REJECTED, settled)
 
 
 def request_cancellation(session: Connection, order_id: str) -> tuple[Cancellation, OrderStatus]:
@@ -211,7 +269,8 @@ def record_progress(session: Connection, order_id: str, what: str, report: Repor
     if order is None:
         raise UnknownOrder(order_id)
     stored = OrderStatus(order.status)
-    current = Progress(units_ordered=order.units_ordered, reserved=order.reserved,
+    current = Progress(units_ordered=order.units_ordered, in_review=stored is OrderStatus.IN_REVIEW,
+                       reserved=order.reserved,
                        backorder_open=order.backorder_open, final=stored if stored in FINAL_STATUSES else None)
     progress, shipments = take_in(current, db.get_shipments(session, order_id), report)
     changed = {report.shipment[0]: shipments[report.shipment[0]]} if report.shipment else {}

@@ -32,7 +32,7 @@ STEP = text(f"status NOT IN ({_SUMMARY})")
 
 # An order still open, as a literal: the partial index of idle orders (migration 0008) is made with it, and a query
 # written with the same literal can use that index (a bound parameter list could not prove the index covers it).
-OPEN_SQL = "status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED')"
+OPEN_SQL = "status NOT IN ('CANCELLED', 'COMPLETED', 'DELIVERY_FAILED', 'REJECTED')"
 
 orders = Table(
     "orders", metadata,
@@ -42,6 +42,8 @@ orders = Table(
     # the customer's request (personal_data_erased_at says when).
     Column("shipping_address", JSONB),
     Column("status", String(32), nullable=False),
+    # Why the order has its status, where a status needs a reason (REJECTED: the rules' or the reviewer's).
+    Column("status_reason", Text),
     Column("accepts_partial", Boolean, nullable=False, server_default="true"),
     # Facts reported by the other services; the status is derived from them (domain.status_of).
     Column("reserved", Boolean, nullable=False, server_default="false"),
@@ -121,8 +123,8 @@ _SET_PROCESS_INSTANCE = (update(orders).where(orders.c.id == bindparam("order_id
 
 
 OPEN = text(OPEN_SQL)
-# What domain.waiting_for says, in SQL: an open backorder, or a shipment out with a courier.
-WAITING_BY_DESIGN = orders.c.backorder_open | exists().where(
+# What domain.waiting_for says, in SQL: a person's review, an open backorder, or a shipment out with a courier.
+WAITING_BY_DESIGN = (orders.c.status == OrderStatus.IN_REVIEW.value) | orders.c.backorder_open | exists().where(
     order_shipments.c.order_id == orders.c.id, order_shipments.c.stage == ShipmentStage.IN_DELIVERY.value)
 _LAST_ENTRY = (select(order_timeline.c.what).where(order_timeline.c.order_id == orders.c.id)
                .order_by(order_timeline.c.at.desc(), order_timeline.c.id.desc()).limit(1).scalar_subquery())
@@ -155,6 +157,21 @@ def insert_order(session: Connection, *, order_id: str, customer_id: str, shippi
     })
     session.execute(_INSERT_LINES, [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")
+
+
+# The review rules ask whether a customer is new or known; beyond this many earlier orders the answer is the same,
+# so the count stops there and stays cheap for a customer with many orders.
+EARLIER_ORDERS_COUNTED = 100
+
+
+def earlier_orders(session: Connection, customer_id: str) -> int:
+    """How many orders the customer has placed so far, up to EARLIER_ORDERS_COUNTED."""
+    placed = select(orders.c.id).where(orders.c.customer_id == customer_id).limit(EARLIER_ORDERS_COUNTED).subquery()
+    return session.scalar(select(func.count()).select_from(placed))
+
+
+def set_status_reason(session: Connection, order_id: str, reason: str) -> None:
+    session.execute(update(orders).where(orders.c.id == order_id).values(status_reason=reason))
 
 
 def find_by_idempotency_key(session: Connection, customer_id: str, key: str):
@@ -204,6 +221,11 @@ def add_timeline(session: Connection, order_id: str, status: str, what: str, *,
                  at: datetime | None = None) -> None:
     session.execute(_INSERT_TIMELINE, {"order_id": order_id, "at": at or datetime.now(timezone.utc), "status": status,
                                        "what": what, "event_type": event_type, "event_id": event_id})
+
+
+def has_timeline_entry(session: Connection, order_id: str, what: str, *, event_id: str) -> bool:
+    return session.scalar(select(exists().where(order_timeline.c.order_id == order_id, order_timeline.c.what == what,
+                                                order_timeline.c.event_id == event_id)))
 
 
 def forget_steps_of_final_orders(session: Connection, kept_for: timedelta, batch: int = 1000) -> int:

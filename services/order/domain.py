@@ -12,6 +12,7 @@ class OrderStatus(StrEnum):
     """The lifecycle an order goes through; docs/order-lifecycle.md describes each one."""
 
     PLACED = "PLACED"
+    IN_REVIEW = "IN_REVIEW"
     AWAITING_STOCK = "AWAITING_STOCK"
     RESERVED = "RESERVED"
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
@@ -22,9 +23,11 @@ class OrderStatus(StrEnum):
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
     DELIVERY_FAILED = "DELIVERY_FAILED"
+    REJECTED = "REJECTED"
 
 
-FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.DELIVERY_FAILED})
+FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.DELIVERY_FAILED,
+                            OrderStatus.REJECTED})
 # What the timeline of an order final for longer than the retention keeps: how it began and how it ended (the
 # closing entry and any after it, an erasure say). The steps in between go; the order itself stays.
 TIMELINE_SUMMARY = frozenset({OrderStatus.PLACED}) | FINAL_STATUSES
@@ -104,6 +107,8 @@ def _refusal(status: OrderStatus) -> str | None:
         return "the order has been delivered; return the goods instead of cancelling"
     if status is OrderStatus.DELIVERY_FAILED:
         return "the order already ended: its delivery failed and the goods were returned"
+    if status is OrderStatus.REJECTED:
+        return "the order already ended: it was rejected before anything was reserved"
     return None
 
 
@@ -126,6 +131,7 @@ _SETTLED_BY = {
     OrderStatus.COMPLETED: (CancelOutcome.REFUSED, "the order was delivered before the cancellation could stop it"),
     OrderStatus.DELIVERY_FAILED: (CancelOutcome.REFUSED,
                                   "the delivery failed first; the order ended with its goods returned to stock"),
+    OrderStatus.REJECTED: (CancelOutcome.REFUSED, "the order was rejected first; nothing was reserved or shipped"),
 }
 
 
@@ -160,6 +166,8 @@ class Progress:
     """What the other services have reported about an order so far, and how many units it has."""
 
     units_ordered: int
+    # Sent to a person's review by the review rules, and nothing reported since (an approval leads to a reservation).
+    in_review: bool = False
     reserved: bool = False
     backorder_open: bool = False
     shipments: tuple[Shipment, ...] = ()
@@ -265,7 +273,9 @@ def status_of(progress: Progress) -> OrderStatus:
     if not progress.shipments:
         if progress.backorder_open:
             return OrderStatus.AWAITING_STOCK
-        return OrderStatus.RESERVED if progress.reserved else OrderStatus.PLACED
+        if progress.reserved:
+            return OrderStatus.RESERVED
+        return OrderStatus.IN_REVIEW if progress.in_review else OrderStatus.PLACED
     stages = {s.stage for s in progress.shipments}
     if ShipmentStage.DELIVERED in stages:
         if stages == {ShipmentStage.DELIVERED} and not progress.unpacked_units_remain:
@@ -287,6 +297,7 @@ def later_stage(current: ShipmentStage | None, reported: ShipmentStage) -> Shipm
 class Report:
     """What one event or job says about an order: any of the facts its status follows from."""
 
+    in_review: bool | None = None
     reserved: bool | None = None
     backorder_open: bool | None = None
     shipment: tuple[str, Shipment] | None = None
@@ -310,6 +321,7 @@ def take_in(current: Progress, shipments: dict[str, Shipment],
             later_stage(known.stage, reported.stage), known.units if reported.units is None else reported.units)
     progress = Progress(
         units_ordered=current.units_ordered,
+        in_review=current.in_review if report.in_review is None else report.in_review,
         reserved=current.reserved if report.reserved is None else report.reserved,
         backorder_open=current.backorder_open if report.backorder_open is None else report.backorder_open,
         shipments=tuple(shipments.values()),
@@ -351,14 +363,57 @@ def orders_to_erase(orders: dict[str, tuple[OrderStatus, bool]]) -> list[str]:
     return sorted(order_id for order_id, (_, erased) in orders.items() if not erased)
 
 
-def waiting_for(backorder_open: bool, stages: list[ShipmentStage]) -> str | None:
+def waiting_for(backorder_open: bool, stages: list[ShipmentStage], *, in_review: bool = False) -> str | None:
     """What a non-final order legitimately waits for under a process deadline; None: it should be moving.
 
-    Stock and couriers take their time and the process escalates them itself (reminders, deadlines,
-    a person's decision). Anything else that stands still has stalled.
+    Stock, couriers and reviewers take their time and the process escalates them itself (reminders, deadlines,
+    a person's decision, a review past its due date). Anything else that stands still has stalled.
     """
+    if in_review:
+        return "a person to review the order"
     if backorder_open:
         return "stock for an open backorder"
     if ShipmentStage.IN_DELIVERY in stages:
         return "a courier to deliver"
     return None
+
+
+# --- Review before any stock is reserved (bpmn/order-review.dmn decides; a person of fulfilment-reviewers answers).
+
+
+class RejectOutcome(StrEnum):
+    REFUSED = "refused"  # by the review rules, without a person
+    REJECTED = "rejected"  # a reviewer said no
+    CHANGES_REQUESTED = "changes-requested"  # a reviewer asked for changes: the customer places a new order
+
+
+class ReviewMismatch(ValueError):
+    """A rejection the review's result does not bear out (an approval, or no answer to a review); a retry
+    cannot change it."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    outcome: RejectOutcome
+    reason: str
+
+
+MAX_NOTE_LENGTH = 500
+_ANSWERS = {"reject": (RejectOutcome.REJECTED, "rejected in review"),
+            "changes": (RejectOutcome.CHANGES_REQUESTED, "changes asked for in review")}
+
+
+def rejection(rules_outcome: str, rules_reason: str, answer: str | None, note: str | None) -> Rejection:
+    """Why an order ends REJECTED: the rules' reason when they refused it, else the reviewer's answer with their
+    note (the rules' reason, why it was reviewed at all, when they left none)."""
+    if answer is None:
+        if rules_outcome != "refuse":
+            raise ReviewMismatch(f"the review rules said {rules_outcome!r} and nobody answered a review: "
+                                 "nothing to reject the order for")
+        return Rejection(RejectOutcome.REFUSED, f"refused by the review rules: {rules_reason}")
+    if answer not in _ANSWERS:
+        raise ReviewMismatch(f"the reviewer answered {answer!r}: that does not reject the order")
+    outcome, what = _ANSWERS[answer]
+    # The note is a person's free text, kept on the timeline: one line, printable, of a sensible length.
+    note = " ".join("".join(c if c.isprintable() else " " for c in note or "").split())[:MAX_NOTE_LENGTH]
+    return Rejection(outcome, f"{what}: {note}" if note else f"{what} (no note; reviewed because {rules_reason})")

@@ -14,6 +14,10 @@ class OrderSettings(ServiceSettings, service=ORDER):
     stock_wait_deadline: str = "P3D"
     delivery_reminder: str = "P2D"
     delivery_deadline: str = "P5D"
+    # How long a person has to answer: the due date of a review (escalated when it passes) and of a decision on late
+    # stock or an overdue delivery.
+    order_review_deadline: str = "P1D"
+    decision_deadline: str = "P1D"
 
     # How much one order may ask for (checked when it is placed): units of one SKU, and units in all. What one order
     # can take of the free stock, and ask the factory to make, stays within these.
@@ -39,4 +43,5 @@ class OrderSettings(ServiceSettings, service=ORDER):
     def deadlines(self) -> Deadlines:
         """The process deadlines of this deployment, as an order's process reads them."""
         return Deadlines(stock_wait_reminder=self.stock_wait_reminder, stock_wait_deadline=self.stock_wait_deadline,
-                         delivery_reminder=self.delivery_reminder, delivery_deadline=self.delivery_deadline)
+                         delivery_reminder=self.delivery_reminder, delivery_deadline=self.delivery_deadline,
+                         order_review_deadline=self.order_review_deadline, decision_deadline=self.decision_deadline)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from pyzeebe import Job
 from sqlalchemy.engine import Engine
 
-from contracts.order import CancelOrder, CompleteOrder, FailOrder
+from contracts.order import CancelOrder, CompleteOrder, EscalateReview, FailOrder, HoldForReview, RejectOrder
 from runtime.db import unit_of_work
 from runtime.zeebe import JobHandlers, JobRejected
 from services.order import commands
-from services.order.domain import ImplausibleReport, OrderStatus, UnknownOrder
+from services.order.domain import ImplausibleReport, OrderStatus, ReviewMismatch, UnknownOrder
 
 handlers = JobHandlers()
 
@@ -36,3 +36,33 @@ def cancel_order(order: CancelOrder, job: Job, sessions: Engine) -> None:
 @handlers.task("order.fail-order")
 def fail_order(order: FailOrder, job: Job, sessions: Engine) -> None:
     _close(sessions, order.order_id, OrderStatus.DELIVERY_FAILED, job)
+
+
+@handlers.task("order.hold-for-review")
+def hold_for_review(order: HoldForReview, sessions: Engine) -> None:
+    try:
+        with unit_of_work(sessions) as session:
+            commands.hold_for_review(session, order.order_id, order.order_review)
+    except UnknownOrder:
+        raise JobRejected(f"no order with id {order.order_id}") from None
+
+
+@handlers.task("order.escalate-review")
+def escalate_review(order: EscalateReview, job: Job, sessions: Engine) -> None:
+    try:
+        with unit_of_work(sessions) as session:
+            commands.escalate_review(session, order.order_id, job.key)
+    except UnknownOrder:
+        raise JobRejected(f"no order with id {order.order_id}") from None
+
+
+@handlers.task("order.reject-order")
+def reject_order(order: RejectOrder, job: Job, sessions: Engine) -> None:
+    try:
+        with unit_of_work(sessions) as session:
+            commands.reject_order(session, order.order_id, order.order_review, order.review, order.review_note,
+                                  job.process_instance_key)
+    except UnknownOrder:
+        raise JobRejected(f"no order with id {order.order_id}") from None
+    except (ReviewMismatch, ImplausibleReport) as exc:
+        raise JobRejected(str(exc)) from exc

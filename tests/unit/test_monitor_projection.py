@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contracts.process import DECISION_FORM, DECISIONS
+from contracts.process import DECISION_FORM, DECISIONS, REVIEW_FORM
 from services.monitor.domain import (
     FORMS,
     DefinitionDeployed,
@@ -61,7 +61,7 @@ def test_a_deployed_process_gives_its_definition_with_its_diagram_and_the_forms_
     fulfilment = next(d for d in deployed if d.bpmn_process_id == "order-fulfillment")
     assert fulfilment.key == FULFILMENT_DEFINITION
     assert fulfilment.bpmn_xml == (BPMN_DIR / "order-fulfillment.bpmn").read_text()
-    assert fulfilment.forms == {"DecideLateStock": DECISION_FORM}
+    assert fulfilment.forms == {"DecideLateStock": DECISION_FORM, "ReviewOrder": REVIEW_FORM}
     assert fulfilment.name == "Order fulfilment"
 
 
