@@ -23,6 +23,12 @@ ZEEBE = "{http://camunda.org/schema/zeebe/1.0}"
 FEEL_NAME = re.compile(r'"[^"]*"|(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()')
 FEEL_WORDS = {"and", "or", "not", "null", "true", "false", "if", "then", "else", "for", "in", "return", "some",
               "every", "satisfies", "between", "instance", "of"}
+# FEEL's built-in functions whose names have spaces (`date and time(...)`): their words are no variables.
+FEEL_SPACED_FUNCTIONS = re.compile(
+    r"\b(?:date and time|years and months duration|days and time duration|day of week|day of year|month of year|"
+    r"week of year|last day of month|string length|string join|upper case|lower case|substring before|"
+    r"substring after|starts with|ends with|list contains|index of|distinct values|insert before|get value|"
+    r"get entries|get or else|is defined|is empty|put all|context put|context merge)\s*\(")
 # Zeebe attributes that name what is set, not what is read.
 WRITTEN = {"target", "resultVariable", "inputElement", "outputElement", "outputCollection"}
 
@@ -31,7 +37,7 @@ def feel_names(expression: str) -> set[str]:
     """The variables a FEEL expression (`=...` in a BPMN attribute) reads; a plain value reads none."""
     if not expression.startswith("="):
         return set()
-    names = {m.group(1) for m in FEEL_NAME.finditer(expression[1:]) if m.group(1)}
+    names = {m.group(1) for m in FEEL_NAME.finditer(FEEL_SPACED_FUNCTIONS.sub("f(", expression[1:])) if m.group(1)}
     return names - FEEL_WORDS
 
 

@@ -98,6 +98,7 @@ def test_an_expression_reading_a_variable_nobody_sets_is_refused_naming_it(tmp_p
 def test_feel_names_skip_strings_path_steps_functions_and_keywords():
     assert bpmn_checks.feel_names('=if count(items) > 1 then review.outcome = "a b" else not(x)') == {
         "items", "review", "x"}
+    assert bpmn_checks.feel_names('=date and time(now() + duration(decisionDeadline), "Z")') == {"decisionDeadline"}
     assert bpmn_checks.feel_names("PT5M") == set()
 
 
