@@ -12,6 +12,10 @@ window.authorizedFetch = async (url, options = {}) => {
   return fetch(url, {...options, headers: {...options.headers, Authorization: `Bearer ${keycloak.token}`}});
 };
 window.logout = () => keycloak.logout({redirectUri: window.location.href});
-// Tokens carry the subject and roles, nothing personal: the page names the roles it was logged in with.
+// Tokens carry the subject, username, roles and groups, nothing personal: the page names the roles it was logged in
+// with; `username` and `groups` tell a page whose a claimed task is.
 const roles = keycloak.tokenParsed.realm_access?.roles ?? [];
-window.dispatchEvent(new CustomEvent("logged-in", {detail: {roles: roles.join(", ") || "no role"}}));
+window.loggedIn = {roles: roles.join(", ") || "no role",
+                   username: keycloak.tokenParsed.preferred_username ?? keycloak.subject,
+                   groups: keycloak.tokenParsed.groups ?? []};
+window.dispatchEvent(new CustomEvent("logged-in", {detail: window.loggedIn}));

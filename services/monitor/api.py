@@ -382,7 +382,7 @@ def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, eng
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     _ask_engine(lambda: engine.complete_user_task(key, variables))
-    return Accepted(detail=f"user task {key} completed by {caller.username} with {variables}")
+    return Accepted(detail=f"user task {key} completed with {variables} by {caller.username}")
 
 
 # --- the page ------------------------------------------------------------------------------------------------

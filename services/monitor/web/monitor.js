@@ -4,6 +4,8 @@
 const view = document.getElementById("view");
 const message = document.getElementById("message");
 const PAGE_SIZE = 50;
+// Who is logged in (login.js): a task they claimed shows a release button, and only theirs can be completed.
+let me = { username: null, groups: [] };
 
 // --- small helpers --------------------------------------------------------------------------------------------
 
@@ -35,7 +37,8 @@ function say(text, isError) {
 }
 
 function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
+  // A due date the engine computed with FEEL's now() ends in its zone's id, e.g. "...Z[Etc/UTC]".
+  return iso ? new Date(iso.replace(/\[.*\]$/, "")).toLocaleString() : "";
 }
 
 function state(value) {
@@ -63,10 +66,10 @@ function pager(total, offset, go) {
 }
 
 // Something the engine is asked to do: the monitor shows the outcome when the engine's records arrive.
-async function act(what, path, body) {
+async function act(what, path, body, method = "POST") {
   try {
-    const answer = await api(path, { method: "POST", headers: { "Content-Type": "application/json" },
-                                     body: JSON.stringify(body || {}) });
+    const answer = await api(path, { method, headers: { "Content-Type": "application/json" },
+                                     body: method === "DELETE" ? undefined : JSON.stringify(body || {}) });
     say(`${what}: ${answer.detail}`);
     setTimeout(route, 1000);
   } catch (error) {
@@ -185,29 +188,59 @@ function incidentRow(incident) {
 
 const INCIDENT_HEADINGS = ["instance", "order", "element", "type", "message", "since", ""];
 
+// The form: its choice as radio buttons, its text fields (a review's note) as inputs, and a complete button.
+function taskForm(task) {
+  const name = `choice-${task.key}`;
+  return h("form", { class: "task-form", "data-testid": "task-form", onsubmit: (event) => {
+    event.preventDefault();
+    const given = new FormData(event.target);
+    const choice = given.get(name);
+    if (!choice) return say("choose one first", true);
+    const variables = { [task.form.variable]: choice };
+    for (const text of task.form.texts) variables[text.variable] = given.get(`text-${text.variable}`) || "";
+    act(`completion of task ${task.key}`, `/user-tasks/${task.key}/completion`, { variables });
+  } },
+    task.form.choices.map((c) => h("label", {}, h("input", { type: "radio", name, value: c.value }), c.label)),
+    task.form.texts.map((t) => h("label", {}, `${t.label}${t.required ? "" : " (optional)"} `,
+      h("input", { type: "text", name: `text-${t.variable}`, required: t.required, maxlength: 500,
+                   "data-testid": `text-${t.variable}` }))),
+    h("button", { type: "submit", "data-testid": "complete" }, "complete"));
+}
+
+// Claim an unclaimed task; release one's own. The monitor refuses anyone outside the task's candidates.
+function claimButton(task) {
+  if (task.state !== "CREATED") return null;
+  if (!task.assignee) {
+    return h("button", { type: "button", "data-testid": "claim",
+                         onclick: () => act(`claim of task ${task.key}`, `/user-tasks/${task.key}/assignment`) },
+             "claim");
+  }
+  if (task.assignee === me.username) {
+    return h("button", { type: "button", "data-testid": "release",
+                         onclick: () => act(`release of task ${task.key}`, `/user-tasks/${task.key}/assignment`,
+                                            null, "DELETE") }, "release");
+  }
+  return null;
+}
+
 function taskRow(task) {
   let action = state(task.state);
-  if (task.state === "CREATED" && task.form) {
-    const name = `choice-${task.key}`;
-    action = h("form", { class: "task-form", "data-testid": "task-form", onsubmit: (event) => {
-      event.preventDefault();
-      const choice = new FormData(event.target).get(name);
-      if (!choice) return say("choose one first", true);
-      act(`completion of task ${task.key}`, `/user-tasks/${task.key}/completion`,
-          { variables: { [task.form.variable]: choice } });
-    } },
-      task.form.choices.map((c) => h("label", {}, h("input", { type: "radio", name, value: c.value }), c.label)),
-      h("button", { type: "submit", "data-testid": "complete" }, "complete"));
+  if (task.state === "CREATED" && task.assignee && task.assignee !== me.username) {
+    action = `claimed by ${task.assignee}: only they complete it`;
+  } else if (task.state === "CREATED" && task.form) {
+    action = taskForm(task);
   } else if (task.state === "CREATED") {
     action = "form not known yet";
   }
   const who = [...task.candidate_groups.map((g) => `group ${g}`), ...task.candidate_users.map((u) => `user ${u}`)];
   return h("tr", { "data-testid": "task-row" },
     h("td", {}, instanceLink(task.instance_key)), h("td", {}, task.order_id || ""), h("td", {}, task.element_id),
-    h("td", {}, task.assignee || who.join(", ") || "anyone"), h("td", {}, when(task.created_at)), h("td", {}, action));
+    h("td", {}, who.join(", ") || "operators"),
+    h("td", { "data-testid": "assignee" }, task.assignee || "", " ", claimButton(task)),
+    h("td", {}, when(task.created_at)), h("td", { "data-testid": "due" }, when(task.due_date)), h("td", {}, action));
 }
 
-const TASK_HEADINGS = ["instance", "order", "task", "who may do it", "since", ""];
+const TASK_HEADINGS = ["instance", "order", "task", "who may do it", "claimed by", "since", "due", ""];
 
 async function instancePage(key) {
   const i = await api(`/instances/${key}`);
@@ -300,9 +333,14 @@ async function route() {
   }
 }
 
-// Everything but this page is an operator's: the page routes once login.js has logged the browser in.
-function start(event) {
-  if (event) document.getElementById("roles").textContent = event.detail.roles;
+// Everything but this page and the user tasks is an operator's (a group member sees their groups' tasks): the page
+// routes once login.js has logged the browser in.
+function start() {
+  const who = window.loggedIn;
+  me = { username: who.username, groups: who.groups };
+  const groups = me.groups.length ? `; groups ${me.groups.join(", ")}` : "";
+  document.getElementById("user").textContent = who.username;
+  document.getElementById("roles").textContent = `${who.roles}${groups}`;
   window.addEventListener("hashchange", () => { say(""); route(); });
   route();
 }
