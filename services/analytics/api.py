@@ -27,7 +27,8 @@ class OrderCounts(BaseModel):
     completed: int
     cancelled: int
     delivery_failed: int
-    open: int = Field(description="placed and not yet completed, cancelled or failed")
+    rejected: int = Field(description="refused by the review rules or rejected by a reviewer")
+    open: int = Field(description="placed and not yet completed, cancelled, failed or rejected")
 
 
 class DurationBin(BaseModel):

@@ -5,7 +5,7 @@ from sqlalchemy.engine import Connection
 
 from contracts.delivery import DeliveryCompleted, DeliveryRedispatched
 from contracts.factory import ItemsProduced
-from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced
+from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced, OrderRejected
 from contracts.warehouse import (
     ReplenishmentRequested,
     ReplenishmentWithdrawn,
@@ -46,6 +46,10 @@ def on_order_delivery_failed(session: Connection, event: OrderDeliveryFailed, en
     db.record_order(session, event.order_id, delivery_failed_at=envelope.time)
 
 
+def on_order_rejected(session: Connection, event: OrderRejected, envelope: Envelope) -> None:
+    db.record_order(session, event.order_id, rejected_at=envelope.time)
+
+
 def on_replenishment_requested(session: Connection, event: ReplenishmentRequested, envelope: Envelope) -> None:
     db.record_backorder(session, request_id=event.request_id, order_id=event.order_id, sku=event.sku,
                         quantity=event.quantity, at=envelope.time)
@@ -75,6 +79,7 @@ SUBSCRIPTIONS = [
     Subscription(OrderCompleted, on_order_completed),
     Subscription(OrderCancelled, on_order_cancelled),
     Subscription(OrderDeliveryFailed, on_order_delivery_failed),
+    Subscription(OrderRejected, on_order_rejected),
     Subscription(ReplenishmentRequested, on_replenishment_requested),
     Subscription(StockAllocated, on_stock_allocated),
     Subscription(ReplenishmentWithdrawn, on_replenishment_withdrawn),

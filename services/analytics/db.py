@@ -38,9 +38,11 @@ order_facts = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Column("delivery_failed_at", DateTime(timezone=True)),
+    Column("rejected_at", DateTime(timezone=True)),
 )
-# When the order ended (completed, cancelled or delivery failed; LEAST passes over NULLs), NULL while open.
-ORDER_ENDED = func.least(order_facts.c.completed_at, order_facts.c.cancelled_at, order_facts.c.delivery_failed_at)
+# When the order ended (completed, cancelled, delivery failed or rejected; LEAST passes over NULLs), NULL while open.
+ORDER_ENDED = func.least(order_facts.c.completed_at, order_facts.c.cancelled_at, order_facts.c.delivery_failed_at,
+                         order_facts.c.rejected_at)
 # What the retention removes, the longest ended first.
 Index("order_facts_by_end", ORDER_ENDED)
 

@@ -131,6 +131,7 @@ class Totals:
     completed: int = 0
     cancelled: int = 0
     delivery_failed: int = 0
+    rejected: int = 0
     # Orders whose reservation outcome is known, and of those the ones fully reserved at once.
     reserved: int = 0
     fully_reserved: int = 0
@@ -145,12 +146,14 @@ class Totals:
 
 
 def totals_of(orders: Sequence, production: Sequence, breaches: Sequence) -> Totals:
-    """The totals of facts: order rows (placed_at, first_pass_full, completed_at, cancelled_at, delivery_failed_at),
+    """The totals of facts: order rows (placed_at, first_pass_full, completed_at, cancelled_at, delivery_failed_at,
+    rejected_at),
     production rows (quantity) and deadline breaches."""
     reserved = [o for o in orders if o.first_pass_full is not None]
     return Totals(
         placed=sum(1 for o in orders if o.placed_at), completed=sum(1 for o in orders if o.completed_at),
         cancelled=sum(1 for o in orders if o.cancelled_at),
         delivery_failed=sum(1 for o in orders if o.delivery_failed_at),
+        rejected=sum(1 for o in orders if o.rejected_at),
         reserved=len(reserved), fully_reserved=sum(1 for o in reserved if o.first_pass_full),
         produced_units=sum(p.quantity for p in production), deadline_breaches=len(breaches))

@@ -33,6 +33,7 @@ def compute(session: Connection, now: datetime | None = None, window: timedelta 
             "completed": totals.completed,
             "cancelled": totals.cancelled,
             "delivery_failed": totals.delivery_failed,
+            "rejected": totals.rejected,
             "open": len([o for o in orders if o.placed_at and not _ended_at(o)]),
         },
         "lead_time_seconds": {"count": len(lead_times), "p50": percentile(lead_times, 50),
@@ -52,8 +53,9 @@ def compute(session: Connection, now: datetime | None = None, window: timedelta 
 
 
 def _ended_at(order) -> datetime | None:
-    """When the order reached a final status (completed, cancelled or delivery failed); None while open."""
-    return min((t for t in (order.completed_at, order.cancelled_at, order.delivery_failed_at) if t), default=None)
+    """When the order reached a final status (completed, cancelled, delivery failed or rejected); None while open."""
+    return min((t for t in (order.completed_at, order.cancelled_at, order.delivery_failed_at, order.rejected_at) if t),
+               default=None)
 
 
 def _bins(seconds: list[float]) -> list[dict]:
@@ -93,7 +95,7 @@ def metric_families(figures: dict) -> list[Metric]:
         return family(name, help_text, value=number(value))
 
     orders = CounterMetricFamily("fulfilment_orders", "Orders by what happened to them.", labels=["event"])
-    for event in ("placed", "completed", "cancelled", "delivery_failed"):
+    for event in ("placed", "completed", "cancelled", "delivery_failed", "rejected"):
         orders.add_metric([event], figures["orders"][event])
     lead = GaugeMetricFamily("fulfilment_lead_time_seconds", "Placed-to-delivered lead time.", labels=["quantile"])
     lead.add_metric(["0.5"], number(figures["lead_time_seconds"]["p50"]))
@@ -101,8 +103,8 @@ def metric_families(figures: dict) -> list[Metric]:
     backorders = figures["open_backorders"]
     return [
         orders, lead,
-        single(GaugeMetricFamily, "fulfilment_open_orders", "Orders placed and not yet completed, cancelled or "
-               "failed.", figures["orders"]["open"]),
+        single(GaugeMetricFamily, "fulfilment_open_orders", "Orders placed and not yet completed, cancelled, "
+               "failed or rejected.", figures["orders"]["open"]),
         single(GaugeMetricFamily, "fulfilment_first_pass_fill_rate", "Share of orders fully reserved at once.",
                figures["first_pass_fill_rate"]["rate"]),
         single(GaugeMetricFamily, "fulfilment_open_backorders", "Backordered lines still waiting.",

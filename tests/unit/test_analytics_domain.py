@@ -84,13 +84,13 @@ def test_totals_count_each_fact_once_and_add_up():
 
     def order(**facts):
         return Row(**{"placed_at": None, "first_pass_full": None, "completed_at": None, "cancelled_at": None,
-                      "delivery_failed_at": None, **facts})
+                      "delivery_failed_at": None, "rejected_at": None, **facts})
 
     orders = [order(placed_at=at(1), first_pass_full=True, completed_at=at(5)),
               order(placed_at=at(2), first_pass_full=False, cancelled_at=at(3)),
-              order(delivery_failed_at=at(4))]
+              order(delivery_failed_at=at(4)), order(placed_at=at(6), rejected_at=at(7))]
     totals = totals_of(orders, [Row(quantity=5), Row(quantity=2)], [Row(), Row(), Row()])
-    assert totals == Totals(placed=2, completed=1, cancelled=1, delivery_failed=1, reserved=2, fully_reserved=1,
-                            produced_units=7, deadline_breaches=3)
-    assert totals + Totals(placed=3) == Totals(placed=5, completed=1, cancelled=1, delivery_failed=1, reserved=2,
-                                               fully_reserved=1, produced_units=7, deadline_breaches=3)
+    assert totals == Totals(placed=3, completed=1, cancelled=1, delivery_failed=1, rejected=1, reserved=2,
+                            fully_reserved=1, produced_units=7, deadline_breaches=3)
+    assert totals + Totals(placed=3) == Totals(placed=6, completed=1, cancelled=1, delivery_failed=1, rejected=1,
+                                               reserved=2, fully_reserved=1, produced_units=7, deadline_breaches=3)

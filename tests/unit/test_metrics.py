@@ -45,7 +45,7 @@ def test_partitions_not_assigned_or_whose_offsets_are_unknown_yet_are_left_out()
 
 
 FIGURES = {
-    "orders": {"placed": 6, "completed": 3, "cancelled": 1, "delivery_failed": 1, "open": 1},
+    "orders": {"placed": 6, "completed": 3, "cancelled": 1, "delivery_failed": 1, "rejected": 0, "open": 1},
     "lead_time_seconds": {"count": 3, "p50": 4.5, "p95": None},
     "first_pass_fill_rate": {"rate": 0.75},
     "open_backorders": {"count": 2, "oldest_age_seconds": None},
