@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -38,7 +39,9 @@ def lint_problems(files: list[str], bpmnlint: Path = BPMNLINT) -> list[str]:
         return []
     problems, file = [], None
     for line in result.stdout.splitlines():
-        if line and not line[0].isspace() and not line.startswith("✖"):
+        if line.strip().startswith("✖"):  # the count at the end
+            continue
+        if line and not line[0].isspace():
             file = Path(line.strip()).name
         elif line.strip() and file:
             problems.append(f"{file}: bpmnlint: {' '.join(line.split())}")
@@ -52,15 +55,19 @@ def _deployed_at(definition: dict) -> datetime:
 class DeployedVersions:
     """The engine's deployed versions as the monitor projects them, each one's XML read once when needed."""
 
-    def __init__(self, settings: StackSettings) -> None:
-        self.settings = settings
-        self.definitions = monitor.definitions(settings)
+    def __init__(self, definitions: list[dict], read_xml: Callable[[int], str]) -> None:
+        self.definitions = definitions
+        self._read_xml = read_xml
         self._xml: dict[int, ET.Element] = {}
+
+    @classmethod
+    def from_monitor(cls, settings: StackSettings) -> DeployedVersions:
+        return cls(monitor.definitions(settings), lambda key: monitor.definition_xml(settings, key))
 
     def xml(self, definition: dict) -> ET.Element:
         key = definition["key"]
         if key not in self._xml:
-            self._xml[key] = ET.fromstring(monitor.definition_xml(self.settings, key))
+            self._xml[key] = ET.fromstring(self._read_xml(key))
         return self._xml[key]
 
     def version_tag(self, definition: dict) -> str | None:
@@ -103,7 +110,7 @@ def deploy(settings: StackSettings, args) -> int:
     print(f"lint: {'ok' if not problems else f'{len(problems)} problem(s)'} ({len(resources.processes)} processes)")
     checked = bpmn_checks.problems(resources, handlers, retries=JOB_RETRIES)
     print(f"contracts, links and handlers: {'ok' if not checked else f'{len(checked)} problem(s)'}")
-    running = DeployedVersions(settings).running()
+    running = DeployedVersions.from_monitor(settings).running()
     retired = bpmn_checks.running_version_problems(running, handlers)
     print(f"running versions: {len(running)} with running instances"
           f"{', every job type they need is handled' if not retired else f'; {len(retired)} problem(s)'}")
@@ -132,7 +139,7 @@ def deploy(settings: StackSettings, args) -> int:
 
 def versions(settings: StackSettings, args) -> int:
     """Every deployed version, newest first per process, with its tag and what runs on it."""
-    deployed = DeployedVersions(settings)
+    deployed = DeployedVersions.from_monitor(settings)
     rows = sorted(deployed.definitions, key=lambda d: (d["bpmn_process_id"], -d["version"]))
     width = max((len(d["bpmn_process_id"]) for d in rows), default=7)
     print(f"{'PROCESS':<{width}}  VERSION  TAG       DEPLOYED AT (UTC)    RUNNING  INCIDENTS")

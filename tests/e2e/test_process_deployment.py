@@ -14,6 +14,7 @@ import pytest
 from runtime.zeebe import make_client
 from tests.conftest import eventually
 from tools import bootstrap, bpmn_checks
+from tools.process_deployment import lint_problems
 
 # A process of the test's own whose one job no service handles: its instance waits there until cancelled.
 PROBE = "process-deployment-probe"
@@ -110,3 +111,12 @@ def test_a_running_version_whose_job_type_no_service_handles_stops_the_deploymen
     assert dry.returncode == 2 and "refused, nothing deployed" in dry.stderr
     real = fulfil("process", "deploy")
     assert real.returncode == 2 and problem in real.stderr and "deployed " not in real.stdout
+
+
+def test_the_lint_names_each_file_element_and_rule_camunda_modeler_would_complain_about(tmp_path):
+    model = tmp_path / "unfinished.bpmn"
+    model.write_text(PROBE_BPMN.format(process=PROBE, job_type=""))  # a service task without a job type
+    problems = lint_problems([str(model)])
+    assert "unfinished.bpmn: bpmnlint: Work error Element of type <zeebe:TaskDefinition> must have property <type> " \
+           "camunda-compat/implementation" in problems
+    assert all(p.startswith("unfinished.bpmn: bpmnlint: ") and "✖" not in p for p in problems)
