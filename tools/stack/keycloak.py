@@ -160,6 +160,14 @@ def sync_realm(settings: StackSettings) -> list[str]:
     if applied.is_file() and applied.read_text().strip() == digest:
         return []
     realm = realm_with_secrets(settings)
+    with admin_client(settings, realm["realm"]) as admin:
+        added = add_missing(admin, realm)
+    applied.write_text(digest + "\n")
+    return added
+
+
+def admin_client(settings: StackSettings, realm: str) -> httpx.Client:
+    """Keycloak's admin REST API for one realm (`/admin/realms/<realm>`), as the master realm's administrator."""
     base = f"http://127.0.0.1:{settings.keycloak_port}"
     token = httpx.post(f"{base}/realms/master/protocol/openid-connect/token", timeout=10, data={
         "grant_type": "password", "client_id": "admin-cli", "username": ADMIN_USER,
@@ -168,14 +176,12 @@ def sync_realm(settings: StackSettings) -> list[str]:
         raise StackError(f"Keycloak's administrator {ADMIN_USER} could not log in to apply the changed realm "
                          f"template ({token.status_code} {token.text[:200]}); its password is "
                          f"{ADMIN_PASSWORD} in {secrets_file(settings)}")
-    with httpx.Client(base_url=f"{base}/admin/realms/{realm['realm']}", timeout=30,
-                      headers={"Authorization": f"Bearer {token.json()['access_token']}"}) as admin:
-        added = _add_missing(admin, realm)
-    applied.write_text(digest + "\n")
-    return added
+    return httpx.Client(base_url=f"{base}/admin/realms/{realm}", timeout=30,
+                        headers={"Authorization": f"Bearer {token.json()['access_token']}"})
 
 
-def _add_missing(admin: httpx.Client, realm: dict) -> list[str]:
+def add_missing(admin: httpx.Client, realm: dict) -> list[str]:
+    """What `realm` (a realm representation) has and the realm `admin` manages lacks, added; what was added."""
     def ok(response: httpx.Response) -> httpx.Response:
         if response.status_code >= 400:
             raise StackError(f"Keycloak refused {response.request.method} {response.request.url} while applying "
