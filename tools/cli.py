@@ -369,7 +369,7 @@ def parser() -> argparse.ArgumentParser:
 
     printing = areas.add_parser("token", help="print an access token for curl (demo-operator's, or --as USER's)")
     printing.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,
-                          help="demo-alice or demo-bob (customers), demo-operator")
+                          help="demo-alice or demo-bob (customers), demo-operator, demo-teammate, demo-reviewer")
     printing.set_defaults(run=token)
 
     stack = areas.add_parser("stack", help="the local stack (same as the make targets)")
