@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from pyzeebe.errors import ProcessInvalidError, PyZeebeError
+
 from runtime.zeebe import JOB_RETRIES
 from tools import bootstrap, bpmn_checks, monitor
 from tools.bpmn_checks import Resources, RunningVersion
@@ -127,9 +129,11 @@ def deploy(settings: StackSettings, args) -> int:
         return 0
     try:
         versions = bootstrap.deploy_bpmn(settings.zeebe_address, attempts=3, files=files)
-    except Exception as exc:  # the gateway's refusal (an invalid model) or its absence, both as grpc errors
-        raise DeploymentFailed(f"the engine at {settings.zeebe_address} did not take the deployment: {exc}; "
-                       "is the stack up (`fulfil stack status`)?") from exc
+    except ProcessInvalidError as exc:
+        raise DeploymentFailed(f"the engine refused the deployment as invalid, nothing deployed: {exc}") from exc
+    except PyZeebeError as exc:
+        raise DeploymentFailed(f"the engine at {settings.zeebe_address} did not take the deployment: "
+                               f"{type(exc).__name__} {exc}; is the stack up (`fulfil stack status`)?") from exc
     print(f"deployed {names} as one deployment:")
     for resource, version in sorted(versions.items()):
         print(f"  {resource:<24} version {version}")
