@@ -73,8 +73,9 @@ class DeployedVersions:
         return self._xml[key]
 
     def version_tag(self, definition: dict) -> str | None:
-        if "version_tag" in definition:
+        if definition.get("version_tag"):
             return definition["version_tag"]
+        # A monitor without the column, or a version projected before it had one: the XML has the tag.
         return bpmn_checks.version_tag_of(self.xml(definition), definition["bpmn_process_id"])
 
     def called_version(self, caller: dict, process_id: str, binding: str) -> dict | None:
