@@ -47,6 +47,7 @@ ACCESS = {
     ("monitor", "post", "/user-tasks/{key}/completion"): {OPERATOR},
     ("monitor", "post", "/user-tasks/{key}/assignment"): {OPERATOR},
     ("monitor", "delete", "/user-tasks/{key}/assignment"): {OPERATOR},
+    ("monitor", "post", "/migrations"): {OPERATOR},
 }
 # Open: liveness, readiness and metrics on every service, and the pages a browser loads before it has a token.
 OPEN = {"/health", "/ready", "/metrics", "/", "/login-config"}
