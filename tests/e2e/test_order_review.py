@@ -22,6 +22,38 @@ REVIEW_REASON = "100 units or more in one order"
 REFUSED_UNITS_PER_LINE, REFUSED_LINES = 100, 4  # Rule_RefuseWholesale: 400 units or more
 
 
+def decide(camunda_api, **facts) -> dict:
+    """What the deployed decision order-review answers for these start variables, evaluated by the engine."""
+    response = camunda_api.post("/v2/decision-definitions/evaluation",
+                                json={"decisionDefinitionId": "order-review", "variables": facts})
+    assert response.status_code == 200, response.text
+    return json.loads(response.json()["output"])
+
+
+def facts(units: int, lines: int = 1, earlier: int = 100, partial: bool = True) -> dict:
+    return {"totalUnits": units, "lineCount": lines, "earlierOrders": earlier, "acceptsPartial": partial}
+
+
+@pytest.mark.parametrize("given, outcome, reason", [
+    # The largest orders the other tests, the chaos soak and the bench place, by a customer with no earlier order
+    # (a fresh stack) and without partial shipments: all go through without a person.
+    (facts(6, lines=3, earlier=0, partial=False), "auto", "within the limits for automatic fulfilment"),
+    (facts(19, earlier=0), "auto", "within the limits"),
+    (facts(20, earlier=0), "review", "a new customer (fewer than 3 earlier orders) orders 20 units or more"),
+    (facts(20, earlier=3), "auto", "within the limits"),
+    (facts(99), "auto", "within the limits"),
+    (facts(100), "review", "100 units or more in one order"),
+    (facts(10, lines=10), "review", "10 lines or more in one order"),
+    (facts(50, partial=False), "review", "50 units or more, shipped only all together"),
+    (facts(50, partial=True), "auto", "within the limits"),
+    (facts(399, lines=4), "review", "100 units or more in one order"),
+    (facts(400, lines=4, earlier=0), "refuse", "400 units or more in one order"),
+])
+def test_the_review_rules_decide_as_the_table_in_the_docs_says(given, outcome, reason, camunda_api):
+    decided = decide(camunda_api, **given)
+    assert decided["outcome"] == outcome and decided["reason"].startswith(reason)
+
+
 def open_review(engine_records, order_id: str):
     """The order's open Review order task, as the engine reported it."""
     def find():
