@@ -1,7 +1,7 @@
 """Orders that stopped moving: found, repaired where that is safe, otherwise reported.
 
-An order is stalled when it is not final, waits for nothing that takes time by design (stock, a
-courier: `domain.waiting_for`), and has had no progress for `stuck_after`. The one repair made
+An order is stalled when it is not final, waits for nothing that takes time by design (a person's
+review, stock, a courier: `domain.waiting_for`), and has had no progress for `stuck_after`. The one repair made
 here without a person is re-sending a message of this service's that expired unpublished (its outbox
 row outlived the message's time to live, e.g. while the engine was down): the process start, only
 while nothing has happened to the order yet, and a cancellation request, whatever the order waits
