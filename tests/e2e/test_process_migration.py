@@ -16,10 +16,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from services.monitor.domain import element_ids
 from tests.conftest import eventually
-from tests.e2e.conftest import delivery_of, deployed_variant, place, wait_for_status, wait_until_awaiting_delivery
+from tests.e2e.conftest import (
+    delivery_of,
+    deployed_variant,
+    place,
+    production_of,
+    wait_for_status,
+    wait_until_awaiting_delivery,
+)
 from tools.bootstrap import BPMN_DIR
 
 pytestmark = pytest.mark.usefixtures("invariants")
@@ -82,15 +90,15 @@ def detail(monitor_api, key: int) -> dict:
     return monitor_api.get(f"/instances/{key}").json()
 
 
-def waiting_at(monitor_api, order_id: str, element_id: str, process: str = "order-fulfillment") -> dict:
-    """The order's instance of `process` once the monitor shows it active at `element_id`."""
+def waiting_at(monitor_api, order_id: str, *element_ids: str, process: str = "order-fulfillment") -> dict:
+    """The order's instance of `process` once the monitor shows it active at one of `element_ids`."""
     def find():
         for item in monitor_api.get("/instances", params={"order_id": order_id}).json()["items"]:
             found = detail(monitor_api, item["key"])
-            if found["bpmn_process_id"] == process and element_id in found["active_elements"]:
+            if found["bpmn_process_id"] == process and set(element_ids) & set(found["active_elements"]):
                 return found
         return None
-    return eventually(find, what=f"order {order_id} to wait at {element_id} in the monitor")
+    return eventually(find, what=f"order {order_id} to wait at {' or '.join(element_ids)} in the monitor")
 
 
 def definition_known(monitor_api, version: int) -> None:
@@ -110,17 +118,47 @@ def completed_on(monitor_api, key: int, version: int) -> dict:
                       and d, what=f"instance {key} to complete on version {version}")
 
 
-def answer_review(monitor_api, camunda_api, instance_key: int) -> None:
+def answer(monitor_api, camunda_api, instance_key: int, element_id: str, variables: dict) -> None:
     task = eventually(lambda: next((t for t in detail(monitor_api, instance_key)["user_tasks"]
-                                    if t["element_id"] == "ReviewOrder" and t["state"] == "CREATED"), None),
-                      what=f"the review task of instance {instance_key}")
-    response = camunda_api.post(f"/v2/user-tasks/{task['key']}/completion", json={"variables": {"review": "approve"}})
+                                    if t["element_id"] == element_id and t["state"] == "CREATED"), None),
+                      what=f"the task {element_id} of instance {instance_key}")
+    response = camunda_api.post(f"/v2/user-tasks/{task['key']}/completion", json={"variables": variables})
     assert response.status_code == 204, response.text
+
+
+def answer_review(monitor_api, camunda_api, instance_key: int) -> None:
+    answer(monitor_api, camunda_api, instance_key, "ReviewOrder", {"review": "approve"})
+
+
+def go_on_if_a_person_was_asked(monitor_api, camunda_api, instance: dict, task: str) -> None:
+    """The engine's clock is shared: another test moving it fires the wait's deadline, and a person is asked."""
+    if task in detail(monitor_api, instance["key"])["active_elements"]:
+        answer(monitor_api, camunda_api, instance["key"], task, {"decision": "continue"})
+
+
+@pytest.fixture
+def production_held(stack, service_db):
+    """`hold(order_id)`: the factory's production for the order stays unmade (its row locked: the production loop
+    skips locked rows) until the test lets go, whatever other tests do to the production line meanwhile."""
+    engine = create_engine(stack.database_url("factory"))
+    connection = engine.connect()
+    connection.begin()
+
+    def hold(order_id: str) -> None:
+        eventually(lambda: production_of(service_db, order_id), what=f"the replenishment for {order_id}")
+        held = connection.execute(text("SELECT status FROM production_orders WHERE order_id = :id FOR UPDATE"),
+                                  {"id": order_id}).scalars().all()
+        assert held == ["REQUESTED"], f"the factory made it before the test could hold it: {held}"
+
+    hold.release = connection.commit
+    yield hold
+    connection.close()
+    engine.dispose()
 
 
 def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_reason_and_all_complete(
         stack, order_api, warehouse_api, monitor_api, camunda_api, fresh_sku, sku_the_warehouse_lacks,
-        paused_production, delivery_locks, service_db, engine_records, tmp_path):
+        paused_production, production_held, delivery_locks, service_db, engine_records, tmp_path):
     run = uuid.uuid4().hex[:6]
     v1_tag, v2_tag = f"migration-{run}-1", f"migration-{run}-2"
     with deployed_variant(stack, tagged(v1_tag)) as first:
@@ -130,6 +168,7 @@ def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_r
         failing = place(order_api, items=[{"sku": lacking, "quantity": 1}])  # incident at ReserveStock
         reviewed = place(order_api, items=[{"sku": fresh_sku(REVIEWED_UNITS), "quantity": REVIEWED_UNITS}])
         backordered = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 1}])
+        production_held(backordered)
         delivering = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
         eventually(lambda: delivery_of(service_db, delivering), interval=0.05, what="the delivery")
         assert delivery_locks.hold_delivery(delivering).status == "DISPATCHED", "the courier finished first"
@@ -138,8 +177,10 @@ def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_r
         at_incident = waiting_at(monitor_api, failing, "ReserveStock")
         eventually(lambda: detail(monitor_api, at_incident["key"])["open_incidents"] == 1, what="the incident")
         at_review = waiting_at(monitor_api, reviewed, "ReviewOrder")
-        at_stock = waiting_at(monitor_api, backordered, "AwaitStock")
-        shipment = waiting_at(monitor_api, delivering, "AwaitDelivery", process="order-shipment")
+        # The deadline decisions are waits too, reached when the shared engine clock was moved by another test.
+        at_stock = waiting_at(monitor_api, backordered, "AwaitStock", "DecideLateStock")
+        shipment = waiting_at(monitor_api, delivering, "AwaitDelivery", "DecideOverdueDelivery",
+                              process="order-shipment")
         at_delivery = root_of(monitor_api, delivering)
 
         with deployed_variant(stack, with_a_new_step(v2_tag)) as second:
@@ -174,7 +215,10 @@ def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_r
 
     # The refused ones: still on version 1, never moved, and they complete there.
     paused_production()
+    production_held.release()
     delivery_locks.release()
+    go_on_if_a_person_was_asked(monitor_api, camunda_api, at_stock, "DecideLateStock")
+    go_on_if_a_person_was_asked(monitor_api, camunda_api, shipment, "DecideOverdueDelivery")
     for order_id, refused in ((backordered, at_stock), (delivering, at_delivery)):
         wait_for_status(order_api, order_id, "COMPLETED", timeout=90)
         ended = completed_on(monitor_api, refused["key"], v1)
