@@ -8,7 +8,7 @@ BPMNLINT := bpmn/node_modules/.installed
 # Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
-.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor chaos soak clean
+.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor bench-migration chaos soak clean
 
 install: $(STAMP) $(WEB_NPM)
 
@@ -81,6 +81,9 @@ bench: install    ## the suite against the engine's limit for the same BPMN: CLI
 
 bench-monitor: install ## the process monitor's page requests over INSTANCES (10000) synthetic instances, in a scratch database
 	@$(BIN)/python -m tools.monitor_bench $(if $(INSTANCES),--instances $(INSTANCES))
+
+bench-migration: install ## moving running orders to a new version: ORDERS (1000) waiting for stock, migrated in batches of BATCH (100)
+	@$(BIN)/python -m tools.bench.migration --orders $(or $(ORDERS),1000) --batch $(or $(BATCH),100)
 
 chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 9) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
