@@ -110,7 +110,7 @@ async function home() {
                                                 "deployed"],
     definitions.map((d) => h("tr", {},
       h("td", {}, h("a", { href: `#/definitions/${d.key}` }, d.name || d.bpmn_process_id)),
-      h("td", {}, d.version), h("td", {}, d.active_instances),
+      h("td", {}, d.version_tag ? `${d.version} (${d.version_tag})` : d.version), h("td", {}, d.active_instances),
       h("td", { class: d.open_incidents ? "incident" : "" }, d.open_incidents), h("td", {}, when(d.deployed_at))))));
   await instanceList({ state: "ACTIVE" }, "Active instances");
 }
@@ -247,11 +247,15 @@ async function instancePage(key) {
   view.append(h("h2", {}, `${i.bpmn_process_id} instance ${i.key} · `, state(i.state)),
     facts([
       ["order", i.order_url ? h("a", { href: i.order_url, "data-testid": "order-link" }, i.order_id) : "—"],
-      ["version", `${i.version} (definition ${i.definition_key})`],
+      ["version", `${i.version}${i.version_tag ? ` (tag ${i.version_tag})` : ""} (definition ${i.definition_key})`],
+      ["migrated", i.migrations.length
+        ? h("span", { "data-testid": "migrations" }, i.migrations.map((m, n) => [n ? "; " : "",
+          `version ${m.from_version} → ${m.to_version} at ${when(m.migrated_at)}`]))
+        : "—"],
       ["started", when(i.started_at)], ["ended", when(i.ended_at) || "—"],
       ["last record", when(i.last_record_at)],
       ["called by", i.parent_key ? instanceLink(i.parent_key) : "—"],
-      ["called", i.children.length ? i.children.map((c) => [instanceLink(c.key), ` ${c.bpmn_process_id} `,
+      ["called", i.children.length ? i.children.map((c) => [instanceLink(c.key), ` ${c.bpmn_process_id} v${c.version} `,
                                                            state(c.state), " "]) : "—"]]),
     h("p", {}, i.state !== "ACTIVE" ? null : i.order_id
       // Cancelling an order's instance in the engine would strand the order: the Order service undoes its work.
