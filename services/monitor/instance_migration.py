@@ -7,6 +7,7 @@ order on mixed versions; the report says so for that order, and counts it.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -16,6 +17,10 @@ from runtime.db import unit_of_work
 from services.monitor import queries
 from services.monitor.domain import MigrationPlan, element_ids
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
+
+# The engine's back-pressure ("the request limit is exhausted") is no refusal: the instance is sent again after these.
+BUSY_STATUSES = (429, 503)
+BUSY_PAUSES_SECONDS = (0.2, 0.5, 1.0)
 
 
 class MigrationImpossible(Exception):
@@ -189,7 +194,7 @@ def _migrate_order(engine: Engine, root: Row, children: list[Row], moves: dict[i
             continue
         move = moves[instance.definition_key]
         try:
-            engine.migrate_instance(instance.key, move.target.key, move.plan.elements)
+            _send(engine, instance.key, move)
         except EngineRefused as exc:
             outcome.outcome, outcome.reason = Outcome.REFUSED, exc.detail
         except EngineUnreachable as exc:
@@ -200,3 +205,14 @@ def _migrate_order(engine: Engine, root: Row, children: list[Row], moves: dict[i
         order.reason = ("the order now runs on mixed versions: its root moved to version "
                         f"{order.to_version}, a called instance stayed (see its reason)")
     return order
+
+
+def _send(engine: Engine, instance_key: int, move: _Move) -> None:
+    for pause in (*BUSY_PAUSES_SECONDS, None):
+        try:
+            engine.migrate_instance(instance_key, move.target.key, move.plan.elements)
+            return
+        except EngineRefused as exc:
+            if exc.status not in BUSY_STATUSES or pause is None:
+                raise
+            time.sleep(pause)

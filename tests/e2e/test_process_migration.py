@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     wait_for_status,
     wait_until_awaiting_delivery,
 )
+from tools.bench.migration import without_the_join_wait
 from tools.bootstrap import BPMN_DIR
 
 pytestmark = pytest.mark.usefixtures("invariants")
@@ -252,3 +253,47 @@ def test_an_order_at_an_element_the_plan_does_not_map_is_refused_before_the_engi
     wait_for_status(order_api, reviewed, "COMPLETED")
     ended = completed_on(monitor_api, at_review["key"], v1)
     assert ended["migrations"] == [] and NEW_STEP not in ended["completed_elements"]
+
+
+def test_without_a_token_waiting_at_the_join_orders_waiting_for_stock_or_delivery_move_with_their_shipments(
+        stack, order_api, monitor_api, camunda_api, fresh_sku, paused_production, production_held, delivery_locks,
+        service_db, engine_records, tmp_path):
+    """The shape that lets 8.6 move them: the shipped-now branch ends in an end event of its own instead of waiting
+    at the Join (tools/bench/migration.py); the called shipment moves to the one deployed with version 2."""
+    run = uuid.uuid4().hex[:6]
+    v1_tag, v2_tag = f"migration-{run}-1", f"migration-{run}-2"
+    with deployed_variant(stack, without_the_join_wait(v1_tag, new_step=False)) as first:
+        v1 = first["order-fulfillment"]
+        definition_known(monitor_api, v1)
+        backordered = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 1}])
+        production_held(backordered)
+        delivering = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
+        eventually(lambda: delivery_of(service_db, delivering), interval=0.05, what="the delivery")
+        assert delivery_locks.hold_delivery(delivering).status == "DISPATCHED", "the courier finished first"
+        wait_until_awaiting_delivery(engine_records, delivering)
+        at_stock = waiting_at(monitor_api, backordered, "AwaitStock", "DecideLateStock")
+        shipment = waiting_at(monitor_api, delivering, "AwaitDelivery", "DecideOverdueDelivery",
+                              process="order-shipment")
+        at_delivery = root_of(monitor_api, delivering)
+        with deployed_variant(stack, without_the_join_wait(v2_tag, new_step=True)) as second:
+            v2, shipment_v2 = second["order-fulfillment"], second["order-shipment"]
+            definition_known(monitor_api, v2)
+            done = migrate(v1, v2, write_plans(tmp_path, v1_tag, v2_tag))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"order-fulfillment {v1} -> {v2}: migrated" in done.stdout
+    moved_shipment = eventually(lambda: (d := detail(monitor_api, shipment["key"]))["version"] == shipment_v2 and d,
+                                what=f"the shipment to be on the version deployed with {v2}")
+    assert [(m["from_version"], m["to_version"]) for m in moved_shipment["migrations"]] == [
+        (shipment["version"], shipment_v2)]
+    paused_production()
+    production_held.release()
+    delivery_locks.release()
+    go_on_if_a_person_was_asked(monitor_api, camunda_api, at_stock, "DecideLateStock")
+    go_on_if_a_person_was_asked(monitor_api, camunda_api, shipment, "DecideOverdueDelivery")
+    for order_id, moved in ((backordered, at_stock), (delivering, at_delivery)):
+        wait_for_status(order_api, order_id, "COMPLETED", timeout=90)
+        ended = completed_on(monitor_api, moved["key"], v2)
+        assert NEW_STEP in ended["completed_elements"]
+        assert [(m["from_version"], m["to_version"]) for m in ended["migrations"]] == [(v1, v2)]
+    completed_on(monitor_api, shipment["key"], shipment_v2)
