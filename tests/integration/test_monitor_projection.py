@@ -92,7 +92,7 @@ def test_records_delivered_twice_are_projected_once_and_a_foreign_record_is_dead
     assert "CompleteOrder" in visited and [c.key for c in completed.children] == [SHIPMENT_INSTANCE]
     assert [i.state for i in failed.incidents] == [IncidentState.RESOLVED] * 2
     assert [(t.element_id, t.state) for t in late.user_tasks] == [("DecideLateStock", TaskState.COMPLETED)]
-    assert late.forms == {"DecideLateStock": "order-decision"}
+    assert late.forms == {"ReviewOrder": "order-review", "DecideLateStock": "order-decision"}
     assert [(d.bpmn_process_id, d.active_instances) for d in definitions] == [
         ("order-fulfillment", 0), ("order-shipment", 0)]
 
