@@ -41,13 +41,13 @@ FULFILMENT_KEY, SHIPMENT_KEY = 1_000_001, 1_000_002
 HAPPY_PATH = [
     ("OrderPlaced", "START_EVENT"), ("Fulfil", "SUB_PROCESS"), ("FulfilStarted", "START_EVENT"),
     ("ReserveStock", "SERVICE_TASK"), ("Fork", "PARALLEL_GATEWAY"), ("Backordered", "EXCLUSIVE_GATEWAY"),
-    ("ShipNow", "EXCLUSIVE_GATEWAY"), ("BackorderDone", "EXCLUSIVE_GATEWAY"), ("ShipAvailable", "CALL_ACTIVITY"),
-    ("ShipNowDone", "EXCLUSIVE_GATEWAY"), ("Join", "PARALLEL_GATEWAY"), ("Fulfilled", "END_EVENT"),
+    ("ShipNow", "EXCLUSIVE_GATEWAY"), ("BackorderDone", "EXCLUSIVE_GATEWAY"), ("Fulfilled", "END_EVENT"),
+    ("ShipAvailable", "CALL_ACTIVITY"), ("ShipNowDone", "EXCLUSIVE_GATEWAY"), ("ShippedNow", "END_EVENT"),
     ("CompleteOrder", "SERVICE_TASK"), ("OrderCompleted", "END_EVENT"),
 ]
 FLOWS = ["Flow_ToFulfil", "Flow_ToReserve", "Flow_ToFork", "Flow_ToBackordered", "Flow_ToShipNow",
-         "Flow_NothingBackordered", "Flow_ToShipAvailable", "Flow_BackorderToJoin", "Flow_AvailableShipped",
-         "Flow_ShipNowToJoin", "Flow_ToFulfilled", "Flow_ToComplete", "Flow_ToEnd"]
+         "Flow_NothingBackordered", "Flow_BackorderToEnd", "Flow_ToShipAvailable", "Flow_AvailableShipped",
+         "Flow_ShipNowToEnd", "Flow_ToComplete", "Flow_ToEnd"]
 
 
 def engine_records(settings: StackSettings, limit: int) -> list[tuple[int, bytes]]:

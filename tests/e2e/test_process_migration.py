@@ -1,11 +1,11 @@
 """Running orders move to a new version of their process (`fulfil process migrate`), on the real engine: an order
-at each kind of wait of version 1 is migrated to a version 2 that adds a step, or refused with the engine's reason,
-and every one of them completes, on the version it ended up on. An order at an element the plan does not map is
-refused before the engine is asked and completes on version 1.
+at each kind of wait of version 1 (an incident, the review, backordered stock, its delivery and the delivery's
+shipment) is migrated to a version 2 that adds a step and completes there. An order at an element the plan does not
+map is refused before the engine is asked and completes on version 1.
 
 Zeebe 8.6 refuses an instance while a token of it waits at a joining parallel gateway ("a concurrent command was
-executed"): an order past the Fork of the fulfilment (waiting for stock, for its delivery, or for a person to decide
-about either) has one, so these are asserted refused, verbatim (docs/changing-the-process.md).
+executed"); the fulfilment has none since 1.1, and an order of a version shaped like 1.0 (a Join after the Fork) is
+asserted refused, verbatim, and left to finish on its version (docs/changing-the-process.md).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from tests.e2e.conftest import (
     wait_for_status,
     wait_until_awaiting_delivery,
 )
-from tools.bench.migration import without_the_join_wait
 from tools.bootstrap import BPMN_DIR
 
 pytestmark = pytest.mark.usefixtures("invariants")
@@ -61,6 +60,33 @@ def with_a_new_step(tag: str):
                                    'targetRef="CompleteOrder" />')
                 .replace("<bpmn:incoming>Flow_ToComplete</bpmn:incoming>",
                          "<bpmn:incoming>Flow_FromNewStep</bpmn:incoming>"))
+    return edit
+
+
+def with_the_join_of_1_0(tag: str):
+    """The fulfilment as 1.0 had it: both branches after the Fork meet at a parallel gateway `Join` before Fulfilled
+    (no diagram: the engine does not need one)."""
+    def edit(name: str, text: str) -> str:
+        text = tagged(tag)(name, text)
+        if name != "order-fulfillment.bpmn":
+            return text
+        text = re.sub(r"\s*<bpmndi:BPMNDiagram.*</bpmndi:BPMNDiagram>", "", text, flags=re.S)
+        for old, new in (
+                ('<bpmn:incoming>Flow_BackorderToEnd</bpmn:incoming>',
+                 '<bpmn:incoming>Flow_ToFulfilled</bpmn:incoming>'),
+                ('sourceRef="ShipNowDone" targetRef="ShippedNow"', 'sourceRef="ShipNowDone" targetRef="Join"'),
+                ('sourceRef="BackorderDone" targetRef="Fulfilled" />',
+                 'sourceRef="BackorderDone" targetRef="Join" />'
+                 '<bpmn:sequenceFlow id="Flow_ToFulfilled" sourceRef="Join" targetRef="Fulfilled" />')):
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        text, joined = re.subn(r'<bpmn:endEvent id="ShippedNow".*?</bpmn:endEvent>',
+                               '<bpmn:parallelGateway id="Join"><bpmn:incoming>Flow_ShipNowToEnd</bpmn:incoming>'
+                               '<bpmn:incoming>Flow_BackorderToEnd</bpmn:incoming>'
+                               '<bpmn:outgoing>Flow_ToFulfilled</bpmn:outgoing></bpmn:parallelGateway>',
+                               text, flags=re.S)
+        assert joined == 1
+        return text
     return edit
 
 
@@ -157,7 +183,7 @@ def production_held(stack, service_db):
     engine.dispose()
 
 
-def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_reason_and_all_complete(
+def test_orders_at_every_kind_of_wait_move_with_their_shipments_and_complete_on_the_new_version(
         stack, order_api, warehouse_api, monitor_api, camunda_api, fresh_sku, sku_the_warehouse_lacks,
         paused_production, production_held, delivery_locks, service_db, engine_records, tmp_path):
     run = uuid.uuid4().hex[:6]
@@ -185,21 +211,17 @@ def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_r
         at_delivery = root_of(monitor_api, delivering)
 
         with deployed_variant(stack, with_a_new_step(v2_tag)) as second:
-            v2 = second["order-fulfillment"]
+            v2, shipment_v2 = second["order-fulfillment"], second["order-shipment"]
             definition_known(monitor_api, v2)
             done = migrate(v1, v2, write_plans(tmp_path, v1_tag, v2_tag))
 
-    assert done.returncode == 1, done.stdout + done.stderr  # some were refused
+    assert done.returncode == 0, done.stdout + done.stderr  # none refused
     out = done.stdout
-    for refused in (at_stock, at_delivery):
-        assert f"instance {refused['key']} (order {refused['order_id']}): {concurrent_command(refused['key'])}" in out
-    assert f"called instance {shipment['key']} (order-shipment version {shipment['version']}) left: not sent: " \
-           "the order's root instance was refused" in out
     assert re.search(rf"order-fulfillment {v1} -> {v2}: migrated \d+ of \d+ running instance", out), out
     assert "mixed versions" not in out
 
-    # The migrated ones: on version 2 now, with their history, and they go on from where they waited.
-    for moved in (at_incident, at_review):
+    # On version 2 now, with their history, and they go on from where they waited.
+    for moved in (at_incident, at_review, at_stock, at_delivery):
         now = eventually(lambda m=moved: (d := detail(monitor_api, m["key"]))["version"] == v2 and d,
                          what=f"the monitor to show instance {moved['key']} on version {v2}")
         assert [(m["from_version"], m["to_version"]) for m in now["migrations"]] == [(v1, v2)]
@@ -214,17 +236,22 @@ def test_orders_at_every_kind_of_wait_are_migrated_or_refused_with_the_engines_r
         wait_for_status(order_api, order_id, "COMPLETED")
         assert NEW_STEP in completed_on(monitor_api, moved["key"], v2)["completed_elements"]
 
-    # The refused ones: still on version 1, never moved, and they complete there.
+    # The called shipment moved to the one deployed with version 2.
+    moved_shipment = eventually(lambda: (d := detail(monitor_api, shipment["key"]))["version"] == shipment_v2 and d,
+                                what=f"the shipment to be on the version deployed with {v2}")
+    assert [(m["from_version"], m["to_version"]) for m in moved_shipment["migrations"]] == [
+        (shipment["version"], shipment_v2)]
     paused_production()
     production_held.release()
     delivery_locks.release()
     go_on_if_a_person_was_asked(monitor_api, camunda_api, at_stock, "DecideLateStock")
     go_on_if_a_person_was_asked(monitor_api, camunda_api, shipment, "DecideOverdueDelivery")
-    for order_id, refused in ((backordered, at_stock), (delivering, at_delivery)):
+    for order_id, moved in ((backordered, at_stock), (delivering, at_delivery)):
         wait_for_status(order_api, order_id, "COMPLETED", timeout=90)
-        ended = completed_on(monitor_api, refused["key"], v1)
-        assert ended["migrations"] == [] and NEW_STEP not in ended["completed_elements"]
-    assert completed_on(monitor_api, shipment["key"], shipment["version"])["migrations"] == []
+        ended = completed_on(monitor_api, moved["key"], v2)
+        assert NEW_STEP in ended["completed_elements"]
+        assert [(m["from_version"], m["to_version"]) for m in ended["migrations"]] == [(v1, v2)]
+    completed_on(monitor_api, shipment["key"], shipment_v2)
 
 
 def test_an_order_at_an_element_the_plan_does_not_map_is_refused_before_the_engine_is_asked_and_completes_on_v1(
@@ -255,45 +282,27 @@ def test_an_order_at_an_element_the_plan_does_not_map_is_refused_before_the_engi
     assert ended["migrations"] == [] and NEW_STEP not in ended["completed_elements"]
 
 
-def test_without_a_token_waiting_at_the_join_orders_waiting_for_stock_or_delivery_move_with_their_shipments(
-        stack, order_api, monitor_api, camunda_api, fresh_sku, paused_production, production_held, delivery_locks,
-        service_db, engine_records, tmp_path):
-    """The shape that lets 8.6 move them: the shipped-now branch ends in an end event of its own instead of waiting
-    at the Join (tools/bench/migration.py); the called shipment moves to the one deployed with version 2."""
+def test_an_order_of_a_version_with_a_join_past_the_fork_is_refused_with_the_engines_reason_and_completes_there(
+        stack, order_api, monitor_api, camunda_api, fresh_sku, paused_production, production_held, tmp_path):
+    """What 1.0 orders past the Fork meet: the shipped-now branch's token waits at the Join, and 8.6 refuses."""
     run = uuid.uuid4().hex[:6]
     v1_tag, v2_tag = f"migration-{run}-1", f"migration-{run}-2"
-    with deployed_variant(stack, without_the_join_wait(v1_tag, new_step=False)) as first:
+    with deployed_variant(stack, with_the_join_of_1_0(v1_tag)) as first:
         v1 = first["order-fulfillment"]
         definition_known(monitor_api, v1)
         backordered = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 1}])
         production_held(backordered)
-        delivering = place(order_api, items=[{"sku": fresh_sku(2), "quantity": 1}])
-        eventually(lambda: delivery_of(service_db, delivering), interval=0.05, what="the delivery")
-        assert delivery_locks.hold_delivery(delivering).status == "DISPATCHED", "the courier finished first"
-        wait_until_awaiting_delivery(engine_records, delivering)
         at_stock = waiting_at(monitor_api, backordered, "AwaitStock", "DecideLateStock")
-        shipment = waiting_at(monitor_api, delivering, "AwaitDelivery", "DecideOverdueDelivery",
-                              process="order-shipment")
-        at_delivery = root_of(monitor_api, delivering)
-        with deployed_variant(stack, without_the_join_wait(v2_tag, new_step=True)) as second:
-            v2, shipment_v2 = second["order-fulfillment"], second["order-shipment"]
+        with deployed_variant(stack, with_a_new_step(v2_tag)) as second:
+            v2 = second["order-fulfillment"]
             definition_known(monitor_api, v2)
             done = migrate(v1, v2, write_plans(tmp_path, v1_tag, v2_tag))
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"order-fulfillment {v1} -> {v2}: migrated" in done.stdout
-    moved_shipment = eventually(lambda: (d := detail(monitor_api, shipment["key"]))["version"] == shipment_v2 and d,
-                                what=f"the shipment to be on the version deployed with {v2}")
-    assert [(m["from_version"], m["to_version"]) for m in moved_shipment["migrations"]] == [
-        (shipment["version"], shipment_v2)]
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"instance {at_stock['key']} (order {backordered}): {concurrent_command(at_stock['key'])}" in done.stdout
     paused_production()
     production_held.release()
-    delivery_locks.release()
     go_on_if_a_person_was_asked(monitor_api, camunda_api, at_stock, "DecideLateStock")
-    go_on_if_a_person_was_asked(monitor_api, camunda_api, shipment, "DecideOverdueDelivery")
-    for order_id, moved in ((backordered, at_stock), (delivering, at_delivery)):
-        wait_for_status(order_api, order_id, "COMPLETED", timeout=90)
-        ended = completed_on(monitor_api, moved["key"], v2)
-        assert NEW_STEP in ended["completed_elements"]
-        assert [(m["from_version"], m["to_version"]) for m in ended["migrations"]] == [(v1, v2)]
-    completed_on(monitor_api, shipment["key"], shipment_v2)
+    wait_for_status(order_api, backordered, "COMPLETED", timeout=90)
+    ended = completed_on(monitor_api, at_stock["key"], v1)
+    assert ended["migrations"] == [] and "Join" in ended["completed_elements"]
