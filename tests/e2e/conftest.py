@@ -1,11 +1,9 @@
 """Fixtures and helpers for the end-to-end tests of fulfilment paths."""
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
@@ -192,13 +190,7 @@ def deployed_variant(stack, edit: Callable[[str, str], str]) -> Iterator[dict[st
     """Deploy every file of bpmn/ as `edit(file name, text)` returns it, in one deployment (the links between them
     are pinned to their deployment), and yield each resource's version; afterwards deploy bpmn/ as it is again,
     so the tests that follow start orders on the repo's processes."""
-    with tempfile.TemporaryDirectory() as directory:
-        files = []
-        for path in map(Path, bootstrap.bpmn_files()):
-            copy = Path(directory) / path.name
-            copy.write_text(edit(path.name, path.read_text()))
-            files.append(str(copy))
-        try:
-            yield bootstrap.deploy_bpmn(stack.zeebe_address, files=files)
-        finally:
-            bootstrap.deploy_bpmn(stack.zeebe_address)
+    try:
+        yield bootstrap.deploy_edited(stack.zeebe_address, edit)
+    finally:
+        bootstrap.deploy_bpmn(stack.zeebe_address)

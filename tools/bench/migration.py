@@ -54,13 +54,7 @@ def _once(xml: str, old: str, new: str) -> str:
 
 
 def deploy(settings: StackSettings, edit) -> dict[str, int]:
-    with tempfile.TemporaryDirectory() as directory:
-        files = []
-        for path in map(Path, bootstrap.bpmn_files()):
-            copy = Path(directory) / path.name
-            copy.write_text(edit(path.name, path.read_text()))
-            files.append(str(copy))
-        return bootstrap.deploy_bpmn(settings.zeebe_address, files=files)
+    return bootstrap.deploy_edited(settings.zeebe_address, edit)
 
 
 def write_plans(directory: Path, from_tag: str, to_tag: str) -> list[dict]:
