@@ -216,6 +216,9 @@ class Reference:
         for name in PROCESS_FILES:
             files.append(folder / f"{PREFIX}{name}")
             files[-1].write_bytes(renamed(BPMN_DIR / name))
+        # The decision and the forms as they are: the processes find them in their own deployment (bindingType
+        # "deployment"), so they are deployed with the renamed processes.
+        files += sorted(p for pattern in ("*.dmn", "*.form") for p in BPMN_DIR.glob(pattern))
         await self.client.deploy_resource(*files)
 
     async def begin(self, completions: Completions) -> None:
