@@ -239,12 +239,15 @@ class RunningVersion:
 
 
 def running_version_problems(running: Iterable[RunningVersion], handlers: dict[str, list[str]]) -> list[str]:
-    """A version with running instances needs a handler for each of its job types, or those instances stop there."""
+    """A version with running instances needs a handler for each of its job types, or those instances stop there.
+
+    Only job types of the services (named `<service>.*`) count: a process with workers of its own (the bench's
+    renamed reference, `bench-ref.*`) is not the services' to serve."""
     return [f"{v.process_id} version {v.version} has {v.running} running instance(s) that need job type {job_type}, "
             "which no service handles: keep its handler until they finish, or move them to a newer version "
             f"(fulfil process migrate {v.process_id} --from {v.version} --to N)"
             for v in sorted(running, key=lambda v: (v.process_id, v.version)) if v.running
-            for job_type in sorted(v.job_types - set(handlers))]
+            for job_type in sorted(v.job_types - set(handlers)) if job_type.partition(".")[0] in SERVICES]
 
 
 def job_types_of(root: ET.Element) -> set[str]:

@@ -53,7 +53,7 @@ def version_line(output: str, process_id: str, version: int) -> list[str]:
 @pytest.fixture
 def probe_instance(stack, camunda_api, tmp_path):
     """A running instance of the probe, on a version of its own; cancelled through the engine's REST API after."""
-    job_type = f"probe.unhandled-{uuid.uuid4().hex[:8]}"
+    job_type = f"order.retired-{uuid.uuid4().hex[:8]}"  # an Order service job type whose handler is gone
     model = tmp_path / f"{PROBE}.bpmn"
     model.write_text(PROBE_BPMN.format(process=PROBE, job_type=job_type))
     version = bootstrap.deploy_bpmn(stack.zeebe_address, files=[str(model)])[PROBE]
