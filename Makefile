@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK  := $(BIN)/python -m tools.stack
 BPMNLINT := bpmn/node_modules/.installed
-# Browser libraries of the services that serve pages (runtime.service.Service.web), from npm.
+# Browser libraries of the services that serve pages (shared.runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
 .PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor bench-migration chaos soak clean

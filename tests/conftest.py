@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from runtime.auth import client_credentials, service_client_id
 from services.warehouse.catalog import CATALOG
+from shared.runtime.auth import client_credentials, service_client_id
 from tools.invariants import Databases
 from tools.orders import wait_until_orderable
 from tools.stack import camunda, keycloak

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from contracts.registry import all_topics
-from runtime.zeebe import make_client
+from shared.contracts.registry import all_topics
+from shared.runtime.zeebe import make_client
 
 BPMN_DIR = Path(__file__).resolve().parents[1] / "bpmn"
 PARTITIONS = 3

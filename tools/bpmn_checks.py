@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.base import JobInput
-from contracts.catalog import JOBS, MESSAGES
-from contracts.registry import SERVICES
+from shared.contracts.base import JobInput
+from shared.contracts.catalog import JOBS, MESSAGES
+from shared.contracts.registry import SERVICES
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 ZEEBE = "{http://camunda.org/schema/zeebe/1.0}"
@@ -138,7 +138,7 @@ def _components(form: dict) -> list[dict]:
 
 def variables_available(resources: Resources) -> set[str]:
     """What a process may read: the start variables, job and message outputs, and what the files themselves set."""
-    from contracts.process import OrderStart
+    from shared.contracts.process import OrderStart
 
     available = set(OrderStart.names())
     available |= {name for _, job in JOBS.values() if job.output for name in job.output.names()}
@@ -153,17 +153,17 @@ def contract_problems(resources: Resources) -> list[str]:
     for job_type, file in sorted(job_types.items()):
         if job_type not in JOBS:
             problems.append(f"{file}: job type {job_type} has no contract: declare its input in "
-                            f"contracts/{job_type.split('.')[0]}.py (a JobInput with job_type={job_type!r})")
+                            f"shared/contracts/{job_type.split('.')[0]}.py (a JobInput with job_type={job_type!r})")
     for job_type in sorted(set(JOBS) - set(job_types)):
         problems.append(f"job type {job_type} has a contract ({JOBS[job_type][1].__name__}) but no process uses it: "
                         "remove the contract or the task that was meant to use it")
     for job_type, (owner, model) in sorted(JOBS.items()):
         if not issubclass(model, JobInput) or job_type.split(".")[0] != owner or owner not in SERVICES:
-            problems.append(f"job type {job_type} is declared in contracts/{owner}.py: name it {owner}.<step> "
+            problems.append(f"job type {job_type} is declared in shared/contracts/{owner}.py: name it {owner}.<step> "
                             "after the service that owns it")
     messages = resources.messages()
     for name in sorted(set(messages) - set(MESSAGES)):
-        problems.append(f"message {name} is caught by a process but has no contract: declare it in contracts/")
+        problems.append(f"message {name} is caught by a process but has no contract: declare it in shared/contracts/")
     for name in sorted(set(MESSAGES) - set(messages)):
         problems.append(f"message {name} has a contract but no process catches it")
     for name in sorted(set(messages) & set(MESSAGES)):
@@ -178,7 +178,8 @@ def contract_problems(resources: Resources) -> list[str]:
         optional = {field.alias for field in model.model_fields.values() if not field.is_required()}
         for variable in sorted(set(model.names()) - optional - available):
             problems.append(f"job type {job_type} reads {variable}, which nothing sets before it: set it in an "
-                            "input mapping, a job's output or the order's start variables (contracts/process.py)")
+                            "input mapping, a job's output or the order's start variables (shared/contracts/"
+                            "process.py)")
     for variable, file in sorted(resources.variables_read().items()):
         if variable not in available:
             problems.append(f"{file}: an expression reads {variable}, which no contract, mapping or form sets")
@@ -218,7 +219,8 @@ def handler_problems(resources: Resources, handlers: dict[str, list[str]], retri
         for file, task in resources.all_of(ZEEBE + "taskDefinition"):
             if task.get("retries") != str(retries):
                 problems.append(f"{file}: job type {task.get('type')} has retries={task.get('retries')!r}; the "
-                                f"workers back off for {retries} (runtime.zeebe.JOB_RETRIES): set it to {retries}")
+                                f"workers back off for {retries} (shared.runtime.zeebe.JOB_RETRIES): "
+                                f"set it to {retries}")
     return problems
 
 

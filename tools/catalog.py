@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contracts.catalog import EVENTS as CATALOG
-from contracts.registry import CONSUMERS, ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
+from shared.contracts.catalog import EVENTS as CATALOG
+from shared.contracts.registry import CONSUMERS, ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCHEMAS = DOCS / "events"

@@ -33,7 +33,7 @@ import time
 import httpx
 from confluent_kafka import KafkaException
 
-from runtime.auth import TokenUnavailable
+from shared.runtime.auth import TokenUnavailable
 from tools import dead_letters, monitor
 from tools.orders import FINAL, SAMPLE_ADDRESS
 from tools.stack import keycloak

@@ -1,10 +1,10 @@
 """Dead letters for operators: list what the consumers set aside and why, and put one back once its cause is fixed.
 
 A dead letter is the original record (key, value, headers) plus `dlt_*` headers that say which
-consumer refused it, why, and where it came from (see `runtime.inbox`). Putting it back publishes
+consumer refused it, why, and where it came from (see `shared.runtime.inbox`). Putting it back publishes
 the original record on its source topic again: every consumer of that topic sees it, and those
 that had already applied it skip it through their inbox. The record carries the dead letter's id
-(`runtime.inbox.PUT_BACK`): the monitor, which de-duplicates by the engine's position and has applied
+(`shared.runtime.inbox.PUT_BACK`): the monitor, which de-duplicates by the engine's position and has applied
 later records since, would otherwise skip it as seen.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 
 from confluent_kafka import Consumer, TopicPartition
 
-from contracts.registry import CONSUMERS, SERVICES
-from runtime.inbox import DLT_PREFIX, PUT_BACK
-from runtime.outbox import kafka_producer
+from shared.contracts.registry import CONSUMERS, SERVICES
+from shared.runtime.inbox import DLT_PREFIX, PUT_BACK
+from shared.runtime.outbox import kafka_producer
 
 CONSUMER_NAMES = tuple(c.name for c in CONSUMERS)
 

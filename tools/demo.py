@@ -5,7 +5,7 @@ import time
 
 import httpx
 
-from runtime.auth import TokenUnavailable
+from shared.runtime.auth import TokenUnavailable
 from tools.orders import SAMPLE_ADDRESS, wait_until_orderable
 from tools.stack import keycloak
 from tools.stack.config import StackSettings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from runtime.auth import TokenUnavailable
+from shared.runtime.auth import TokenUnavailable
 from tools.stack import keycloak
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError

@@ -21,15 +21,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
-from contracts.registry import ENGINE_RECORDS_TOPIC
-from runtime.auth import TokenVerifier
-from runtime.db import make_engine, unit_of_work
-from runtime.limits import TokenBuckets
-from runtime.migrations import upgrade_to_head
 from services.monitor import api, db
 from services.monitor.consumers import project_records
 from services.monitor.domain import bpmn_facts
 from services.monitor.settings import MonitorSettings
+from shared.contracts.registry import ENGINE_RECORDS_TOPIC
+from shared.runtime.auth import TokenVerifier
+from shared.runtime.db import make_engine, unit_of_work
+from shared.runtime.limits import TokenBuckets
+from shared.runtime.migrations import upgrade_to_head
 from tools.bootstrap import BPMN_DIR
 from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pyzeebe.errors import ProcessInvalidError, PyZeebeError
 
-from runtime.zeebe import JOB_RETRIES
+from shared.runtime.zeebe import JOB_RETRIES
 from tools import bootstrap, bpmn_checks, monitor
 from tools.bpmn_checks import Resources, RunningVersion
 from tools.stack.config import StackSettings

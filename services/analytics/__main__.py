@@ -1,4 +1,4 @@
-from runtime.service import serve
 from services.analytics.app import service
+from shared.runtime.service import serve
 
 serve(service)

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from contracts.roles import OPERATOR
-from runtime.auth import PUBLIC, allow
-from runtime.db import unit_of_work
-from runtime.http import Sessions
-from runtime.metrics import AtMostEvery, ReadAtScrape, exposition
 from services.analytics import figures
 from services.analytics.domain import LONGEST_WINDOW
+from shared.contracts.roles import OPERATOR
+from shared.runtime.auth import PUBLIC, allow
+from shared.runtime.db import unit_of_work
+from shared.runtime.http import Sessions
+from shared.runtime.metrics import AtMostEvery, ReadAtScrape, exposition
 
 router = APIRouter(tags=["analytics"])
-# The page and its libraries (package.json: Chart.js), served under runtime.service.WEB_PATH by app.py.
+# The page and its libraries (package.json: Chart.js), served under shared.runtime.service.WEB_PATH by app.py.
 WEB = Path(__file__).with_name("web")
 
 

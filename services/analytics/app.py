@@ -1,7 +1,7 @@
 """Analytics wiring: settings, routes, event subscriptions."""
-from runtime.service import Service
 from services.analytics import api, consumers, db
 from services.analytics.settings import AnalyticsSettings
+from shared.runtime.service import Service
 
 service = Service(
     settings=AnalyticsSettings(),

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from contracts.delivery import DeliveryCompleted, DeliveryRedispatched
-from contracts.factory import ItemsProduced
-from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced, OrderRejected
-from contracts.warehouse import (
+from services.analytics import db
+from shared.contracts.delivery import DeliveryCompleted, DeliveryRedispatched
+from shared.contracts.factory import ItemsProduced
+from shared.contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed, OrderPlaced, OrderRejected
+from shared.contracts.warehouse import (
     ReplenishmentRequested,
     ReplenishmentWithdrawn,
     ReservationOutcome,
     StockAllocated,
     StockReserved,
 )
-from runtime.envelope import Envelope
-from runtime.inbox import Subscription
-from services.analytics import db
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import Subscription
 
 
 def on_order_placed(session: Connection, event: OrderPlaced, envelope: Envelope) -> None:

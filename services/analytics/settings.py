@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from pydantic import Field, model_validator
 
-from contracts.registry import ANALYTICS
-from runtime.settings import ServiceSettings
 from services.analytics.domain import LONGEST_WINDOW
+from shared.contracts.registry import ANALYTICS
+from shared.runtime.settings import ServiceSettings
 
 
 class AnalyticsSettings(ServiceSettings, service=ANALYTICS):

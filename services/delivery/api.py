@@ -4,11 +4,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from contracts.roles import OPERATOR
-from runtime.auth import allow
-from runtime.db import unit_of_work
-from runtime.http import Identifier, Sessions, problem
 from services.delivery import db
+from shared.contracts.roles import OPERATOR
+from shared.runtime.auth import allow
+from shared.runtime.db import unit_of_work
+from shared.runtime.http import Identifier, Sessions, problem
 
 router = APIRouter(tags=["deliveries"], dependencies=[allow(OPERATOR)])
 

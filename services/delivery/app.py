@@ -1,7 +1,7 @@
 """Delivery wiring: settings, routes, job handlers, the simulated courier."""
-from runtime.service import Service
 from services.delivery import api, courier, db, workers
 from services.delivery.settings import DeliverySettings
+from shared.runtime.service import Service
 
 settings = DeliverySettings()
 

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.engine import Connection
 
-from contracts.delivery import (
+from services.delivery import db
+from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
+from shared.contracts.delivery import (
     DELIVERY_COMPLETED,
     SERVICE,
     Delivered,
@@ -17,10 +19,8 @@ from contracts.delivery import (
     DeliveryRefused,
     DeliveryStarted,
 )
-from runtime.db import serialise_on
-from runtime.outbox import EventPublisher, add_zeebe_message
-from services.delivery import db
-from services.delivery.domain import DeliveryStatus, other_courier, plan_delivery, refusal_reason
+from shared.runtime.db import serialise_on
+from shared.runtime.outbox import EventPublisher, add_zeebe_message
 
 publisher = EventPublisher.of(SERVICE)
 

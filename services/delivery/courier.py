@@ -1,8 +1,8 @@
 """The simulated courier: finishes deliveries once their configured delay has passed."""
 from __future__ import annotations
 
-from runtime.service import polling_loop
 from services.delivery import commands, db
+from shared.runtime.service import polling_loop
 
 
 def make_courier(poll_seconds: float):

@@ -9,9 +9,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint
 from sqlalchemy.types import BigInteger, DateTime, String, Text
 
-from runtime.closing import ClosedKeys
-from runtime.db import signal_on_commit
 from services.delivery.domain import DeliveryStatus
+from shared.runtime.closing import ClosedKeys
+from shared.runtime.db import signal_on_commit
 
 metadata = MetaData()
 
@@ -136,7 +136,7 @@ def insert_redispatch(session: Connection, **values) -> None:
     session.execute(insert(redispatches).values(**values))
 
 
-# Marks orders whose work was undone (see runtime.closing).
+# Marks orders whose work was undone (see shared.runtime.closing).
 closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")
 
 

@@ -1,6 +1,6 @@
 """Delivery service settings (FULFIL_DELIVERY_* environment variables)."""
-from contracts.registry import DELIVERY, ORDER
-from runtime.settings import ServiceSettings
+from shared.contracts.registry import DELIVERY, ORDER
+from shared.runtime.settings import ServiceSettings
 
 
 class DeliverySettings(ServiceSettings, service=DELIVERY):

@@ -1,4 +1,4 @@
-"""Delivery job workers: the BPMN job types this service owns (contracts.delivery)."""
+"""Delivery job workers: the BPMN job types this service owns (shared.contracts.delivery)."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -8,7 +8,9 @@ from pyzeebe import Job
 from pyzeebe.errors import BusinessError
 from sqlalchemy.engine import Engine
 
-from contracts.delivery import (
+from services.delivery import commands
+from services.delivery.settings import DeliverySettings
+from shared.contracts.delivery import (
     CancelDeliveries,
     CancelDeliveriesResult,
     CheckDelivered,
@@ -17,11 +19,9 @@ from contracts.delivery import (
     StartDelivery,
     StartDeliveryResult,
 )
-from contracts.process import DELIVERY_FAILED
-from runtime.db import unit_of_work
-from runtime.zeebe import JobHandlers, JobRejected
-from services.delivery import commands
-from services.delivery.settings import DeliverySettings
+from shared.contracts.process import DELIVERY_FAILED
+from shared.runtime.db import unit_of_work
+from shared.runtime.zeebe import JobHandlers, JobRejected
 
 handlers = JobHandlers()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from contracts.roles import OPERATOR
-from runtime.auth import allow
-from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, PageLimit, PageOffset, Sessions
 from services.factory import db
+from shared.contracts.roles import OPERATOR
+from shared.runtime.auth import allow
+from shared.runtime.db import unit_of_work
+from shared.runtime.http import NOT_JSON, PageLimit, PageOffset, Sessions
 
 router = APIRouter(tags=["production"], dependencies=[allow(OPERATOR)])
 

@@ -1,7 +1,7 @@
 """Factory wiring: settings, routes, event subscriptions, the production line."""
-from runtime.service import Service
 from services.factory import api, consumers, db, production
 from services.factory.settings import FactorySettings
+from shared.runtime.service import Service
 
 settings = FactorySettings()
 

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy.engine import Connection
 
-from contracts.factory import SERVICE, ItemsProduced
-from runtime.outbox import EventPublisher
 from services.factory import db
 from services.factory.domain import ProductionOrder
+from shared.contracts.factory import SERVICE, ItemsProduced
+from shared.runtime.outbox import EventPublisher
 
 publisher = EventPublisher.of(SERVICE)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from contracts.warehouse import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
-from runtime.envelope import Envelope
-from runtime.inbox import Subscription
 from services.factory import commands
+from shared.contracts.warehouse import ReplenishmentExpedited, ReplenishmentRequested, ReplenishmentWithdrawn
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import Subscription
 
 
 def subscriptions(production_seconds: float) -> list[Subscription]:

@@ -1,8 +1,8 @@
 """The simulated production line: finishes production orders once they are due."""
 from __future__ import annotations
 
-from runtime.service import polling_loop
 from services.factory import commands
+from shared.runtime.service import polling_loop
 
 
 def make_production_line(poll_seconds: float):

@@ -1,6 +1,6 @@
 """Factory service settings (FULFIL_FACTORY_* environment variables)."""
-from contracts.registry import FACTORY
-from runtime.settings import ServiceSettings
+from shared.contracts.registry import FACTORY
+from shared.runtime.settings import ServiceSettings
 
 
 class FactorySettings(ServiceSettings, service=FACTORY):

@@ -14,10 +14,6 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
-from contracts.roles import OPERATOR, SERVICE, TASK_GROUPS
-from runtime.auth import PUBLIC, Caller, CurrentCaller, allow
-from runtime.db import unit_of_work
-from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.monitor import queries
 from services.monitor.domain import IncidentState, InstanceState, MigrationPlan, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
@@ -55,6 +51,10 @@ from services.monitor.views import (
     instance_fields,
     task_view,
 )
+from shared.contracts.roles import OPERATOR, SERVICE, TASK_GROUPS
+from shared.runtime.auth import PUBLIC, Caller, CurrentCaller, allow
+from shared.runtime.db import unit_of_work
+from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 
 router = APIRouter(tags=["monitor"])
 # Operators see and act on every process; the Order service's reconciler reads an order's instances.

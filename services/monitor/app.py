@@ -2,10 +2,10 @@
 from datetime import timedelta
 from functools import partial
 
-from runtime.service import Service, polling_loop
 from services.monitor import api, consumers, db, repairs
 from services.monitor.engine import Engine
 from services.monitor.settings import MonitorSettings
+from shared.runtime.service import Service, polling_loop
 
 settings = MonitorSettings()
 restart_stuck_jobs = partial(repairs.restart_stuck_jobs, engine=Engine(settings.camunda_rest_url),

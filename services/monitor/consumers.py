@@ -6,9 +6,9 @@ from collections.abc import Collection
 from confluent_kafka import Message
 from sqlalchemy.engine import Connection
 
-from runtime.inbox import RecordRejected, was_put_back
 from services.monitor import db
 from services.monitor.domain import Change, InvalidRecord, changes, position_of, read_record
+from shared.runtime.inbox import RecordRejected, was_put_back
 
 
 def project(session: Connection, messages: list[Message]) -> list[str]:

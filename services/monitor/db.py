@@ -10,7 +10,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, Index, MetaData, Table
 from sqlalchemy.types import BigInteger, DateTime, Integer, String, Text
 
-from contracts.process import ORDER_ID_VARIABLE
 from services.monitor.domain import (
     Change,
     DefinitionDeployed,
@@ -36,6 +35,7 @@ from services.monitor.domain import (
     VariableSet,
     order_id_from,
 )
+from shared.contracts.process import ORDER_ID_VARIABLE
 
 metadata = MetaData()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from contracts.process import (
+from shared.contracts.process import (
     DECISION_CHOICES,
     DECISION_FORM,
     DECISION_VARIABLE,
@@ -509,7 +509,7 @@ def _choices(labels: dict[str, str]) -> list[Choice]:
     return [Choice(value, label) for value, label in labels.items()]
 
 
-# The forms the monitor can show, by form id: the processes' own (contracts.process).
+# The forms the monitor can show, by form id: the processes' own (shared.contracts.process).
 FORMS = {
     DECISION_FORM: Form(DECISION_FORM, DECISION_VARIABLE, _choices(DECISION_CHOICES)),
     REVIEW_FORM: Form(REVIEW_FORM, REVIEW_VARIABLE, _choices(REVIEW_CHOICES),

@@ -13,10 +13,10 @@ from enum import StrEnum
 
 from sqlalchemy import Row
 
-from runtime.db import unit_of_work
 from services.monitor import queries
 from services.monitor.domain import MigrationPlan, element_ids
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
+from shared.runtime.db import unit_of_work
 
 # The engine's back-pressure ("the request limit is exhausted") is no refusal: the instance is sent again after these.
 BUSY_STATUSES = (429, 503)

@@ -1,8 +1,8 @@
 """Process monitor settings (FULFIL_MONITOR_* environment variables)."""
 from pydantic import Field
 
-from contracts.registry import MONITOR, ORDER
-from runtime.settings import ServiceSettings
+from shared.contracts.registry import MONITOR, ORDER
+from shared.runtime.settings import ServiceSettings
 
 
 class MonitorSettings(ServiceSettings, service=MONITOR):

@@ -9,10 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
-from contracts.roles import CUSTOMER, OPERATOR, SERVICE
-from runtime.auth import Caller, CurrentCaller, allow
-from runtime.db import again_if_raced, unit_of_work
-from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.order import commands, db, reconciler
 from services.order.domain import (
     Cancellation,
@@ -28,6 +24,10 @@ from services.order.domain import (
 )
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
+from shared.contracts.roles import CUSTOMER, OPERATOR, SERVICE
+from shared.runtime.auth import Caller, CurrentCaller, allow
+from shared.runtime.db import again_if_raced, unit_of_work
+from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 
 router = APIRouter(tags=["orders"])
 

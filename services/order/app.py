@@ -2,10 +2,10 @@
 from datetime import timedelta
 from functools import partial
 
-from runtime.service import Service, polling_loop
 from services.order import api, consumers, db, reconciler, workers
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
+from shared.runtime.service import Service, polling_loop
 
 settings = OrderSettings()
 reconcile = partial(reconciler.reconcile, stuck_after=timedelta(seconds=settings.stuck_after_seconds),

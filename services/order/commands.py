@@ -8,28 +8,6 @@ from datetime import datetime, timezone
 from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 
-from contracts.base import Line
-from contracts.order import (
-    ABORT_REQUESTED,
-    CANCEL_REQUESTED,
-    ORDER_PLACED,
-    SERVICE,
-    STOP_REQUESTED,
-    AbortStart,
-    OrderCancellationRefused,
-    OrderCancellationRequested,
-    OrderCancelled,
-    OrderCompleted,
-    OrderDeliveryFailed,
-    OrderPlaced,
-    OrderRejected,
-    OrderReviewEscalated,
-    OrderReviewRequested,
-    ReviewResult,
-)
-from contracts.process import Deadlines, OrderStart
-from runtime.envelope import Envelope
-from runtime.outbox import EventPublisher, add_zeebe_message, latest_message
 from services.order import db
 from services.order.domain import (
     FINAL_STATUSES,
@@ -56,6 +34,28 @@ from services.order.domain import (
     status_of,
     take_in,
 )
+from shared.contracts.base import Line
+from shared.contracts.order import (
+    ABORT_REQUESTED,
+    CANCEL_REQUESTED,
+    ORDER_PLACED,
+    SERVICE,
+    STOP_REQUESTED,
+    AbortStart,
+    OrderCancellationRefused,
+    OrderCancellationRequested,
+    OrderCancelled,
+    OrderCompleted,
+    OrderDeliveryFailed,
+    OrderPlaced,
+    OrderRejected,
+    OrderReviewEscalated,
+    OrderReviewRequested,
+    ReviewResult,
+)
+from shared.contracts.process import Deadlines, OrderStart
+from shared.runtime.envelope import Envelope
+from shared.runtime.outbox import EventPublisher, add_zeebe_message, latest_message
 
 publisher = EventPublisher.of(SERVICE)
 

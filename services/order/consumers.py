@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from contracts.base import OrderEvent
-from contracts.delivery import DeliveryCompleted, DeliveryStarted
-from contracts.warehouse import ReservationOutcome, ShipmentPacked, SkuListed, StockAllocated, StockReserved
-from runtime.envelope import Envelope
-from runtime.inbox import EventRejected, Subscription
 from services.order import commands
 from services.order.domain import ImplausibleReport, OrderStatus, Report, Shipment, ShipmentStage, UnknownOrder
+from shared.contracts.base import OrderEvent
+from shared.contracts.delivery import DeliveryCompleted, DeliveryStarted
+from shared.contracts.warehouse import ReservationOutcome, ShipmentPacked, SkuListed, StockAllocated, StockReserved
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import EventRejected, Subscription
 
 
 def _record(session: Connection, event: OrderEvent, envelope: Envelope, what: str, report: Report,

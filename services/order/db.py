@@ -62,7 +62,7 @@ orders = Table(
     Column("personal_data_erased_at", DateTime(timezone=True)),
     # A customer's own orders, newest first (GET /orders with a customer's token).
     Index("ix_orders_customer_created", "customer_id", "created_at"),
-    # Settles a race between two requests with one key (runtime.db.again_if_raced runs the loser again).
+    # Settles a race between two requests with one key (shared.runtime.db.again_if_raced runs the loser again).
     Index("uq_orders_customer_idempotency_key", "customer_id", "idempotency_key", unique=True),
     # Open orders by how long they have been idle: the reconciler's candidates, however many orders are final.
     Index("ix_orders_open_idle", "updated_at", "id",

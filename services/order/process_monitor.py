@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import httpx
 
-from runtime.auth import TokenUnavailable
 from services.order.reconciler import EngineInstance
+from shared.runtime.auth import TokenUnavailable
 
 
 class ProcessMonitor:

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
-from runtime import outbox
-from runtime.outbox import add_zeebe_message
 from services.order import db
 from services.order.domain import FINAL_STATUSES, OrderStatus
+from shared.contracts.order import CANCEL_REQUESTED, ORDER_PLACED
+from shared.runtime import outbox
+from shared.runtime.outbox import add_zeebe_message
 
 log = logging.getLogger(__name__)
 

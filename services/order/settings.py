@@ -1,10 +1,10 @@
 """Order service settings (FULFIL_ORDER_* environment variables)."""
 from pydantic import PositiveInt
 
-from contracts.process import Deadlines
-from contracts.registry import MONITOR, ORDER
-from runtime.settings import ServiceSettings
 from services.order.domain import OrderLimits
+from shared.contracts.process import Deadlines
+from shared.contracts.registry import MONITOR, ORDER
+from shared.runtime.settings import ServiceSettings
 
 
 class OrderSettings(ServiceSettings, service=ORDER):

@@ -1,14 +1,14 @@
-"""Order job workers: the BPMN job types this service owns (contracts.order)."""
+"""Order job workers: the BPMN job types this service owns (shared.contracts.order)."""
 from __future__ import annotations
 
 from pyzeebe import Job
 from sqlalchemy.engine import Engine
 
-from contracts.order import CancelOrder, CompleteOrder, EscalateReview, FailOrder, HoldForReview, RejectOrder
-from runtime.db import unit_of_work
-from runtime.zeebe import JobHandlers, JobRejected
 from services.order import commands
 from services.order.domain import ImplausibleReport, OrderStatus, ReviewMismatch, UnknownOrder
+from shared.contracts.order import CancelOrder, CompleteOrder, EscalateReview, FailOrder, HoldForReview, RejectOrder
+from shared.runtime.db import unit_of_work
+from shared.runtime.zeebe import JobHandlers, JobRejected
 
 handlers = JobHandlers()
 

@@ -7,10 +7,6 @@ from fastapi import APIRouter, Header, HTTPException, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
 
-from contracts.roles import OPERATOR
-from runtime.auth import allow
-from runtime.db import again_if_raced, unit_of_work
-from runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 from services.warehouse import commands, db
 from services.warehouse.domain import (
     IdempotencyConflict,
@@ -19,6 +15,10 @@ from services.warehouse.domain import (
     StockLimitExceeded,
     UnknownSku,
 )
+from shared.contracts.roles import OPERATOR
+from shared.runtime.auth import allow
+from shared.runtime.db import again_if_raced, unit_of_work
+from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
 
 router = APIRouter(tags=["stock"], dependencies=[allow(OPERATOR)])
 

@@ -1,7 +1,7 @@
 """Warehouse wiring: settings, routes, job handlers, event subscriptions."""
-from runtime.service import Service
 from services.warehouse import api, consumers, db, workers
 from services.warehouse.settings import WarehouseSettings
+from shared.runtime.service import Service
 
 service = Service(
     settings=WarehouseSettings(),

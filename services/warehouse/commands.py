@@ -6,23 +6,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from contracts.base import Line, ReservedLine
-from contracts.warehouse import (
-    SERVICE,
-    STOCK_ALLOCATED,
-    ReplenishmentExpedited,
-    ReplenishmentRequested,
-    ReplenishmentWithdrawn,
-    ReservationOutcome,
-    ShipmentPacked,
-    ShipmentReturned,
-    SkuListed,
-    StockAllocated,
-    StockReleased,
-    StockReserved,
-)
-from runtime.db import serialise_on
-from runtime.outbox import EventPublisher, add_zeebe_message
 from services.warehouse import db
 from services.warehouse.domain import (
     BackorderStatus,
@@ -46,6 +29,23 @@ from services.warehouse.domain import (
     reserve,
     take_out,
 )
+from shared.contracts.base import Line, ReservedLine
+from shared.contracts.warehouse import (
+    SERVICE,
+    STOCK_ALLOCATED,
+    ReplenishmentExpedited,
+    ReplenishmentRequested,
+    ReplenishmentWithdrawn,
+    ReservationOutcome,
+    ShipmentPacked,
+    ShipmentReturned,
+    SkuListed,
+    StockAllocated,
+    StockReleased,
+    StockReserved,
+)
+from shared.runtime.db import serialise_on
+from shared.runtime.outbox import EventPublisher, add_zeebe_message
 
 publisher = EventPublisher.of(SERVICE)
 

@@ -1,11 +1,11 @@
 """Warehouse reactions to factory events (choreography: no process engine involved)."""
 from sqlalchemy.engine import Connection
 
-from contracts.factory import ItemsProduced
-from runtime.envelope import Envelope
-from runtime.inbox import EventRejected, Subscription
 from services.warehouse import commands
 from services.warehouse.domain import Refused
+from shared.contracts.factory import ItemsProduced
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import EventRejected, Subscription
 
 
 def on_items_produced(session: Connection, event: ItemsProduced, envelope: Envelope) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table, UniqueConstraint
 from sqlalchemy.types import Boolean, DateTime, Integer, String
 
-from runtime.closing import ClosedKeys
 from services.warehouse.domain import BackorderStatus, ReservationStatus, ShipmentStatus, StockLevel
+from shared.runtime.closing import ClosedKeys
 
 metadata = MetaData()
 
@@ -256,7 +256,7 @@ def flag_expedited(session: Connection, order_id: str) -> list:
 
 
 
-# Marks orders whose work was undone (see runtime.closing).
+# Marks orders whose work was undone (see shared.runtime.closing).
 closed_orders = ClosedKeys(metadata, "closed_orders", "order_id")
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from contracts.warehouse import ReservationOutcome
+from shared.contracts.warehouse import ReservationOutcome
 
 # More units than one SKU's stock ever holds: such a number is a typing or producer mistake, and it
 # would not fit the database's integer.

@@ -1,6 +1,6 @@
 """Warehouse service settings (FULFIL_WAREHOUSE_* environment variables)."""
-from contracts.registry import WAREHOUSE
-from runtime.settings import ServiceSettings
+from shared.contracts.registry import WAREHOUSE
+from shared.runtime.settings import ServiceSettings
 
 
 class WarehouseSettings(ServiceSettings, service=WAREHOUSE):

@@ -1,10 +1,12 @@
-"""Warehouse job workers: the BPMN job types this service owns (contracts.warehouse)."""
+"""Warehouse job workers: the BPMN job types this service owns (shared.contracts.warehouse)."""
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from contracts.base import Line
-from contracts.warehouse import (
+from services.warehouse import commands
+from services.warehouse.domain import Refused
+from shared.contracts.base import Line
+from shared.contracts.warehouse import (
     CheckAllocation,
     CheckAllocationResult,
     ExpediteBackorder,
@@ -15,10 +17,8 @@ from contracts.warehouse import (
     ReserveStockResult,
     ReturnShipment,
 )
-from runtime.db import unit_of_work
-from runtime.zeebe import JobHandlers, JobRejected
-from services.warehouse import commands
-from services.warehouse.domain import Refused
+from shared.runtime.db import unit_of_work
+from shared.runtime.zeebe import JobHandlers, JobRejected
 
 handlers = JobHandlers()
 

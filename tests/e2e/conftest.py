@@ -98,7 +98,7 @@ def production_of(service_db, order_id: str) -> list[tuple[str, int, str]]:
 def warehouse_packing_held_back(service_db, order_id: str):
     """Packing for the order waits while this is open, as when its job is stuck.
 
-    Holds the per-order lock the warehouse takes before it picks (`runtime.db.serialise_on`);
+    Holds the per-order lock the warehouse takes before it picks (`shared.runtime.db.serialise_on`);
     stock arriving for the order is still allocated, which takes no such lock.
     """
     with service_db("warehouse") as db:
@@ -129,7 +129,7 @@ class DeliveryLocks:
         self.connection.begin()
 
     def hold_order(self, order_id: str) -> None:
-        """The lock every command about the order takes first (runtime.db.serialise_on)."""
+        """The lock every command about the order takes first (shared.runtime.db.serialise_on)."""
         self.connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": order_id})
 
     def hold_delivery(self, order_id: str):

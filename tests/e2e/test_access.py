@@ -10,8 +10,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from contracts.registry import SERVICES
-from contracts.roles import CUSTOMER, OPERATOR, SERVICE
+from shared.contracts.registry import SERVICES
+from shared.contracts.roles import CUSTOMER, OPERATOR, SERVICE
 from tests.conftest import new_order_request
 from tests.e2e.conftest import place
 from tools.stack import keycloak

@@ -4,11 +4,11 @@ from __future__ import annotations
 import threading
 import uuid
 
-from contracts.registry import ANALYTICS
-from runtime.db import make_engine
-from runtime.inbox import EventConsumer
-from runtime.outbox import kafka_producer
 from services.analytics.consumers import SUBSCRIPTIONS
+from shared.contracts.registry import ANALYTICS
+from shared.runtime.db import make_engine
+from shared.runtime.inbox import EventConsumer
+from shared.runtime.outbox import kafka_producer
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import wait_for_status, wait_until_consumed
 from tests.e2e.test_published_events import all_records

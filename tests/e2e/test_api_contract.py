@@ -20,7 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tests.e2e.test_access import login_with_role
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
@@ -42,7 +42,7 @@ def fuzz(operation, mode: GenerationMode, auth) -> None:
 
 
 def fuzz_without_token(operation) -> None:
-    # Few examples: callers without a token share one allowance per address (runtime/limits.py), and a 429 here
+    # Few examples: callers without a token share one allowance per address (shared/runtime/limits.py), and a 429 here
     # would hide whether the operation refuses them.
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
     @settings(max_examples=5, deadline=None, derandomize=True, database=None,

@@ -7,13 +7,13 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 
-from contracts.base import Line
-from contracts.delivery import SERVICE as DELIVERY
-from contracts.delivery import DeliveryStarted
-from contracts.registry import ORDER
-from contracts.warehouse import SERVICE as WAREHOUSE
-from contracts.warehouse import ShipmentPacked, StockReserved
-from runtime.envelope import Envelope
+from shared.contracts.base import Line
+from shared.contracts.delivery import SERVICE as DELIVERY
+from shared.contracts.delivery import DeliveryStarted
+from shared.contracts.registry import ORDER
+from shared.contracts.warehouse import SERVICE as WAREHOUSE
+from shared.contracts.warehouse import ShipmentPacked, StockReserved
+from shared.runtime.envelope import Envelope
 from tests.conftest import INJECTED_BY_TEST, new_order_request
 from tests.e2e.conftest import place_and_complete, read_events, stages_when, wait_for_status
 from tools.orders import wait_until_orderable

@@ -7,7 +7,7 @@ import uuid
 
 from confluent_kafka import Producer
 
-from runtime.inbox import PUT_BACK
+from shared.runtime.inbox import PUT_BACK
 from tests.conftest import INJECTED_BY_TEST, eventually
 from tests.e2e.conftest import read_events
 from tools import dead_letters

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from contracts.order import OrderCancellationRefused
-from contracts.warehouse import STOCK_ALLOCATED
+from shared.contracts.order import OrderCancellationRefused
+from shared.contracts.warehouse import STOCK_ALLOCATED
 from tests.conftest import eventually
 from tests.e2e.conftest import (
     UNDELIVERABLE,

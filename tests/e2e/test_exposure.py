@@ -9,7 +9,7 @@ import subprocess
 import psycopg
 import pytest
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools.stack import postgres
 from tools.stack.processes import process_stats, read_pid
 

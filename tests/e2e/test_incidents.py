@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.zeebe import JOB_RETRIES
+from shared.runtime.zeebe import JOB_RETRIES
 from tests.conftest import eventually, new_order_request
 
 

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from contracts.registry import CONSUMERS, SERVICES
+from shared.contracts.registry import CONSUMERS, SERVICES
 from tests.conftest import eventually
 from tests.e2e.conftest import UNDELIVERABLE, place, wait_for_status
 from tools.orders import wait_until_orderable

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contracts.process import DECISION_CHOICES, DECISION_FORM
-from contracts.warehouse import ReserveStock
-from runtime.zeebe import make_client
+from shared.contracts.process import DECISION_CHOICES, DECISION_FORM
+from shared.contracts.warehouse import ReserveStock
+from shared.runtime.zeebe import make_client
 from tests.conftest import eventually
 from tests.e2e.conftest import place, place_and_complete, production_of, wait_for_status
 from tests.e2e.test_exceptions import DAY

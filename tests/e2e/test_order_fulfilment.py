@@ -7,7 +7,7 @@ import pytest
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from runtime.envelope import Envelope
+from shared.runtime.envelope import Envelope
 from tests.conftest import INJECTED_BY_TEST, eventually, new_order_request
 from tests.e2e.conftest import read_events, stages_when, wait_until_consumed
 
@@ -175,8 +175,8 @@ def test_a_resent_process_start_is_refused_so_an_order_never_gets_two_processes(
 
     from pyzeebe.errors import MessageAlreadyExistsError
 
-    from contracts.order import ORDER_PLACED
-    from runtime.zeebe import make_client
+    from shared.contracts.order import ORDER_PLACED
+    from shared.runtime.zeebe import make_client
 
     order_id = completed_order["id"]
 

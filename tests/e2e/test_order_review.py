@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from contracts.order import OrderRejected, OrderReviewEscalated
+from shared.contracts.order import OrderRejected, OrderReviewEscalated
 from tests.conftest import eventually
 from tests.e2e.conftest import deployed_variant, once_timeline_says, place, read_events, wait_for_status
 

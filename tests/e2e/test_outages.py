@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import text
 
-from contracts.process import FULFILMENT_PROCESS
+from shared.contracts.process import FULFILMENT_PROCESS
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import wait_for_status
 from tools.stack import camunda, kafka

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from runtime.db import make_engine
+from shared.runtime.db import make_engine
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import wait_for_status
 from tools.orders import FINAL

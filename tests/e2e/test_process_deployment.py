@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from runtime.zeebe import make_client
+from shared.runtime.zeebe import make_client
 from tests.conftest import eventually
 from tools import bootstrap, bpmn_checks
 from tools.process_deployment import lint_problems

@@ -12,7 +12,7 @@ from cloudevents.core.formats.json import JSONFormat
 from confluent_kafka import Consumer, TopicPartition
 from jsonschema import Draft202012Validator
 
-from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
+from shared.contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC, PUBLISHERS
 from tests.conftest import INJECTED_BY_TEST, new_order_request
 from tools.catalog import CATALOG, ENGINE_RECORD_SCHEMA, schema_file
 

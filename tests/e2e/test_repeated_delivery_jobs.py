@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import text
 
-from contracts.delivery import (
+from shared.contracts.delivery import (
     CancelDeliveries,
     DeliveryCancelled,
     DeliveryCompleted,

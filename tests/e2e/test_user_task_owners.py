@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
+from shared.contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
 from tests.conftest import eventually
 from tests.e2e.conftest import place, production_of, wait_for_status
 from tests.e2e.test_exceptions import DAY

@@ -11,13 +11,13 @@ import pytest
 from confluent_kafka import Consumer
 from sqlalchemy import create_engine, text
 
-from contracts.process import Deadlines
-from runtime.db import make_engine
-from runtime.inbox import EventConsumer
-from runtime.migrations import upgrade_to_head
-from runtime.tables import metadata
 from services.order import commands as order_commands
 from services.order.domain import OrderLimits, OrderLine
+from shared.contracts.process import Deadlines
+from shared.runtime.db import make_engine
+from shared.runtime.inbox import EventConsumer
+from shared.runtime.migrations import upgrade_to_head
+from shared.runtime.tables import metadata
 from tests.conftest import eventually
 from tools.stack.postgres import scratch_database
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools.stack import postgres
 
 

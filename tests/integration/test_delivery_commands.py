@@ -10,11 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from contracts.delivery import DeliveryCancelled, DeliveryRedispatched, DeliveryRefused, DeliveryStarted
-from runtime.db import unit_of_work
-from runtime.tables import outbox
 from services.delivery import commands, db
 from services.delivery.domain import UNDELIVERABLE_POSTAL_CODE
+from shared.contracts.delivery import DeliveryCancelled, DeliveryRedispatched, DeliveryRefused, DeliveryStarted
+from shared.runtime.db import unit_of_work
+from shared.runtime.tables import outbox
 
 ADDRESS = {"postal_code": "N1 9GU"}
 ITEMS = [{"sku": "KB-101", "quantity": 1}]

@@ -10,12 +10,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from contracts.base import OrderEvent as DomainEvent
-from runtime.db import unit_of_work
-from runtime.envelope import Envelope
-from runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription, forget_seen
-from runtime.outbox import kafka_producer
-from runtime.tables import inbox
+from shared.contracts.base import OrderEvent as DomainEvent
+from shared.runtime.db import unit_of_work
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription, forget_seen
+from shared.runtime.outbox import kafka_producer
+from shared.runtime.tables import inbox
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers
 

@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from runtime.zeebe import build_worker, make_channel, make_client
+from shared.runtime.zeebe import build_worker, make_channel, make_client
 from tests.unit.job_probe import Probe, probed_handlers
 
 # Its own job type each run, so no job left over by an earlier run reaches this worker.

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
+from shared.contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
 from tools.stack import keycloak
 
 

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from runtime.migrations import PLUMBING_MIGRATIONS, alembic_config
+from shared.runtime.migrations import PLUMBING_MIGRATIONS, alembic_config
 from tests.conftest import eventually
 from tests.integration.conftest import SERVICES_DIR
 from tools.stack.postgres import scratch_database
@@ -27,7 +27,7 @@ MIGRATIONS = SERVICES_DIR / "delivery" / "migrations"
 MIGRATE = """
 import os, sys, time
 from pathlib import Path
-from runtime.migrations import upgrade_to_head
+from shared.runtime.migrations import upgrade_to_head
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 upgrade_to_head(Path(sys.argv[1]), os.environ["MIGRATED_DATABASE_URL"])
 """

@@ -2,8 +2,8 @@
 import pytest
 from alembic import command
 
-from contracts.registry import SERVICES
-from runtime.migrations import alembic_config
+from shared.contracts.registry import SERVICES
+from shared.runtime.migrations import alembic_config
 from tests.integration.conftest import SERVICES_DIR
 
 

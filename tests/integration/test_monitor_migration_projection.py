@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from runtime.db import unit_of_work
 from services.monitor import db, queries
 from services.monitor.domain import (
     ElementEntered,
@@ -17,6 +16,7 @@ from services.monitor.domain import (
     InstanceMigrated,
     InstanceStarted,
 )
+from shared.runtime.db import unit_of_work
 from tests.integration.conftest import migrated_database
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -11,9 +11,6 @@ from datetime import datetime, timedelta, timezone
 from confluent_kafka import Producer
 from sqlalchemy import func, select
 
-from runtime.db import unit_of_work
-from runtime.inbox import ProjectingConsumer, RecordRejected
-from runtime.outbox import kafka_producer
 from services.monitor import db, queries
 from services.monitor.consumers import project
 from services.monitor.domain import (
@@ -24,6 +21,9 @@ from services.monitor.domain import (
     Progress,
     TaskState,
 )
+from shared.runtime.db import unit_of_work
+from shared.runtime.inbox import ProjectingConsumer, RecordRejected
+from shared.runtime.outbox import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers, migrated_database
 from tests.integration.test_inbox_consumer import outcomes

@@ -8,15 +8,15 @@ import pytest
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from contracts.registry import WAREHOUSE
-from contracts.warehouse import SkuListed
-from runtime.db import unit_of_work
-from runtime.envelope import Envelope
-from runtime.inbox import EventConsumer
-from runtime.outbox import kafka_producer
 from services.order import commands, db
 from services.order.consumers import SUBSCRIPTIONS
 from services.order.domain import LineProblem, OrderLine, OrderLinesRefused
+from shared.contracts.registry import WAREHOUSE
+from shared.contracts.warehouse import SkuListed
+from shared.runtime.db import unit_of_work
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import EventConsumer
+from shared.runtime.outbox import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers, place_test_order
 

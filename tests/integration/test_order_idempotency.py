@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from runtime.db import again_if_raced, unit_of_work
 from services.order import commands
 from services.order.domain import IdempotencyConflict, OrderLine
+from shared.runtime.db import again_if_raced, unit_of_work
 from tests.conftest import eventually
 from tests.integration.conftest import place_test_order, waiting_for_locks
 

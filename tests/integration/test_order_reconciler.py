@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from contracts.order import CANCEL_REQUESTED, ORDER_PLACED
-from runtime.db import unit_of_work
 from services.order import commands, db, reconciler
 from services.order.domain import OrderLine, ShipmentStage, waiting_for
+from shared.contracts.order import CANCEL_REQUESTED, ORDER_PLACED
+from shared.runtime.db import unit_of_work
 from tests.conftest import eventually
 from tests.integration.conftest import place_test_order, waiting_for_locks
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from contracts.order import ORDER_PLACED, OrderRejected, ReviewResult
-from runtime.db import unit_of_work
 from services.order import commands, db, reconciler
 from services.order.domain import OrderLine, ReviewMismatch
+from shared.contracts.order import ORDER_PLACED, OrderRejected, ReviewResult
+from shared.runtime.db import unit_of_work
 from tests.integration.conftest import place_test_order
 
 REVIEW = ReviewResult(outcome="review", reason="100 units or more in one order")

@@ -12,11 +12,11 @@ from confluent_kafka import Consumer, KafkaError
 from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select, update
 
-from contracts.base import OrderEvent as DomainEvent
-from runtime.db import Wakeups, unit_of_work
-from runtime.envelope import Envelope
-from runtime.metrics import ReadAtScrape
-from runtime.outbox import (
+from shared.contracts.base import OrderEvent as DomainEvent
+from shared.runtime.db import Wakeups, unit_of_work
+from shared.runtime.envelope import Envelope
+from shared.runtime.metrics import ReadAtScrape
+from shared.runtime.outbox import (
     EventPublisher,
     KafkaLane,
     ZeebeLane,
@@ -26,7 +26,7 @@ from runtime.outbox import (
     kafka_producer,
     lane_signal,
 )
-from runtime.tables import outbox
+from shared.runtime.tables import outbox
 
 
 class ParcelWeighed(DomainEvent):

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select
 
-from runtime.db import unit_of_work
 from services.analytics import db as analytics_db
 from services.analytics import figures
 from services.factory import db as factory_db
 from services.monitor import db as monitor_db
 from services.order import db as order_db
 from services.order.domain import OrderLine, OrderStatus
+from shared.runtime.db import unit_of_work
 from tests.integration.conftest import migrated_database
 
 KEPT_FOR = timedelta(days=30)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
-from runtime.db import unit_of_work
 from services.warehouse import commands
 from services.warehouse.domain import UnknownOrder
+from shared.contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
+from shared.runtime.db import unit_of_work
 from tests.integration.test_warehouse_concurrency import new_sku, reserved_order
 
 

@@ -8,13 +8,13 @@ from datetime import datetime
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from contracts.registry import WAREHOUSE
-from contracts.warehouse import SkuListed
-from runtime.db import unit_of_work
-from runtime.migrations import PLUMBING_MIGRATIONS, alembic_config
-from runtime.outbox import EventPublisher
 from services.warehouse import commands
 from services.warehouse.catalog import CATALOG
+from shared.contracts.registry import WAREHOUSE
+from shared.contracts.warehouse import SkuListed
+from shared.runtime.db import unit_of_work
+from shared.runtime.migrations import PLUMBING_MIGRATIONS, alembic_config
+from shared.runtime.outbox import EventPublisher
 from tests.integration.conftest import SERVICES_DIR
 from tools.stack.postgres import scratch_database
 

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
-from runtime.db import unit_of_work
 from services.warehouse import commands
+from shared.contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
+from shared.runtime.db import unit_of_work
 from tests.conftest import eventually
 from tests.integration.conftest import waiting_for_locks
 

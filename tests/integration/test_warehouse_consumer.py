@@ -6,12 +6,12 @@ import uuid
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from contracts.factory import ItemsProduced
-from contracts.registry import FACTORY
-from runtime.envelope import Envelope
-from runtime.inbox import EventConsumer
-from runtime.outbox import kafka_producer
 from services.warehouse.consumers import SUBSCRIPTIONS
+from shared.contracts.factory import ItemsProduced
+from shared.contracts.registry import FACTORY
+from shared.runtime.envelope import Envelope
+from shared.runtime.inbox import EventConsumer
+from shared.runtime.outbox import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers
 

@@ -5,8 +5,8 @@ No postponed annotations here: a handler's input annotation must be its class it
 
 import threading
 
-from contracts.base import JobInput
-from runtime.zeebe import JobHandlers
+from shared.contracts.base import JobInput
+from shared.runtime.zeebe import JobHandlers
 
 
 class Probe:

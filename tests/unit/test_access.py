@@ -7,9 +7,9 @@ import re
 import pytest
 from fastapi import APIRouter
 
-from contracts.registry import SERVICES
-from contracts.roles import CUSTOMER, OPERATOR, SERVICE
-from runtime.service import PAGE_LOGIN, create_app
+from shared.contracts.registry import SERVICES
+from shared.contracts.roles import CUSTOMER, OPERATOR, SERVICE
+from shared.runtime.service import PAGE_LOGIN, create_app
 
 # (service, method, path) -> the roles allowed; a route not listed here is open to anyone.
 ACCESS = {

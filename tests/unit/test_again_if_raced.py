@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from runtime.db import again_if_raced
+from shared.runtime.db import again_if_raced
 
 
 def raced(times: int):

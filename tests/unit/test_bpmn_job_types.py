@@ -1,7 +1,7 @@
 """Every job type in the BPMN leads in one hop to exactly one handler, in the service its name names."""
 import pytest
 
-from runtime.zeebe import JOB_RETRIES
+from shared.runtime.zeebe import JOB_RETRIES
 from tools import bpmn_checks
 from tools.bootstrap import bpmn_files
 

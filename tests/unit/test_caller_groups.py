@@ -3,7 +3,7 @@ import jwt
 import pytest
 from fastapi import HTTPException
 
-from runtime.auth import Allow, Caller, TokenVerifier, route_access
+from shared.runtime.auth import Allow, Caller, TokenVerifier, route_access
 from tests.unit.tokens import AUDIENCE, ISSUER, KEY, KID, public_jwk, token
 
 

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from contracts.base import Event
-from contracts.catalog import EVENTS
-from contracts.order import OrderPlaced
-from contracts.process import DECISION_CHOICES, DECISION_FORM, DECISION_VARIABLE, DECISIONS
-from contracts.registry import SERVICES
-from contracts.warehouse import SkuListed
+from shared.contracts.base import Event
+from shared.contracts.catalog import EVENTS
+from shared.contracts.order import OrderPlaced
+from shared.contracts.process import DECISION_CHOICES, DECISION_FORM, DECISION_VARIABLE, DECISIONS
+from shared.contracts.registry import SERVICES
+from shared.contracts.warehouse import SkuListed
 from tools import bpmn_checks
 from tools.bootstrap import BPMN_DIR, bpmn_files
 
@@ -50,7 +50,7 @@ def test_the_decision_form_is_the_one_contracts_describe_to_the_process_monitor(
 
 
 def test_every_bpmn_error_code_a_job_may_throw_is_caught():
-    from contracts.process import DELIVERY_FAILED
+    from shared.contracts.process import DELIVERY_FAILED
     codes = {e.get("errorCode") for _, e in RESOURCES.all_of(BPMN + "error")}
     assert DELIVERY_FAILED in codes
 

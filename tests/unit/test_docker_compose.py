@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
-from runtime.auth import service_client_id
-from runtime.settings import ServiceSettings
+from shared.contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
+from shared.runtime.auth import service_client_id
+from shared.runtime.settings import ServiceSettings
 from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres
 from tools.stack.config import (
     CAMUNDA_VERSION,
@@ -172,7 +172,7 @@ def test_the_service_image_ships_no_tooling_and_the_bootstrap_image_does():
                      for instruction, arguments in steps if instruction == "COPY"]
               for name, steps in dockerfile_stages(REPO_ROOT / "services/Dockerfile").items()}
     assert "tools" not in stages["service"] and "bpmn" not in stages["service"]
-    assert {"contracts", "runtime", "services"} <= set(stages["service"])
+    assert {"shared", "services"} <= set(stages["service"])
     assert COMPOSE["order"]["build"]["target"] == "service"
     assert COMPOSE["bootstrap"]["build"]["target"] == "tools" and "tools" in stages["tools"]
 

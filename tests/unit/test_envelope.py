@@ -2,8 +2,8 @@ from typing import ClassVar
 
 import pytest
 
-from contracts.base import OrderEvent as DomainEvent
-from runtime.envelope import Envelope, InvalidEnvelope
+from shared.contracts.base import OrderEvent as DomainEvent
+from shared.runtime.envelope import Envelope, InvalidEnvelope
 
 
 class SomethingHappened(DomainEvent):

@@ -17,11 +17,11 @@ from pyzeebe import Job
 from pyzeebe.worker.job_executor import JobExecutor
 from pyzeebe.worker.task_state import TaskState
 
-from runtime.db import POOL_OVERFLOW, POOL_SIZE
-from runtime.settings import ServiceSettings
 from services.delivery.workers import handlers as delivery_handlers
 from services.order.workers import handlers as order_handlers
 from services.warehouse.workers import handlers as warehouse_handlers
+from shared.runtime.db import POOL_OVERFLOW, POOL_SIZE
+from shared.runtime.settings import ServiceSettings
 from tests.unit.job_probe import Probe, probed_handlers
 
 JOB_TYPE = "test.slow-step"
@@ -104,7 +104,7 @@ def test_a_job_whose_deadline_passed_while_it_waited_for_its_turn_is_dropped_not
         async with executing([first, late], probe, gateway, limit=1):
             pass
 
-    with caplog.at_level(logging.WARNING, logger="runtime.zeebe"):
+    with caplog.at_level(logging.WARNING, logger="shared.runtime.zeebe"):
         with_default_executor(16, main)
     assert probe.ran == ["order-1"]
     # Nothing is said to the engine about the late job: it is the broker's again since its deadline.

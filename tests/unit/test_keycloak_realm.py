@@ -3,8 +3,8 @@ import json
 import re
 import stat
 
-from contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM, TASK_GROUPS
-from runtime.auth import service_client_id
+from shared.contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM, TASK_GROUPS
+from shared.runtime.auth import service_client_id
 from tools.stack import keycloak
 from tools.stack.config import KEYCLOAK_REALM, REPO_ROOT, StackSettings
 

@@ -1,14 +1,14 @@
-"""What one caller may ask: body size and request rate (runtime/limits.py), in process."""
+"""What one caller may ask: body size and request rate (shared/runtime/limits.py), in process."""
 import dataclasses
 import importlib
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from contracts.roles import CUSTOMER
-from runtime.auth import allow
-from runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
-from runtime.service import create_app
+from shared.contracts.roles import CUSTOMER
+from shared.runtime.auth import allow
+from shared.runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
+from shared.runtime.service import create_app
 from tests.unit.tokens import ISSUER, JwksEndpoint, token
 
 

@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from contracts.roles import CUSTOMER, OPERATOR
-from runtime.metrics import lag_from_statistics
-from runtime.service import create_app
 from services.analytics import figures
 from services.analytics.figures import metric_families
+from shared.contracts.roles import CUSTOMER, OPERATOR
+from shared.runtime.metrics import lag_from_statistics
+from shared.runtime.service import create_app
 from tests.unit.tokens import ISSUER, JwksEndpoint, token
 
 

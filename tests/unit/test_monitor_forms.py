@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from contracts.process import REVIEW_CHOICES, REVIEW_FORM, REVIEW_NOTE_VARIABLE, REVIEW_VARIABLE
 from services.monitor.domain import FORMS
 from services.monitor.views import task_view
+from shared.contracts.process import REVIEW_CHOICES, REVIEW_FORM, REVIEW_NOTE_VARIABLE, REVIEW_VARIABLE
 from tools.stack.config import REPO_ROOT
 
 REVIEW = FORMS[REVIEW_FORM]

@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contracts.process import DECISION_FORM, DECISIONS, REVIEW_FORM
 from services.monitor.domain import (
     FORMS,
     DefinitionDeployed,
@@ -32,6 +31,7 @@ from services.monitor.domain import (
     position_of,
     read_record,
 )
+from shared.contracts.process import DECISION_FORM, DECISIONS, REVIEW_FORM
 from tests.unit.monitor_records import (
     COMPLETED_INSTANCE,
     COMPLETED_ORDER,

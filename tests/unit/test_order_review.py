@@ -7,17 +7,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contracts.order import RejectOrder, ReviewResult
-from contracts.process import (
-    REVIEW_CHOICES,
-    REVIEW_DECISION,
-    REVIEW_FORM,
-    REVIEW_NOTE_VARIABLE,
-    REVIEW_OUTCOMES,
-    REVIEW_RESULT_VARIABLE,
-    REVIEW_VARIABLE,
-    OrderStart,
-)
 from services.order.domain import (
     FINAL_STATUSES,
     Cancellation,
@@ -34,6 +23,17 @@ from services.order.domain import (
     status_of,
     take_in,
     waiting_for,
+)
+from shared.contracts.order import RejectOrder, ReviewResult
+from shared.contracts.process import (
+    REVIEW_CHOICES,
+    REVIEW_DECISION,
+    REVIEW_FORM,
+    REVIEW_NOTE_VARIABLE,
+    REVIEW_OUTCOMES,
+    REVIEW_RESULT_VARIABLE,
+    REVIEW_VARIABLE,
+    OrderStart,
 )
 from tools.bootstrap import BPMN_DIR
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from confluent_kafka import KafkaError, KafkaException
 from pyzeebe.errors import ZeebeBackPressureError
 
-from runtime.outbox import AdaptiveLimit, KafkaLane, ZeebeLane, next_in_line, remaining_ttl_ms
+from shared.runtime.outbox import AdaptiveLimit, KafkaLane, ZeebeLane, next_in_line, remaining_ttl_ms
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 

@@ -1,8 +1,8 @@
 import logging
 
-from runtime.backoff import FailureBackoff
-from runtime.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_MS
-from runtime.zeebe import JOB_RETRIES, JOB_TIMEOUT_MS, MAX_BACKOFF_MS, retry_backoff_ms, retry_budget_seconds
+from shared.runtime.backoff import FailureBackoff
+from shared.runtime.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_MS
+from shared.runtime.zeebe import JOB_RETRIES, JOB_TIMEOUT_MS, MAX_BACKOFF_MS, retry_backoff_ms, retry_budget_seconds
 
 
 def test_backoff_starts_at_200_ms_and_doubles_per_failed_attempt():

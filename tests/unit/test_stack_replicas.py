@@ -2,7 +2,7 @@
 import pytest
 from pydantic import ValidationError
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools.stack import keycloak, postgres
 from tools.stack.config import StackSettings
 from tools.stack.services import Replica, environment, replicas, started_replicas

@@ -1,7 +1,6 @@
 """Who may claim, release and complete a user task, given the caller's groups and the task's candidates and assignee."""
 import pytest
 
-from contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
 from services.monitor.task_owners import (
     AssignedToAnother,
     NotACandidate,
@@ -14,6 +13,7 @@ from services.monitor.task_owners import (
     check_see,
     may_see,
 )
+from shared.contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
 
 OPERATOR = Person("demo-operator", frozenset({FULFILMENT_TEAM}), operator=True)
 REVIEWER = Person("demo-reviewer", frozenset({FULFILMENT_REVIEWERS}))

@@ -7,7 +7,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from runtime.auth import LEEWAY_SECONDS, InvalidToken, ProviderUnreachable, TokenVerifier
+from shared.runtime.auth import LEEWAY_SECONDS, InvalidToken, ProviderUnreachable, TokenVerifier
 from tests.unit.tokens import AUDIENCE, ISSUER, JwksEndpoint, public_jwk, token
 
 # TokenVerifier's default interval between two fetches of the provider's keys.

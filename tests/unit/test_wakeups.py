@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from runtime.db import Wakeups, signal_on_commit, unit_of_work
+from shared.runtime.db import Wakeups, signal_on_commit, unit_of_work
 
 
 def sessions_and_wakeups():

@@ -12,7 +12,7 @@ from tools.stack.processes import pid_alive, process_stats, read_pid
 BENCH = "bench"
 # What pyzeebe 4.7's job poller logs when it stops polling a job type for a while (pyzeebe/worker/job_poller.py),
 # by what the bench calls it: the broker refused an activation with RESOURCE_EXHAUSTED (a fixed 5 s pause), or
-# the worker holds its maximum of running jobs of that type, not yet completed (runtime.zeebe's workers: 1 s).
+# the worker holds its maximum of running jobs of that type, not yet completed (shared.runtime.zeebe's workers: 1 s).
 POLLER_PAUSES = {
     "activation refused": "Failed to activate jobs from the gateway. Exception: ZeebeBackPressureError",
     "worker full": "Maximum number of jobs running for",

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = StackSettings()
     operator = keycloak.login(settings)
-    # Each customer may place 50 orders a second (runtime/settings.py): the two of the realm take turns.
+    # Each customer may place 50 orders a second (shared/runtime/settings.py): the two of the realm take turns.
     customers = [httpx.Client(base_url=f"http://127.0.0.1:{settings.order_port}", timeout=30,
                               auth=keycloak.login(settings, user)) for user in keycloak.CUSTOMER_USERS]
     order_api = customers[0]

@@ -22,8 +22,9 @@ from pyzeebe import Job, ZeebeClient, ZeebeTaskRouter, ZeebeWorker
 from pyzeebe.errors import ProcessInstanceNotFoundError, ZeebeBackPressureError
 from pyzeebe.job.job_status import JobStatus
 
-from contracts.base import Line
-from contracts.delivery import (
+from services.order.settings import OrderSettings
+from shared.contracts.base import Line
+from shared.contracts.delivery import (
     DELIVERY_COMPLETED,
     CheckDelivered,
     CheckDeliveredResult,
@@ -31,12 +32,11 @@ from contracts.delivery import (
     StartDelivery,
     StartDeliveryResult,
 )
-from contracts.order import ORDER_PLACED, CompleteOrder
-from contracts.process import FULFILMENT_PROCESS, OrderStart
-from contracts.registry import DELIVERY, ENGINE_RECORDS_TOPIC, ORDER, WAREHOUSE
-from contracts.warehouse import PickPack, PickPackResult, ReservationOutcome, ReserveStock, ReserveStockResult
-from runtime.zeebe import JOB_TIMEOUT_MS, build_worker, make_channel, make_client
-from services.order.settings import OrderSettings
+from shared.contracts.order import ORDER_PLACED, CompleteOrder
+from shared.contracts.process import FULFILMENT_PROCESS, OrderStart
+from shared.contracts.registry import DELIVERY, ENGINE_RECORDS_TOPIC, ORDER, WAREHOUSE
+from shared.contracts.warehouse import PickPack, PickPackResult, ReservationOutcome, ReserveStock, ReserveStockResult
+from shared.runtime.zeebe import JOB_TIMEOUT_MS, build_worker, make_channel, make_client
 from tools.bench.loops import Completions, Feed, Finish
 from tools.bench.measure import POLLER_PAUSES
 from tools.bootstrap import BPMN_DIR
@@ -46,7 +46,7 @@ PREFIX = "bench-ref."
 PROCESS_FILES = ("order-fulfillment.bpmn", "order-shipment.bpmn")
 REFERENCE_SKU = "BENCH-REF"
 # How long to wait between two tries of a request the broker refused with RESOURCE_EXHAUSTED: the Order
-# service's outbox waits as long (runtime.outbox).
+# service's outbox waits as long (shared.runtime.outbox).
 BACK_PRESSURE_PAUSE = 0.05
 RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
 JOB_POLLER_LOGGER = "pyzeebe.worker.job_poller"

@@ -16,8 +16,8 @@ import httpx
 from confluent_kafka import Message
 from sqlalchemy import bindparam, text
 
-from contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
-from contracts.registry import ORDER, PUBLISHERS
+from shared.contracts.order import OrderCancelled, OrderCompleted, OrderDeliveryFailed
+from shared.contracts.registry import ORDER, PUBLISHERS
 from tools.bench.loops import Completions, Feed, Finish, StartRefused
 from tools.bench.measure import POLLER_PAUSES, LogCount
 from tools.bench.reference import HAPPY_PATH

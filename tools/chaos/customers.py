@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from runtime.auth import TokenUnavailable
 from services.delivery.domain import UNDELIVERABLE_POSTAL_CODE
+from shared.runtime.auth import TokenUnavailable
 from tools.chaos.plan import OrderShape
 from tools.orders import SAMPLE_ADDRESS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools.options import option
 
 INFRASTRUCTURE = ("postgres", "kafka", "camunda", "keycloak")

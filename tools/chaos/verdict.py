@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, text
 
-from contracts.process import FULFILMENT_PROCESS
-from contracts.registry import PUBLISHERS
+from shared.contracts.process import FULFILMENT_PROCESS
+from shared.contracts.registry import PUBLISHERS
 from tools import dead_letters, invariants
 from tools.chaos.customers import Ledger
 from tools.chaos.faults import Outcome, expected_processes, is_running

@@ -7,7 +7,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC
+from shared.contracts.registry import ENGINE_RECORD_VALUE_TYPES, ENGINE_RECORDS_TOPIC
 from tools.stack import artifacts
 from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, StackSettings
 from tools.stack.errors import StackError

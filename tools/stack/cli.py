@@ -9,7 +9,7 @@ import time
 
 from pydantic import ValidationError
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools import bootstrap
 from tools.monitor import MonitorError
 from tools.stack import browser, camunda, kafka, keycloak, postgres, services

@@ -6,8 +6,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.registry import ANALYTICS, DELIVERY, FACTORY, MONITOR, ORDER, SERVICES, WAREHOUSE
-from runtime.settings import local_database_url
+from shared.contracts.registry import ANALYTICS, DELIVERY, FACTORY, MONITOR, ORDER, SERVICES, WAREHOUSE
+from shared.runtime.settings import local_database_url
 from tools.stack import secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from runtime.auth import OAuthToken
+from shared.runtime.auth import OAuthToken
 from tools.stack import artifacts, secrets
 from tools.stack.config import KEYCLOAK_REALM, KEYCLOAK_VERSION, StackSettings
 from tools.stack.errors import StackError

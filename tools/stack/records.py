@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-from contracts.registry import ENGINE_RECORDS_TOPIC
+from shared.contracts.registry import ENGINE_RECORDS_TOPIC
 
 
 @dataclass(frozen=True)

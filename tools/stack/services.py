@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
-from runtime.auth import service_client_id
 from services.delivery.settings import DeliverySettings
+from shared.contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
+from shared.runtime.auth import service_client_id
 from tools.stack import keycloak
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (

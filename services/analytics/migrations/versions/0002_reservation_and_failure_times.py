@@ -2,8 +2,8 @@
 
 Orders recorded before this migration keep no such time: they count in the totals, not in the charts over time.
 """
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, drop_columns
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, drop_columns
 
 revision, down_revision = "0002", "0001"
 

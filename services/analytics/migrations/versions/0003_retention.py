@@ -3,7 +3,7 @@ facts had added to the all-time figures."""
 import sqlalchemy as sa
 from alembic import op
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0003", "0002"
 

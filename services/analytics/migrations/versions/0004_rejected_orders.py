@@ -2,8 +2,8 @@
 keeps, and the rejection as an end in the index of ended orders (rebuilt CONCURRENTLY, so consuming never stops)."""
 import sqlalchemy as sa
 
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, create_index_concurrently, drop_columns, drop_index_concurrently
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, create_index_concurrently, drop_columns, drop_index_concurrently
 
 revision, down_revision = "0004", "0003"
 

@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 from alembic import op
 
-from runtime import migration_columns as col
-from runtime.migrations import create_outbox_and_inbox, drop_outbox_and_inbox
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import create_outbox_and_inbox, drop_outbox_and_inbox
 
 revision, down_revision = "0001", None
 

@@ -1,5 +1,5 @@
 """Closed orders."""
-from runtime.migrations import create_closed_keys_table, drop_closed_keys_table
+from shared.runtime.migrations import create_closed_keys_table, drop_closed_keys_table
 
 revision, down_revision = "0002", "0001"
 

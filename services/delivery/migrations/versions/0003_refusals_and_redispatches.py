@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 from alembic import op
 
-from runtime import migration_columns as col
-from runtime.migrations import drop_tables
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import drop_tables
 
 revision, down_revision = "0003", "0002"
 

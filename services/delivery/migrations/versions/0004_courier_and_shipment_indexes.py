@@ -2,7 +2,7 @@
 delivery: both read the whole table before, which grows with every delivery."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0004", "0003"
 

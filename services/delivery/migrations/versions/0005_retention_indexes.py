@@ -1,6 +1,6 @@
 """Closed orders indexed by when they were closed, and hand-overs by their delivery: the retention removes the
 longest closed orders with their deliveries, a batch at a time."""
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0005", "0004"
 

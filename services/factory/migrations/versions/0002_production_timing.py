@@ -1,6 +1,6 @@
 """Production timing."""
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, drop_columns
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, drop_columns
 
 revision, down_revision = "0002", "0001"
 

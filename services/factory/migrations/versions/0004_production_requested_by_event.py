@@ -1,7 +1,7 @@
 """The replenishment-requested event each production order came from: the causation of its items-produced."""
 from alembic import op
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0004", "0003"
 

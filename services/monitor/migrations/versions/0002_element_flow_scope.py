@@ -1,7 +1,7 @@
 """Element instances remember the scope they run in, so a stuck one can be started again there."""
 from alembic import op
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0002", "0001"
 

@@ -1,5 +1,5 @@
 """Instances indexed by when they ended: the retention removes the longest ended, a batch at a time."""
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0003", "0002"
 

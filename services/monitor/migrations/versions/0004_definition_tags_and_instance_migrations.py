@@ -3,7 +3,7 @@ between, so an operator sees where an order ran and the migration finds the call
 import sqlalchemy as sa
 from alembic import op
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0004", "0003"
 

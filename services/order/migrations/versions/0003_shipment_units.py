@@ -1,7 +1,7 @@
 """Units per shipment in the read model: an order is delivered only when every unit is."""
 from alembic import op
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0003", "0002"
 

@@ -1,6 +1,6 @@
 """An order's cancellation request and its outcome (pending, cancelled or refused, with the reason)."""
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, drop_columns
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, drop_columns
 
 revision, down_revision = "0005", "0004"
 

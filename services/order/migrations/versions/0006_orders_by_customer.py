@@ -1,5 +1,5 @@
 """A customer lists their own orders, newest first (the customer is the subject of their token)."""
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0006", "0005"
 

@@ -2,7 +2,7 @@
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0007", "0006"
 

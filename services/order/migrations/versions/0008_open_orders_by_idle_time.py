@@ -3,7 +3,7 @@
 Built CONCURRENTLY, so a rolling upgrade never blocks placing orders while it builds."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0008", "0007"
 

@@ -2,7 +2,7 @@
 the oldest of final orders, a batch at a time."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0009", "0008"
 

@@ -4,7 +4,7 @@ The new index is built CONCURRENTLY, so a rolling upgrade never blocks placing o
 constraint goes only once it stands, so no moment is without one."""
 from alembic import op
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0010", "0009"
 

@@ -5,8 +5,8 @@ Each index is dropped and built again CONCURRENTLY, so a rolling upgrade never b
 it is back the reconciler and the retention read without it."""
 import sqlalchemy as sa
 
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, create_index_concurrently, drop_columns, drop_index_concurrently
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, create_index_concurrently, drop_columns, drop_index_concurrently
 
 revision, down_revision = "0012", "0011"
 

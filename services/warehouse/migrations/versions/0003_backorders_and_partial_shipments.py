@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from runtime import migration_columns as col
+from shared.runtime import migration_columns as col
 
 revision, down_revision = "0003", "0002"
 

@@ -1,8 +1,8 @@
 """Stock versions (the ETag of a stock item); signed, reasoned stock adjustments with an Idempotency-Key."""
 from alembic import op
 
-from runtime import migration_columns as col
-from runtime.migrations import add_columns, drop_columns
+from shared.runtime import migration_columns as col
+from shared.runtime.migrations import add_columns, drop_columns
 
 revision, down_revision = "0006", "0005"
 

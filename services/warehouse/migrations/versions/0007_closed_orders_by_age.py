@@ -1,5 +1,5 @@
 """Closed orders indexed by when they were closed: the retention removes the longest closed, a batch at a time."""
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0007", "0006"
 

@@ -4,7 +4,7 @@ from alembic import op
 
 revision, down_revision = "0008", "0007"
 
-# One outbox row per SKU, in the shape runtime.outbox.add_kafka_event writes for SkuListed today, spelled out
+# One outbox row per SKU, in the shape shared.runtime.outbox.add_kafka_event writes for SkuListed today, spelled out
 # rather than imported: this migration must go on writing what it wrote the day it was made, whatever the code
 # becomes. Only the outbox's first columns are named: on a new database the plumbing migrations, which add the
 # others (seq among them), run after this one.

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from contracts import delivery, factory, order, warehouse
-from contracts.base import Event, JobInput, Message
+from shared.contracts import delivery, factory, order, warehouse
+from shared.contracts.base import Event, JobInput, Message
 
 MODULES: list[ModuleType] = [order, warehouse, factory, delivery]
 

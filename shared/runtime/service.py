@@ -21,18 +21,18 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Connection, Engine
 
-from runtime import logging as service_logging
-from runtime.auth import TokenVerifier, route_access
-from runtime.backoff import FailureBackoff, describe
-from runtime.db import Wakeups, make_engine, unit_of_work
-from runtime.http import FieldProblem, Problem, problem
-from runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
-from runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
-from runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
-from runtime.migrations import upgrade_to_head
-from runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
-from runtime.settings import ServiceSettings
-from runtime.zeebe import JobHandlers, SupervisedWorker, make_client
+from shared.runtime import logging as service_logging
+from shared.runtime.auth import TokenVerifier, route_access
+from shared.runtime.backoff import FailureBackoff, describe
+from shared.runtime.db import Wakeups, make_engine, unit_of_work
+from shared.runtime.http import FieldProblem, Problem, problem
+from shared.runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
+from shared.runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
+from shared.runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
+from shared.runtime.migrations import upgrade_to_head
+from shared.runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
+from shared.runtime.settings import ServiceSettings
+from shared.runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
@@ -289,7 +289,7 @@ def _by_access(service: Service) -> tuple[APIRouter, APIRouter]:
         roles = route_access(route.dependant.dependencies) if isinstance(route, APIRoute) else frozenset()
         if roles is None:
             raise ValueError(f"{service.title}: {route.path} says nowhere who may call it; give it "
-                             "dependencies=[allow(role, ...)] or [PUBLIC] (runtime/auth.py)")
+                             "dependencies=[allow(role, ...)] or [PUBLIC] (shared/runtime/auth.py)")
         (secured if roles else public).routes.append(route)
     return secured, public
 

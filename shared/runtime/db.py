@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 T = TypeVar("T")
 
 # Bounds on every wait for the database, so a job handler's worst case stays well inside its job timeout
-# (runtime.zeebe.JOB_TIMEOUT_MS) and an outage shows up as an error to retry rather than a hang.
+# (shared.runtime.zeebe.JOB_TIMEOUT_MS) and an outage shows up as an error to retry rather than a hang.
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 LOCK_TIMEOUT_MS = 10_000

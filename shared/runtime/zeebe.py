@@ -35,9 +35,9 @@ from pydantic import BaseModel, ValidationError
 from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
 from pyzeebe.errors import BusinessError
 
-from runtime.backoff import FailureBackoff, exponential
-from runtime.metrics import JOB_SECONDS, JOBS
-from runtime.validation import summarise
+from shared.runtime.backoff import FailureBackoff, exponential
+from shared.runtime.metrics import JOB_SECONDS, JOBS
+from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ JOB_RETRIES = 24
 FIRST_BACKOFF_MS = 200
 MAX_BACKOFF_MS = 20_000
 # Longer than the worst case of any handler: its backoff wait plus its database time, which the
-# session settings bound (runtime.db). A job held by a killed worker, or activated for a request whose
+# session settings bound (shared.runtime.db). A job held by a killed worker, or activated for a request whose
 # answer was lost while the gateway restarted, is activatable again after this.
 JOB_TIMEOUT_MS = 60_000
 # pyzeebe's setting for "never give up on the gateway".

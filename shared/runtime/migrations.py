@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
 from sqlalchemy.dialects import postgresql
 
-from runtime.settings import ServiceSettings
+from shared.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def alembic_config(migrations_dir: Path, database_url: str,
     return config
 
 
-# The plumbing tables (runtime.tables) change in one place for every service: their own migrations,
+# The plumbing tables (shared.runtime.tables) change in one place for every service: their own migrations,
 # with their own version table, run after the service's.
 PLUMBING_MIGRATIONS = Path(__file__).with_name("plumbing_migrations")
 PLUMBING_VERSION_TABLE = "alembic_version_plumbing"
@@ -125,7 +125,7 @@ def drop_index_concurrently(name: str, table: str) -> None:
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
 
 
-# Frozen as of revision 0001: written out, not taken from runtime.tables, so later model edits need their own migration.
+# Frozen as of revision 0001: written out, not taken from tables.py, so later model edits need their own migration.
 def create_outbox_and_inbox() -> None:
     """The plumbing tables every service's first migration creates: the inbox, the outbox and its index."""
     op.create_table(
@@ -176,9 +176,9 @@ def drop_outbox_and_inbox() -> None:
     op.drop_table("inbox")
 
 
-# Frozen as written by the closed-orders revisions: runtime.closing.ClosedKeys, as of then.
+# Frozen as written by the closed-orders revisions: shared.runtime.closing.ClosedKeys, as of then.
 def create_closed_keys_table(table: str, key: str) -> None:
-    """A `runtime.closing.ClosedKeys` table, e.g. `create_closed_keys_table("closed_orders", "order_id")`."""
+    """A `shared.runtime.closing.ClosedKeys` table, e.g. `create_closed_keys_table("closed_orders", "order_id")`."""
     op.create_table(
         table,
         sa.Column(key, sa.String(length=36), nullable=False),

@@ -22,12 +22,12 @@ from sqlalchemy import exc as sql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
-from runtime.backoff import FailureBackoff, describe
-from runtime.db import unit_of_work
-from runtime.envelope import Envelope, EventPayload, InvalidEnvelope
-from runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
-from runtime.tables import inbox
-from runtime.validation import summarise
+from shared.runtime.backoff import FailureBackoff, describe
+from shared.runtime.db import unit_of_work
+from shared.runtime.envelope import Envelope, EventPayload, InvalidEnvelope
+from shared.runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
+from shared.runtime.tables import inbox
+from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
 

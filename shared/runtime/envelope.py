@@ -24,7 +24,7 @@ _FORMAT = JSONFormat()
 class EventPayload(Protocol):
     """What the envelope needs of an event: its versioned CloudEvents type, its subject, its data.
 
-    The suite's event classes (contracts.base.Event) are pydantic models that fit this.
+    The suite's event classes (shared.contracts.base.Event) are pydantic models that fit this.
     """
 
     event_type: ClassVar[str]

@@ -1,10 +1,10 @@
 """Who is calling: bearer tokens checked against the OpenID Connect provider, the roles each route allows,
 and tokens for calls this service makes itself.
 
-A route says who may call it with `dependencies=[allow(role, ...)]` (or `[PUBLIC]`); `runtime.service.create_app`
+A route says who may call it with `dependencies=[allow(role, ...)]` (or `[PUBLIC]`); `shared.runtime.service.create_app`
 refuses a route that says neither. Tokens are checked with PyJWT: the signature against the provider's keys
 (its JWKS, kept until a token names a key id they lack, then fetched again at most once per interval), the issuer,
-the audience and the expiry. A caller with a valid token draws on its subject's rate allowance (runtime/limits.py).
+the audience and the expiry. A caller with a valid token draws on its subject's rate allowance (limits.py).
 """
 from __future__ import annotations
 

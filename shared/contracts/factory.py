@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pydantic import PositiveInt
 
-from contracts.base import OrderEvent
-from contracts.registry import FACTORY
+from shared.contracts.base import OrderEvent
+from shared.contracts.registry import FACTORY
 
 SERVICE = FACTORY
 

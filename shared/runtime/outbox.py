@@ -30,11 +30,11 @@ from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from runtime.backoff import FailureBackoff
-from runtime.db import Wakeups, signal_on_commit, unit_of_work
-from runtime.envelope import Envelope, EventPayload
-from runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
-from runtime.tables import outbox
+from shared.runtime.backoff import FailureBackoff
+from shared.runtime.db import Wakeups, signal_on_commit, unit_of_work
+from shared.runtime.envelope import Envelope, EventPayload
+from shared.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from shared.runtime.tables import outbox
 
 log = logging.getLogger(__name__)
 

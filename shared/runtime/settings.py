@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.auth import OAuthToken, client_credentials, service_client_id
+from shared.runtime.auth import OAuthToken, client_credentials, service_client_id
 
 
 class RegisteredService(Protocol):
@@ -40,13 +40,13 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int
     database_url: str
-    # How long a migration at start waits for a lock on a table before it gives up (runtime/migrations.py): while it
+    # How long a migration at start waits for a lock on a table before it gives up (migrations.py): while it
     # waits, every query on that table queues behind it.
     migration_lock_timeout_seconds: float = Field(default=5.0, gt=0)
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 
-    # The OpenID Connect provider whose access tokens the API accepts (runtime/auth.py): the issuer every token
+    # The OpenID Connect provider whose access tokens the API accepts (shared/runtime/auth.py): the issuer every token
     # names, and the audience it must include. Its signing keys are fetched from `auth_jwks_url`, by default the
     # issuer's own; a container that reaches the provider by another name than browsers do sets it.
     auth_issuer: str = "http://127.0.0.1:8180/realms/fulfilment"
@@ -64,7 +64,7 @@ class ServiceSettings(BaseSettings):
     auth_client_secret: SecretStr = SecretStr("")
     auth_token_url: str = ""
 
-    # What one caller may ask (runtime/limits.py): request bodies up to this size (413 beyond), and requests per
+    # What one caller may ask (shared/runtime/limits.py): request bodies up to this size (413 beyond), and requests per
     # token subject at this rate on average with bursts up to `rate_limit_burst` (429 beyond), per replica.
     max_request_bytes: int = 64 * 1024
     rate_limit_per_second: float = 50
@@ -74,12 +74,12 @@ class ServiceSettings(BaseSettings):
     address_rate_limit_per_second: float = 500
     address_rate_limit_burst: int = 1000
 
-    # Jobs of one type this replica runs at once, on threads of that type's own (runtime/zeebe.py); the others wait
+    # Jobs of one type this replica runs at once, on threads of that type's own (zeebe.py); the others wait
     # for one, and a job whose deadline passes meanwhile is not run (the broker hands it out again). The busiest
-    # service (6 job types) at this limit leaves most of its database pool (runtime.db) to HTTP, loops and /ready.
+    # service (6 job types) at this limit leaves most of its database pool (db.py) to HTTP, loops and /ready.
     job_concurrency: int = Field(default=4, gt=0)
 
-    # Only a fallback: a commit in this process wakes its relay at once (runtime.db.Wakeups).
+    # Only a fallback: a commit in this process wakes its relay at once (shared.runtime.db.Wakeups).
     outbox_poll_seconds: float = 1.0
     # How long a published outbox row is kept (to trace an event back) before it is deleted.
     outbox_retention_hours: float = Field(default=72.0, gt=0)

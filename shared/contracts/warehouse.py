@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from pydantic import PositiveInt
 
-from contracts.base import Event, Line, Message, OrderEvent, OrderJob, ReservedLine, Variables
-from contracts.registry import WAREHOUSE
+from shared.contracts.base import Event, Line, Message, OrderEvent, OrderJob, ReservedLine, Variables
+from shared.contracts.registry import WAREHOUSE
 
 SERVICE = WAREHOUSE
 

@@ -1,7 +1,7 @@
 """Closed keys: once the work for a key (an order, say) has been undone, late work for it does nothing.
 
 A job the engine already cancelled may still be running in a worker; together with
-`runtime.db.serialise_on`, this marker makes such late work a no-op instead of an orphan.
+`shared.runtime.db.serialise_on`, this marker makes such late work a no-op instead of an orphan.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Built CONCURRENTLY: the outbox takes a row with every state change, and a plain build would block them all."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision = "0005"
 down_revision = "0004"

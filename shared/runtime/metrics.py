@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.db import unit_of_work
+from shared.runtime.db import unit_of_work
 
 log = logging.getLogger(__name__)
 

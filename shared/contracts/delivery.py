@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.base import JobInput, Line, Message, OrderEvent, OrderJob, Variables
-from contracts.registry import DELIVERY
+from shared.contracts.base import JobInput, Line, Message, OrderEvent, OrderJob, Variables
+from shared.contracts.registry import DELIVERY
 
 SERVICE = DELIVERY
 

@@ -1,5 +1,5 @@
 """Inbox rows indexed by when they came: the retention deletes the oldest, a batch at a time."""
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0004", "0003"
 

@@ -1,7 +1,7 @@
 """Expired outbox rows indexed: readiness and `/metrics` count them, and the table keeps every published row."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision = "0002"
 down_revision = "0001"

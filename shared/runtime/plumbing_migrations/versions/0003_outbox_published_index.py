@@ -1,7 +1,7 @@
 """Published outbox rows indexed by when they went out: the retention deletes the oldest, a batch at a time."""
 import sqlalchemy as sa
 
-from runtime.migrations import create_index_concurrently, drop_index_concurrently
+from shared.runtime.migrations import create_index_concurrently, drop_index_concurrently
 
 revision, down_revision = "0003", "0002"
 

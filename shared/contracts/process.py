@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import Field, NonNegativeInt, computed_field
 
-from contracts.base import Line, Variables
+from shared.contracts.base import Line, Variables
 
 FULFILMENT_PROCESS = "order-fulfillment"
 SHIPMENT_PROCESS = "order-shipment"

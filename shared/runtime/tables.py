@@ -24,7 +24,7 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
-    # A Zeebe message not published within its time to live is not published at all (runtime.outbox).
+    # A Zeebe message not published within its time to live is not published at all (shared.runtime.outbox).
     Column("expired_at", DateTime(timezone=True)),
     Index("outbox_unpublished", "destination", "seq",
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
@@ -33,7 +33,7 @@ outbox = Table(
     Index("outbox_expired", "seq", postgresql_where=text("expired_at IS NOT NULL")),
     # A Zeebe message's rows for one correlation key, newest last: what the reconciler reads of an order.
     Index("outbox_messages_by_key", "key", "topic", "seq", postgresql_where=text("destination = 'zeebe'")),
-    # What the retention deletes (runtime.outbox.delete_published), oldest first.
+    # What the retention deletes (shared.runtime.outbox.delete_published), oldest first.
     Index("outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )
 
@@ -44,6 +44,6 @@ inbox = Table(
     Column("event_id", String(200), primary_key=True),
     Column("event_type", String(200), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # What the retention deletes (runtime.inbox.forget_seen), oldest first.
+    # What the retention deletes (shared.runtime.inbox.forget_seen), oldest first.
     Index("inbox_by_age", "received_at"),
 )

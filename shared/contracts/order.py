@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from contracts.base import Line, Message, OrderEvent, OrderJob, Variables
-from contracts.process import OrderStart
-from contracts.registry import ORDER
+from shared.contracts.base import Line, Message, OrderEvent, OrderJob, Variables
+from shared.contracts.process import OrderStart
+from shared.contracts.registry import ORDER
 
 SERVICE = ORDER
 

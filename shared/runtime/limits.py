@@ -2,7 +2,7 @@
 beyond, with Retry-After), so a burst from one client is refused instead of slowing the stack for all.
 
 The body size and the rate per client address are ASGI middleware in front of the routes (liveness, readiness and
-metrics are never rate-limited); the rate per token subject is taken once the token is checked (runtime/auth.py).
+metrics are never rate-limited); the rate per token subject is taken once the token is checked (shared/runtime/auth.py).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Hashable
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.http import Problem
+from shared.runtime.http import Problem
 
 UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 # Addresses or subjects remembered at once; the longest idle is forgotten first (its bucket would be full anyway).
