@@ -8,9 +8,10 @@ BPMNLINT := bpmn/node_modules/.installed
 # Browser libraries of the services that serve pages (shared.runtime.service.Service.web), from npm.
 WEB_NPM  := $(patsubst %/package.json,%/node_modules/.installed,$(wildcard services/*/web/package.json))
 
-.PHONY: install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor bench-migration chaos soak clean
+# `make` alone still runs `install` (the first target); `make help` lists the rest.
+.PHONY: help install lint lint-bpmn catalog diagrams screenshots run up down status logs incidents tasks test unit demo bench bench-monitor bench-migration chaos soak clean
 
-install: $(STAMP) $(WEB_NPM)
+install: $(STAMP) $(WEB_NPM)  ## create .venv and install what is missing (Python packages, the pages' npm libraries)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo ">> creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -53,10 +54,10 @@ up: install       ## the same stack, detached
 down:             ## stop everything `up` or `run` started
 	@if [ -x $(BIN)/python ]; then $(STACK) down; else echo "nothing to stop (no $(VENV))"; fi
 
-status: install
+status: install   ## each component, and whether each service reaches its database, Kafka and Zeebe
 	@$(STACK) status
 
-logs: install
+logs: install     ## follow the stack's logs
 	@$(STACK) logs
 
 incidents: install ## open incidents (from the process monitor) and how to retry them
@@ -85,7 +86,7 @@ bench-monitor: install ## the process monitor's page requests over INSTANCES (10
 bench-migration: install ## moving running orders to a new version: ORDERS (1000) waiting for stock, migrated in batches of BATCH (100)
 	@$(BIN)/python -m tools.bench.migration --orders $(or $(ORDERS),1000) --batch $(or $(BATCH),100)
 
-chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 9) SIGKILLs; exit 1 on a violation
+chaos: install    ## a soak with crashes: ORDERS (200) at RATE (2/s), KILLS (ORDERS/50, min 10: one per component) SIGKILLs; exit 1 on a violation
 	@$(STACK) chaos --orders $(or $(ORDERS),200) --rate $(or $(RATE),2) $(if $(KILLS),--kills $(KILLS)) \
 		$(if $(SETTLE),--settle $(SETTLE)) $(if $(SEED),--seed $(SEED))
 
@@ -93,5 +94,8 @@ soak: install     ## the self-healing at volume: ORDERS (3000) at RATE (8/s), ~4
 	@$(if $(REPLICAS),FULFIL_STACK_REPLICAS=$(REPLICAS)) $(STACK) soak --orders $(or $(ORDERS),3000) --rate $(or $(RATE),8) \
 		$(if $(SEED),--seed $(SEED))
 
-clean: down
+clean: down      ## stop everything and delete .stack/ (data, logs, downloads)
 	rm -rf .stack
+
+help:             ## this list: each target and what it does
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z-]+:[^#]*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
