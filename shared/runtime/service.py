@@ -5,8 +5,8 @@ import asyncio
 import inspect
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +14,6 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -25,17 +24,17 @@ from shared.runtime import logging as service_logging
 from shared.runtime.auth import TokenVerifier, route_access
 from shared.runtime.backoff import FailureBackoff, describe
 from shared.runtime.db import Wakeups, make_engine, unit_of_work
-from shared.runtime.http import FieldProblem, Problem, problem
-from shared.runtime.inbox import TRANSIENT, EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
+from shared.runtime.http import problem
+from shared.runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandler, Subscription, forget_seen
 from shared.runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
 from shared.runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from shared.runtime.migrations import upgrade_to_head
 from shared.runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
+from shared.runtime.problems import PROBLEMS_OF_EVERY_ROUTE, install_problems
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
 log = logging.getLogger(__name__)
-UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 # How often the retention looks for rows past their time (at once again while it finds some).
 RETENTION_POLL_SECONDS = 300
 
@@ -87,26 +86,26 @@ class Service:
 
 
 class Readiness:
-    """Asks each dependency for a sign of life, with a short timeout each, all at once."""
+    """Asks each dependency for a sign of life, with a short timeout each, all at once: the database always, Kafka
+    and Zeebe once the background work that uses them runs (an app without it has only the database to ask)."""
 
     TIMEOUT_SECONDS = 3
 
-    def __init__(self, sessions: Engine, producer, zeebe) -> None:
+    def __init__(self, sessions: Engine, producer=None, zeebe=None) -> None:
         self.sessions = sessions
         self.producer = producer
         self.zeebe = zeebe
 
     async def check(self) -> dict:
-        names = ("database", "kafka", "zeebe")
-        results = await asyncio.gather(
-            asyncio.to_thread(self._database),
-            asyncio.to_thread(self.producer.list_topics, timeout=self.TIMEOUT_SECONDS),
-            asyncio.wait_for(self.zeebe.topology(), self.TIMEOUT_SECONDS),
-            return_exceptions=True,
-        )
+        checks = {"database": asyncio.to_thread(self._database)}
+        if self.producer is not None:
+            checks["kafka"] = asyncio.to_thread(self.producer.list_topics, timeout=self.TIMEOUT_SECONDS)
+        if self.zeebe is not None:
+            checks["zeebe"] = asyncio.wait_for(self.zeebe.topology(), self.TIMEOUT_SECONDS)
+        results = await asyncio.gather(*checks.values(), return_exceptions=True)
         dependencies = {
             name: {"up": False, "error": describe(result)} if isinstance(result, BaseException) else {"up": True}
-            for name, result in zip(names, results, strict=True)
+            for name, result in zip(checks, results, strict=True)
         }
         report: dict[str, Any] = {
             "status": "READY" if all(d["up"] for d in dependencies.values()) else "NOT_READY",
@@ -147,69 +146,82 @@ def polling_loop(name: str, step: Callable[[Connection], int], poll_seconds: flo
     return for_sessions
 
 
-def create_app(service: Service) -> FastAPI:
+@asynccontextmanager
+async def background_work(app: FastAPI, service: Service) -> AsyncIterator[None]:
+    """The start step of a serving replica, beside its routes: the outbox relay's lanes, the consumer, the retention
+    and the service's own loops on threads, and the Zeebe job worker; /ready asks Kafka and Zeebe too while it runs.
+    Everything it started is stopped when the block ends."""
+    settings = service.settings
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    producer = kafka_producer(settings.kafka_bootstrap)
+    zeebe_client = make_client(settings.zeebe_address)
+    relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds,
+                        service.wakeups)
+    loops: list[BackgroundLoop] = [lane.run for lane in relay.lanes]
+    consumer = dict(name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
+                    topics=service.consumed_topics, sessions=service.sessions,
+                    dead_letter_topic=service.dead_letter_topic, producer=producer)
+    if service.subscriptions:
+        loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
+    if service.projection:
+        loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
+    def forget_old_rows(session: Connection) -> int:
+        history = timedelta(days=settings.history_retention_days)
+        return (delete_published(session, timedelta(hours=settings.outbox_retention_hours))
+                + forget_seen(session, timedelta(hours=settings.inbox_retention_hours))
+                + sum(forget(session, history) for forget in service.retention))
+
+    retention = polling_loop("retention", forget_old_rows, RETENTION_POLL_SECONDS)
+    loops += [make(service.sessions, service.wakeups) for make in [retention, *service.background]]
+    threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
+               for run in loops]
+    for thread in threads:
+        thread.start()
+    worker = None
+    worker_task = None
+    if service.jobs is not None:
+        router = service.jobs.router(concurrency=settings.job_concurrency, sessions=service.sessions,
+                                     settings=settings, **service.job_dependencies)
+        worker = SupervisedWorker(settings.zeebe_address, f"{settings.service_name}-worker", router)
+        worker_task = asyncio.create_task(worker.run())
+    app.state.readiness = Readiness(service.sessions, producer, zeebe_client)
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker.stop()
+            worker_task.cancel()
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 15)
+
+
+def create_app(service: Service, *, run_loops: bool = False) -> FastAPI:
+    """The service's HTTP app. Its routes need only the database, so a test calls them in-process; the running
+    service (`serve`) passes `run_loops=True` for the background work (`background_work`) beside them."""
     settings = service.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        stop = threading.Event()
-        loop = asyncio.get_running_loop()
-        producer = kafka_producer(settings.kafka_bootstrap)
-        zeebe_client = make_client(settings.zeebe_address)
-        relay = OutboxRelay(service.sessions, producer, zeebe_client, loop, settings.outbox_poll_seconds,
-                            service.wakeups)
-        loops: list[BackgroundLoop] = [lane.run for lane in relay.lanes]
-        consumer = dict(name=settings.service_name, bootstrap=settings.kafka_bootstrap, group_id=settings.group_id,
-                        topics=service.consumed_topics, sessions=service.sessions,
-                        dead_letter_topic=service.dead_letter_topic, producer=producer)
-        if service.subscriptions:
-            loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
-        if service.projection:
-            loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
-        def forget_old_rows(session: Connection) -> int:
-            history = timedelta(days=settings.history_retention_days)
-            return (delete_published(session, timedelta(hours=settings.outbox_retention_hours))
-                    + forget_seen(session, timedelta(hours=settings.inbox_retention_hours))
-                    + sum(forget(session, history) for forget in service.retention))
-
-        retention = polling_loop("retention", forget_old_rows, RETENTION_POLL_SECONDS)
-        loops += [make(service.sessions, service.wakeups) for make in [retention, *service.background]]
-        threads = [threading.Thread(target=run, args=(stop,), daemon=True, name=getattr(run, "__qualname__", "loop"))
-                   for run in loops]
-        for thread in threads:
-            thread.start()
-        worker = None
-        worker_task = None
-        if service.jobs is not None:
-            router = service.jobs.router(concurrency=settings.job_concurrency, sessions=service.sessions,
-                                         settings=settings, **service.job_dependencies)
-            worker = SupervisedWorker(settings.zeebe_address, f"{settings.service_name}-worker", router)
-            worker_task = asyncio.create_task(worker.run())
-        app.state.sessions = service.sessions
-        app.state.settings = settings
-        app.state.readiness = Readiness(service.sessions, producer, zeebe_client)
         collectors = [ReadAtScrape(service.sessions, read) for read in (backlog_metrics, *service.metrics)]
         for collector in collectors:
             REGISTRY.register(collector)
-        log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
         try:
-            yield
+            async with background_work(app, service) if run_loops else nullcontext():
+                log.info("%s service ready on %s:%s", settings.service_name, settings.http_host, settings.http_port)
+                yield
         finally:
-            stop.set()
-            if worker is not None:
-                await worker.stop()
-                worker_task.cancel()
-            for thread in threads:
-                await asyncio.to_thread(thread.join, 15)
             for collector in collectors:
                 REGISTRY.unregister(collector)
 
-    # Every route answers bad input with a Problem, and the OpenAPI document says so.
-    app = FastAPI(title=service.title, lifespan=lifespan,
-                  responses={422: problem("Invalid request: the reason, and the fields at fault"),
-                             503: problem("A dependency (the database) is unavailable now; retry after a moment")},
+    # Every route answers errors with a problem (shared/runtime/problems.py), and the OpenAPI document says so.
+    app = FastAPI(title=service.title, lifespan=lifespan, responses=PROBLEMS_OF_EVERY_ROUTE,
                   swagger_ui_init_oauth={"clientId": settings.auth_public_client,
                                          "usePkceWithAuthorizationCodeGrant": True})
+    app.state.sessions = service.sessions
+    app.state.settings = settings
+    app.state.readiness = Readiness(service.sessions)
     app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url,
                                              settings.auth_jwks_refresh_seconds)
     app.state.caller_rate_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst,
@@ -245,30 +257,8 @@ def create_app(service: Service) -> FastAPI:
         """Prometheus metrics: HTTP, jobs, outbox, consumer and process, and the service's own."""
         return exposition()
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            FieldProblem(field=".".join(str(p) for p in e["loc"] if p != "body"), problem=e["msg"])
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
-        body = Problem(detail=f"invalid request: {summary}", errors=problems)
-        return JSONResponse(status_code=422, content=body.model_dump())
-
-    # A dependency that is down (the database, mostly) is the caller's cue to retry, not a bug: 503 with the
-    # reason in one line and in the log, instead of a 500 and a traceback per request.
-    for transient in TRANSIENT:
-        app.add_exception_handler(transient, _unavailable)
-
+    install_problems(app)
     return app
-
-
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    reason = describe(exc)
-    log.warning("%s %s answered 503: %s", request.method, request.url.path, reason)
-    body = Problem(detail=f"a dependency of this service is unavailable now, try again: {reason}")
-    return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True),
-                        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
 
 
 AUTH_PROBLEMS = {
@@ -346,5 +336,5 @@ def serve(service: Service) -> None:
     settings = service.settings
     service_logging.configure(settings.service_name)
     upgrade_to_head(service.migrations, settings.database_url, settings.migration_lock_timeout_seconds)
-    uvicorn.run(create_app(service), host=settings.http_host, port=settings.http_port,
+    uvicorn.run(create_app(service, run_loops=True), host=settings.http_host, port=settings.http_port,
                 log_level="info", access_log=False)
