@@ -192,7 +192,8 @@ def snapshot_before_stop(settings: StackSettings, timeout: float = 30) -> bool:
 
     def covered() -> bool:
         try:
-            return partition(settings).get("processedPositionInSnapshot", -1) >= processed
+            # null until the partition's first snapshot is in
+            return (partition(settings).get("processedPositionInSnapshot") or -1) >= processed
         except (OSError, ValueError):
             return False
 
