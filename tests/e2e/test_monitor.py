@@ -88,22 +88,25 @@ def test_an_incident_shows_its_message_and_retried_through_the_monitor_after_a_f
     assert again.status_code == 409 and "already resolved" in again.json()["detail"]
 
 
-def test_a_late_backorders_user_task_is_completed_through_the_monitor_with_its_forms_choice(
-        order_api, fresh_sku, paused_production, engine_clock, monitor_api, service_db):
-    sku = fresh_sku(0)
-    order_id = place(order_api, items=[{"sku": sku, "quantity": 2}])
+def late_stock_task(order_api, fresh_sku, engine_clock, monitor_api, service_db) -> tuple[str, dict]:
+    """An order waiting for stock past its deadline, and its open DecideLateStock task as the monitor shows it."""
+    order_id = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 2}])
     wait_for_status(order_api, order_id, "AWAITING_STOCK")
     eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
     [instance] = instances_of(monitor_api, order_id)
     detail_when(monitor_api, instance["key"], lambda d: "AwaitStock" in d["active_elements"],
                 what="the process to wait for stock")
-
     engine_clock(3 * DAY + 60)  # past the stock deadline: a person decides
 
     def open_task():
         page = monitor_api.get("/user-tasks").json()
         return next((t for t in page["items"] if t["instance_key"] == instance["key"]), None)
-    task = eventually(open_task, what="the user task in the monitor")
+    return order_id, eventually(open_task, what="the late-stock user task in the monitor")
+
+
+def test_a_late_backorders_user_task_is_completed_through_the_monitor_with_its_forms_choice(
+        order_api, fresh_sku, paused_production, engine_clock, monitor_api, service_db):
+    order_id, task = late_stock_task(order_api, fresh_sku, engine_clock, monitor_api, service_db)
     assert (task["element_id"], task["order_id"], task["candidate_groups"]) == (
         "DecideLateStock", order_id, ["fulfilment-team"])
     assert task["form"]["form_id"] == DECISION_FORM
@@ -117,7 +120,7 @@ def test_a_late_backorders_user_task_is_completed_through_the_monitor_with_its_f
     wait_for_status(order_api, order_id, "CANCELLED")
     eventually(lambda: monitor_api.get(f"/user-tasks/{task['key']}").json()["state"] == "COMPLETED",
                what="the monitor to see the task completed")
-    done = detail_when(monitor_api, instance["key"], lambda d: d["state"] == "COMPLETED",
+    done = detail_when(monitor_api, task["instance_key"], lambda d: d["state"] == "COMPLETED",
                        what="the monitor to see the instance end")
     assert {"DecideLateStock", "CancelOrder"} <= set(done["completed_elements"])
 

@@ -8,9 +8,8 @@ import pytest
 
 from shared.contracts.roles import FULFILMENT_REVIEWERS, FULFILMENT_TEAM
 from tests.conftest import eventually
-from tests.e2e.conftest import place, production_of, wait_for_status
-from tests.e2e.test_exceptions import DAY
-from tests.e2e.test_monitor import detail_when, instances_of
+from tests.e2e.conftest import place, wait_for_status
+from tests.e2e.test_monitor import detail_when, instances_of, late_stock_task
 from tools.stack import keycloak
 
 pytestmark = pytest.mark.usefixtures("invariants")
@@ -31,22 +30,6 @@ def monitor_as(stack, login):
     yield of
     for client in clients:
         client.close()
-
-
-def late_stock_task(order_api, fresh_sku, engine_clock, monitor_api, service_db) -> tuple[str, dict]:
-    """An order waiting for stock past its deadline, and its open DecideLateStock task as the monitor shows it."""
-    order_id = place(order_api, items=[{"sku": fresh_sku(0), "quantity": 2}])
-    wait_for_status(order_api, order_id, "AWAITING_STOCK")
-    eventually(lambda: production_of(service_db, order_id), what="the replenishment request")
-    [instance] = instances_of(monitor_api, order_id)
-    detail_when(monitor_api, instance["key"], lambda d: "AwaitStock" in d["active_elements"],
-                what="the process to wait for stock")
-    engine_clock(3 * DAY + 60)  # past the stock deadline: a person decides
-
-    def open_task():
-        page = monitor_api.get("/user-tasks").json()
-        return next((t for t in page["items"] if t["instance_key"] == instance["key"]), None)
-    return order_id, eventually(open_task, what="the late-stock user task in the monitor")
 
 
 def assignee_becomes(monitor_api, key: int, assignee: str | None) -> dict:
