@@ -42,22 +42,33 @@ PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"items per
 PageOffset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
 class FieldProblem(BaseModel):
     field: str
     problem: str
 
 
 class Problem(BaseModel):
-    """The body of every 4xx answer: a sentence for people, and for 422 the fields at fault."""
+    """The body of every error answer, an RFC 9457 problem: what kind of failure (`type`, a URI; see
+    shared/runtime/problems.py), the status in words and in number, a sentence for people, the request's path, and
+    for a refused request the fields at fault."""
 
+    type: str
+    title: str
+    status: int
     detail: str
+    instance: str | None = None
     errors: list[FieldProblem] | None = None
 
 
 def problem(description: str) -> dict:
-    """An entry for a route's `responses`, so the OpenAPI document lists the error and its shape."""
-    return {"model": Problem, "description": description}
+    """An entry for a route's `responses`, so the OpenAPI document lists the error and its shape (the schema is
+    added to the document's components by shared.runtime.problems.install_problems)."""
+    return {"description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 NOT_JSON = {400: problem("The body is not well-formed JSON")}
-"""For routes that take a body: FastAPI answers 400 before validation when the body cannot be parsed."""
+"""For routes that take a body: a body that cannot be parsed is refused with 400 before it is validated."""

@@ -12,10 +12,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.runtime.http import Problem
+from shared.runtime.problems import problem_response
 
 UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 # Addresses or subjects remembered at once; the longest idle is forgotten first (its bucket would be full anyway).
@@ -24,9 +23,7 @@ MAX_CALLERS = 10_000
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str,
                   headers: dict[str, str] | None = None) -> None:
-    response = JSONResponse(status_code=status, content=Problem(detail=detail).model_dump(exclude_none=True),
-                            headers=headers)
-    await response(scope, receive, send)
+    await problem_response(status, detail, instance=scope["path"], headers=headers)(scope, receive, send)
 
 
 class BodySizeLimit:
