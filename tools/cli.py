@@ -33,6 +33,7 @@ import time
 import httpx
 from confluent_kafka import KafkaException
 
+from shared.runtime import problems
 from shared.runtime.auth import TokenUnavailable
 from tools import dead_letters, monitor
 from tools.orders import FINAL, SAMPLE_ADDRESS
@@ -66,8 +67,7 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Respo
     except httpx.HTTPError as exc:
         raise CliError(f"{client.base_url} is not answering ({exc}); is the stack up? (`fulfil stack up`)") from exc
     if response.status_code >= 400:
-        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
-        raise CliError(f"{response.status_code}: {detail}")
+        raise CliError(problems.summary(response))
     return response
 
 

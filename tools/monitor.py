@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from shared.runtime import problems
 from shared.runtime.auth import TokenUnavailable
 from tools.stack import keycloak
 from tools.stack.config import StackSettings
@@ -43,11 +44,7 @@ def _response(settings: StackSettings, method: str, path: str, user: str = keycl
     except httpx.HTTPError as exc:
         raise MonitorError(f"the process monitor at {base} is not answering ({exc}); is the stack up?") from exc
     if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text or response.reason_phrase
-        raise MonitorError(f"{response.status_code}: {detail}")
+        raise MonitorError(problems.summary(response))
     return response
 
 
