@@ -231,15 +231,16 @@ def _run(args: list[str], user: dict) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(settings: StackSettings, purpose: str) -> Iterator[str]:
+def scratch_database(settings: StackSettings, purpose: str, template: str | None = None) -> Iterator[str]:
     """A new, empty database on the stack's PostgreSQL, for a test or a bench; yields its URL (as the superuser)
-    and drops it afterwards."""
+    and drops it afterwards. `template`: a copy of that database instead, far quicker than migrating a schema again
+    (nothing may be connected to the template meanwhile)."""
     from sqlalchemy import create_engine, text  # noqa: PLC0415 - the launcher itself needs no SQLAlchemy
 
     name = f"{purpose}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(settings.superuser_database_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield settings.superuser_database_url(name)
     finally:
