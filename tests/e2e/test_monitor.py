@@ -176,7 +176,10 @@ def test_an_instance_without_progress_is_listed_as_stalled_and_can_be_cancelled_
 
 
 def test_unknown_keys_and_bad_answers_are_refused_with_a_reason(monitor_api):
-    assert monitor_api.get("/instances/1").json() == {"detail": "no process instance 1"}
+    unknown = monitor_api.get("/instances/1")
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json() == {"type": "tag:fulfilment.example,2026:problems/not-found", "title": "Not Found",
+                              "status": 404, "detail": "no process instance 1", "instance": "/instances/1"}
     assert monitor_api.post("/incidents/1/retry").status_code == 404
     missing = monitor_api.post("/user-tasks/1/completion", json={"variables": {"decision": "continue"}})
     assert missing.status_code == 404 and missing.json()["detail"] == "no user task 1"
