@@ -157,13 +157,20 @@ const status = document.getElementById("status");
 let timer = null;
 let latest = 0;  // the newest request: an older one answering late (another window was chosen since) is dropped
 
+// An error answer is an RFC 9457 problem whose detail says why; a proxy's page or an empty answer has only a status.
+async function refusalOf(response) {
+  const json = (response.headers.get("content-type") || "").includes("json");
+  const problem = json ? await response.json().catch(() => null) : null;
+  return (problem && problem.detail) || `the service answered ${response.status}`;
+}
+
 async function refresh() {
   clearTimeout(timer);
   const asked = ++latest;
   const windowMinutes = Number(windowChoice.value);
   try {
     const response = await authorizedFetch(`figures?minutes=${windowMinutes}`, {cache: "no-store"});
-    if (!response.ok) throw new Error(`the service answered ${response.status}`);
+    if (!response.ok) throw new Error(await refusalOf(response));
     const figures = await response.json();
     if (asked !== latest) return;
     render(figures, windowMinutes);
