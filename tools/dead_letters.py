@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from shared.contracts.registry import CONSUMERS, SERVICES
 from shared.runtime.inbox import DLT_PREFIX, PUT_BACK
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.relay import kafka_producer
 
 CONSUMER_NAMES = tuple(c.name for c in CONSUMERS)
 

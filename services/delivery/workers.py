@@ -6,7 +6,6 @@ from datetime import timezone
 import httpx
 from pyzeebe import Job
 from pyzeebe.errors import BusinessError
-from sqlalchemy.engine import Engine
 
 from services.delivery import commands
 from services.delivery.settings import DeliverySettings
@@ -20,7 +19,7 @@ from shared.contracts.delivery import (
     StartDeliveryResult,
 )
 from shared.contracts.process import DELIVERY_FAILED
-from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitsOfWork
 from shared.runtime.zeebe import JobHandlers, JobRejected
 
 handlers = JobHandlers()
@@ -41,12 +40,12 @@ def _shipping_address(order_api: httpx.Client, order_id: str) -> dict:
 
 
 @handlers.task("delivery.start-delivery")
-def start_delivery(command: StartDelivery, sessions: Engine, settings: DeliverySettings,
+def start_delivery(command: StartDelivery, units: UnitsOfWork, settings: DeliverySettings,
                    order_api: httpx.Client) -> StartDeliveryResult:
     address = _shipping_address(order_api, command.order_id)
-    with unit_of_work(sessions) as session:
+    with units() as uow:
         dispatch = commands.start_delivery(
-            session, order_id=command.order_id, shipment_id=command.shipment_id,
+            uow, order_id=command.order_id, shipment_id=command.shipment_id,
             items=[i.model_dump() for i in command.shipment_items],
             delay_seconds=settings.courier_delay_seconds, address=address)
     if dispatch.refused:
@@ -55,10 +54,10 @@ def start_delivery(command: StartDelivery, sessions: Engine, settings: DeliveryS
 
 
 @handlers.task("delivery.check-delivered")
-def check_delivered(shipment: CheckDelivered, sessions: Engine) -> CheckDeliveredResult:
-    with unit_of_work(sessions) as session:
+def check_delivered(shipment: CheckDelivered, units: UnitsOfWork) -> CheckDeliveredResult:
+    with units() as uow:
         try:
-            delivered_at = commands.delivered_at(session, shipment.order_id, shipment.shipment_id)
+            delivered_at = commands.delivered_at(uow, shipment.order_id, shipment.shipment_id)
         except commands.UnknownDelivery as unknown:
             raise JobRejected(str(unknown)) from unknown
     if delivered_at is None:
@@ -67,14 +66,14 @@ def check_delivered(shipment: CheckDelivered, sessions: Engine) -> CheckDelivere
 
 
 @handlers.task("delivery.redispatch")
-def redispatch(late: Redispatch, job: Job, sessions: Engine, settings: DeliverySettings) -> None:
+def redispatch(late: Redispatch, job: Job, units: UnitsOfWork, settings: DeliverySettings) -> None:
     # The activity instance, not the job run, is "this redispatch": a repeated job hands over no second time.
-    with unit_of_work(sessions) as session:
-        commands.redispatch(session, late.shipment_id, job.element_instance_key, settings.courier_delay_seconds)
+    with units() as uow:
+        commands.redispatch(uow, late.shipment_id, job.element_instance_key, settings.courier_delay_seconds)
 
 
 @handlers.task("delivery.cancel-deliveries")
-def cancel_deliveries(job: CancelDeliveries, sessions: Engine) -> CancelDeliveriesResult:
-    with unit_of_work(sessions) as session:
-        delivered = commands.cancel_deliveries(session, job.order_id)
+def cancel_deliveries(job: CancelDeliveries, units: UnitsOfWork) -> CancelDeliveriesResult:
+    with units() as uow:
+        delivered = commands.cancel_deliveries(uow, job.order_id)
     return CancelDeliveriesResult(delivered_shipment_ids=delivered)

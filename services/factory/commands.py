@@ -3,50 +3,46 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy.engine import Connection
-
 from services.factory import db
 from services.factory.domain import ProductionOrder
-from shared.contracts.factory import SERVICE, ItemsProduced
-from shared.runtime.outbox import EventPublisher
-
-publisher = EventPublisher.of(SERVICE)
+from shared.contracts.factory import ItemsProduced
+from shared.runtime.outbox import UnitOfWork
 
 
-def take_request(session: Connection, *, request_id: str, order_id: str, sku: str, quantity: int,
+def take_request(uow: UnitOfWork, *, request_id: str, order_id: str, sku: str, quantity: int,
                  production_seconds: float, requested_by_event: str | None = None) -> None:
     """Record a production order; it is produced once `production_seconds` have passed."""
-    db.record_request(session, ProductionOrder.requested(
+    db.record_request(uow.session, ProductionOrder.requested(
         request_id=request_id, order_id=order_id, sku=sku, quantity=quantity, now=datetime.now(timezone.utc),
         production_seconds=production_seconds, requested_by_event=requested_by_event,
     ))
 
 
-def produce_due(session: Connection) -> int:
+def produce_due(uow: UnitOfWork) -> int:
     """Finish every production order that is due and announce the items; a stopped line locks nothing."""
-    if not db.line_running(session):
+    if not db.line_running(uow.session):
         return 0
     now = datetime.now(timezone.utc)
-    produced = [order.produced(now) for order in db.claim_due(session, now) if order.is_due(now)]
+    produced = [order.produced(now) for order in db.claim_due(uow.session, now) if order.is_due(now)]
     for order in produced:
-        db.save_if_unstarted(session, order)
-        publisher.publish(session, ItemsProduced(order_id=order.order_id, request_id=order.request_id,
-                                                 sku=order.sku, quantity=order.quantity),
-                          causation_id=order.requested_by_event)
+        db.save_if_unstarted(uow.session, order)
+        uow.publish(ItemsProduced(order_id=order.order_id, request_id=order.request_id,
+                                  sku=order.sku, quantity=order.quantity),
+                    causation_id=order.requested_by_event)
     return len(produced)
 
 
-def expedite(session: Connection, request_id: str) -> bool:
+def expedite(uow: UnitOfWork, request_id: str) -> bool:
     """False if the production order is unknown, produced or withdrawn."""
-    order = db.lock_production_order(session, request_id)
+    order = db.lock_production_order(uow.session, request_id)
     if order is None or not order.can_expedite():
         return False
-    return db.save_if_unstarted(session, order.expedite(datetime.now(timezone.utc)))
+    return db.save_if_unstarted(uow.session, order.expedite(datetime.now(timezone.utc)))
 
 
-def withdraw(session: Connection, request_id: str) -> bool:
+def withdraw(uow: UnitOfWork, request_id: str) -> bool:
     """False if the production order is unknown, produced or withdrawn."""
-    order = db.lock_production_order(session, request_id)
+    order = db.lock_production_order(uow.session, request_id)
     if order is None or not order.can_withdraw():
         return False
-    return db.save_if_unstarted(session, order.withdraw())
+    return db.save_if_unstarted(uow.session, order.withdraw())

@@ -27,7 +27,7 @@ from services.order.settings import OrderSettings
 from shared.contracts.roles import CUSTOMER, OPERATOR, SERVICE
 from shared.runtime.auth import Caller, CurrentCaller, allow
 from shared.runtime.db import again_if_raced, unit_of_work
-from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
+from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, Units, problem
 
 router = APIRouter(tags=["orders"])
 
@@ -136,7 +136,7 @@ def _own_or_any(caller: Caller, order) -> bool:
                         422: problem("Invalid order: the reason, and the fields at fault (e.g. `items.2.sku` for "
                                      "a SKU not in the catalog, `items.0.quantity` for more units than an order "
                                      "takes)")})
-def place_order(body: PlaceOrder, request: Request, response: Response, all_sessions: Sessions, caller: CurrentCaller,
+def place_order(body: PlaceOrder, request: Request, response: Response, units: Units, caller: CurrentCaller,
                 idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None) -> OrderView:
     """Place an order for the customer the bearer token names.
 
@@ -149,16 +149,16 @@ def place_order(body: PlaceOrder, request: Request, response: Response, all_sess
 
     def place() -> tuple[commands.Placed, OrderView]:
         # The answer is read in the same transaction: one round of the pool and the database fewer per order.
-        with unit_of_work(all_sessions) as session:
+        with units() as uow:
             placed = commands.place_order(
-                session, customer_id=caller.subject,
+                uow, customer_id=caller.subject,
                 items=[OrderLine(i.sku, i.quantity) for i in body.items],
                 shipping_address=body.shipping_address.model_dump(), accepts_partial=body.accept_partial_shipments,
                 idempotency_key=idempotency_key, deadlines=request.app.state.settings.deadlines(),
                 limits=request.app.state.settings.order_limits(),
             )
-            order = db.get_order(session, placed.order_id)
-            return placed, _view(session, order, request.app.state.settings, with_timeline=True)
+            order = db.get_order(uow.session, placed.order_id)
+            return placed, _view(uow.session, order, request.app.state.settings, with_timeline=True)
 
     try:
         placed, view = again_if_raced(place)
@@ -228,7 +228,7 @@ class CancelAnswer(BaseModel):
              responses={200: {"description": "Already cancelled", "model": CancelAnswer},
                         404: problem("Unknown order, or another customer's"),
                         409: problem("Refused: delivered or otherwise ended; the refusal is on the order too")})
-def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Response,
+def cancel_order(order_id: Identifier, units: Units, response: Response,
                  caller: CurrentCaller) -> CancelAnswer:
     """Ask for cancellation; the process stops wherever it is and undoes what was done.
 
@@ -236,10 +236,10 @@ def cancel_order(order_id: Identifier, all_sessions: Sessions, response: Respons
     took effect (cancelled) or came too late (refused, when the order was delivered first).
     """
     try:
-        with unit_of_work(all_sessions) as session:
-            if not _own_or_any(caller, db.get_order(session, order_id)):
+        with units() as uow:
+            if not _own_or_any(caller, db.get_order(uow.session, order_id)):
                 raise UnknownOrder(order_id)
-            cancellation, status = commands.request_cancellation(session, order_id)
+            cancellation, status = commands.request_cancellation(uow, order_id)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
     if cancellation.outcome is CancelOutcome.REFUSED:
@@ -264,14 +264,14 @@ class AbortAnswer(BaseModel):
              dependencies=[allow(OPERATOR)],
              responses={**NOT_JSON, 200: {"description": "Asked for before: the abort runs", "model": AbortAnswer},
                         404: problem("Unknown order"), 409: problem("The order has ended: nothing to abort")})
-def abort_order(order_id: Identifier, body: AbortRequest, all_sessions: Sessions, response: Response,
+def abort_order(order_id: Identifier, body: AbortRequest, units: Units, response: Response,
                 caller: CurrentCaller) -> AbortAnswer:
     """End an order its process cannot finish (an incident nobody can fix, an instance cancelled in the engine): its
     fulfilment stops wherever it is, its work is undone as a cancellation undoes it (deliveries called back, stock
     and packed shipments returned), and it ends CANCELLED. The timeline says who asked and why."""
     try:
-        with unit_of_work(all_sessions) as session:
-            asked = commands.abort_order(session, order_id, reason=body.reason, operator=caller.subject)
+        with units() as uow:
+            asked = commands.abort_order(uow, order_id, reason=body.reason, operator=caller.subject)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
     except OrderEnded as exc:
@@ -304,12 +304,12 @@ class Erasure(BaseModel):
 @router.delete("/customers/{customer_id}/personal-data", response_model=Erasure, tags=["privacy"],
                dependencies=[allow(OPERATOR)], responses={
                    409: problem("An order of the customer is not final yet and still needs the address")})
-def erase_personal_data(customer_id: Identifier, all_sessions: Sessions) -> Erasure:
+def erase_personal_data(customer_id: Identifier, units: Units) -> Erasure:
     """On a customer's request: erase their personal data (the shipping address) from every order of theirs. The
     orders keep their ids, lines and history, and each one's timeline says when. Asking again erases nothing more."""
     try:
-        with unit_of_work(all_sessions) as session:
-            erased = commands.erase_personal_data(session, customer_id)
+        with units() as uow:
+            erased = commands.erase_personal_data(uow, customer_id)
     except OrdersStillOpen as exc:
         raise HTTPException(409, detail=str(exc)) from exc
     return Erasure(customer_id=customer_id, erased_orders=erased)

@@ -5,6 +5,8 @@ from functools import partial
 from services.order import api, consumers, db, reconciler, workers
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
+from shared.contracts.order import SERVICE
+from shared.runtime.outbox import loop_step
 from shared.runtime.service import Service, polling_loop
 
 settings = OrderSettings()
@@ -16,6 +18,6 @@ service = Service(
     api=api.router,
     jobs=workers.handlers,
     subscriptions=consumers.SUBSCRIPTIONS,
-    background=[polling_loop("reconciler", reconcile, settings.reconcile_every_seconds)],
+    background=[polling_loop("reconciler", loop_step(SERVICE, reconcile), settings.reconcile_every_seconds)],
     retention=[db.forget_steps_of_final_orders],
 )

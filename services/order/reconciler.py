@@ -24,7 +24,7 @@ from services.order import db
 from services.order.domain import FINAL_STATUSES, OrderStatus
 from shared.contracts.order import CANCEL_REQUESTED, ORDER_PLACED
 from shared.runtime import outbox
-from shared.runtime.outbox import add_zeebe_message
+from shared.runtime.outbox import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +108,14 @@ def diagnose(session: Connection, order) -> Stall:
     return Stall(**stall, diagnosis="")  # nothing waits in this service's outbox: the engine's side will say
 
 
-def resend_expired(session: Connection, page: int = PAGE) -> int:
+def resend_expired(uow: UnitOfWork, page: int = PAGE) -> int:
     """Send again every start and cancellation that expired unpublished while its order can still take it, whatever
     else the order waits for; returns how many went. Each expired row is answered once: under the order's lock it
-    must still be the newest row of its message, and the resend's message id is derived from it, so replicas
-    racing for it write one message the engine takes once."""
+    must still be the newest row of its message, and the resend's message id is derived from it (`Message.again`),
+    so replicas racing for it write one message the engine takes once."""
     sent, after = 0, 0
-    while expired := outbox.expired_messages(session, RESENDABLE, after=after, limit=page):
-        sent += sum(_resend(session, message) for message in expired)
+    while expired := outbox.expired_messages(uow.session, RESENDABLE, after=after, limit=page):
+        sent += sum(_resend(uow, message) for message in expired)
         if len(expired) < page:
             break
         after = expired[-1].seq
@@ -130,36 +130,35 @@ def _takes(order, name: str) -> bool:
     return name != ORDER_PLACED.name or (not order.reserved and order.status == OrderStatus.PLACED)
 
 
-def _resend(session: Connection, expired) -> bool:
+def _resend(uow: UnitOfWork, expired) -> bool:
     # Read first and locked only when it is to be sent: an expired row of a finished order locks nothing.
-    if not _takes(db.get_order(session, expired.key), expired.topic):
+    if not _takes(db.get_order(uow.session, expired.key), expired.topic):
         return False
-    order = db.get_order(session, expired.key, for_update=True)
-    newest = outbox.latest_message(session, expired.topic, expired.key)
+    order = db.get_order(uow.session, expired.key, for_update=True)
+    newest = outbox.latest_message(uow.session, expired.topic, expired.key)
     if not _takes(order, expired.topic) or newest.seq != expired.seq:
         return False  # it moved, or another replica sent it again, since the scan
     message = RESENDABLE[expired.topic]
-    add_zeebe_message(session, name=message.name, correlation_key=expired.key,
-                      message_id=f"{message.name}:{expired.key}:again:{expired.id}",
-                      variables=expired.payload["variables"], ttl_ms=message.ttl_ms)
+    uow.send(message.again(expired.key, expired.payload["variables"], instead_of=str(expired.id)))
     what = f"the {message.name} message expired unpublished; sent it again"
     if message is ORDER_PLACED:
         what = f"{STALLED}, repaired: {what}"  # nothing else happened to the order: it had stalled
     log.warning("order %s: %s", expired.key, what)
-    db.add_timeline(session, expired.key, order.status, what)
+    db.add_timeline(uow.session, expired.key, order.status, what)
     return True
 
 
-def reconcile(session: Connection, stuck_after: timedelta, engine_view: EngineView) -> int:
+def reconcile(uow: UnitOfWork, stuck_after: timedelta, engine_view: EngineView) -> int:
     """One round: expired messages sent again or, when there are none, the first report of one page of stalled
     orders; returns how many orders it acted on (the loop runs the next round at once while there are any, so it
     pages through them: a reported order leaves the candidates).
 
     The process monitor is asked before any order is locked, so a slow monitor never holds up an order's events.
     """
-    sent = resend_expired(session)
+    sent = resend_expired(uow)
     if sent:
         return sent  # committed, the orders' locks let go; the next round (at once) asks the monitor
+    session = uow.session
     acted = 0
     stalls = stalled_orders(session, stuck_after, include_reported=False)
     diagnoses = {s.order_id: s.diagnosis or diagnose_process(engine_view(s.order_id), s.status) for s in stalls}

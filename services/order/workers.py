@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 from pyzeebe import Job
-from sqlalchemy.engine import Engine
 
 from services.order import commands
 from services.order.domain import ImplausibleReport, OrderStatus, ReviewMismatch, UnknownOrder
 from shared.contracts.order import CancelOrder, CompleteOrder, EscalateReview, FailOrder, HoldForReview, RejectOrder
-from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitsOfWork
 from shared.runtime.zeebe import JobHandlers, JobRejected
 
 handlers = JobHandlers()
 
 
-def _close(sessions: Engine, order_id: str, status: OrderStatus, job: Job) -> None:
+def _close(units: UnitsOfWork, order_id: str, status: OrderStatus, job: Job) -> None:
     try:
-        with unit_of_work(sessions) as session:
-            commands.close_order(session, order_id, status, job.process_instance_key)
+        with units() as uow:
+            commands.close_order(uow, order_id, status, job.process_instance_key)
     except UnknownOrder:
         raise JobRejected(f"no order with id {order_id}") from None
     except ImplausibleReport as exc:
@@ -24,43 +23,43 @@ def _close(sessions: Engine, order_id: str, status: OrderStatus, job: Job) -> No
 
 
 @handlers.task("order.complete-order")
-def complete_order(order: CompleteOrder, job: Job, sessions: Engine) -> None:
-    _close(sessions, order.order_id, OrderStatus.COMPLETED, job)
+def complete_order(order: CompleteOrder, job: Job, units: UnitsOfWork) -> None:
+    _close(units, order.order_id, OrderStatus.COMPLETED, job)
 
 
 @handlers.task("order.cancel-order")
-def cancel_order(order: CancelOrder, job: Job, sessions: Engine) -> None:
-    _close(sessions, order.order_id, OrderStatus.CANCELLED, job)
+def cancel_order(order: CancelOrder, job: Job, units: UnitsOfWork) -> None:
+    _close(units, order.order_id, OrderStatus.CANCELLED, job)
 
 
 @handlers.task("order.fail-order")
-def fail_order(order: FailOrder, job: Job, sessions: Engine) -> None:
-    _close(sessions, order.order_id, OrderStatus.DELIVERY_FAILED, job)
+def fail_order(order: FailOrder, job: Job, units: UnitsOfWork) -> None:
+    _close(units, order.order_id, OrderStatus.DELIVERY_FAILED, job)
 
 
 @handlers.task("order.hold-for-review")
-def hold_for_review(order: HoldForReview, sessions: Engine) -> None:
+def hold_for_review(order: HoldForReview, units: UnitsOfWork) -> None:
     try:
-        with unit_of_work(sessions) as session:
-            commands.hold_for_review(session, order.order_id, order.order_review)
+        with units() as uow:
+            commands.hold_for_review(uow, order.order_id, order.order_review)
     except UnknownOrder:
         raise JobRejected(f"no order with id {order.order_id}") from None
 
 
 @handlers.task("order.escalate-review")
-def escalate_review(order: EscalateReview, job: Job, sessions: Engine) -> None:
+def escalate_review(order: EscalateReview, job: Job, units: UnitsOfWork) -> None:
     try:
-        with unit_of_work(sessions) as session:
-            commands.escalate_review(session, order.order_id, job.key)
+        with units() as uow:
+            commands.escalate_review(uow, order.order_id, job.key)
     except UnknownOrder:
         raise JobRejected(f"no order with id {order.order_id}") from None
 
 
 @handlers.task("order.reject-order")
-def reject_order(order: RejectOrder, job: Job, sessions: Engine) -> None:
+def reject_order(order: RejectOrder, job: Job, units: UnitsOfWork) -> None:
     try:
-        with unit_of_work(sessions) as session:
-            commands.reject_order(session, order.order_id, order.order_review, order.review, order.review_note,
+        with units() as uow:
+            commands.reject_order(uow, order.order_id, order.order_review, order.review, order.review_note,
                                   job.process_instance_key)
     except UnknownOrder:
         raise JobRejected(f"no order with id {order.order_id}") from None

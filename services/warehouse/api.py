@@ -18,7 +18,7 @@ from services.warehouse.domain import (
 from shared.contracts.roles import OPERATOR
 from shared.runtime.auth import allow
 from shared.runtime.db import again_if_raced, unit_of_work
-from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
+from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, Units, problem
 
 router = APIRouter(tags=["stock"], dependencies=[allow(OPERATOR)])
 
@@ -111,7 +111,7 @@ def get_stock_item(sku: Identifier, response: Response, all_sessions: Sessions) 
                                     "exist): read it again and recount"),
                        428: problem("If-Match missing: counting an existing SKU needs the ETag it was counted "
                                     "against")})
-def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions: Sessions,
+def set_stock(sku: Identifier, body: SetStock, response: Response, units: Units,
               if_match: Annotated[str | None, Header(alias="If-Match", min_length=1, max_length=200,
                                                      description=IF_MATCH)] = None,
               ) -> StockView:
@@ -121,18 +121,18 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions:
     the stock shown afterwards may hold fewer free units than were counted.
     """
     try:
-        with unit_of_work(all_sessions) as session:
+        with units() as uow:
             if if_match is not None:
-                commands.count_stock(session, sku, body.on_hand, if_match_versions(if_match))
-            elif body.name is not None and commands.add_sku(session, sku, body.name, body.on_hand):
+                commands.count_stock(uow, sku, body.on_hand, if_match_versions(if_match))
+            elif body.name is not None and commands.add_sku(uow, sku, body.name, body.on_hand):
                 response.status_code = 201
-            elif db.stock_item(session, sku) is not None:
+            elif db.stock_item(uow.session, sku) is not None:
                 raise HTTPException(428, detail=(
                     f"{sku} exists: send If-Match with the ETag of GET /stock/{sku} the count was made against, "
                     f"or POST /stock/{sku}/adjustments to add or remove units"))
             else:
                 raise HTTPException(404, detail=f"unknown sku {sku}: give a name to add it to the catalog")
-            return _view(session, sku, response)
+            return _view(uow.session, sku, response)
     except UnknownSku as exc:
         raise HTTPException(412, detail=f"unknown sku {sku}: If-Match cannot match; leave it out to add the "
                                         "SKU with a name") from exc
@@ -151,7 +151,7 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, all_sessions:
                         409: problem("Fewer units are free than would be removed (reserved units belong to "
                                      "orders), more would be in stock than one SKU can hold, or the "
                                      "Idempotency-Key was used for another adjustment")})
-def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, all_sessions: Sessions,
+def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, units: Units,
                  idempotency_key: Annotated[Text | None, Header(alias="Idempotency-Key", min_length=1,
                                                                 max_length=200)] = None) -> AdjustmentView:
     """Add or remove units relative to what is there when the change is made, so no concurrent change is lost.
@@ -159,11 +159,11 @@ def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, all_ses
     Added units go to orders waiting for them first, exactly like a factory arrival.
     """
     def adjust() -> tuple[bool, AdjustmentView]:
-        with unit_of_work(all_sessions) as session:
-            adjustment = commands.adjust_stock(session, sku, body.quantity, body.reason, idempotency_key)
+        with units() as uow:
+            adjustment = commands.adjust_stock(uow, sku, body.quantity, body.reason, idempotency_key)
             return adjustment.repeated, AdjustmentView(
                 id=adjustment.id, sku=sku, quantity=adjustment.quantity, reason=adjustment.reason,
-                to_backorders=adjustment.to_backorders, stock=_view(session, sku))
+                to_backorders=adjustment.to_backorders, stock=_view(uow.session, sku))
 
     try:
         # The same Idempotency-Key, for another SKU, may commit first: this request then finds it.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
@@ -96,15 +97,58 @@ class OrderJob(JobInput):
     order_id: str
 
 
+class MessageId(StrEnum):
+    """How a message's id is made: the broker refuses a second message with the same id while it keeps the first
+    (its time to live), which is what makes a resend after a crash harmless."""
+
+    # The correlation key itself, e.g. the order id of a process start: one per key, ever.
+    KEY = "key"
+    # "<name>:<key>": once per key, e.g. one cancellation request per order.
+    NAME_AND_KEY = "name:key"
+    # What the sender names each time, e.g. the delivery that completed a shipment.
+    OCCURRENCE = "occurrence"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One Zeebe message to publish, as its declaration builds it (`Message.to`)."""
+
+    name: str
+    correlation_key: str
+    message_id: str
+    variables: dict[str, Any]
+    ttl_ms: int
+
+
 @dataclass(frozen=True)
 class Message:
-    """A Zeebe message: its name in the BPMN, the variable it is correlated on, how long the broker keeps it."""
+    """A Zeebe message: its name in the BPMN, the variable it is correlated on, how long the broker keeps it,
+    its variables (None: it carries none) and how its id is made."""
 
     name: str
     correlation: str
     ttl: timedelta
     variables: type[Variables] | None = None
+    message_id: MessageId = MessageId.NAME_AND_KEY
 
     @property
     def ttl_ms(self) -> int:
         return int(self.ttl.total_seconds() * 1000)
+
+    def to(self, key: str, variables: Variables | None = None, *, occurrence: str | None = None) -> OutgoingMessage:
+        """The message for correlation key `key`; `occurrence` names this one when the id rule asks for it."""
+        if (variables is None) != (self.variables is None) or (
+                variables is not None and not isinstance(variables, self.variables)):
+            raise TypeError(f"{self.name} carries {self.variables.__name__ if self.variables else 'no variables'}, "
+                            f"not {type(variables).__name__}")
+        if (occurrence is None) == (self.message_id is MessageId.OCCURRENCE):
+            raise TypeError(f"{self.name}: an occurrence is given exactly when its id rule is {MessageId.OCCURRENCE}")
+        message_id = {MessageId.KEY: key, MessageId.NAME_AND_KEY: f"{self.name}:{key}",
+                      MessageId.OCCURRENCE: occurrence}[self.message_id]
+        return OutgoingMessage(self.name, key, message_id, variables.to_variables() if variables else {}, self.ttl_ms)
+
+    def again(self, key: str, variables: dict[str, Any], *, instead_of: str) -> OutgoingMessage:
+        """A resend of a message that expired unpublished (its outbox row `instead_of`), with that one's variables:
+        an id of its own, since the engine may still remember the first one's, and one per expired row, so
+        replicas racing to resend it write one message the engine takes once."""
+        return OutgoingMessage(self.name, key, f"{self.name}:{key}:again:{instead_of}", variables, self.ttl_ms)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.contracts.base import JobInput, Line, Message, OrderEvent, OrderJob, Variables
+from shared.contracts.base import JobInput, Line, Message, MessageId, OrderEvent, OrderJob, Variables
 from shared.contracts.registry import DELIVERY
 
 SERVICE = DELIVERY
@@ -53,7 +53,7 @@ class Delivered(Variables):
 # Caught by the shipment process's delivery wait; correlated by shipment id (an order may have two).
 # The broker drops it after its TTL, so the process never relies on it alone: see CheckDelivered.
 DELIVERY_COMPLETED = Message("delivery-completed", correlation="shipmentId", ttl=timedelta(hours=1),
-                             variables=Delivered)
+                             variables=Delivered, message_id=MessageId.OCCURRENCE)
 
 # --- jobs it handles -----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.contracts.base import Line, Message, OrderEvent, OrderJob, Variables
+from shared.contracts.base import Line, Message, MessageId, OrderEvent, OrderJob, Variables
 from shared.contracts.process import OrderStart
 from shared.contracts.registry import ORDER
 
@@ -65,7 +65,8 @@ class OrderRejected(OrderEvent, event_type="fulfilment.order.rejected.v1"):
 
 # The message start event of order-fulfillment; the order id is also the message id, so a
 # resend after a crash cannot start a second instance while the broker remembers it.
-ORDER_PLACED = Message("order-placed", correlation="orderId", ttl=timedelta(hours=1), variables=OrderStart)
+ORDER_PLACED = Message("order-placed", correlation="orderId", ttl=timedelta(hours=1), variables=OrderStart,
+                       message_id=MessageId.KEY)
 # Interrupts the order's fulfilment wherever it is.
 CANCEL_REQUESTED = Message("order-cancel-requested", correlation="orderId", ttl=timedelta(hours=1))
 

@@ -6,6 +6,7 @@ that hands them out.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -83,9 +84,13 @@ def serialise_on(session: Connection, key: str) -> None:
 _SIGNALS = "signals_on_commit"
 
 
-def signal_on_commit(session: Connection, signal: str) -> None:
-    """Wake what waits for `signal` in this process (see `Wakeups`) once this unit of work commits."""
-    session.info.setdefault(_SIGNALS, set()).add(signal)
+def signal_on_commit(session: Connection, signal: str, handed: object | None = None) -> None:
+    """Wake what waits for `signal` in this process (see `Wakeups`) once this unit of work commits, handing it
+    `handed` if given (e.g. an outbox row the work wrote, so the relay need not look for it)."""
+    signals = session.info.setdefault(_SIGNALS, {})
+    items = signals.setdefault(signal, [])
+    if handed is not None:
+        items.append(handed)
 
 
 class Wakeups:
@@ -95,6 +100,7 @@ class Wakeups:
 
     def __init__(self, engine: Engine) -> None:
         self.events: dict[str, threading.Event] = {}
+        self.handed: dict[str, deque] = {}
         # A unit of work returns its connection to the pool once it committed (a failed one has dropped its
         # signals by then): the rows are visible to every other connection from that moment.
         event.listen(engine, "checkin", self._returned)
@@ -102,7 +108,14 @@ class Wakeups:
     def event(self, signal: str) -> threading.Event:
         return self.events.setdefault(signal, threading.Event())
 
+    def handed_over(self, signal: str) -> deque:
+        """What committed units of work handed with `signal`, oldest first, for the one loop that takes it.
+        Only a signal someone takes collects anything: without a taker the items are dropped at commit."""
+        return self.handed.setdefault(signal, deque())
+
     def _returned(self, _dbapi_connection, record) -> None:
-        for signal in record.info.pop(_SIGNALS, ()):
+        for signal, items in record.info.pop(_SIGNALS, {}).items():
+            if signal in self.handed:
+                self.handed[signal].extend(items)  # before the wakeup, so the woken loop finds them
             if signal in self.events:
                 self.events[signal].set()

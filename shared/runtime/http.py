@@ -9,12 +9,22 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Engine
 
+from shared.runtime.outbox import UnitsOfWork
+
 
 def _sessions(request: Request) -> Engine:
     return request.app.state.sessions
 
 
 Sessions = Annotated[Engine, Depends(_sessions)]
+
+
+def _units(request: Request) -> UnitsOfWork:
+    return request.app.state.units
+
+
+# What a route that runs a use case opens its unit of work with: `with units() as uow:`.
+Units = Annotated[UnitsOfWork, Depends(_units)]
 
 
 def _no_control_characters(value: str) -> str:

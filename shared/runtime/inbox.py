@@ -26,12 +26,14 @@ from shared.runtime.backoff import FailureBackoff, describe
 from shared.runtime.db import unit_of_work
 from shared.runtime.envelope import Envelope, EventPayload, InvalidEnvelope
 from shared.runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
+from shared.runtime.outbox import UnitOfWork, UnitsOfWork
 from shared.runtime.tables import inbox
 from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Connection, Any, Envelope], None]
+# Applies one event in the unit of work that also records it in the inbox.
+EventHandler = Callable[[UnitOfWork, Any, Envelope], None]
 # Applies records that are not CloudEvents, in Kafka's order, in the given unit of work; returns each one's
 # outcome for /metrics (handled, duplicate, ignored), or raises RecordRejected if one can never be applied.
 RecordHandler = Callable[[Connection, list[Message]], list[str]]
@@ -236,9 +238,10 @@ class RecordConsumer:
 class EventConsumer(RecordConsumer):
     """CloudEvents, each handled by its subscription once: the inbox absorbs redeliveries."""
 
-    def __init__(self, *, subscriptions: list[Subscription], **consumer) -> None:
+    def __init__(self, *, subscriptions: list[Subscription], units: UnitsOfWork, **consumer) -> None:
         super().__init__(**consumer)
         self.by_type = {s.event.event_type: s for s in subscriptions}
+        self.units = units
 
     def handle(self, message: Message) -> str:
         try:
@@ -255,10 +258,10 @@ class EventConsumer(RecordConsumer):
             self.dead_letter(message, f"{envelope.type} payload is invalid: {summarise(exc)}")
             return "dead_lettered"
         try:
-            with unit_of_work(self.sessions) as session:
-                if not record_in_inbox(session, self.name, envelope):
+            with self.units() as uow:
+                if not record_in_inbox(uow.session, self.name, envelope):
                     return "duplicate"
-                subscription.handler(session, event, envelope)
+                subscription.handler(uow, event, envelope)
         except EventRejected as exc:
             self.dead_letter(message, f"{envelope.type} rejected: {exc}")
             return "dead_lettered"

@@ -1,55 +1,40 @@
-"""Transactional outbox: rows written with the state change, relayed to Kafka and Zeebe afterwards.
+"""Transactional outbox, the write side: a use case's unit of work, whose events and Zeebe messages are rows
+written with its state change and relayed once it commits (shared.runtime.relay); and what can be read of them.
 
 A crash between commit and publish only delays a message; a crash between publish and marking it
 sent publishes it again, which consumers absorb (inbox) and Zeebe rejects (message id).
-
-Kafka rows and Zeebe rows are relayed by two independent lanes, so an outage of one broker never
-holds back the other. Within a lane, rows of one key (an order, a shipment) go out in the order
-they were written (`seq`), also with several replicas relaying; a key whose row fails waits alone.
-A Zeebe message is published only within its time to live counted from when it was written: a
-later copy would fall outside the engine's de-duplication window (e.g. start a second process
-instance for a finished order), so it is marked expired for the reconciler instead.
 
 Published rows are kept for a while (to trace an event back), then deleted: the table would otherwise
 grow with every event for as long as a deployment runs.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
 import uuid
-from collections.abc import Collection
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
-from confluent_kafka import Producer
 from prometheus_client.core import GaugeMetricFamily, Metric
-from pyzeebe import ZeebeClient
-from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from shared.runtime.backoff import FailureBackoff
-from shared.runtime.db import Wakeups, signal_on_commit, unit_of_work
+from shared.runtime.db import signal_on_commit, unit_of_work
 from shared.runtime.envelope import Envelope, EventPayload
-from shared.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.runtime.tables import outbox
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-ZEEBE_TIMEOUT_SECONDS = 15
-KAFKA_TIMEOUT_SECONDS = 15
 UNPUBLISHED = outbox.c.published_at.is_(None) & outbox.c.expired_at.is_(None)
 
-# The statements of every event's path, built once: building one costs SQLAlchemy more CPU than running it.
-_ADD_ROW = insert(outbox)
-_MARK_PUBLISHED = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-                   .values(published_at=func.now()))
+# Built once: building a statement costs SQLAlchemy more CPU than running it, and every event's path runs this one.
+# The row's `seq` comes back so the relay of this process can take the row over at commit without looking for it.
+_ADD_ROW = insert(outbox).returning(outbox.c.seq)
 
 
 class Publishing(Protocol):
-    """What a publisher needs to know of its service (the contracts' registry entry has it)."""
+    """What a unit of work needs to know of its service (the contracts' registry entry has it)."""
 
     @property
     def source(self) -> str: ...
@@ -58,47 +43,79 @@ class Publishing(Protocol):
     def events_topic(self) -> str: ...
 
 
-class EventPublisher:
-    """Adds a service's domain events to its outbox, wrapped in the CloudEvents envelope."""
+class ZeebeMessage(Protocol):
+    """A Zeebe message as its declaration builds it (shared.contracts.base.Message.to)."""
 
-    def __init__(self, source: str, topic: str) -> None:
-        self.source = source
-        self.topic = topic
+    name: str
+    correlation_key: str
+    message_id: str
+    variables: dict[str, Any]
+    ttl_ms: int
 
-    @classmethod
-    def of(cls, service: Publishing) -> EventPublisher:
-        """The service's own: its CloudEvents source, its events topic."""
-        return cls(service.source, service.events_topic)
 
-    def publish(self, session: Connection, event: EventPayload, *, causation_id: str | None = None) -> Envelope:
-        """`causation_id`: the id of the consumed event this one follows from, so a chain can be traced back."""
-        envelope = Envelope.wrap(event, source=self.source, causation_id=causation_id)
-        add_kafka_event(session, self.topic, envelope)
+@dataclass(frozen=True)
+class Written:
+    """An outbox row a unit of work wrote, handed to its process's relay lane when it commits."""
+
+    id: uuid.UUID
+    key: str
+    seq: int
+
+
+class UnitOfWork:
+    """What a use case is given: its transaction, for the service's own tables (`session`), and its one way out,
+    events and Zeebe messages, written to the outbox in that transaction and relayed once it commits."""
+
+    def __init__(self, session: Connection, service: Publishing) -> None:
+        self.session = session
+        self.service = service
+
+    def publish(self, event: EventPayload, *, causation_id: str | None = None) -> Envelope:
+        """The event in the service's CloudEvents envelope, for its events topic. `causation_id`: the id of the
+        consumed event this one follows from, so a chain can be traced back."""
+        envelope = Envelope.wrap(event, source=self.service.source, causation_id=causation_id)
+        self._add("kafka", self.service.events_topic, envelope.subject, {
+            "id": envelope.id,
+            "type": envelope.type,
+            "source": envelope.source,
+            "subject": envelope.subject,
+            "time": envelope.time.isoformat(),
+            "correlation_id": envelope.correlation_id,
+            "causation_id": envelope.causation_id,
+            "data": envelope.data,
+        })
         return envelope
 
+    def send(self, message: ZeebeMessage) -> None:
+        """Zeebe keeps the message its time to live and refuses a second one with the same id meanwhile."""
+        self._add("zeebe", message.name, message.correlation_key,
+                  {"message_id": message.message_id, "variables": message.variables, "ttl_ms": message.ttl_ms})
 
-def add_kafka_event(session: Connection, topic: str, envelope: Envelope) -> None:
-    payload = {
-        "id": envelope.id,
-        "type": envelope.type,
-        "source": envelope.source,
-        "subject": envelope.subject,
-        "time": envelope.time.isoformat(),
-        "correlation_id": envelope.correlation_id,
-        "causation_id": envelope.causation_id,
-        "data": envelope.data,
-    }
-    session.execute(_ADD_ROW, {"id": uuid.uuid4(), "destination": "kafka", "topic": topic, "key": envelope.subject,
-                               "payload": payload})
-    signal_on_commit(session, lane_signal("kafka"))
+    def _add(self, destination: str, topic: str, key: str, payload: dict[str, Any]) -> None:
+        row_id = uuid.uuid4()
+        seq = self.session.execute(_ADD_ROW, {"id": row_id, "destination": destination, "topic": topic, "key": key,
+                                              "payload": payload}).scalar_one()
+        signal_on_commit(self.session, lane_signal(destination), Written(row_id, key, seq))
 
 
-def add_zeebe_message(session: Connection, *, name: str, correlation_key: str, message_id: str,
-                      variables: dict[str, Any], ttl_ms: int = 3_600_000) -> None:
-    """Zeebe keeps the message `ttl_ms` and refuses a second one with the same id meanwhile."""
-    session.execute(_ADD_ROW, {"id": uuid.uuid4(), "destination": "zeebe", "topic": name, "key": correlation_key,
-                               "payload": {"message_id": message_id, "variables": variables, "ttl_ms": ttl_ms}})
-    signal_on_commit(session, lane_signal("zeebe"))
+class UnitsOfWork:
+    """Opens a service's units of work: `with units() as uow:`, one transaction each, committed or rolled back
+    whole. Built once per service from its engine and its registry entry."""
+
+    def __init__(self, sessions: Engine, service: Publishing) -> None:
+        self.sessions = sessions
+        self.service = service
+
+    @contextmanager
+    def __call__(self) -> Iterator[UnitOfWork]:
+        with unit_of_work(self.sessions) as session:
+            yield UnitOfWork(session, self.service)
+
+
+def loop_step(service: Publishing, use_case: Callable[[UnitOfWork], T]) -> Callable[[Connection], T]:
+    """`use_case` of `service` as the step of a loop that opens the transaction itself
+    (shared.runtime.service.polling_loop)."""
+    return lambda session: use_case(UnitOfWork(session, service))
 
 
 _LATER = outbox.alias("later")
@@ -131,23 +148,6 @@ def latest_message(session: Connection, name: str, correlation_key: str):
 def lane_signal(destination: str) -> str:
     """What a transaction that wrote rows for `destination` signals on commit, to wake that lane."""
     return f"outbox:{destination}"
-
-
-def _envelope_from_row(payload: dict[str, Any]) -> Envelope:
-    return Envelope(
-        id=payload["id"], type=payload["type"], source=payload["source"], subject=payload["subject"],
-        time=datetime.fromisoformat(payload["time"]), correlation_id=payload["correlation_id"],
-        causation_id=payload["causation_id"], data=payload["data"],
-    )
-
-
-def kafka_producer(bootstrap: str) -> Producer:
-    return Producer({
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-    })
 
 
 LANES = ("kafka", "zeebe")
@@ -215,280 +215,3 @@ def delete_published(session: Connection, kept_for: timedelta, batch: int = 1000
     settled = [row.id for row in expired if row.seq < last_sent.get((row.key, row.topic), row.seq)]
     session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in oldest] + settled)))
     return len(oldest)
-
-
-class OutboxLane:
-    """Relays one destination's unpublished rows, oldest first, each key's rows in order; one thread."""
-
-    destination: str
-
-    def __init__(self, sessions: Engine, poll_seconds: float, batch_size: int = 100,
-                 wake: threading.Event | None = None) -> None:
-        self.sessions = sessions
-        self.poll_seconds = poll_seconds
-        self.batch_size = batch_size
-        # Set when this process commits rows for the lane; the poll finds rows other replicas left.
-        self.wake = wake or threading.Event()
-        # Whether the last claim filled a batch, so more rows may wait right now.
-        self.more_waiting = False
-        mine = UNPUBLISHED & (outbox.c.destination == self.destination)
-        # Each row comes with the database's clock at the start of the transaction, the clock `created_at` was
-        # written with (a Zeebe message's time to live counts from it).
-        self.next_rows = (select(outbox, func.now().label("claimed_at")).where(mine).order_by(outbox.c.seq)
-                          .limit(batch_size).with_for_update(skip_locked=True))
-        self.rows_of_keys = (select(outbox.c.key, outbox.c.seq)
-                             .where(mine, outbox.c.key.in_(bindparam("keys", expanding=True)),
-                                    outbox.c.seq <= bindparam("last"))
-                             .order_by(outbox.c.seq))
-
-    def run(self, stop: threading.Event) -> None:
-        failures = FailureBackoff(f"outbox relay to {self.destination}", log)
-        while not stop.is_set():
-            self.wake.clear()  # before the claim: a commit during this round makes the next start at once
-            try:
-                relayed = self.relay_batch()
-            except Exception:  # the rows stay unpublished and are relayed when the broker is back
-                stop.wait(failures.failed())
-                continue
-            failures.succeeded()
-            if relayed == 0 or not self.more_waiting:
-                self.wake.wait(self.poll_seconds)
-
-    def relay_batch(self) -> int:
-        """Publishes what it can of one batch; returns how many rows went out, raises when none could."""
-        with unit_of_work(self.sessions) as session:
-            rows = self.claim(session)
-            if not rows:
-                return 0
-            failed = self.publish(rows, session)
-            # Marked by primary key: only unpublished rows are indexed by `seq`, and the table keeps published ones.
-            published = [row.id for row in rows if row.seq not in failed]
-            if published:
-                session.execute(_MARK_PUBLISHED, {"ids": published})
-            for row in rows:
-                if row.seq in failed:
-                    session.execute(update(outbox).where(outbox.c.id == row.id)
-                                    .values(attempts=outbox.c.attempts + 1, last_error=failed[row.seq][:2000]))
-        # Counted after the commit: a row is published once it is marked so.
-        OUTBOX_PUBLISHED.labels(self.destination).inc(len(published))
-        OUTBOX_PUBLISH_FAILURES.labels(self.destination).inc(len(failed))
-        if failed and not published:
-            raise ConnectionError(f"no {self.destination} row could be published: {next(iter(failed.values()))}")
-        return len(published)
-
-    def claim(self, session: Connection) -> list:
-        """The batch's rows that are next in line for their key; another replica may hold earlier ones."""
-        rows = session.execute(self.next_rows).all()
-        self.more_waiting = len(rows) == self.batch_size
-        if not rows:
-            return []
-        mine = {row.seq for row in rows}
-        waiting = session.execute(self.rows_of_keys, {"keys": list({row.key for row in rows}), "last": max(mine)}).all()
-        return [row for row in rows if row.seq in next_in_line(waiting, mine)]
-
-    def publish(self, rows: list, session: Connection) -> dict[int, str]:
-        """Publishes the rows, each key's in order; returns the failed rows' seq -> error."""
-        raise NotImplementedError
-
-
-def next_in_line(waiting: list[tuple[str, int]], mine: set[int]) -> set[int]:
-    """Of `waiting` (key, seq) in seq order, the rows in `mine` that no other row of their key precedes."""
-    blocked: set[str] = set()
-    ready: set[int] = set()
-    for key, seq in waiting:
-        if key in blocked:
-            continue
-        if seq in mine:
-            ready.add(seq)
-        else:
-            blocked.add(key)
-    return ready
-
-
-def by_place_in_key(rows: list) -> list[list]:
-    """`rows` (in seq order) in waves: every key's first row, then every key's second, and so on."""
-    waves: list[list] = []
-    place: dict[str, int] = {}
-    for row in rows:
-        at = place[row.key] = place.get(row.key, -1) + 1
-        if at == len(waves):
-            waves.append([])
-        waves[at].append(row)
-    return waves
-
-
-class KafkaLane(OutboxLane):
-    """Publishes a batch a wave at a time: every key's first row, then every key's second, and so on.
-
-    Kafka acknowledges each record on its own, so a key's next record could land while the one before it failed
-    (and would go out after it on the next round): a key's next row is produced only once the one before it was
-    acknowledged, and a key whose row failed waits for the next round while the other keys go on.
-    """
-
-    destination = "kafka"
-
-    def __init__(self, sessions: Engine, producer: Producer, poll_seconds: float,
-                 batch_size: int = 100, wake: threading.Event | None = None) -> None:
-        super().__init__(sessions, poll_seconds, batch_size, wake)
-        self.producer = producer
-
-    def publish(self, rows: list, session: Connection) -> dict[int, str]:
-        failed: dict[int, str] = {}
-        held: dict[str, str] = {}  # a key whose row failed -> why; its later rows wait for the next round
-        for wave in by_place_in_key(rows):
-            sending = [row for row in wave if row.key not in held]
-            if sending:
-                failed.update(self.produce_wave(sending))
-            for row in wave:
-                if row.key in held:
-                    failed[row.seq] = held[row.key]
-                elif row.seq in failed:
-                    held[row.key] = failed[row.seq]
-        return failed
-
-    def produce_wave(self, rows: list) -> dict[int, str]:
-        """Produces one row per key and waits for Kafka to acknowledge them; returns the failed rows' seq -> error."""
-        failed: dict[int, str] = {}
-
-        def delivered(seq: int):
-            def on_delivery(error, _message) -> None:
-                if error is not None:
-                    failed[seq] = f"KafkaError: {error}"
-            return on_delivery
-
-        for row in rows:
-            try:
-                message = _envelope_from_row(row.payload).to_kafka()
-                self.producer.produce(row.topic, key=message.key, value=message.value,
-                                      headers=list(message.headers.items()), on_delivery=delivered(row.seq))
-            except Exception as exc:  # refused at once (too large, queue full): only this row's key waits
-                failed[row.seq] = f"{type(exc).__name__}: {exc}"
-        remaining = self.producer.flush(KAFKA_TIMEOUT_SECONDS)
-        if remaining:
-            # Not acknowledged in time: all stay unpublished; the idempotent producer drops resends.
-            return {row.seq: f"{remaining} records not acknowledged by Kafka" for row in rows}
-        return failed
-
-    def run(self, stop: threading.Event) -> None:
-        super().run(stop)
-        self.producer.flush(10)
-
-
-class ZeebeLane(OutboxLane):
-    """Publishes concurrently across correlation keys and in order within one.
-
-    Under load the broker takes a few hundred milliseconds to answer each publish, so one at a time
-    would hold back every order's start. Back-pressure from the broker narrows how many publishes
-    are in flight (and widens it again as they succeed) instead of failing the batch.
-    """
-
-    destination = "zeebe"
-
-    def __init__(self, sessions: Engine, zeebe: ZeebeClient, loop: asyncio.AbstractEventLoop,
-                 poll_seconds: float, batch_size: int = 100, wake: threading.Event | None = None) -> None:
-        super().__init__(sessions, poll_seconds, batch_size, wake)
-        self.zeebe = zeebe
-        self.loop = loop
-        self.in_flight = AdaptiveLimit(initial=16, maximum=64)
-
-    def claim(self, session: Connection) -> list:
-        rows = super().claim(session)
-        expired = {row.id for row in rows if remaining_ttl_ms(row, row.claimed_at) <= 0}
-        if expired:
-            now = rows[0].claimed_at
-            for row in rows:
-                if row.id in expired:
-                    log.warning("%s message %s for %s outlived its time to live unpublished; marked expired",
-                                row.topic, row.payload["message_id"], row.key)
-            session.execute(update(outbox).where(outbox.c.id.in_(expired)).values(expired_at=now))
-        return [row for row in rows if row.id not in expired]
-
-    def publish(self, rows: list, session: Connection) -> dict[int, str]:
-        publishing = self.publish_all(rows)
-        return asyncio.run_coroutine_threadsafe(publishing, self.loop).result(
-            timeout=ZEEBE_TIMEOUT_SECONDS * (len(rows) + 1))
-
-    async def publish_all(self, rows: list) -> dict[int, str]:
-        by_key: dict[str, list] = {}
-        for row in rows:
-            by_key.setdefault(row.key, []).append(row)
-        failed: dict[int, str] = {}
-
-        async def publish_in_order(rows_of_key) -> None:
-            for position, row in enumerate(rows_of_key):
-                try:
-                    await self.publish_one(row, remaining_ttl_ms(row, row.claimed_at))
-                except Exception as exc:
-                    # This key's later rows wait for the next round, to keep its order.
-                    for held in rows_of_key[position:]:
-                        failed[held.seq] = f"{type(exc).__name__}: {exc}"
-                    return
-
-        await asyncio.gather(*(publish_in_order(rows_of_key) for rows_of_key in by_key.values()))
-        return failed
-
-    async def publish_one(self, row, ttl_ms: int) -> None:
-        payload = row.payload
-        deadline = asyncio.get_running_loop().time() + ZEEBE_TIMEOUT_SECONDS
-        while True:
-            async with self.in_flight:
-                try:
-                    await asyncio.wait_for(self.zeebe.publish_message(
-                        name=row.topic, correlation_key=row.key, variables=payload["variables"],
-                        time_to_live_in_milliseconds=ttl_ms, message_id=payload["message_id"],
-                    ), ZEEBE_TIMEOUT_SECONDS)
-                    self.in_flight.succeeded()
-                    return
-                except MessageAlreadyExistsError:
-                    log.info("message %s %s was already published", row.topic, payload["message_id"])
-                    return
-                except ZeebeBackPressureError:
-                    self.in_flight.pushed_back()
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise
-            await asyncio.sleep(0.05)
-
-
-def remaining_ttl_ms(row, now: datetime) -> int:
-    """The message's time to live left, counted from when its row was written."""
-    return row.payload["ttl_ms"] - int((now - row.created_at).total_seconds() * 1000)
-
-
-class AdaptiveLimit:
-    """An async limit on calls in flight that halves on back-pressure and grows by one per success."""
-
-    def __init__(self, initial: int, maximum: int) -> None:
-        self.limit = initial
-        self.maximum = maximum
-        self.active = 0
-        self.changed = asyncio.Condition()
-
-    async def __aenter__(self) -> None:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.active < self.limit)
-            self.active += 1
-
-    async def __aexit__(self, *_) -> None:
-        async with self.changed:
-            self.active -= 1
-            self.changed.notify_all()
-
-    def pushed_back(self) -> None:
-        self.limit = max(1, self.limit // 2)
-
-    def succeeded(self) -> None:
-        self.limit = min(self.maximum, self.limit + 1)
-
-
-class OutboxRelay:
-    """Both lanes of a service's outbox, each to run in its own thread."""
-
-    def __init__(self, sessions: Engine, producer: Producer, zeebe: ZeebeClient,
-                 loop: asyncio.AbstractEventLoop, poll_seconds: float, wakeups: Wakeups | None = None) -> None:
-        wakeups = wakeups or Wakeups(sessions)
-        self.kafka = KafkaLane(sessions, producer, poll_seconds, wake=wakeups.event(lane_signal("kafka")))
-        self.zeebe = ZeebeLane(sessions, zeebe, loop, poll_seconds, wake=wakeups.event(lane_signal("zeebe")))
-
-    @property
-    def lanes(self) -> list[OutboxLane]:
-        return [self.kafka, self.zeebe]

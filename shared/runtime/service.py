@@ -29,8 +29,9 @@ from shared.runtime.inbox import EventConsumer, ProjectingConsumer, RecordHandle
 from shared.runtime.limits import BodySizeLimit, RateLimit, TokenBuckets
 from shared.runtime.metrics import METRICS_PATH, ReadAtScrape, ReadMetrics, RequestTimer, exposition
 from shared.runtime.migrations import upgrade_to_head
-from shared.runtime.outbox import OutboxRelay, backlog_metrics, delete_published, kafka_producer, outbox_backlog
+from shared.runtime.outbox import UnitsOfWork, backlog_metrics, delete_published, outbox_backlog
 from shared.runtime.problems import PROBLEMS_OF_EVERY_ROUTE, install_problems
+from shared.runtime.relay import OutboxRelay, kafka_producer
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.zeebe import JobHandlers, SupervisedWorker, make_client
 
@@ -54,7 +55,7 @@ class Service:
 
     settings: ServiceSettings
     api: APIRouter
-    # Job handlers get `sessions`, `settings` and these by name.
+    # Job handlers get `sessions`, `units` (shared.runtime.outbox.UnitsOfWork), `settings` and these by name.
     jobs: JobHandlers | None = None
     job_dependencies: dict[str, Any] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
@@ -83,6 +84,8 @@ class Service:
             raise ValueError(f"{self.title} consumes either CloudEvents or other records, not both")
         self.sessions = make_engine(self.settings.database_url)
         self.wakeups = Wakeups(self.sessions)
+        # What its routes, job handlers and event handlers open a use case's unit of work with.
+        self.units = UnitsOfWork(self.sessions, registered)
 
 
 class Readiness:
@@ -163,7 +166,7 @@ async def background_work(app: FastAPI, service: Service) -> AsyncIterator[None]
                     topics=service.consumed_topics, sessions=service.sessions,
                     dead_letter_topic=service.dead_letter_topic, producer=producer)
     if service.subscriptions:
-        loops.append(EventConsumer(subscriptions=service.subscriptions, **consumer).run)
+        loops.append(EventConsumer(subscriptions=service.subscriptions, units=service.units, **consumer).run)
     if service.projection:
         loops.append(ProjectingConsumer(project=service.projection, **consumer).run)
     def forget_old_rows(session: Connection) -> int:
@@ -182,7 +185,7 @@ async def background_work(app: FastAPI, service: Service) -> AsyncIterator[None]
     worker_task = None
     if service.jobs is not None:
         router = service.jobs.router(concurrency=settings.job_concurrency, sessions=service.sessions,
-                                     settings=settings, **service.job_dependencies)
+                                     units=service.units, settings=settings, **service.job_dependencies)
         worker = SupervisedWorker(settings.zeebe_address, f"{settings.service_name}-worker", router)
         worker_task = asyncio.create_task(worker.run())
     app.state.readiness = Readiness(service.sessions, producer, zeebe_client)
@@ -220,6 +223,7 @@ def create_app(service: Service, *, run_loops: bool = False) -> FastAPI:
                   swagger_ui_init_oauth={"clientId": settings.auth_public_client,
                                          "usePkceWithAuthorizationCodeGrant": True})
     app.state.sessions = service.sessions
+    app.state.units = service.units
     app.state.settings = settings
     app.state.readiness = Readiness(service.sessions)
     app.state.token_verifier = TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url,

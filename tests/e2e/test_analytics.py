@@ -8,7 +8,8 @@ from services.analytics.consumers import SUBSCRIPTIONS
 from shared.contracts.registry import ANALYTICS
 from shared.runtime.db import make_engine
 from shared.runtime.inbox import EventConsumer
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.outbox import UnitsOfWork
+from shared.runtime.relay import kafka_producer
 from tests.conftest import eventually, new_order_request
 from tests.e2e.conftest import wait_for_status, wait_until_consumed
 from tests.e2e.test_published_events import all_records
@@ -60,7 +61,8 @@ def test_consuming_everything_again_from_offset_zero_gives_the_same_figures(stac
     replay = EventConsumer(
         name="analytics", bootstrap=stack.kafka_bootstrap, group_id=f"analytics-replay-{uuid.uuid4()}",
         topics=ANALYTICS.consumed_topics, subscriptions=SUBSCRIPTIONS, sessions=sessions,
-        dead_letter_topic=ANALYTICS.dead_letter_topic, producer=kafka_producer(stack.kafka_bootstrap))
+        units=UnitsOfWork(sessions, ANALYTICS), dead_letter_topic=ANALYTICS.dead_letter_topic,
+        producer=kafka_producer(stack.kafka_bootstrap))
     total = sum(len(all_records(stack, topic)) for topic in ANALYTICS.consumed_topics)
     handled = []
     original = replay.handle

@@ -14,9 +14,11 @@ from sqlalchemy import create_engine, text
 from services.order import commands as order_commands
 from services.order.domain import OrderLimits, OrderLine
 from shared.contracts.process import Deadlines
+from shared.contracts.registry import ORDER
 from shared.runtime.db import make_engine
 from shared.runtime.inbox import EventConsumer
 from shared.runtime.migrations import upgrade_to_head
+from shared.runtime.outbox import UnitOfWork
 from shared.runtime.tables import metadata
 from tests.conftest import eventually
 from tools.stack.postgres import scratch_database
@@ -119,9 +121,10 @@ def place_test_order(session, *items: OrderLine, customer_id: str = "c-1", idemp
                      listed: bool = True) -> order_commands.Placed:
     """An order placed through the Order's use case, as the API places it; `listed`: its SKUs are listed first, as
     the Warehouse's announcements would have."""
+    uow = UnitOfWork(session, ORDER)
     if listed:
         for line in items:
-            order_commands.list_sku(session, line.sku, "test item")
-    return order_commands.place_order(session, customer_id=customer_id, items=list(items),
+            order_commands.list_sku(uow, line.sku, "test item")
+    return order_commands.place_order(uow, customer_id=customer_id, items=list(items),
                                       shipping_address={"postal_code": "12345"}, accepts_partial=True,
                                       idempotency_key=idempotency_key, deadlines=TEST_DEADLINES, limits=TEST_LIMITS)

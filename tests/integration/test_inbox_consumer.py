@@ -11,10 +11,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from shared.contracts.base import OrderEvent as DomainEvent
+from shared.contracts.registry import WAREHOUSE
 from shared.runtime.db import unit_of_work
 from shared.runtime.envelope import Envelope
 from shared.runtime.inbox import MAX_ATTEMPTS, EventConsumer, EventRejected, Subscription, forget_seen
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.outbox import UnitsOfWork
+from shared.runtime.relay import kafka_producer
 from shared.runtime.tables import inbox
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers
@@ -28,7 +30,7 @@ class StockCounted(DomainEvent):
 def test_duplicates_are_absorbed_and_bad_events_are_dead_lettered(stack, scratch_sessions, scratch_topic):
     handled: list[int] = []
 
-    def on_counted(session, event: StockCounted, envelope: Envelope) -> None:
+    def on_counted(uow, event: StockCounted, envelope: Envelope) -> None:
         if event.units < 0:
             raise EventRejected("a count cannot be negative")
         handled.append(event.units)
@@ -37,7 +39,8 @@ def test_duplicates_are_absorbed_and_bad_events_are_dead_lettered(stack, scratch
     consumer = EventConsumer(
         name="inbox-test", bootstrap=stack.kafka_bootstrap, group_id=f"inbox-test-{uuid.uuid4()}",
         topics=[scratch_topic], subscriptions=[Subscription(StockCounted, on_counted)],
-        sessions=scratch_sessions, dead_letter_topic=dead_letters, producer=kafka_producer(stack.kafka_bootstrap),
+        sessions=scratch_sessions, units=UnitsOfWork(scratch_sessions, WAREHOUSE), dead_letter_topic=dead_letters,
+        producer=kafka_producer(stack.kafka_bootstrap),
     )
     good = Envelope.wrap(StockCounted(order_id="o-1", units=7), source="/fulfilment/test").to_kafka()
     negative = Envelope.wrap(StockCounted(order_id="o-2", units=-1), source="/fulfilment/test").to_kafka()
@@ -71,8 +74,8 @@ def consumer_of(stack, scratch_sessions, scratch_topic, on_counted) -> EventCons
     return EventConsumer(
         name="inbox-test", bootstrap=stack.kafka_bootstrap, group_id=f"inbox-test-{uuid.uuid4()}",
         topics=[scratch_topic], subscriptions=[Subscription(StockCounted, on_counted)],
-        sessions=scratch_sessions, dead_letter_topic=f"{scratch_topic}.dead-letter",
-        producer=kafka_producer(stack.kafka_bootstrap),
+        sessions=scratch_sessions, units=UnitsOfWork(scratch_sessions, WAREHOUSE),
+        dead_letter_topic=f"{scratch_topic}.dead-letter", producer=kafka_producer(stack.kafka_bootstrap),
     )
 
 
@@ -89,7 +92,7 @@ def test_a_record_that_keeps_failing_is_dead_lettered_after_a_few_attempts_and_t
     attempts: list[int] = []
     handled: list[int] = []
 
-    def on_counted(session, event: StockCounted, envelope: Envelope) -> None:
+    def on_counted(uow, event: StockCounted, envelope: Envelope) -> None:
         if event.units == 13:
             attempts.append(event.units)
             raise KeyError("no such shelf: 13")  # a bug or bad data: no retry will fix it
@@ -109,7 +112,7 @@ def test_a_record_that_fails_because_the_database_is_down_waits_for_it_and_is_ne
     outage = {"left": MAX_ATTEMPTS * 2}
     handled: list[int] = []
 
-    def on_counted(session, event: StockCounted, envelope: Envelope) -> None:
+    def on_counted(uow, event: StockCounted, envelope: Envelope) -> None:
         if outage["left"]:
             outage["left"] -= 1
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("the database is restarting"))

@@ -23,7 +23,7 @@ from services.monitor.domain import (
 )
 from shared.runtime.db import unit_of_work
 from shared.runtime.inbox import ProjectingConsumer, RecordRejected
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.relay import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers, migrated_database
 from tests.integration.test_inbox_consumer import outcomes

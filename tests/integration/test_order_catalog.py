@@ -11,12 +11,13 @@ from sqlalchemy import text
 from services.order import commands, db
 from services.order.consumers import SUBSCRIPTIONS
 from services.order.domain import LineProblem, OrderLine, OrderLinesRefused
-from shared.contracts.registry import WAREHOUSE
+from shared.contracts.registry import ORDER, WAREHOUSE
 from shared.contracts.warehouse import SkuListed
 from shared.runtime.db import unit_of_work
 from shared.runtime.envelope import Envelope
 from shared.runtime.inbox import EventConsumer
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.outbox import UnitOfWork, UnitsOfWork
+from shared.runtime.relay import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers, place_test_order
 
@@ -36,7 +37,7 @@ def stored(sessions) -> tuple[int, int]:
 def list_skus(sessions, *skus: str) -> None:
     with unit_of_work(sessions) as session:
         for sku in skus:
-            commands.list_sku(session, sku, f"item {sku}")
+            commands.list_sku(UnitOfWork(session, ORDER), sku, f"item {sku}")
 
 
 def test_an_order_naming_a_sku_not_in_the_catalog_is_refused_naming_the_item_and_nothing_is_stored(order_sessions):
@@ -71,7 +72,8 @@ def test_the_consumer_lists_each_announced_sku_once_and_refuses_one_no_order_cou
     consumer = EventConsumer(
         name="order-test", bootstrap=stack.kafka_bootstrap, group_id=f"order-test-{uuid.uuid4()}",
         topics=[scratch_topic], subscriptions=SUBSCRIPTIONS, sessions=order_sessions,
-        dead_letter_topic=dead_letters, producer=kafka_producer(stack.kafka_bootstrap),
+        units=UnitsOfWork(order_sessions, ORDER), dead_letter_topic=dead_letters,
+        producer=kafka_producer(stack.kafka_bootstrap),
     )
     sku = f"T-{uuid.uuid4().hex[:8]}"
     first = Envelope.wrap(SkuListed(sku=sku, name="keyboard"), source=WAREHOUSE.source).to_kafka()

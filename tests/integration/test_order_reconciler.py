@@ -10,7 +10,9 @@ from sqlalchemy.exc import OperationalError
 from services.order import commands, db, reconciler
 from services.order.domain import OrderLine, ShipmentStage, waiting_for
 from shared.contracts.order import CANCEL_REQUESTED, ORDER_PLACED
+from shared.contracts.registry import ORDER
 from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitOfWork
 from tests.conftest import eventually
 from tests.integration.conftest import place_test_order, waiting_for_locks
 
@@ -44,7 +46,7 @@ def test_the_monitor_is_asked_while_no_order_is_locked_and_the_report_follows(or
         return []
 
     with unit_of_work(order_sessions) as session:
-        assert reconciler.reconcile(session, timedelta(minutes=10), engine_view) == 2
+        assert reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10), engine_view) == 2
     assert asked == {order_id: True, other_id: True}
     with unit_of_work(order_sessions) as session:
         last = db.get_timeline(session, order_id)[-1].what
@@ -54,10 +56,11 @@ def test_the_monitor_is_asked_while_no_order_is_locked_and_the_report_follows(or
 def test_an_order_reported_already_is_neither_asked_about_nor_reported_again(order_sessions):
     order_id = stalled_order(order_sessions)
     with unit_of_work(order_sessions) as session:
-        assert reconciler.reconcile(session, timedelta(minutes=10), lambda _: []) == 1
+        assert reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10), lambda _: []) == 1
     asked = []
     with unit_of_work(order_sessions) as session:
-        assert reconciler.reconcile(session, timedelta(minutes=10), lambda order: asked.append(order) or []) == 0
+        assert reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10),
+                                    lambda order: asked.append(order) or []) == 0
         reports = [e.what for e in db.get_timeline(session, order_id) if e.what.startswith("stalled")]
     assert asked == [] and len(reports) == 1
 
@@ -95,7 +98,7 @@ def timeline(sessions, order_id: str) -> list[str]:
 
 def reconcile_once(sessions) -> int:
     with unit_of_work(sessions) as session:
-        return reconciler.reconcile(session, timedelta(minutes=10), lambda _: [])
+        return reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10), lambda _: [])
 
 
 def test_a_stalled_order_is_found_behind_more_than_a_page_of_orders_waiting_by_design_or_reported(order_sessions):
@@ -147,7 +150,7 @@ def test_two_replicas_racing_for_an_expired_start_send_it_once_under_an_id_deriv
     expired_row = message_rows(order_sessions, order_id, ORDER_PLACED.name)[0].id
     with ThreadPoolExecutor(1) as other_replica:
         with unit_of_work(order_sessions) as session:
-            assert reconciler.reconcile(session, timedelta(minutes=10), lambda _: []) == 1
+            assert reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10), lambda _: []) == 1
             # The other replica's round scans now, then waits for the order this one holds.
             racing = other_replica.submit(reconcile_once, order_sessions)
             eventually(lambda: waiting_for_locks(order_sessions) == 1 or racing.done(),
@@ -166,7 +169,7 @@ def test_an_expired_cancellation_is_sent_again_while_the_order_waits_for_stock_a
     never_started = place(order_sessions, idle_minutes=90, published=False)
     for order_id in (waiting, never_started):
         with unit_of_work(order_sessions) as session:
-            commands.request_cancellation(session, order_id)
+            commands.request_cancellation(UnitOfWork(session, ORDER), order_id)
         expire(order_sessions, order_id, CANCEL_REQUESTED.name)
     expire(order_sessions, never_started, ORDER_PLACED.name)
 
@@ -183,7 +186,7 @@ def test_an_expired_cancellation_is_sent_again_while_the_order_waits_for_stock_a
 def test_an_expired_message_of_a_finished_order_is_not_sent_again(order_sessions):
     order_id = place(order_sessions)
     with unit_of_work(order_sessions) as session:
-        commands.request_cancellation(session, order_id)
+        commands.request_cancellation(UnitOfWork(session, ORDER), order_id)
     expire(order_sessions, order_id, CANCEL_REQUESTED.name)
     with unit_of_work(order_sessions) as session:
         session.execute(text("UPDATE orders SET status = 'COMPLETED' WHERE id = :id"), {"id": order_id})
@@ -194,7 +197,7 @@ def test_an_expired_message_of_a_finished_order_is_not_sent_again(order_sessions
 def test_an_order_locked_for_a_resend_is_let_go_before_the_monitor_is_asked_about_others(order_sessions):
     waiting = place(order_sessions, status="AWAITING_STOCK", reserved=True, backorder_open=True)
     with unit_of_work(order_sessions) as session:
-        commands.request_cancellation(session, waiting)
+        commands.request_cancellation(UnitOfWork(session, ORDER), waiting)
     expire(order_sessions, waiting, CANCEL_REQUESTED.name)
     stalled = place(order_sessions)
     asked = {}
@@ -205,7 +208,7 @@ def test_an_order_locked_for_a_resend_is_let_go_before_the_monitor_is_asked_abou
 
     while True:
         with unit_of_work(order_sessions) as session:
-            if not reconciler.reconcile(session, timedelta(minutes=10), engine_view):
+            if not reconciler.reconcile(UnitOfWork(session, ORDER), timedelta(minutes=10), engine_view):
                 break
     assert asked == {stalled: True}
     assert len(message_rows(order_sessions, waiting, CANCEL_REQUESTED.name)) == 2

@@ -12,7 +12,9 @@ from sqlalchemy import text
 from services.order import commands, db, reconciler
 from services.order.domain import OrderLine, ReviewMismatch
 from shared.contracts.order import ORDER_PLACED, OrderRejected, ReviewResult
+from shared.contracts.registry import ORDER
 from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitOfWork
 from tests.integration.conftest import place_test_order
 
 REVIEW = ReviewResult(outcome="review", reason="100 units or more in one order")
@@ -46,8 +48,8 @@ def test_an_order_in_review_is_waiting_by_design_not_stalled(order_sessions):
     with unit_of_work(order_sessions) as session:
         held = place_test_order(session, OrderLine("SKU-R", 100)).order_id
         stalled = place_test_order(session, OrderLine("SKU-R", 1)).order_id
-        commands.hold_for_review(session, held, REVIEW)
-        commands.hold_for_review(session, held, REVIEW)  # a retried job changes nothing
+        commands.hold_for_review(UnitOfWork(session, ORDER), held, REVIEW)
+        commands.hold_for_review(UnitOfWork(session, ORDER), held, REVIEW)  # a retried job changes nothing
     idle_for_an_hour(order_sessions, held)
     idle_for_an_hour(order_sessions, stalled)
     with unit_of_work(order_sessions) as session:
@@ -62,9 +64,10 @@ def test_an_order_in_review_is_waiting_by_design_not_stalled(order_sessions):
 def test_a_rejection_is_stored_once_with_its_reason_and_published(order_sessions):
     with unit_of_work(order_sessions) as session:
         order_id = place_test_order(session, OrderLine("SKU-R", 100)).order_id
-        commands.hold_for_review(session, order_id, REVIEW)
+        commands.hold_for_review(UnitOfWork(session, ORDER), order_id, REVIEW)
         for _ in range(2):  # a retried job
-            commands.reject_order(session, order_id, REVIEW, "reject", "a typo", process_instance_key=7)
+            commands.reject_order(UnitOfWork(session, ORDER), order_id, REVIEW, "reject", "a typo",
+                                  process_instance_key=7)
         order = db.get_order(session, order_id)
         rejected = session.execute(text("SELECT count(*) FROM outbox WHERE key = :id AND topic = 'order.events' "
                                         "AND payload::text LIKE :type"),
@@ -78,5 +81,5 @@ def test_an_approval_cannot_end_an_order_rejected(order_sessions):
     with unit_of_work(order_sessions) as session:
         order_id = place_test_order(session, OrderLine("SKU-R", 100)).order_id
         with pytest.raises(ReviewMismatch):
-            commands.reject_order(session, order_id, REVIEW, "approve", None, process_instance_key=7)
+            commands.reject_order(UnitOfWork(session, ORDER), order_id, REVIEW, "approve", None, process_instance_key=7)
         assert db.get_order(session, order_id).status == "PLACED"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
@@ -13,25 +14,30 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select, update
 
 from shared.contracts.base import OrderEvent as DomainEvent
+from shared.contracts.base import OutgoingMessage
 from shared.runtime.db import Wakeups, unit_of_work
 from shared.runtime.envelope import Envelope
 from shared.runtime.metrics import ReadAtScrape
-from shared.runtime.outbox import (
-    EventPublisher,
-    KafkaLane,
-    ZeebeLane,
-    add_zeebe_message,
-    backlog_metrics,
-    delete_published,
-    kafka_producer,
-    lane_signal,
-)
+from shared.runtime.outbox import UnitOfWork, backlog_metrics, delete_published, lane_signal
+from shared.runtime.relay import KafkaLane, ZeebeLane, kafka_producer
 from shared.runtime.tables import outbox
 
 
 class ParcelWeighed(DomainEvent):
     event_type: ClassVar[str] = "fulfilment.test.parcel-weighed.v1"
     grams: int
+
+
+@dataclass(frozen=True)
+class ScratchService:
+    """Publishes on the test's scratch topic."""
+
+    events_topic: str
+    source: str = "/fulfilment/test"
+
+
+def start_message(order_id: str, message_id: str, ttl_ms: int = 3_600_000) -> OutgoingMessage:
+    return OutgoingMessage("order-placed", order_id, message_id, {}, ttl_ms)
 
 
 def relay_for(stack, sessions) -> KafkaLane:
@@ -48,20 +54,20 @@ def records_on(stack, topic: str, wait_seconds: float = 5.0) -> list:
 
 
 def test_a_rolled_back_transaction_publishes_nothing(stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with pytest.raises(RuntimeError):
         with unit_of_work(scratch_sessions) as session:
-            publisher.publish(session, ParcelWeighed(order_id="o-rolled-back", grams=1))
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-rolled-back", grams=1))
             raise RuntimeError("the state change failed")
     assert relay_for(stack, scratch_sessions).relay_batch() == 0
     assert records_on(stack, scratch_topic, wait_seconds=2) == []
 
 
 def test_committed_events_are_published_in_order_and_marked_sent(stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with unit_of_work(scratch_sessions) as session:
         for grams in (100, 200, 300):
-            publisher.publish(session, ParcelWeighed(order_id="o-1", grams=grams))
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-1", grams=grams))
     relay = relay_for(stack, scratch_sessions)
     assert relay.relay_batch() == 3
     assert relay.relay_batch() == 0, "a published row is not published again"
@@ -74,10 +80,10 @@ def test_committed_events_are_published_in_order_and_marked_sent(stack, scratch_
 
 
 def test_kafka_rows_go_out_while_zeebe_rows_wait_in_their_own_lane(stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with unit_of_work(scratch_sessions) as session:
-        add_zeebe_message(session, name="order-placed", correlation_key="o-1", message_id="m-1", variables={})
-        publisher.publish(session, ParcelWeighed(order_id="o-1", grams=1))
+        UnitOfWork(session, service).send(start_message("o-1", "m-1"))
+        UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-1", grams=1))
     assert relay_for(stack, scratch_sessions).relay_batch() == 1
     with unit_of_work(scratch_sessions) as session:
         waiting = session.execute(select(outbox.c.destination).where(outbox.c.published_at.is_(None))).scalars()
@@ -86,12 +92,11 @@ def test_kafka_rows_go_out_while_zeebe_rows_wait_in_their_own_lane(stack, scratc
 
 def test_the_relay_counts_what_it_published_and_the_backlog_gauges_show_what_waits_per_lane(
         stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with unit_of_work(scratch_sessions) as session:
         for order_id in ("o-1", "o-2"):
-            add_zeebe_message(session, name="order-placed", correlation_key=order_id, message_id=f"m-{order_id}",
-                              variables={})
-            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=1))
+            UnitOfWork(session, service).send(start_message(order_id, f"m-{order_id}"))
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id=order_id, grams=1))
         session.execute(update(outbox).where(outbox.c.destination == "zeebe")
                         .values(created_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)))
     published = {"name": "fulfil_outbox_published_rows_total", "labels": {"lane": "kafka"}}
@@ -109,10 +114,10 @@ def test_the_relay_counts_what_it_published_and_the_backlog_gauges_show_what_wai
 
 
 def test_a_key_held_by_another_relay_waits_while_other_keys_go(stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with unit_of_work(scratch_sessions) as session:
         for order_id, grams in (("o-a", 1), ("o-b", 2), ("o-a", 3)):
-            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=grams))
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id=order_id, grams=grams))
     other_replica = scratch_sessions.connect()
     try:
         # The other replica holds o-a's first row (as while it publishes it).
@@ -147,10 +152,10 @@ class FailingFirstOf:
 
 
 def test_a_key_whose_event_failed_waits_alone_and_keeps_its_order(stack, scratch_sessions, scratch_topic):
-    publisher = EventPublisher(source="/fulfilment/test", topic=scratch_topic)
+    service = ScratchService(scratch_topic)
     with unit_of_work(scratch_sessions) as session:
         for order_id, grams in (("o-a", 1), ("o-b", 2), ("o-a", 3), ("o-b", 4)):
-            publisher.publish(session, ParcelWeighed(order_id=order_id, grams=grams))
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id=order_id, grams=grams))
     producer = kafka_producer(stack.kafka_bootstrap)
     assert KafkaLane(scratch_sessions, FailingFirstOf(producer, "o-a"), poll_seconds=0.1).relay_batch() == 2
     with unit_of_work(scratch_sessions) as session:
@@ -165,8 +170,7 @@ def test_a_key_whose_event_failed_waits_alone_and_keeps_its_order(stack, scratch
 
 def test_a_zeebe_message_past_its_ttl_is_marked_expired_not_published(stack, scratch_sessions):
     with unit_of_work(scratch_sessions) as session:
-        add_zeebe_message(session, name="order-placed", correlation_key="o-1", message_id="m-old",
-                          variables={}, ttl_ms=60_000)
+        UnitOfWork(session, ScratchService("unused")).send(start_message("o-1", "m-old", ttl_ms=60_000))
         session.execute(update(outbox).values(created_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)))
     # Expired rows never reach the client, so this lane needs none.
     lane = ZeebeLane(scratch_sessions, zeebe=None, loop=None, poll_seconds=0.1)
@@ -186,8 +190,7 @@ def test_a_commit_in_the_process_wakes_the_relay_long_before_its_poll(stack, scr
     try:
         time.sleep(0.5)  # the lane found nothing and sleeps for its ten-minute poll
         with unit_of_work(scratch_sessions) as session:
-            EventPublisher(source="/fulfilment/test", topic=scratch_topic).publish(
-                session, ParcelWeighed(order_id="o-woken", grams=5))
+            UnitOfWork(session, ScratchService(scratch_topic)).publish(ParcelWeighed(order_id="o-woken", grams=5))
         assert [r.key() for r in records_on(stack, scratch_topic, wait_seconds=8)] == [b"o-woken"]
     finally:
         stop.set()

@@ -10,19 +10,21 @@ from sqlalchemy import text
 
 from services.warehouse import commands
 from services.warehouse.domain import UnknownOrder
+from shared.contracts.registry import WAREHOUSE
 from shared.contracts.warehouse import STOCK_ALLOCATED, ReservationOutcome
 from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitOfWork
 from tests.integration.test_warehouse_concurrency import new_sku, reserved_order
 
 
 def allocated(sessions, order_id: str) -> bool:
     with unit_of_work(sessions) as session:
-        return commands.stock_allocated(session, order_id)
+        return commands.stock_allocated(UnitOfWork(session, WAREHOUSE), order_id)
 
 
 def arrive(sessions, sku: str, quantity: int) -> None:
     with unit_of_work(sessions) as session:
-        commands.receive_produced_items(session, sku, quantity)
+        commands.receive_produced_items(UnitOfWork(session, WAREHOUSE), sku, quantity)
 
 
 def stock_allocated_sent(sessions, order_id: str) -> bool:
@@ -55,7 +57,7 @@ def test_an_order_whose_stock_was_released_is_never_allocated(warehouse_sessions
     sku = new_sku(warehouse_sessions, on_hand=0)
     order_id = reserved_order(warehouse_sessions, [(sku, 2)], ReservationOutcome.NONE)
     with unit_of_work(warehouse_sessions) as session:
-        commands.release_stock(session, order_id, [])
+        commands.release_stock(UnitOfWork(session, WAREHOUSE), order_id, [])
     arrive(warehouse_sessions, sku, 2)
     assert not allocated(warehouse_sessions, order_id)
 

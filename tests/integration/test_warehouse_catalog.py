@@ -14,7 +14,7 @@ from shared.contracts.registry import WAREHOUSE
 from shared.contracts.warehouse import SkuListed
 from shared.runtime.db import unit_of_work
 from shared.runtime.migrations import PLUMBING_MIGRATIONS, alembic_config
-from shared.runtime.outbox import EventPublisher
+from shared.runtime.outbox import UnitOfWork
 from tests.integration.conftest import SERVICES_DIR
 from tools.stack.postgres import scratch_database
 
@@ -34,8 +34,8 @@ def announcements(session) -> dict[str, list]:
 def test_a_new_sku_is_announced_once_and_an_existing_one_not_again(warehouse_sessions):
     sku = f"T-{uuid.uuid4().hex[:8]}"
     with unit_of_work(warehouse_sessions) as session:
-        assert commands.add_sku(session, sku, "test item", 3)
-        assert not commands.add_sku(session, sku, "same sku again", 5)
+        assert commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "test item", 3)
+        assert not commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "same sku again", 5)
         [row] = announcements(session)[sku]
     assert (row.destination, row.topic, row.key) == ("kafka", WAREHOUSE.events_topic, sku)
     assert (row.payload["subject"], row.payload["correlation_id"]) == (sku, sku)
@@ -46,7 +46,7 @@ def test_migrating_announces_every_sku_the_catalog_had_as_adding_one_would(wareh
     with unit_of_work(warehouse_sessions) as session:
         backfilled = announcements(session)
         # What the code writes for the same event, to hold the migration's frozen SQL against.
-        written = EventPublisher.of(WAREHOUSE).publish(session, SkuListed(sku="KB-101", name="Mechanical keyboard"))
+        written = UnitOfWork(session, WAREHOUSE).publish(SkuListed(sku="KB-101", name="Mechanical keyboard"))
         [live] = [row for row in announcements(session)["KB-101"] if row.payload["id"] == written.id]
     assert sorted(backfilled) == sorted(item["sku"] for item in CATALOG)
     assert all(len(rows) == 1 for rows in backfilled.values())

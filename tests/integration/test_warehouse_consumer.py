@@ -8,10 +8,11 @@ from sqlalchemy import text
 
 from services.warehouse.consumers import SUBSCRIPTIONS
 from shared.contracts.factory import ItemsProduced
-from shared.contracts.registry import FACTORY
+from shared.contracts.registry import FACTORY, WAREHOUSE
 from shared.runtime.envelope import Envelope
 from shared.runtime.inbox import EventConsumer
-from shared.runtime.outbox import kafka_producer
+from shared.runtime.outbox import UnitsOfWork
+from shared.runtime.relay import kafka_producer
 from tests.conftest import eventually
 from tests.integration.conftest import consuming, dead_letter_headers
 
@@ -22,7 +23,8 @@ def test_arrivals_no_retry_can_fix_are_dead_lettered_with_their_cause_and_the_ne
     consumer = EventConsumer(
         name="warehouse-test", bootstrap=stack.kafka_bootstrap, group_id=f"warehouse-test-{uuid.uuid4()}",
         topics=[scratch_topic], subscriptions=SUBSCRIPTIONS, sessions=warehouse_sessions,
-        dead_letter_topic=dead_letters, producer=kafka_producer(stack.kafka_bootstrap),
+        units=UnitsOfWork(warehouse_sessions, WAREHOUSE), dead_letter_topic=dead_letters,
+        producer=kafka_producer(stack.kafka_bootstrap),
     )
     # One order id: one partition, so a record retried forever would hold back the ones after it.
     order_id = str(uuid.uuid4())

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from confluent_kafka import KafkaError, KafkaException
 from pyzeebe.errors import ZeebeBackPressureError
 
-from shared.runtime.outbox import AdaptiveLimit, KafkaLane, ZeebeLane, next_in_line, remaining_ttl_ms
+from shared.runtime.relay import AdaptiveLimit, KafkaLane, ZeebeLane, next_in_line, remaining_ttl_ms
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -149,3 +149,34 @@ def test_a_kafka_event_the_producer_refuses_holds_back_its_key_and_not_the_batch
                                 kafka_row(3, "a2", "order-a")])
     assert set(failed) == {1, 3} and "MSG_SIZE_TOO_LARGE" in failed[1]
     assert producer.produced == ["b1"]
+
+
+class Claimed:
+    """Stands in for the connection of a handed-over claim: answers with the rows the lane could lock."""
+
+    def __init__(self, rows) -> None:
+        self.rows = rows
+
+    def execute(self, _statement, _parameters):
+        return self.rows
+
+
+def handed_row(seq: int, key: str, published: bool = False):
+    return SimpleNamespace(id=f"id-{seq}", seq=seq, key=key, published_at=NOW if published else None, expired_at=None)
+
+
+def claim_handed(locked, handed):
+    lane = ZeebeLane(sessions=None, zeebe=None, loop=None, poll_seconds=0.1)
+    return [row.seq for row in lane.claim_handed(Claimed(locked), handed)]
+
+
+def test_a_handed_row_another_relay_holds_holds_back_the_later_rows_of_its_key_only():
+    a1, b1, a2 = handed_row(1, "order-a"), handed_row(2, "order-b"), handed_row(3, "order-a")
+    # Row 1 did not come back: another replica's poll locked it, and publishes it.
+    assert claim_handed([b1, a2], [a1, b1, a2]) == [2]
+    assert claim_handed([a1, b1, a2], [a1, b1, a2]) == [1, 2, 3]
+
+
+def test_a_handed_row_published_meanwhile_holds_back_nothing():
+    a1, a2 = handed_row(1, "order-a", published=True), handed_row(2, "order-a")
+    assert claim_handed([a1, a2], [a1, a2]) == [2]

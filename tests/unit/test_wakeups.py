@@ -43,3 +43,17 @@ def test_a_failed_unit_of_work_leaves_nothing_for_the_next_one_on_its_pooled_con
     with unit_of_work(sessions) as session:
         session.execute(text("SELECT 1"))
     assert not relay.is_set(), "the next unit of work on the same pooled connection woke the relay"
+
+
+def test_a_commit_hands_what_it_wrote_to_the_loop_that_takes_it_and_a_rollback_hands_nothing():
+    sessions, wakeups = sessions_and_wakeups()
+    relay, handed = wakeups.event("outbox:kafka"), wakeups.handed_over("outbox:kafka")
+    fail_after_signalling(sessions, "outbox:kafka")
+    with unit_of_work(sessions) as session:
+        session.execute(text("SELECT 1"))
+        signal_on_commit(session, "outbox:kafka", "row-1")
+        signal_on_commit(session, "outbox:kafka", "row-2")
+        signal_on_commit(session, "outbox:zeebe", "nobody takes it")
+        assert not handed, "handed over before the commit, when the rows are not visible yet"
+    assert relay.is_set() and list(handed) == ["row-1", "row-2"]
+    assert "outbox:zeebe" not in wakeups.handed, "what no loop takes is not kept"
