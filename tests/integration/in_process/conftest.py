@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from shared.runtime.db import make_engine
 from shared.runtime.migrations import upgrade_to_head
+from shared.runtime.outbox import Publishing, UnitOfWork
 from shared.runtime.service import Service, create_app
 from shared.runtime.settings import ServiceSettings
 from shared.runtime.tables import outbox
@@ -90,19 +91,34 @@ def in_process(service: Service) -> Iterator[TestClient]:
         service.sessions.dispose()
 
 
-def outbox_rows(sessions: Engine, key: str) -> list:
-    """What units of work wrote to the outbox for one key (an order id, a SKU), in write order: destination, topic
-    (the Zeebe message's name for a message) and payload."""
+@contextmanager
+def rolled_back(sessions: Engine, service: Publishing) -> Iterator[UnitOfWork]:
+    """One unit of work for a whole test, rolled back at its end: the test reads what its use cases wrote within
+    their transaction, and the database is left as it was for the next test."""
     with sessions.connect() as session:
-        return session.execute(select(outbox.c.destination, outbox.c.topic, outbox.c.payload)
-                               .where(outbox.c.key == key).order_by(outbox.c.seq)).all()
+        transaction = session.begin()
+        try:
+            yield UnitOfWork(session, service)
+        finally:
+            transaction.rollback()
 
 
-def events_of(sessions: Engine, key: str) -> list[tuple[str, dict]]:
+def outbox_rows(database: Engine | Connection, key: str) -> list:
+    """What units of work wrote to the outbox for one key (an order id, a SKU), in write order: destination, topic
+    (the Zeebe message's name for a message) and payload. Given a connection, what its transaction sees."""
+    query = (select(outbox.c.destination, outbox.c.topic, outbox.c.payload)
+             .where(outbox.c.key == key).order_by(outbox.c.seq))
+    if isinstance(database, Connection):
+        return database.execute(query).all()
+    with database.connect() as session:
+        return session.execute(query).all()
+
+
+def events_of(sessions: Engine | Connection, key: str) -> list[tuple[str, dict]]:
     """The CloudEvents written for one key: (type, data) each."""
     return [(r.payload["type"], r.payload["data"]) for r in outbox_rows(sessions, key) if r.destination == "kafka"]
 
 
-def messages_of(sessions: Engine, key: str) -> list[tuple[str, dict]]:
+def messages_of(sessions: Engine | Connection, key: str) -> list[tuple[str, dict]]:
     """The Zeebe messages written for one correlation key: (name, payload with message_id, variables, ttl_ms) each."""
     return [(r.topic, r.payload) for r in outbox_rows(sessions, key) if r.destination == "zeebe"]
