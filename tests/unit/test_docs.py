@@ -90,6 +90,13 @@ def test_the_job_timeout_and_database_waits_the_docs_give_are_the_codes():
     assert f"waited past their {seconds(JOB_TIMEOUT_MS)} deadline" in doc("docs/runbook.md")
 
 
+def test_the_scrape_timeout_the_docs_give_is_the_codes():
+    from shared.runtime.metrics import SCRAPE_STATEMENT_TIMEOUT_MS
+
+    assert f"when Prometheus scrapes, with a {seconds(SCRAPE_STATEMENT_TIMEOUT_MS)} statement timeout" \
+        in doc("docs/architecture.md")
+
+
 # --- topics (shared/contracts/registry.py) ---------------------------------------------------------------------------
 
 def test_the_dead_letter_topics_listed_are_the_registrys():
@@ -298,6 +305,12 @@ def test_the_limits_and_retention_the_docs_give_are_the_settings_defaults():
     assert missing(doc("docs/api.md"), [
         f"At most {default(OrderSettings, 'max_units_per_line')} units of one SKU",
         f"at most {default(OrderSettings, 'max_units_per_order')} units in all",
+    ]) == []
+    from shared.runtime.http import MAX_PAGE_SIZE
+
+    assert missing(doc("docs/security.md"), [
+        f"at most every {default(ServiceSettings, 'auth_jwks_refresh_seconds')} s (`..._AUTH_JWKS_REFRESH_SECONDS`)",
+        f"Every list is paged with `limit` (at most {MAX_PAGE_SIZE})",
     ]) == []
     assert f"`FULFIL_MONITOR_STALLED_AFTER_SECONDS`, {default(MonitorSettings, 'stalled_after_seconds')} by default" \
         in doc("docs/monitor.md")
