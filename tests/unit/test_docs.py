@@ -372,3 +372,20 @@ def test_the_docs_name_the_shared_folders_by_their_paths():
     stale = {(path.name, line.strip()[:80]) for path in DOC_FILES for line in path.read_text().splitlines()
              if re.search(r"(?<![\w/.-])(?:runtime|contracts)/", line)}
     assert stale == set()
+
+
+def test_the_error_shape_the_api_page_gives_is_the_services():
+    from http import HTTPStatus
+
+    from shared.runtime.http import PROBLEM_MEDIA_TYPE, FieldProblem, Problem
+    from shared.runtime.problems import DEPENDENCY_UNAVAILABLE, KIND_OF_STATUS, TYPE_PREFIX
+
+    page = (ROOT / "docs/api.md").read_text()
+    example = json.loads(re.search(r"## Errors.*?```json\n(.*?)```", page, re.S).group(1))
+    assert set(example) == set(Problem.model_fields)
+    assert set(example["errors"][0]) == set(FieldProblem.model_fields)
+    assert example["type"] == TYPE_PREFIX + KIND_OF_STATUS[422]
+    assert example["title"] == HTTPStatus(example["status"]).phrase
+    kinds = re.findall(r"`([a-z-]+)`", re.search(r"problems/<kind>` \((.*?)\)", " ".join(page.split())).group(1))
+    assert set(kinds) <= {*KIND_OF_STATUS.values(), DEPENDENCY_UNAVAILABLE}
+    assert f"`{PROBLEM_MEDIA_TYPE}`" in page and f"`{TYPE_PREFIX}<kind>`" in page
