@@ -74,6 +74,17 @@ def service_database(postgres) -> Iterator[Callable[[str], AbstractContextManage
         yield of
 
 
+def module_database(service: str):
+    """A fixture of one database with the service's schema for all tests of a module, which keep apart by their own
+    ids or a transaction each: `order_database = module_database("order")`."""
+    @pytest.fixture(scope="module")
+    def database(service_database) -> Iterator[Engine]:
+        with service_database(service) as (sessions, _):
+            yield sessions
+
+    return database
+
+
 def settings_of(settings_class: type[ServiceSettings], database_url: str, provider: JwksEndpoint,
                 **fields: Any) -> ServiceSettings:
     """Given here, not left to the environment: the scratch database and the test key's issuer and JWKS."""

@@ -31,16 +31,13 @@ from shared.contracts.order import (
 )
 from shared.runtime.envelope import Envelope
 from tests.integration.conftest import TEST_DEADLINES, TEST_LIMITS
-from tests.integration.in_process.conftest import events_of, messages_of, rolled_back
+from tests.integration.in_process.conftest import events_of, messages_of, module_database, rolled_back
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 PACKED, IN_DELIVERY, DELIVERED = ShipmentStage.PACKED, ShipmentStage.IN_DELIVERY, ShipmentStage.DELIVERED
 
 
-@pytest.fixture(scope="module")
-def order_database(service_database):
-    with service_database("order") as (sessions, _):
-        yield sessions
+order_database = module_database("order")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from shared.contracts.warehouse import (
     StockReserved,
 )
 from shared.runtime.outbox import UnitsOfWork
-from tests.integration.in_process.conftest import events_of, messages_of
+from tests.integration.in_process.conftest import events_of, messages_of, module_database
 
 
 class Warehouse:
@@ -71,10 +71,7 @@ class Warehouse:
                 for name, m in messages_of(self.sessions, self._id(order))]
 
 
-@pytest.fixture(scope="module")
-def warehouse_database(service_database):
-    with service_database("warehouse") as (sessions, _):
-        yield sessions
+warehouse_database = module_database("warehouse")
 
 
 @pytest.fixture
