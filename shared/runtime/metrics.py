@@ -1,9 +1,11 @@
 """Prometheus metrics every service serves on `GET /metrics`: HTTP, jobs, outbox, consumer, process.
 
-Every name is defined here. What a request, a job, a record or a relay round updates lives in memory
-only; what needs the database (the outbox backlog, a service's own figures) is read when Prometheus
-scrapes. Labels stay few: a route template, a job type, a topic, a lane — never an order id.
-The default registry's process collector adds CPU, memory and open files (`process_*`).
+The metrics every service has are defined here; a service's own (the monitor's restarted jobs, Analytics' business
+figures) and the outbox backlog gauges live beside the code that reads them (docs/metrics.md lists them all).
+What a request, a job, a record or a relay round updates lives in memory only; what needs the database (the
+outbox backlog, a service's own figures) is read when Prometheus scrapes. Labels stay few: a route template, a job
+type, a topic, a lane — never an order id. The default registry's process collector adds CPU, memory and open files
+(`process_*`).
 """
 from __future__ import annotations
 
