@@ -1,4 +1,5 @@
 """Every error a service answers is an RFC 9457 problem (shared/runtime/problems.py), in process."""
+import dataclasses
 import importlib
 
 import pytest
@@ -95,9 +96,10 @@ def test_a_dependency_that_is_down_is_a_503_problem_with_retry_after(client):
     assert answer.headers["Retry-After"] == "1" and "connection refused" in body["detail"]
 
 
-def service_app() -> FastAPI:
-    """The Order service's app as create_app wires it: routes with bodies, ids and roles."""
-    return create_app(importlib.import_module("services.order.app").service)
+def service_app(**settings) -> FastAPI:
+    """The Order service's app as create_app wires it (routes with bodies, ids and roles), with `settings` changed."""
+    order = importlib.import_module("services.order.app").service
+    return create_app(dataclasses.replace(order, settings=order.settings.model_copy(update=settings)))
 
 
 def test_a_service_answers_problems_for_its_refusals_too():
@@ -105,6 +107,15 @@ def test_a_service_answers_problems_for_its_refusals_too():
     assert_problem(client.get("/orders"), 401, "unauthenticated")
     assert_problem(client.get("/no-such-route"), 404, "not-found")
     assert client.get("/health").status_code == 200
+
+
+def test_the_refusals_of_the_size_and_rate_limits_are_problems_too():
+    client = TestClient(service_app(max_request_bytes=10, address_rate_limit_burst=1,
+                                    address_rate_limit_per_second=0.01))
+    assert_problem(client.post("/orders", content=b"x" * 11), 413, "body-too-large")
+    refused = client.get("/orders")
+    assert_problem(refused, 429, "too-many-requests")
+    assert refused.headers["Retry-After"]
 
 
 def test_every_error_answer_in_a_services_openapi_document_is_a_problem():
