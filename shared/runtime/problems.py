@@ -28,9 +28,8 @@ TYPE_PREFIX = "tag:fulfilment.example,2026:problems/"
 KIND_OF_STATUS = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
                   405: "method-not-allowed", 409: "conflict", 410: "gone", 412: "precondition-failed",
                   413: "body-too-large", 422: "invalid-request", 428: "precondition-required",
-                  429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+                  429: "too-many-requests", 500: "internal-error", 503: "dependency-unavailable"}
 MALFORMED_JSON = "malformed-json"
-DEPENDENCY_UNAVAILABLE = "dependency-unavailable"
 UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 
 PROBLEMS_OF_EVERY_ROUTE = {
@@ -76,9 +75,9 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Pro
     errors = exc.errors()
     malformed = next((e for e in errors if e["type"] == "json_invalid"), None)
     if malformed is not None:
-        position = malformed["loc"][-1]
-        return problem_response(400, f"the body is not well-formed JSON: {malformed['ctx']['error']} at character "
-                                     f"{position}", instance=request.url.path, kind=MALFORMED_JSON)
+        reason = (malformed.get("ctx") or {}).get("error", malformed["msg"])
+        return problem_response(400, f"the body is not well-formed JSON: {reason} at character {malformed['loc'][-1]}",
+                                instance=request.url.path, kind=MALFORMED_JSON)
     problems = [FieldProblem(field=".".join(str(p) for p in e["loc"] if p != "body"), problem=e["msg"])
                 for e in errors]
     summary = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
@@ -91,7 +90,7 @@ async def _unavailable(request: Request, exc: Exception) -> ProblemResponse:
     reason = describe(exc)
     log.warning("%s %s answered 503: %s", request.method, request.url.path, reason)
     return problem_response(503, f"a dependency of this service is unavailable now, try again: {reason}",
-                            instance=request.url.path, kind=DEPENDENCY_UNAVAILABLE,
+                            instance=request.url.path,
                             headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
 
 
