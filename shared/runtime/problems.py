@@ -80,8 +80,8 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Pro
                                 instance=request.url.path, kind=MALFORMED_JSON)
     problems = [FieldProblem(field=".".join(str(p) for p in e["loc"] if p != "body"), problem=e["msg"])
                 for e in errors]
-    summary = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
-    return problem_response(422, f"invalid request: {summary}", instance=request.url.path, errors=problems)
+    reasons = "; ".join(f"{p.field or 'body'}: {p.problem}" for p in problems)
+    return problem_response(422, f"invalid request: {reasons}", instance=request.url.path, errors=problems)
 
 
 async def _unavailable(request: Request, exc: Exception) -> ProblemResponse:

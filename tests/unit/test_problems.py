@@ -38,6 +38,10 @@ def app_with_problems() -> FastAPI:
     def database_down() -> dict:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
+    @app.get("/engine-down")
+    def engine_down() -> dict:
+        raise HTTPException(503, detail="the engine did not answer")
+
     return app
 
 
@@ -94,6 +98,9 @@ def test_a_dependency_that_is_down_is_a_503_problem_with_retry_after(client):
     answer = client.get("/database-down")
     body = assert_problem(answer, 503, "dependency-unavailable")
     assert answer.headers["Retry-After"] == "1" and "connection refused" in body["detail"]
+    raised = client.get("/engine-down")
+    assert_problem(raised, 503, "dependency-unavailable")
+    assert raised.headers["Retry-After"] == "1"
 
 
 def service_app(**settings) -> FastAPI:
