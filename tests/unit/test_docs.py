@@ -378,7 +378,7 @@ def test_the_error_shape_the_api_page_gives_is_the_services():
     from http import HTTPStatus
 
     from shared.runtime.http import PROBLEM_MEDIA_TYPE, FieldProblem, Problem
-    from shared.runtime.problems import DEPENDENCY_UNAVAILABLE, KIND_OF_STATUS, TYPE_PREFIX
+    from shared.runtime.problems import KIND_OF_STATUS, MALFORMED_JSON, TYPE_PREFIX
 
     page = (ROOT / "docs/api.md").read_text()
     example = json.loads(re.search(r"## Errors.*?```json\n(.*?)```", page, re.S).group(1))
@@ -387,5 +387,5 @@ def test_the_error_shape_the_api_page_gives_is_the_services():
     assert example["type"] == TYPE_PREFIX + KIND_OF_STATUS[422]
     assert example["title"] == HTTPStatus(example["status"]).phrase
     kinds = re.findall(r"`([a-z-]+)`", re.search(r"problems/<kind>` \((.*?)\)", " ".join(page.split())).group(1))
-    assert set(kinds) <= {*KIND_OF_STATUS.values(), DEPENDENCY_UNAVAILABLE}
+    assert set(kinds) <= {*KIND_OF_STATUS.values(), MALFORMED_JSON}
     assert f"`{PROBLEM_MEDIA_TYPE}`" in page and f"`{TYPE_PREFIX}<kind>`" in page
