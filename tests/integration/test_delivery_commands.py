@@ -13,7 +13,9 @@ from sqlalchemy import select
 from services.delivery import commands, db
 from services.delivery.domain import UNDELIVERABLE_POSTAL_CODE
 from shared.contracts.delivery import DeliveryCancelled, DeliveryRedispatched, DeliveryRefused, DeliveryStarted
+from shared.contracts.registry import DELIVERY
 from shared.runtime.db import unit_of_work
+from shared.runtime.outbox import UnitsOfWork
 from shared.runtime.tables import outbox
 
 ADDRESS = {"postal_code": "N1 9GU"}
@@ -26,8 +28,8 @@ def sessions(delivery_sessions):
 
 
 def run(sessions, command, *args, **kwargs):
-    with unit_of_work(sessions) as session:
-        return command(session, *args, **kwargs)
+    with UnitsOfWork(sessions, DELIVERY)() as uow:
+        return command(uow, *args, **kwargs)
 
 
 def events(sessions, order_id: str) -> list[str]:

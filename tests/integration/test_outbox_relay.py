@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
@@ -11,7 +13,7 @@ from typing import ClassVar
 import pytest
 from confluent_kafka import Consumer, KafkaError
 from prometheus_client import REGISTRY
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import create_engine, event, func, insert, select, update
 
 from shared.contracts.base import OrderEvent as DomainEvent
 from shared.contracts.base import OutgoingMessage
@@ -228,3 +230,61 @@ def test_published_rows_past_their_retention_are_deleted_and_nothing_else(stack,
                       "the-recent-resend"}, "an expired row goes with the resend that settled it, not before"
     with unit_of_work(scratch_sessions) as session:
         assert delete_published(session, timedelta(hours=72)) == 0
+
+
+@contextmanager
+def statements_run(sessions) -> Iterator[list[str]]:
+    """The SQL statements run on `sessions` while the block runs (transaction control aside)."""
+    run: list[str] = []
+
+    def count(_connection, _cursor, statement, *_) -> None:
+        run.append(statement.split()[0])
+
+    event.listen(sessions, "before_cursor_execute", count)
+    try:
+        yield run
+    finally:
+        event.remove(sessions, "before_cursor_execute", count)
+
+
+def test_rows_a_commit_hands_to_its_lane_are_claimed_in_one_statement_where_the_poll_takes_two(
+        stack, scratch_sessions, scratch_topic):
+    service = ScratchService(scratch_topic)
+    handed = Wakeups(scratch_sessions).handed_over(lane_signal("kafka"))
+    lane = KafkaLane(scratch_sessions, kafka_producer(stack.kafka_bootstrap), poll_seconds=600, handed=handed)
+    assert lane.relay_batch() == 0  # the first round polls; the next poll is ten minutes away
+    with unit_of_work(scratch_sessions) as session:
+        UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-1", grams=1))
+    assert len(handed) == 1
+    with statements_run(scratch_sessions) as taken_over:
+        assert lane.relay_batch() == 1
+    with unit_of_work(scratch_sessions) as session:
+        UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-1", grams=2))
+    handed.clear()  # as if another replica had written it: only the poll finds it
+    lane.next_poll = 0
+    with statements_run(scratch_sessions) as polled:
+        assert lane.relay_batch() == 1
+    assert (taken_over, polled) == (["SELECT", "UPDATE"], ["SELECT", "SELECT", "UPDATE"])
+    assert [r.key() for r in records_on(stack, scratch_topic)] == [b"o-1", b"o-1"]
+
+
+def test_a_handed_row_waits_behind_an_earlier_row_of_its_key_that_another_replica_wrote(
+        stack, scratch_sessions, scratch_topic):
+    service = ScratchService(scratch_topic)
+    handed = Wakeups(scratch_sessions).handed_over(lane_signal("kafka"))
+    lane = KafkaLane(scratch_sessions, kafka_producer(stack.kafka_bootstrap), poll_seconds=600, handed=handed)
+    assert lane.relay_batch() == 0
+    other_replica = create_engine(scratch_sessions.url)
+    try:
+        with unit_of_work(other_replica) as session:
+            UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-a", grams=1))
+    finally:
+        other_replica.dispose()
+    with unit_of_work(scratch_sessions) as session:
+        UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-a", grams=2))
+        UnitOfWork(session, service).publish(ParcelWeighed(order_id="o-b", grams=3))
+    assert lane.relay_batch() == 1, "o-b goes; o-a's handed row must not overtake the row the other replica wrote"
+    lane.next_poll = 0
+    assert lane.relay_batch() == 2
+    envelopes = [Envelope.from_kafka(r.headers(), r.key(), r.value()) for r in records_on(stack, scratch_topic)]
+    assert [e.data["grams"] for e in envelopes if e.subject == "o-a"] == [1, 2]
