@@ -24,6 +24,10 @@ class UnknownDelivery(LookupError):
     """The process asks about a shipment this service never dispatched."""
 
 
+# The failures of these use cases no retry can fix, where a job meets one (an incident).
+REFUSALS = {UnknownDelivery: "{}"}
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """The command's answer: the delivery id, or why no courier took the shipment."""

@@ -22,7 +22,7 @@ from shared.contracts.process import DELIVERY_FAILED
 from shared.runtime.outbox import UnitsOfWork
 from shared.runtime.zeebe import JobHandlers, JobRejected
 
-handlers = JobHandlers()
+handlers = JobHandlers(refusals=commands.REFUSALS)
 
 
 def order_api_client(settings: DeliverySettings) -> httpx.Client:
@@ -56,10 +56,7 @@ def start_delivery(command: StartDelivery, units: UnitsOfWork, settings: Deliver
 @handlers.task("delivery.check-delivered")
 def check_delivered(shipment: CheckDelivered, units: UnitsOfWork) -> CheckDeliveredResult:
     with units() as uow:
-        try:
-            delivered_at = commands.delivered_at(uow, shipment.order_id, shipment.shipment_id)
-        except commands.UnknownDelivery as unknown:
-            raise JobRejected(str(unknown)) from unknown
+        delivered_at = commands.delivered_at(uow, shipment.order_id, shipment.shipment_id)
     if delivered_at is None:
         return CheckDeliveredResult(delivered_at=None)
     return CheckDeliveredResult(delivered_at=delivered_at.astimezone(timezone.utc).isoformat())

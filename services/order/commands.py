@@ -12,11 +12,13 @@ from services.order.domain import (
     FINAL_STATUSES,
     Cancellation,
     CancelOutcome,
+    ImplausibleReport,
     OrderLimits,
     OrderLine,
     OrderStatus,
     Progress,
     Report,
+    ReviewMismatch,
     UnknownOrder,
     answer_cancel_request,
     check_abortable,
@@ -54,6 +56,10 @@ from shared.contracts.order import (
 from shared.contracts.process import Deadlines, OrderStart
 from shared.runtime.envelope import Envelope
 from shared.runtime.outbox import UnitOfWork, latest_message
+
+# The failures of these use cases no retry can fix, and how their reason reads where a job or an event meets one
+# (an incident, a dead letter): the order is not this service's, or what is asked of it cannot be taken in.
+REFUSALS = {UnknownOrder: "no order with id {}", ImplausibleReport: "{}", ReviewMismatch: "{}"}
 
 
 @dataclass(frozen=True)

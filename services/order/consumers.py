@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 from services.order import commands
-from services.order.domain import ImplausibleReport, OrderStatus, Report, Shipment, ShipmentStage, UnknownOrder
+from services.order.domain import OrderStatus, Report, Shipment, ShipmentStage
 from shared.contracts.base import OrderEvent
 from shared.contracts.delivery import DeliveryCompleted, DeliveryStarted
 from shared.contracts.warehouse import ReservationOutcome, ShipmentPacked, SkuListed, StockAllocated, StockReserved
 from shared.runtime.envelope import Envelope
-from shared.runtime.inbox import EventRejected, Subscription
+from shared.runtime.inbox import EventRejected, Subscription, refusing
 from shared.runtime.outbox import UnitOfWork
 
 
 def _record(uow: UnitOfWork, event: OrderEvent, envelope: Envelope, what: str, report: Report,
             reported: OrderStatus) -> None:
-    try:
-        commands.record_progress(uow, event.order_id, what, report, reported=reported, caused_by=envelope)
-    except UnknownOrder:
-        raise EventRejected(f"no order with id {event.order_id}") from None
-    except ImplausibleReport as exc:
-        raise EventRejected(str(exc)) from exc
+    commands.record_progress(uow, event.order_id, what, report, reported=reported, caused_by=envelope)
 
 
 def on_stock_reserved(uow: UnitOfWork, event: StockReserved, envelope: Envelope) -> None:
@@ -59,17 +54,14 @@ def on_delivery_completed(uow: UnitOfWork, event: DeliveryCompleted, envelope: E
 
 
 def on_sku_listed(uow: UnitOfWork, event: SkuListed, envelope: Envelope) -> None:
-    try:
-        commands.list_sku(uow, event.sku, event.name)
-    except ImplausibleReport as exc:
-        raise EventRejected(str(exc)) from exc
+    commands.list_sku(uow, event.sku, event.name)
 
 
-SUBSCRIPTIONS = [
+SUBSCRIPTIONS = refusing(commands.REFUSALS, [
     Subscription(StockReserved, on_stock_reserved),
     Subscription(StockAllocated, on_stock_allocated),
     Subscription(ShipmentPacked, on_shipment_packed),
     Subscription(DeliveryStarted, on_delivery_started),
     Subscription(DeliveryCompleted, on_delivery_completed),
     Subscription(SkuListed, on_sku_listed),
-]
+])

@@ -4,22 +4,17 @@ from __future__ import annotations
 from pyzeebe import Job
 
 from services.order import commands
-from services.order.domain import ImplausibleReport, OrderStatus, ReviewMismatch, UnknownOrder
+from services.order.domain import OrderStatus
 from shared.contracts.order import CancelOrder, CompleteOrder, EscalateReview, FailOrder, HoldForReview, RejectOrder
 from shared.runtime.outbox import UnitsOfWork
-from shared.runtime.zeebe import JobHandlers, JobRejected
+from shared.runtime.zeebe import JobHandlers
 
-handlers = JobHandlers()
+handlers = JobHandlers(refusals=commands.REFUSALS)
 
 
 def _close(units: UnitsOfWork, order_id: str, status: OrderStatus, job: Job) -> None:
-    try:
-        with units() as uow:
-            commands.close_order(uow, order_id, status, job.process_instance_key)
-    except UnknownOrder:
-        raise JobRejected(f"no order with id {order_id}") from None
-    except ImplausibleReport as exc:
-        raise JobRejected(str(exc)) from exc
+    with units() as uow:
+        commands.close_order(uow, order_id, status, job.process_instance_key)
 
 
 @handlers.task("order.complete-order")
@@ -39,29 +34,18 @@ def fail_order(order: FailOrder, job: Job, units: UnitsOfWork) -> None:
 
 @handlers.task("order.hold-for-review")
 def hold_for_review(order: HoldForReview, units: UnitsOfWork) -> None:
-    try:
-        with units() as uow:
-            commands.hold_for_review(uow, order.order_id, order.order_review)
-    except UnknownOrder:
-        raise JobRejected(f"no order with id {order.order_id}") from None
+    with units() as uow:
+        commands.hold_for_review(uow, order.order_id, order.order_review)
 
 
 @handlers.task("order.escalate-review")
 def escalate_review(order: EscalateReview, job: Job, units: UnitsOfWork) -> None:
-    try:
-        with units() as uow:
-            commands.escalate_review(uow, order.order_id, job.key)
-    except UnknownOrder:
-        raise JobRejected(f"no order with id {order.order_id}") from None
+    with units() as uow:
+        commands.escalate_review(uow, order.order_id, job.key)
 
 
 @handlers.task("order.reject-order")
 def reject_order(order: RejectOrder, job: Job, units: UnitsOfWork) -> None:
-    try:
-        with units() as uow:
-            commands.reject_order(uow, order.order_id, order.order_review, order.review, order.review_note,
-                                  job.process_instance_key)
-    except UnknownOrder:
-        raise JobRejected(f"no order with id {order.order_id}") from None
-    except (ReviewMismatch, ImplausibleReport) as exc:
-        raise JobRejected(str(exc)) from exc
+    with units() as uow:
+        commands.reject_order(uow, order.order_id, order.order_review, order.review, order.review_note,
+                              job.process_instance_key)

@@ -10,6 +10,7 @@ from services.warehouse.domain import (
     IdempotencyConflict,
     LineReservation,
     OpenBackorder,
+    Refused,
     Reservation,
     ReservationState,
     ReservationStatus,
@@ -43,6 +44,10 @@ from shared.contracts.warehouse import (
 )
 from shared.runtime.db import serialise_on
 from shared.runtime.outbox import UnitOfWork
+
+# The failures of these use cases no retry can fix, where a job or an event meets one (an incident, a dead letter):
+# input the warehouse's rules refuse.
+REFUSALS = {Refused: "{}"}
 
 
 def reserve_stock(uow: UnitOfWork, order_id: str, lines: list[tuple[str, int]]) -> Reservation:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from services.warehouse import commands
-from services.warehouse.domain import Refused
 from shared.contracts.base import Line
 from shared.contracts.warehouse import (
     CheckAllocation,
@@ -16,18 +15,15 @@ from shared.contracts.warehouse import (
     ReturnShipment,
 )
 from shared.runtime.outbox import UnitsOfWork
-from shared.runtime.zeebe import JobHandlers, JobRejected
+from shared.runtime.zeebe import JobHandlers
 
-handlers = JobHandlers()
+handlers = JobHandlers(refusals=commands.REFUSALS)
 
 
 @handlers.task("warehouse.reserve-stock")
 def reserve_stock(job: ReserveStock, units: UnitsOfWork) -> ReserveStockResult:
-    try:
-        with units() as uow:
-            reservation = commands.reserve_stock(uow, job.order_id, [(i.sku, i.quantity) for i in job.items])
-    except Refused as exc:
-        raise JobRejected(str(exc)) from exc
+    with units() as uow:
+        reservation = commands.reserve_stock(uow, job.order_id, [(i.sku, i.quantity) for i in job.items])
     return ReserveStockResult(reservation_outcome=reservation.outcome)
 
 
@@ -40,11 +36,8 @@ def pick_pack(job: PickPack, units: UnitsOfWork) -> PickPackResult:
 
 @handlers.task("warehouse.check-allocation")
 def check_allocation(job: CheckAllocation, units: UnitsOfWork) -> CheckAllocationResult:
-    try:
-        with units() as uow:
-            allocated = commands.stock_allocated(uow, job.order_id)
-    except Refused as exc:
-        raise JobRejected(str(exc)) from exc
+    with units() as uow:
+        allocated = commands.stock_allocated(uow, job.order_id)
     return CheckAllocationResult(stock_allocated=allocated)
 
 

@@ -27,6 +27,7 @@ from shared.runtime.db import unit_of_work
 from shared.runtime.envelope import Envelope, EventPayload, InvalidEnvelope
 from shared.runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
 from shared.runtime.outbox import UnitOfWork, UnitsOfWork
+from shared.runtime.refusals import Refusals, refusal
 from shared.runtime.tables import inbox
 from shared.runtime.validation import summarise
 
@@ -74,6 +75,24 @@ class Subscription:
 
     event: type[EventPayload]
     handler: EventHandler
+
+
+def refusing(refusals: Refusals, subscriptions: list[Subscription]) -> list[Subscription]:
+    """The subscriptions, an event whose handler raises one of `refusals` (its service's failures no retry can fix)
+    dead-lettered at once with the reason."""
+
+    def translated(handler: EventHandler) -> EventHandler:
+        def handle(uow: UnitOfWork, event: Any, envelope: Envelope) -> None:
+            try:
+                handler(uow, event, envelope)
+            except Exception as error:
+                reason = refusal(refusals, error)
+                if reason is None:
+                    raise
+                raise EventRejected(reason) from error
+        return handle
+
+    return [Subscription(s.event, translated(s.handler)) for s in subscriptions]
 
 
 _RECORD_SEEN = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)  # built once: every event runs it

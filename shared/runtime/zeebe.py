@@ -37,6 +37,7 @@ from pyzeebe.errors import BusinessError
 
 from shared.runtime.backoff import FailureBackoff, exponential
 from shared.runtime.metrics import JOB_SECONDS, JOBS
+from shared.runtime.refusals import Refusals, refusal
 from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,14 @@ class JobHandlers:
 
     The first parameter's annotation is the job's input model: the variables fetched are its
     fields (by alias), and invalid input is an incident at once. Its `job_type` must be the
-    decorator's, and the handler returns its `output` model (or None when it has none).
+    decorator's, and the handler returns its `output` model (or None when it has none). A handler that
+    raises one of `refusals` (its service's failures no retry can fix) raises an incident at once too.
     `router(concurrency=..., sessions=...)` builds the service's pyzeebe router.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: Refusals | None = None) -> None:
         self.handlers: dict[str, _Handler] = {}
+        self.refusals: Refusals = refusals or {}
 
     @property
     def job_types(self) -> list[str]:
@@ -162,11 +165,12 @@ class JobHandlers:
                 raise TypeError(f"{handler.function.__name__} needs {', '.join(sorted(missing))}")
             variables = [field.alias or name for name, field in handler.input.model_fields.items()]
             router.task(job_type, variables_to_fetch=variables, timeout_ms=JOB_TIMEOUT_MS)(
-                _adapter(handler, dependencies, concurrency))
+                _adapter(handler, dependencies, concurrency, self.refusals))
         return router
 
 
-def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int) -> Callable[..., Awaitable[dict]]:
+def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int,
+             refusals: Refusals) -> Callable[..., Awaitable[dict]]:
     """What pyzeebe calls: variables in, the handler's output as variables out, on one of the job type's threads.
 
     A coroutine function, so pyzeebe does not hand it to the default executor as it would a sync one.
@@ -183,6 +187,11 @@ def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int) 
         started = time.perf_counter()
         try:
             output = handler.function(handler.input.model_validate(variables), **given)
+        except Exception as error:
+            reason = refusal(refusals, error)
+            if reason is None:
+                raise
+            raise JobRejected(reason) from error
         finally:
             # Timed here, on the job type's thread: the handler's own work, not the wait for a thread.
             JOB_SECONDS.labels(job.type).observe(time.perf_counter() - started)
