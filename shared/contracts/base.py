@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveInt
 from pydantic.alias_generators import to_camel
@@ -109,8 +109,7 @@ class MessageId(StrEnum):
     OCCURRENCE = "occurrence"
 
 
-@dataclass(frozen=True)
-class OutgoingMessage:
+class OutgoingMessage(NamedTuple):
     """One Zeebe message to publish, as its declaration builds it (`Message.to`)."""
 
     name: str

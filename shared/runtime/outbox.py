@@ -43,14 +43,9 @@ class Publishing(Protocol):
     def events_topic(self) -> str: ...
 
 
-class ZeebeMessage(Protocol):
-    """A Zeebe message as its declaration builds it (shared.contracts.base.Message.to)."""
-
-    name: str
-    correlation_key: str
-    message_id: str
-    variables: dict[str, Any]
-    ttl_ms: int
+# A Zeebe message as its declaration builds it (shared.contracts.base.Message.to): its name, correlation key,
+# message id, variables and time to live in milliseconds.
+ZeebeMessage = tuple[str, str, str, dict[str, Any], int]
 
 
 @dataclass(frozen=True)
@@ -88,8 +83,8 @@ class UnitOfWork:
 
     def send(self, message: ZeebeMessage) -> None:
         """Zeebe keeps the message its time to live and refuses a second one with the same id meanwhile."""
-        self._add("zeebe", message.name, message.correlation_key,
-                  {"message_id": message.message_id, "variables": message.variables, "ttl_ms": message.ttl_ms})
+        name, correlation_key, message_id, variables, ttl_ms = message
+        self._add("zeebe", name, correlation_key, {"message_id": message_id, "variables": variables, "ttl_ms": ttl_ms})
 
     def _add(self, destination: str, topic: str, key: str, payload: dict[str, Any]) -> None:
         row_id = uuid.uuid4()
