@@ -24,7 +24,7 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
-    # A Zeebe message not published within its time to live is not published at all (shared.runtime.outbox).
+    # A Zeebe message not published within its time to live is not published at all (shared.runtime.relay).
     Column("expired_at", DateTime(timezone=True)),
     Index("outbox_unpublished", "destination", "seq",
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
