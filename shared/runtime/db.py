@@ -82,6 +82,8 @@ def serialise_on(session: Connection, key: str) -> None:
 
 
 _SIGNALS = "signals_on_commit"
+# Items kept per signal for the loop that takes them (a few hundred bytes each).
+HANDED_OVER_AT_MOST = 10_000
 
 
 def signal_on_commit(session: Connection, signal: str, handed: object | None = None) -> None:
@@ -110,8 +112,12 @@ class Wakeups:
 
     def handed_over(self, signal: str) -> deque:
         """What committed units of work handed with `signal`, oldest first, for the one loop that takes it.
-        Only a signal someone takes collects anything: without a taker the items are dropped at commit."""
-        return self.handed.setdefault(signal, deque())
+        Only a signal someone takes collects anything: without a taker the items are dropped at commit.
+
+        Bounded: while the loop cannot keep up (its broker is down for an hour at full rate) the oldest items
+        are dropped, which the loop's poll finds in the database anyway, instead of memory growing with the outage.
+        """
+        return self.handed.setdefault(signal, deque(maxlen=HANDED_OVER_AT_MOST))
 
     def _returned(self, _dbapi_connection, record) -> None:
         for signal, items in record.info.pop(_SIGNALS, {}).items():

@@ -57,3 +57,14 @@ def test_a_commit_hands_what_it_wrote_to_the_loop_that_takes_it_and_a_rollback_h
         assert not handed, "handed over before the commit, when the rows are not visible yet"
     assert relay.is_set() and list(handed) == ["row-1", "row-2"]
     assert "outbox:zeebe" not in wakeups.handed, "what no loop takes is not kept"
+
+
+def test_what_a_loop_cannot_take_in_time_is_bounded_and_the_oldest_goes_first(monkeypatch):
+    monkeypatch.setattr("shared.runtime.db.HANDED_OVER_AT_MOST", 3)
+    sessions, wakeups = sessions_and_wakeups()
+    handed = wakeups.handed_over("outbox:kafka")  # a lane whose broker is down takes nothing
+    for row in range(5):
+        with unit_of_work(sessions) as session:
+            session.execute(text("SELECT 1"))
+            signal_on_commit(session, "outbox:kafka", f"row-{row}")
+    assert list(handed) == ["row-2", "row-3", "row-4"], "the dropped rows are the poll's to find"
