@@ -112,7 +112,7 @@ def _figures_as_metrics(request: Request) -> AtMostEvery:
     200: {"content": {"text/plain": {"schema": {"type": "string"}}},
           "description": "The figures in Prometheus' text format"}})
 def figures_as_metrics(request: Request) -> Response:
-    """The figures in Prometheus' text format (`fulfilment_*`), for a scraper with an operator's token; computed
+    """The figures in Prometheus' text format (`fulfil_*`), for a scraper with an operator's token; computed
     again at most every `FULFIL_ANALYTICS_FIGURES_METRICS_REFRESH_SECONDS` (15 s unless set). They are not on the
     open `/metrics`: they are the business's figures, and computing them reads every fact."""
     return exposition(_figures_as_metrics(request))

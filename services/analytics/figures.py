@@ -94,25 +94,25 @@ def metric_families(figures: dict) -> list[Metric]:
     def single(family: type[Metric], name: str, help_text: str, value) -> Metric:
         return family(name, help_text, value=number(value))
 
-    orders = CounterMetricFamily("fulfilment_orders", "Orders by what happened to them.", labels=["event"])
+    orders = CounterMetricFamily("fulfil_orders", "Orders by what happened to them.", labels=["event"])
     for event in ("placed", "completed", "cancelled", "delivery_failed", "rejected"):
         orders.add_metric([event], figures["orders"][event])
-    lead = GaugeMetricFamily("fulfilment_lead_time_seconds", "Placed-to-delivered lead time.", labels=["quantile"])
+    lead = GaugeMetricFamily("fulfil_lead_time_seconds", "Placed-to-delivered lead time.", labels=["quantile"])
     lead.add_metric(["0.5"], number(figures["lead_time_seconds"]["p50"]))
     lead.add_metric(["0.95"], number(figures["lead_time_seconds"]["p95"]))
     backorders = figures["open_backorders"]
     return [
         orders, lead,
-        single(GaugeMetricFamily, "fulfilment_open_orders", "Orders placed and not yet completed, cancelled, "
+        single(GaugeMetricFamily, "fulfil_open_orders", "Orders placed and not yet completed, cancelled, "
                "failed or rejected.", figures["orders"]["open"]),
-        single(GaugeMetricFamily, "fulfilment_first_pass_fill_rate", "Share of orders fully reserved at once.",
+        single(GaugeMetricFamily, "fulfil_first_pass_fill_rate", "Share of orders fully reserved at once.",
                figures["first_pass_fill_rate"]["rate"]),
-        single(GaugeMetricFamily, "fulfilment_open_backorders", "Backordered lines still waiting.",
+        single(GaugeMetricFamily, "fulfil_open_backorders", "Backordered lines still waiting.",
                backorders["count"]),
-        single(GaugeMetricFamily, "fulfilment_oldest_backorder_age_seconds", "Age of the oldest open backorder.",
+        single(GaugeMetricFamily, "fulfil_oldest_backorder_age_seconds", "Age of the oldest open backorder.",
                backorders["oldest_age_seconds"]),
-        single(CounterMetricFamily, "fulfilment_factory_produced_units", "Units the factory produced.",
+        single(CounterMetricFamily, "fulfil_factory_produced_units", "Units the factory produced.",
                figures["factory"]["produced_units"]),
-        single(CounterMetricFamily, "fulfilment_delivery_deadline_breaches", "Deliveries past their first deadline.",
+        single(CounterMetricFamily, "fulfil_delivery_deadline_breaches", "Deliveries past their first deadline.",
                figures["delivery_deadline_breaches"]),
     ]

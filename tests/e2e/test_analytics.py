@@ -50,7 +50,7 @@ def test_figures_count_the_orders_placed_completed_cancelled_and_produced(
         assert over_time(after, series) == over_time(before, series) + more, series
     assert sum(b["count"] for b in after["lead_time_seconds"]["histogram"]) == after["lead_time_seconds"]["count"]
     # The same figures for an operator's Prometheus, computed again at most every 15 s.
-    completed = f'fulfilment_orders_total{{event="completed"}} {float(after["orders"]["completed"])!r}'
+    completed = f'fulfil_orders_total{{event="completed"}} {float(after["orders"]["completed"])!r}'
     eventually(lambda: completed in analytics_api.get("/figures/metrics").text, timeout=40,
                what="/figures/metrics to count both completions")
 

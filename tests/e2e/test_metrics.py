@@ -148,14 +148,14 @@ def test_consumers_count_the_orders_events_they_handled(stack, one_order):
 def test_the_business_figures_are_for_an_operators_scraper_and_not_on_the_open_metrics(
         stack, analytics_api, one_order):
     _, text = scrape(stack, "analytics")
-    assert "fulfilment_" not in text
+    assert "fulfil_orders_total" not in text and "fulfil_open_orders" not in text
     unauthenticated = httpx.get(f"http://127.0.0.1:{stack.analytics_port}/figures/metrics", timeout=10)
     assert unauthenticated.status_code == 401
 
     def counted():
         answer = analytics_api.get("/figures/metrics")  # an operator's token
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
-        return value(parse(answer.text), "fulfilment_orders_total", event="completed") >= 1
+        return value(parse(answer.text), "fulfil_orders_total", event="completed") >= 1
     # Computed again at most every 15 s, so the order may take that long to show.
     eventually(counted, timeout=40, what="/figures/metrics to count a completed order")
 

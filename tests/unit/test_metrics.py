@@ -75,17 +75,17 @@ def exposed(families) -> dict[tuple[str, tuple], float]:
 
 def test_analytics_figures_keep_their_prometheus_names_and_a_missing_figure_is_nan():
     samples = exposed(metric_families(FIGURES))
-    assert samples[("fulfilment_orders_total", (("event", "completed"),))] == 3
-    assert samples[("fulfilment_orders_total", (("event", "cancelled"),))] == 1
-    assert samples[("fulfilment_orders_total", (("event", "delivery_failed"),))] == 1
-    assert samples[("fulfilment_open_orders", ())] == 1
-    assert samples[("fulfilment_lead_time_seconds", (("quantile", "0.5"),))] == 4.5
-    assert math.isnan(samples[("fulfilment_lead_time_seconds", (("quantile", "0.95"),))])
-    assert samples[("fulfilment_first_pass_fill_rate", ())] == 0.75
-    assert samples[("fulfilment_open_backorders", ())] == 2
-    assert math.isnan(samples[("fulfilment_oldest_backorder_age_seconds", ())])
-    assert samples[("fulfilment_factory_produced_units_total", ())] == 12
-    assert samples[("fulfilment_delivery_deadline_breaches_total", ())] == 0
+    assert samples[("fulfil_orders_total", (("event", "completed"),))] == 3
+    assert samples[("fulfil_orders_total", (("event", "cancelled"),))] == 1
+    assert samples[("fulfil_orders_total", (("event", "delivery_failed"),))] == 1
+    assert samples[("fulfil_open_orders", ())] == 1
+    assert samples[("fulfil_lead_time_seconds", (("quantile", "0.5"),))] == 4.5
+    assert math.isnan(samples[("fulfil_lead_time_seconds", (("quantile", "0.95"),))])
+    assert samples[("fulfil_first_pass_fill_rate", ())] == 0.75
+    assert samples[("fulfil_open_backorders", ())] == 2
+    assert math.isnan(samples[("fulfil_oldest_backorder_age_seconds", ())])
+    assert samples[("fulfil_factory_produced_units_total", ())] == 12
+    assert samples[("fulfil_delivery_deadline_breaches_total", ())] == 0
 
 
 class NoDatabase:
@@ -127,9 +127,9 @@ def test_the_figures_as_metrics_need_an_operators_token_and_are_computed_at_most
         operator = {"Authorization": f"Bearer {token(subject='op', roles=(OPERATOR,))}"}
         scrapes = [client.get("/figures/metrics", headers=operator) for _ in range(5)]
         assert {s.status_code for s in scrapes} == {200}
-        assert 'fulfilment_orders_total{event="completed"} 3.0' in scrapes[-1].text
+        assert 'fulfil_orders_total{event="completed"} 3.0' in scrapes[-1].text
         assert len(computed) == 1
         now = time.monotonic() + 10 * 60
         monkeypatch.setattr(time, "monotonic", lambda: now)
-        assert 'fulfilment_open_orders 1.0' in client.get("/figures/metrics", headers=operator).text
+        assert 'fulfil_open_orders 1.0' in client.get("/figures/metrics", headers=operator).text
         assert len(computed) == 2
