@@ -18,4 +18,5 @@ service = Service(
     web=api.WEB,
     background=[polling_loop("stuck-job repair", restart_stuck_jobs, settings.repair_every_seconds)],
     retention=[db.forget_ended_instances],
+    metrics=[repairs.incident_metrics],
 )

@@ -14,17 +14,30 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from prometheus_client import Counter
-from sqlalchemy import update
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from services.monitor import queries
-from services.monitor.db import instances
+from services.monitor.db import incidents, instances
+from services.monitor.domain import IncidentState
 from services.monitor.engine import Engine, EngineRefused
 
 log = logging.getLogger(__name__)
 
 RESTARTED = Counter("fulfil_monitor_restarted_jobs", "Job elements started again because their job stopped "
                     "recurring, by element and outcome (restarted, refused by the engine)", ["element", "outcome"])
+
+
+def incident_metrics(session: Connection) -> list[Metric]:
+    """Open incidents per BPMN element, read when Prometheus scrapes: each waits for a person, so any is an alert."""
+    family = GaugeMetricFamily("fulfil_monitor_open_incidents", "Incidents open in the engine, per BPMN element.",
+                               labels=["element"])
+    counted = session.execute(select(incidents.c.element_id, func.count()).where(
+        incidents.c.state == IncidentState.ACTIVE).group_by(incidents.c.element_id)).all()
+    for element_id, count in sorted(counted):
+        family.add_metric([element_id], count)
+    return [family]
 
 
 def restart_stuck_jobs(session: Connection, engine: Engine, stuck_after: timedelta, limit: int = 20) -> int:

@@ -10,7 +10,8 @@ from shared.runtime.outbox import loop_step
 from shared.runtime.service import Service, polling_loop
 
 settings = OrderSettings()
-reconcile = partial(reconciler.reconcile, stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+stuck_after = timedelta(seconds=settings.stuck_after_seconds)
+reconcile = partial(reconciler.reconcile, stuck_after=stuck_after,
                     engine_view=ProcessMonitor(settings.monitor_url, settings.own_token()).instances_of)
 
 service = Service(
@@ -20,4 +21,5 @@ service = Service(
     subscriptions=consumers.SUBSCRIPTIONS,
     background=[polling_loop("reconciler", loop_step(SERVICE, reconcile), settings.reconcile_every_seconds)],
     retention=[db.forget_steps_of_final_orders],
+    metrics=[partial(reconciler.stall_metrics, stuck_after=stuck_after)],
 )

@@ -147,6 +147,15 @@ def idle_orders(session: Connection, idle_for: timedelta, *, reported_as: str | 
     return session.execute(query).all()
 
 
+def count_idle_orders(session: Connection, idle_for: timedelta) -> tuple[int, float]:
+    """How many open orders not waiting by design have had no progress for `idle_for`, and the longest idle's
+    seconds (0 when none): the stalled orders, counted in SQL whatever their number."""
+    idle = func.extract("epoch", func.now() - func.min(orders.c.updated_at))
+    count, longest = session.execute(select(func.count(), idle).where(
+        OPEN, orders.c.updated_at < func.now() - idle_for, ~WAITING_BY_DESIGN)).one()
+    return count, float(longest or 0)
+
+
 def insert_order(session: Connection, *, order_id: str, customer_id: str, shipping_address: dict,
                  lines: list[OrderLine], accepts_partial: bool, idempotency_key: str | None,
                  fingerprint: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.engine import Connection
 
 from services.order import db
@@ -88,6 +89,15 @@ def stalled_orders(session: Connection, stuck_after: timedelta, *, include_repor
     rows = db.idle_orders(session, stuck_after, reported_as=None if include_reported else STALLED, after=after,
                           limit=limit)
     return [diagnose(session, order) for order in rows]
+
+
+def stall_metrics(session: Connection, stuck_after: timedelta) -> list[Metric]:
+    """The stalled orders as gauges, read when Prometheus scrapes: any is for a person (`fulfil order stuck`)."""
+    count, longest = db.count_idle_orders(session, stuck_after)
+    return [GaugeMetricFamily("fulfil_order_stalled_orders", "Open orders not waiting by design with no progress "
+                              "for the reconciler's stuck_after.", value=count),
+            GaugeMetricFamily("fulfil_order_longest_stall_seconds",
+                              "How long the longest-stalled order has had no progress (0 when none).", value=longest)]
 
 
 def diagnose(session: Connection, order) -> Stall:
