@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared.runtime.backoff import FailureBackoff, describe
 from shared.runtime.db import unit_of_work
 from shared.runtime.envelope import Envelope, EventPayload, InvalidEnvelope
+from shared.runtime.logging import log_context
 from shared.runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
 from shared.runtime.outbox import UnitOfWork, UnitsOfWork
 from shared.runtime.refusals import Refusals, refusal
@@ -268,6 +269,11 @@ class EventConsumer(RecordConsumer):
         except InvalidEnvelope as exc:
             self.dead_letter(message, str(exc))
             return "dead_lettered"
+        # An event about an order names it in its data (shared.contracts.base.OrderEvent), and so do its log lines.
+        with log_context(order_id=envelope.data.get("order_id")):
+            return self.apply(message, envelope)
+
+    def apply(self, message: Message, envelope: Envelope) -> str:
         subscription = self.by_type.get(envelope.type)
         if subscription is None:
             return "ignored"

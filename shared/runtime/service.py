@@ -338,7 +338,9 @@ def _document_login(app: FastAPI, settings: ServiceSettings, routes: list) -> No
 def serve(service: Service) -> None:
     """Entry point of `python -m services.<name>`: migrate the schema, then run until stopped."""
     settings = service.settings
-    service_logging.configure(settings.service_name)
+    service_logging.configure(settings.service_name, settings.log_format)
     upgrade_to_head(service.migrations, settings.database_url, settings.migration_lock_timeout_seconds)
-    uvicorn.run(create_app(service, run_loops=True), host=settings.http_host, port=settings.http_port,
+    # The access lines are RequestLog's (with the duration, without the query string), not uvicorn's.
+    uvicorn.run(service_logging.RequestLog(create_app(service, run_loops=True)), host=settings.http_host,
+                port=settings.http_port, log_config=service_logging.config(settings.service_name, settings.log_format),
                 log_level="info", access_log=False)

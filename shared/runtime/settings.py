@@ -1,7 +1,7 @@
 """The settings base every service extends: one typed object read from FULFIL_<SERVICE>_* variables."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     # How long a migration at start waits for a lock on a table before it gives up (migrations.py): while it
     # waits, every query on that table queues behind it.
     migration_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How the log's lines read (shared/runtime/logging.py): `text`, or `json` (one object a line). One variable,
+    # FULFIL_LOG_FORMAT, for every service: the launcher passes its own environment on to each.
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="FULFIL_LOG_FORMAT")
     kafka_bootstrap: str = "localhost:9092"
     zeebe_address: str = "localhost:26500"
 

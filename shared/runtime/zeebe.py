@@ -22,6 +22,7 @@ failed calls, so every channel here retries forever, and a worker that stops is 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import time
@@ -36,6 +37,7 @@ from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorke
 from pyzeebe.errors import BusinessError
 
 from shared.runtime.backoff import FailureBackoff, exponential
+from shared.runtime.logging import log_context
 from shared.runtime.metrics import JOB_SECONDS, JOBS
 from shared.runtime.refusals import Refusals, refusal
 from shared.runtime.validation import summarise
@@ -76,6 +78,11 @@ async def on_job_failure(exc: Exception, job: Job, controller: JobController) ->
     # The order id and instance key are what an operator greps for when an order is stuck.
     about = f"job {job.key} ({job.type}, order {job.variables.get('orderId', '?')}, " \
             f"instance {job.process_instance_key})"
+    with log_context(order_id=job.variables.get("orderId")):
+        await _report_failure(exc, job, controller, about)
+
+
+async def _report_failure(exc: Exception, job: Job, controller: JobController, about: str) -> None:
     if isinstance(exc, JobExpired):
         # Nothing to tell the engine: the job is no longer this worker's.
         log.warning("%s not run: %s", about, exc)
@@ -199,7 +206,10 @@ def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int,
         return output.model_dump(mode="json", by_alias=True) if output is not None else {}
 
     async def run(job: Job, **variables: Any) -> dict:
-        return await asyncio.get_running_loop().run_in_executor(threads, handle, job, variables)
+        # The handler's thread gets a copy of this context: the job's order for its log lines.
+        with log_context(order_id=job.variables.get("orderId")):
+            return await asyncio.get_running_loop().run_in_executor(threads, contextvars.copy_context().run,
+                                                                    handle, job, variables)
 
     run.__name__ = handler.function.__name__
     # pyzeebe finds the Job parameter by its annotation object, not a string.
