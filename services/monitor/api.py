@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
-from services.monitor import queries
+from services.monitor import audit, batches, queries
 from services.monitor.domain import IncidentState, InstanceState, MigrationPlan, TaskState, form_of, idle_seconds
 from services.monitor.engine import Engine, EngineRefused, EngineUnreachable
 from services.monitor.instance_migration import BatchRequest, MigrationImpossible, migrate_batch
@@ -32,6 +32,7 @@ from services.monitor.task_owners import (
 )
 from services.monitor.views import (
     Accepted,
+    AuditView,
     ChildView,
     DefinitionView,
     ElementStatistics,
@@ -50,11 +51,14 @@ from services.monitor.views import (
     incident_view,
     instance_fields,
     task_view,
+    trace_fields,
 )
 from shared.contracts.roles import OPERATOR, SERVICE, TASK_GROUPS
-from shared.runtime.auth import PUBLIC, Caller, CurrentCaller, allow
+from shared.runtime.auth import NO_ACTOR, PUBLIC, Actor, Caller, CurrentCaller, allow
 from shared.runtime.db import unit_of_work
 from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
+from shared.runtime.operations import OperationView
+from shared.runtime.operations import view as operation_view
 
 router = APIRouter(tags=["monitor"])
 # Operators see and act on every process; the Order service's reconciler reads an order's instances.
@@ -116,6 +120,24 @@ def _ask_engine(action) -> None:
         raise HTTPException(409, detail=f"the engine refused ({exc.status}): {exc.detail}") from exc
     except EngineUnreachable as exc:
         raise HTTPException(503, detail=str(exc)) from exc
+
+
+def _audited(all_sessions, actor: Caller, action: str, target: str, order_id: str | None, act):
+    """`act()`'s answer, with who asked, what for and how it ended (ok, or refused with the reason) in the audit."""
+    try:
+        answer = act()
+    except HTTPException as exc:
+        result = f"refused ({exc.status_code}): {exc.detail}"
+        raise
+    else:
+        result = f"ok: {getattr(answer, 'detail', None) or 'done'}"
+        return answer
+    finally:
+        with unit_of_work(all_sessions) as session:
+            audit.record(session, audit.Entry(actor.subject, action, target, result[:2000], order_id))
+
+
+NO_SUBJECT = problem(f"The role does not allow it, or {NO_ACTOR}")
 
 
 # --- definitions ---------------------------------------------------------------------------------------------
@@ -190,15 +212,21 @@ def get_instance(key: Key, all_sessions: Sessions, settings: Settings) -> Instan
         children=[ChildView.model_validate(c, from_attributes=True) for c in detail.children],
         version_tag=detail.version_tag,
         migrations=[MigrationView.model_validate(m, from_attributes=True) for m in detail.migrations],
+        **trace_fields(detail.variables, key, settings.zipkin_url),
     )
 
 
 @router.post("/instances/{key}/cancellation", dependencies=OPERATORS, status_code=202, response_model=Accepted,
-             responses={404: NOT_FOUND, **ENGINE_ERRORS})
-def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi) -> Accepted:
+             responses={404: NOT_FOUND, 403: NO_SUBJECT, **ENGINE_ERRORS})
+def cancel_instance(key: Key, all_sessions: Sessions, engine: EngineApi, actor: Actor) -> Accepted:
     """Cancel an active instance (and the instances it called) in the engine; not one of an order's: cancelling it
     would leave the order's stock reserved and the order open for good, so the Order service's cancel or abort it is."""
     row = _found(all_sessions, lambda session: queries.instance(session, key), f"process instance {key}")
+    return _audited(all_sessions, actor, "cancel instance", f"instance {key}", row.order_id,
+                    lambda: _cancel(row, key, engine))
+
+
+def _cancel(row: Row, key: int, engine: Engine) -> Accepted:
     if row.state != InstanceState.ACTIVE:
         raise HTTPException(409, detail=f"process instance {key} is {row.state}, not active")
     if row.order_id:
@@ -232,18 +260,19 @@ def stalled_instances(
 
 
 @router.post("/migrations", dependencies=OPERATORS, response_model=MigrationBatchView, tags=["operations"],
-             responses={**NOT_JSON, 409: problem("A version is not known or lacks what a migration needs")})
-def migrate_instances(body: MigrationRequest, all_sessions: Sessions, engine: EngineApi) -> MigrationBatchView:
+             responses={**NOT_JSON, 403: NO_SUBJECT,
+                        409: problem("A version is not known or lacks what a migration needs")})
+def migrate_instances(body: MigrationRequest, all_sessions: Sessions, engine: EngineApi,
+                      actor: Actor) -> MigrationBatchView:
     """Move a batch of running root instances of one version (with the instances they called) to another, by the
     plans given; each is reported migrated, refused (with the reason, the engine's verbatim) or left."""
     request = BatchRequest(
         bpmn_process_id=body.bpmn_process_id, from_version=body.from_version, to_version=body.to_version,
         plans=[MigrationPlan(p.bpmn_process_id, p.from_tag, p.to_tag, p.elements) for p in body.plans],
         dry_run=body.dry_run, limit=body.limit, after=body.after)
-    try:
-        report = migrate_batch(all_sessions, engine, request)
-    except MigrationImpossible as exc:
-        raise HTTPException(409, detail=str(exc)) from exc
+    report = _audited(all_sessions, actor, "migrate instances" + (" (dry run)" if body.dry_run else ""),
+                      f"{body.bpmn_process_id} {body.from_version}->{body.to_version}", None,
+                      lambda: _migrate(all_sessions, engine, request))
 
     def view(item) -> InstanceMigrationView:
         return InstanceMigrationView(key=item.key, bpmn_process_id=item.bpmn_process_id, order_id=item.order_id,
@@ -253,6 +282,13 @@ def migrate_instances(body: MigrationRequest, all_sessions: Sessions, engine: En
 
     return MigrationBatchView(total=report.total, items=[view(i) for i in report.items],
                               next_after=report.next_after)
+
+
+def _migrate(all_sessions, engine: Engine, request: BatchRequest):
+    try:
+        return migrate_batch(all_sessions, engine, request)
+    except MigrationImpossible as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
 
 
 # --- incidents -----------------------------------------------------------------------------------------------
@@ -267,13 +303,18 @@ def list_incidents(all_sessions: Sessions, state: IncidentState | None = Inciden
 
 
 @router.post("/incidents/{key}/retry", dependencies=OPERATORS, status_code=202, response_model=Accepted,
-             responses={404: NOT_FOUND, **ENGINE_ERRORS})
-def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
+             responses={404: NOT_FOUND, 403: NO_SUBJECT, **ENGINE_ERRORS})
+def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi, actor: Actor,
                    retries: Annotated[int, Query(ge=1, le=100, description="the job's retries from now")] = 1
                    ) -> Accepted:
     """After fixing its cause: give the failed job `retries` again and resolve the incident, so the engine runs
     the job (or, for an incident without a job, the element) once more."""
     row = _found(all_sessions, lambda session: queries.incident(session, key), f"incident {key}")
+    return _audited(all_sessions, actor, "retry incident", f"incident {key}", row.order_id,
+                    lambda: _retry(row, key, retries, engine))
+
+
+def _retry(row: Row, key: int, retries: int, engine: Engine) -> Accepted:
     if row.state != IncidentState.ACTIVE:
         raise HTTPException(409, detail=f"incident {key} is already resolved")
     if row.job_key is not None:
@@ -283,9 +324,73 @@ def retry_incident(key: Key, all_sessions: Sessions, engine: EngineApi,
     return Accepted(detail=f"{job}incident {key} resolved")
 
 
+# --- batch operations and the audit --------------------------------------------------------------------------
+
+class IncidentRetryRequest(BaseModel):
+    job_type: Identifier | None = Field(default=None, description="the failed job's type, e.g. `reserve-stock`")
+    message_contains: Text | None = Field(default=None, max_length=200,
+                                          description="a part of the incident's error message")
+    since: IsoTime | None = Field(default=None, description="raised at or after")
+    until: IsoTime | None = Field(default=None, description="raised before")
+    retries: int = Field(default=1, ge=1, le=100, description="each failed job's retries from now")
+
+
+OPERATION_NOT_FOUND = problem("No such operation")
+
+
+@router.post("/operations/incident-retries", dependencies=OPERATORS, status_code=202, response_model=OperationView,
+             tags=["operations"], responses={**NOT_JSON, 403: NO_SUBJECT,
+                                             409: problem("More incidents match than one operation takes")})
+def retry_incidents(body: IncidentRetryRequest, all_sessions: Sessions, actor: Actor) -> OperationView:
+    """Retry every open incident that matches, as one operation: the matching incidents are fixed now, a background
+    loop retries them one by one (an incident resolved meanwhile is 'already resolved'), and GET
+    /operations/{id} shows the progress and each one's result."""
+    where = batches.IncidentFilter(job_type=body.job_type, message_contains=body.message_contains,
+                                   since=body.since, until=body.until, retries=body.retries)
+    try:
+        with unit_of_work(all_sessions) as session:
+            operation_id = batches.start_retry(session, where, actor.subject)
+    except batches.TooManyItems as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    return get_operation(operation_id, all_sessions)
+
+
+@router.get("/operations", dependencies=OPERATORS, response_model=Page[OperationView], tags=["operations"])
+def list_operations(all_sessions: Sessions, limit: PageLimit = 50, offset: PageOffset = 0) -> Page[OperationView]:
+    """Batch operations, newest first, with their counts (not their items)."""
+    with unit_of_work(all_sessions) as session:
+        total, rows = batches.operations.page(session, limit, offset)
+    return Page[OperationView](total=total, limit=limit, offset=offset, items=[operation_view(r) for r in rows])
+
+
+@router.get("/operations/{operation_id}", dependencies=OPERATORS, response_model=OperationView,
+            tags=["operations"], responses={404: OPERATION_NOT_FOUND})
+def get_operation(operation_id: Identifier, all_sessions: Sessions) -> OperationView:
+    """One operation: who asked for what, its progress, and each item's result."""
+    with unit_of_work(all_sessions) as session:
+        row = batches.operations.get(session, operation_id)
+        if row is None:
+            raise HTTPException(404, detail=f"no operation {operation_id}")
+        return operation_view(row, batches.operations.items_of(session, operation_id))
+
+
+@router.get("/audit", dependencies=OPERATORS, response_model=Page[AuditView], tags=["operations"])
+def list_audit(all_sessions: Sessions,
+               order_id: Annotated[Identifier | None, Query(description="actions on the order's instances")] = None,
+               actor: Annotated[Identifier | None, Query(description="a token's subject")] = None,
+               target: Annotated[Identifier | None, Query(description="e.g. `incident 2251799813685251`")] = None,
+               limit: PageLimit = 50, offset: PageOffset = 0) -> Page[AuditView]:
+    """Who did what in the monitor, newest first: each operator action, its target, when and how it ended."""
+    with unit_of_work(all_sessions) as session:
+        total, rows = audit.page(session, order_id=order_id, actor=actor, target=target, limit=limit, offset=offset)
+    return Page[AuditView](total=total, limit=limit, offset=offset,
+                           items=[AuditView.model_validate(r, from_attributes=True) for r in rows])
+
+
 # --- user tasks ----------------------------------------------------------------------------------------------
 
-TASK_REFUSALS = {403: problem("The caller is not one of the task's candidates, or another person claimed it")}
+TASK_REFUSALS = {403: problem("The caller is not one of the task's candidates, or another person claimed it, or "
+                              "the token names no subject")}
 
 
 def _person(caller: Caller) -> Person:
@@ -335,10 +440,15 @@ def get_user_task(key: Key, all_sessions: Sessions, caller: CurrentCaller) -> Us
 
 @router.post("/user-tasks/{key}/assignment", dependencies=TASK_WORKERS, status_code=202, response_model=Accepted,
              responses={404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS})
-def claim_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: CurrentCaller) -> Accepted:
+def claim_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: Actor) -> Accepted:
     """Claim an open task: it is assigned to the caller (their username), so only they complete it until they
     release it. Only a member of one of its candidate groups (or a candidate user) claims it."""
     row, people = _task_for(all_sessions, key, caller)
+    return _audited(all_sessions, caller, "claim user task", f"user task {key}", row.order_id,
+                    lambda: _claim(row, people, key, caller, engine))
+
+
+def _claim(row: Row, people: TaskPeople, key: int, caller: Caller, engine: Engine) -> Accepted:
     _open(row, key)
     if not _refuse(lambda: check_claim(people, _person(caller))):
         return Accepted(detail=f"user task {key} is already assigned to {caller.username}")
@@ -348,10 +458,15 @@ def claim_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller:
 
 @router.delete("/user-tasks/{key}/assignment", dependencies=TASK_WORKERS, status_code=202, response_model=Accepted,
                responses={404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS})
-def release_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: CurrentCaller) -> Accepted:
+def release_user_task(key: Key, all_sessions: Sessions, engine: EngineApi, caller: Actor) -> Accepted:
     """Release a claimed task, so any of its candidates may claim or complete it: its assignee does, or an
     operator among its candidates (for someone who is away)."""
     row, people = _task_for(all_sessions, key, caller)
+    return _audited(all_sessions, caller, "release user task", f"user task {key}", row.order_id,
+                    lambda: _release(row, people, key, caller, engine))
+
+
+def _release(row: Row, people: TaskPeople, key: int, caller: Caller, engine: Engine) -> Accepted:
     _open(row, key)
     _refuse(lambda: check_release(people, _person(caller)))
     _ask_engine(lambda: engine.unassign_user_task(key))
@@ -368,10 +483,16 @@ class CompleteTask(BaseModel):
              responses={**NOT_JSON, 404: NOT_FOUND, **TASK_REFUSALS, **ENGINE_ERRORS,
                         422: problem("The variables are not what the task's form asks for")})
 def complete_user_task(key: Key, body: CompleteTask, all_sessions: Sessions, engine: EngineApi,
-                       caller: CurrentCaller) -> Accepted:
+                       caller: Actor) -> Accepted:
     """Complete an open user task with its form's answer: a candidate completes an unclaimed task or their own; a
     task someone else claimed only they complete."""
     row, people = _task_for(all_sessions, key, caller)
+    return _audited(all_sessions, caller, "complete user task", f"user task {key}", row.order_id,
+                    lambda: _complete(row, people, key, body, caller, engine))
+
+
+def _complete(row: Row, people: TaskPeople, key: int, body: CompleteTask, caller: Caller,
+              engine: Engine) -> Accepted:
     _open(row, key)
     _refuse(lambda: check_complete(people, _person(caller)))
     form = form_of(row.forms, row.element_id)

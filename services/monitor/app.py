@@ -2,7 +2,7 @@
 from datetime import timedelta
 from functools import partial
 
-from services.monitor import api, consumers, db, repairs
+from services.monitor import api, batches, consumers, db, repairs
 from services.monitor.engine import Engine
 from services.monitor.settings import MonitorSettings
 from shared.runtime.service import Service, polling_loop
@@ -16,7 +16,9 @@ service = Service(
     api=api.router,
     projection=consumers.project,
     web=api.WEB,
-    background=[polling_loop("stuck-job repair", restart_stuck_jobs, settings.repair_every_seconds)],
+    background=[polling_loop("stuck-job repair", restart_stuck_jobs, settings.repair_every_seconds),
+                polling_loop("batch operations", partial(batches.work, engine=Engine(settings.camunda_rest_url)),
+                             settings.operations_every_seconds)],
     retention=[db.forget_ended_instances],
     metrics=[repairs.incident_metrics],
 )

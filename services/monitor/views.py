@@ -1,6 +1,9 @@
 """What the monitor's API answers: the response models, and how a row of the projection becomes one."""
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -23,6 +26,15 @@ class Page(BaseModel, Generic[Item]):
 class Accepted(BaseModel):
     detail: str = Field(description="what was asked of the engine; the monitor shows the outcome once its "
                                     "records arrive")
+
+
+class AuditView(BaseModel):
+    at: datetime
+    actor: str = Field(description="who: their token's subject")
+    action: str
+    target: str
+    order_id: str | None
+    result: str = Field(description="ok, or refused with the reason")
 
 
 class DefinitionView(BaseModel):
@@ -152,6 +164,8 @@ class InstanceDetail(InstanceView):
     children: list[ChildView] = Field(description="instances this one called")
     version_tag: str | None = Field(description="the zeebe:versionTag of the version it runs on now")
     migrations: list[MigrationView] = Field(description="the versions it was migrated between, oldest first")
+    trace_id: str | None = Field(default=None, description="the order's trace, from its `traceparent` variable")
+    trace_url: str | None = Field(default=None, description="that trace in Zipkin; None without one or without Zipkin")
 
 
 class StalledInstance(BaseModel):
@@ -171,6 +185,30 @@ def order_url(order_api_url: str, order_id: str | None) -> str | None:
 
 def instance_fields(row: Row, order_api_url: str) -> dict:
     return {**row._mapping, "order_url": order_url(order_api_url, row.order_id)}
+
+
+# W3C trace context (version 00): the trace id is the second field. The Order service puts the `traceparent` of the
+# order's placement on its instance, so the instance leads to the trace the order's spans share.
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def trace_id(variables: Iterable, instance_key: int) -> str | None:
+    """The trace id of the instance's `traceparent` variable (its own scope's before an inner one's)."""
+    found = sorted((v for v in variables if v.name == "traceparent"), key=lambda v: v.scope_key != instance_key)
+    for variable in found:
+        try:
+            value = json.loads(variable.value)
+        except ValueError:
+            continue
+        match = TRACEPARENT.fullmatch(value) if isinstance(value, str) else None
+        if match and set(match[1]) != {"0"}:  # all zeros is the standard's invalid trace id
+            return match[1]
+    return None
+
+
+def trace_fields(variables: Iterable, instance_key: int, zipkin_url: str) -> dict:
+    found = trace_id(variables, instance_key)
+    return {"trace_id": found, "trace_url": f"{zipkin_url}/zipkin/traces/{found}" if found and zipkin_url else None}
 
 
 def _of_instance(instance: Row | None) -> dict:

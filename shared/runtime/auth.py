@@ -151,13 +151,16 @@ class TokenVerifier:
         key = self.keys.for_token(token)
         try:
             claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
-                                leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+                                leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "iss", "aud"]})
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         roles = (claims.get("realm_access") or {}).get("roles") or []
         groups = claims.get("groups") or []
         username = claims.get("preferred_username")
-        caller = Caller(subject=claims["sub"], roles=frozenset(r for r in roles if isinstance(r, str)),
+        # A token without a subject (a client without the realm's `basic` scope) may read; it may not act (Actor).
+        subject = claims.get("sub")
+        caller = Caller(subject=subject if isinstance(subject, str) else "",
+                        roles=frozenset(r for r in roles if isinstance(r, str)),
                         groups=frozenset(g.lstrip("/") for g in groups if isinstance(g, str)),
                         username=username if isinstance(username, str) else "")
         return caller, float(claims["exp"]) + LEEWAY_SECONDS
@@ -231,6 +234,20 @@ def anyone() -> None:
 PUBLIC = Depends(anyone)
 CurrentCaller = Annotated[Caller, Depends(_caller)]
 """A route parameter for the caller its `allow(...)` let in (checked once per request)."""
+
+NO_ACTOR = ("this action records who did it, and the token names nobody (no `sub` claim): log in as a person or "
+            "with a client whose tokens carry a subject")
+
+
+def _actor(caller: CurrentCaller) -> Caller:
+    if not caller.subject:
+        raise HTTPException(403, detail=NO_ACTOR)
+    return caller
+
+
+Actor = Annotated[Caller, Depends(_actor)]
+"""A route parameter for the caller of an action that is recorded with who did it (its token's subject): a token
+without a subject is refused with 403."""
 
 
 def route_access(dependencies) -> frozenset[str] | None:

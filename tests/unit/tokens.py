@@ -16,12 +16,15 @@ KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KID = "test-key"
 
 
-def token(expires_in: float = 300, *, subject: str = "alice", roles: tuple[str, ...] = ("customer",), key=KEY,
-          kid: str = KID) -> str:
-    """A token of `subject`; each one differs from the last (its own `jti`), as a client's next login's does."""
+def token(expires_in: float = 300, *, subject: str | None = "alice", roles: tuple[str, ...] = ("customer",),
+          key=KEY, kid: str = KID) -> str:
+    """A token of `subject` (None: a token naming nobody); each one differs from the last (its own `jti`), as a
+    client's next login's does."""
     now = time.time()
     claims = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": int(now), "exp": int(now + expires_in),
               "jti": str(uuid.uuid4()), "realm_access": {"roles": list(roles)}}
+    if subject is None:
+        del claims["sub"]
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 

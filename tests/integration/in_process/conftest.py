@@ -46,7 +46,7 @@ def identity_provider() -> Iterator[JwksEndpoint]:
         yield endpoint
 
 
-def bearer(subject: str, *roles: str) -> dict[str, str]:
+def bearer(subject: str | None, *roles: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(subject=subject, roles=roles)}"}
 
 

@@ -1,0 +1,50 @@
+"""Who did what in the monitor: every operator action (retry, cancel, claim, release, complete, migrate, a batch
+operation) with its actor (the token's subject), its target, when and how it ended."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Row, and_, func, insert, select
+from sqlalchemy.schema import Column, Index, Table
+from sqlalchemy.types import BigInteger, DateTime, String, Text
+
+from services.monitor.db import metadata
+
+audit = Table(
+    "audit", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("order_id", String(100)),
+    Column("result", Text, nullable=False),
+    Index("audit_by_order", "order_id", "at"),
+    Index("audit_by_actor", "actor", "at"),
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    actor: str
+    action: str
+    target: str
+    result: str
+    order_id: str | None = None
+
+
+def record(session: Connection, entry: Entry) -> None:
+    session.execute(insert(audit).values(at=datetime.now(timezone.utc), actor=entry.actor, action=entry.action,
+                                         target=entry.target, order_id=entry.order_id, result=entry.result))
+
+
+def page(session: Connection, *, order_id: str | None, actor: str | None, target: str | None, limit: int,
+         offset: int) -> tuple[int, list[Row]]:
+    """Newest first."""
+    where = and_(True, *([audit.c.order_id == order_id] if order_id else []),
+                 *([audit.c.actor == actor] if actor else []), *([audit.c.target == target] if target else []))
+    total = session.scalar(select(func.count()).select_from(audit).where(where))
+    rows = session.execute(select(audit).where(where).order_by(audit.c.at.desc(), audit.c.id.desc())
+                           .limit(limit).offset(offset)).all()
+    return total, rows
