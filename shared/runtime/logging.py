@@ -80,7 +80,7 @@ class ServiceFormatter(logging.Formatter):
         line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
                 .replace("+00:00", "Z"),
                 "level": record.levelname, "service": self.service, "logger": record.name,
-                "message": record.getMessage(), **self.ids(record),
+                "message": record.getMessage().rstrip(), **self.ids(record),
                 **{name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)}}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
