@@ -25,11 +25,13 @@ from services.order.domain import (
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
 from shared.contracts.roles import CUSTOMER, OPERATOR, SERVICE
-from shared.runtime.auth import Caller, CurrentCaller, allow
+from shared.runtime.auth import NO_ACTOR, Actor, Caller, CurrentCaller, allow
 from shared.runtime.db import again_if_raced, unit_of_work
 from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, Units, problem
 
 router = APIRouter(tags=["orders"])
+# An action the timeline records with who asked is refused to a token that names nobody.
+NO_SUBJECT = problem(f"The role does not allow it, or {NO_ACTOR}")
 
 
 class Item(BaseModel):
@@ -226,10 +228,9 @@ class CancelAnswer(BaseModel):
 @router.post("/orders/{order_id}/cancel", status_code=202, response_model=CancelAnswer,
              dependencies=[allow(CUSTOMER, OPERATOR)],
              responses={200: {"description": "Already cancelled", "model": CancelAnswer},
-                        404: problem("Unknown order, or another customer's"),
+                        403: NO_SUBJECT, 404: problem("Unknown order, or another customer's"),
                         409: problem("Refused: delivered or otherwise ended; the refusal is on the order too")})
-def cancel_order(order_id: Identifier, units: Units, response: Response,
-                 caller: CurrentCaller) -> CancelAnswer:
+def cancel_order(order_id: Identifier, units: Units, response: Response, caller: Actor) -> CancelAnswer:
     """Ask for cancellation; the process stops wherever it is and undoes what was done.
 
     202 means the request is pending: the order's `cancellation.outcome` says later whether it
@@ -239,7 +240,7 @@ def cancel_order(order_id: Identifier, units: Units, response: Response,
         with units() as uow:
             if not _own_or_any(caller, db.get_order(uow.session, order_id)):
                 raise UnknownOrder(order_id)
-            cancellation, status = commands.request_cancellation(uow, order_id)
+            cancellation, status = commands.request_cancellation(uow, order_id, actor=caller.subject)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
     if cancellation.outcome is CancelOutcome.REFUSED:
@@ -263,15 +264,16 @@ class AbortAnswer(BaseModel):
 @router.post("/orders/{order_id}/abort", status_code=202, response_model=AbortAnswer, tags=["operations"],
              dependencies=[allow(OPERATOR)],
              responses={**NOT_JSON, 200: {"description": "Asked for before: the abort runs", "model": AbortAnswer},
-                        404: problem("Unknown order"), 409: problem("The order has ended: nothing to abort")})
+                        403: NO_SUBJECT, 404: problem("Unknown order"),
+                        409: problem("The order has ended: nothing to abort")})
 def abort_order(order_id: Identifier, body: AbortRequest, units: Units, response: Response,
-                caller: CurrentCaller) -> AbortAnswer:
+                caller: Actor) -> AbortAnswer:
     """End an order its process cannot finish (an incident nobody can fix, an instance cancelled in the engine): its
     fulfilment stops wherever it is, its work is undone as a cancellation undoes it (deliveries called back, stock
     and packed shipments returned), and it ends CANCELLED. The timeline says who asked and why."""
     try:
         with units() as uow:
-            asked = commands.abort_order(uow, order_id, reason=body.reason, operator=caller.subject)
+            asked = commands.abort_order(uow, order_id, reason=body.reason, actor=caller.subject)
     except UnknownOrder as exc:
         raise HTTPException(404, detail=f"no order with id {order_id}") from exc
     except OrderEnded as exc:
@@ -303,13 +305,14 @@ class Erasure(BaseModel):
 
 @router.delete("/customers/{customer_id}/personal-data", response_model=Erasure, tags=["privacy"],
                dependencies=[allow(OPERATOR)], responses={
+                   403: NO_SUBJECT,
                    409: problem("An order of the customer is not final yet and still needs the address")})
-def erase_personal_data(customer_id: Identifier, units: Units) -> Erasure:
+def erase_personal_data(customer_id: Identifier, units: Units, caller: Actor) -> Erasure:
     """On a customer's request: erase their personal data (the shipping address) from every order of theirs. The
     orders keep their ids, lines and history, and each one's timeline says when. Asking again erases nothing more."""
     try:
         with units() as uow:
-            erased = commands.erase_personal_data(uow, customer_id)
+            erased = commands.erase_personal_data(uow, customer_id, actor=caller.subject)
     except OrdersStillOpen as exc:
         raise HTTPException(409, detail=str(exc)) from exc
     return Erasure(customer_id=customer_id, erased_orders=erased)

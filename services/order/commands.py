@@ -188,8 +188,9 @@ def reject_order(uow: UnitOfWork, order_id: str, review: ReviewResult, answer: s
         _refuse_cancellation(uow, order_id, OrderStatus.REJECTED, settled)
 
 
-def request_cancellation(uow: UnitOfWork, order_id: str) -> tuple[Cancellation, OrderStatus]:
-    """Ask the order's process to stop, or refuse at once when the order is past that point.
+def request_cancellation(uow: UnitOfWork, order_id: str, *, actor: str) -> tuple[Cancellation, OrderStatus]:
+    """Ask the order's process to stop, or refuse at once when the order is past that point; `actor` (the customer
+    or an operator: their token's subject) is named on the timeline.
 
     Returns the order's cancellation — the first one when asked again — and its status.
     """
@@ -202,7 +203,7 @@ def request_cancellation(uow: UnitOfWork, order_id: str) -> tuple[Cancellation, 
     if cancellation is earlier:
         return cancellation, status
     db.save_cancellation(uow.session, order_id, cancellation)
-    db.add_timeline(uow.session, order_id, status, "cancellation requested")
+    db.add_timeline(uow.session, order_id, status, f"cancellation requested by {actor}")
     uow.publish(OrderCancellationRequested(order_id=order_id))
     if cancellation.outcome is CancelOutcome.PENDING:
         uow.send(CANCEL_REQUESTED.to(order_id))
@@ -211,7 +212,7 @@ def request_cancellation(uow: UnitOfWork, order_id: str) -> tuple[Cancellation, 
     return cancellation, status
 
 
-def abort_order(uow: UnitOfWork, order_id: str, *, reason: str, operator: str) -> bool:
+def abort_order(uow: UnitOfWork, order_id: str, *, reason: str, actor: str) -> bool:
     """An operator ends an order its process cannot finish (an incident nobody can fix, an instance cancelled in the
     engine): its fulfilment stops wherever it is, if it still runs, and order-abort undoes its work as a cancellation
     does and marks it CANCELLED. Returns False when an abort was asked for before (it runs already).
@@ -224,14 +225,14 @@ def abort_order(uow: UnitOfWork, order_id: str, *, reason: str, operator: str) -
     check_abortable(order_id, OrderStatus(order.status))
     if latest_message(uow.session, ABORT_REQUESTED.name, order_id) is not None:
         return False
-    db.add_timeline(uow.session, order_id, order.status, f"abort requested by {operator}: {reason}")
+    db.add_timeline(uow.session, order_id, order.status, f"abort requested by {actor}: {reason}")
     # Written in this order, so the engine stops the fulfilment before order-abort starts undoing it.
     uow.send(STOP_REQUESTED.to(order_id))
     uow.send(ABORT_REQUESTED.to(order_id, AbortStart(order_id=order_id)))
     return True
 
 
-def erase_personal_data(uow: UnitOfWork, customer_id: str) -> list[str]:
+def erase_personal_data(uow: UnitOfWork, customer_id: str, *, actor: str) -> list[str]:
     """Erase a customer's personal data from every order of theirs (the ids, lines and history stay), with an
     entry on each order's timeline; returns the orders erased now (none when done before).
 
@@ -242,7 +243,8 @@ def erase_personal_data(uow: UnitOfWork, customer_id: str) -> list[str]:
     db.erase_personal_data(uow.session, erased, datetime.now(timezone.utc))
     for order in found:
         if order.id in erased:
-            db.add_timeline(uow.session, order.id, order.status, "personal data erased on request (shipping address)")
+            db.add_timeline(uow.session, order.id, order.status,
+                            f"personal data erased on request by {actor} (shipping address)")
     return erased
 
 

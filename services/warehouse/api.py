@@ -16,11 +16,13 @@ from services.warehouse.domain import (
     UnknownSku,
 )
 from shared.contracts.roles import OPERATOR
-from shared.runtime.auth import allow
+from shared.runtime.auth import NO_ACTOR, Actor, allow
 from shared.runtime.db import again_if_raced, unit_of_work
 from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, Units, problem
 
 router = APIRouter(tags=["stock"], dependencies=[allow(OPERATOR)])
+# A count or an adjustment is kept with who made it; a token that names nobody may read stock, not change it.
+NO_SUBJECT = problem(f"The role does not allow it, or {NO_ACTOR}")
 
 
 class StockView(BaseModel):
@@ -56,6 +58,7 @@ class AdjustmentView(BaseModel):
     sku: str
     quantity: int
     reason: str
+    actor: str = Field(description="who made it: their token's subject")
     to_backorders: int = Field(description="of the units added, those reserved at once for orders waiting for them")
     stock: StockView = Field(description="the stock item after the adjustment")
 
@@ -106,12 +109,12 @@ def get_stock_item(sku: Identifier, response: Response, all_sessions: Sessions) 
             responses={**NOT_JSON,
                        200: {"description": "Counted; units added went to waiting backorders first", "headers": ETAG},
                        201: {"model": StockView, "description": "A new SKU added to the catalog", "headers": ETAG},
-                       404: problem("Unknown SKU and no name to add it with"),
+                       403: NO_SUBJECT, 404: problem("Unknown SKU and no name to add it with"),
                        412: problem("The stock item changed since the ETag in If-Match was read (or does not "
                                     "exist): read it again and recount"),
                        428: problem("If-Match missing: counting an existing SKU needs the ETag it was counted "
                                     "against")})
-def set_stock(sku: Identifier, body: SetStock, response: Response, units: Units,
+def set_stock(sku: Identifier, body: SetStock, response: Response, units: Units, caller: Actor,
               if_match: Annotated[str | None, Header(alias="If-Match", min_length=1, max_length=200,
                                                      description=IF_MATCH)] = None,
               ) -> StockView:
@@ -123,8 +126,8 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, units: Units,
     try:
         with units() as uow:
             if if_match is not None:
-                commands.count_stock(uow, sku, body.on_hand, if_match_versions(if_match))
-            elif body.name is not None and commands.add_sku(uow, sku, body.name, body.on_hand):
+                commands.count_stock(uow, sku, body.on_hand, if_match_versions(if_match), actor=caller.subject)
+            elif body.name is not None and commands.add_sku(uow, sku, body.name, body.on_hand, actor=caller.subject):
                 response.status_code = 201
             elif db.stock_item(uow.session, sku) is not None:
                 raise HTTPException(428, detail=(
@@ -147,11 +150,11 @@ def set_stock(sku: Identifier, body: SetStock, response: Response, units: Units,
                         201: {"description": "Adjusted; units added went to waiting backorders first"},
                         200: {"description": "A retry with the same Idempotency-Key: the first adjustment, "
                                              "not applied again; `stock` is as it is now"},
-                        404: problem("Unknown SKU"),
+                        403: NO_SUBJECT, 404: problem("Unknown SKU"),
                         409: problem("Fewer units are free than would be removed (reserved units belong to "
                                      "orders), more would be in stock than one SKU can hold, or the "
                                      "Idempotency-Key was used for another adjustment")})
-def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, units: Units,
+def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, units: Units, caller: Actor,
                  idempotency_key: Annotated[Text | None, Header(alias="Idempotency-Key", min_length=1,
                                                                 max_length=200)] = None) -> AdjustmentView:
     """Add or remove units relative to what is there when the change is made, so no concurrent change is lost.
@@ -160,9 +163,11 @@ def adjust_stock(sku: Identifier, body: AdjustStock, response: Response, units: 
     """
     def adjust() -> tuple[bool, AdjustmentView]:
         with units() as uow:
-            adjustment = commands.adjust_stock(uow, sku, body.quantity, body.reason, idempotency_key)
+            adjustment = commands.adjust_stock(uow, sku, body.quantity, body.reason, idempotency_key,
+                                               actor=caller.subject)
             return adjustment.repeated, AdjustmentView(
                 id=adjustment.id, sku=sku, quantity=adjustment.quantity, reason=adjustment.reason,
+                actor=adjustment.actor or "",
                 to_backorders=adjustment.to_backorders, stock=_view(uow.session, sku))
 
     try:

@@ -118,6 +118,7 @@ class StockAdjustment:
     quantity: int
     reason: str
     to_backorders: int
+    actor: str | None  # None for the changes made before actors were kept
     # True when an earlier request with the same Idempotency-Key made it.
     repeated: bool = False
 
@@ -125,12 +126,13 @@ class StockAdjustment:
     def of(cls, row, *, repeated: bool = False) -> StockAdjustment:
         # Added units that did not become free went to backorders.
         to_backorders = max(row.quantity, 0) - max(row.on_hand_after - row.on_hand_before, 0)
-        return cls(row.id, row.sku, row.quantity, row.reason, to_backorders, repeated)
+        return cls(row.id, row.sku, row.quantity, row.reason, to_backorders, row.actor, repeated)
 
 
-def adjust_stock(uow: UnitOfWork, sku: str, quantity: int, reason: str,
-                 idempotency_key: str | None = None) -> StockAdjustment:
-    """An operator adds (+) or removes (-) units relative to what is there now, so no concurrent change is lost.
+def adjust_stock(uow: UnitOfWork, sku: str, quantity: int, reason: str, idempotency_key: str | None = None, *,
+                 actor: str) -> StockAdjustment:
+    """An operator (`actor`, their token's subject, kept with the adjustment) adds (+) or removes (-) units relative
+    to what is there now, so no concurrent change is lost.
 
     A retry with the same Idempotency-Key gets the first adjustment back instead of a second one.
     """
@@ -142,26 +144,27 @@ def adjust_stock(uow: UnitOfWork, sku: str, quantity: int, reason: str,
                 raise IdempotencyConflict(f"Idempotency-Key {idempotency_key} was used for another adjustment "
                                           f"({earlier.quantity:+} {earlier.sku}, {earlier.reason!r})")
             return StockAdjustment.of(earlier, repeated=True)
-    return _adjust(uow, level, quantity, reason, idempotency_key)
+    return _adjust(uow, level, quantity, reason, actor, idempotency_key)
 
 
-def count_stock(uow: UnitOfWork, sku: str, on_hand: int, counted_at: frozenset[int] | None) -> StockAdjustment:
+def count_stock(uow: UnitOfWork, sku: str, on_hand: int, counted_at: frozenset[int] | None, *,
+                actor: str) -> StockAdjustment:
     """An operator's count of free stock, accepted only if nothing changed since the version it was made against."""
     level = _lock_sku(uow, sku)
-    return _adjust(uow, level, counted_change(level, on_hand, counted_at), "count")
+    return _adjust(uow, level, counted_change(level, on_hand, counted_at), "count", actor)
 
 
-def add_sku(uow: UnitOfWork, sku: str, name: str, on_hand: int) -> bool:
+def add_sku(uow: UnitOfWork, sku: str, name: str, on_hand: int, *, actor: str) -> bool:
     """A new SKU with its first count, announced so the Order service takes orders for it; False if the SKU
     exists (then counting it needs its version)."""
     if not db.insert_sku(uow.session, sku, name):
         return False
-    _adjust(uow, _lock_sku(uow, sku), on_hand, "new sku")
+    _adjust(uow, _lock_sku(uow, sku), on_hand, "new sku", actor)
     uow.publish(SkuListed(sku=sku, name=name))
     return True
 
 
-def _adjust(uow: UnitOfWork, level: StockLevel, quantity: int, reason: str,
+def _adjust(uow: UnitOfWork, level: StockLevel, quantity: int, reason: str, actor: str,
             idempotency_key: str | None = None) -> StockAdjustment:
     """Added units are offered to waiting backorders first, exactly like a factory arrival."""
     before = level.on_hand
@@ -171,7 +174,7 @@ def _adjust(uow: UnitOfWork, level: StockLevel, quantity: int, reason: str,
         take_out(level, -quantity)
     db.save_stock(uow.session, {level.sku: level})
     return StockAdjustment.of(db.record_adjustment(uow.session, level.sku, quantity, reason, before, level.on_hand,
-                                                   idempotency_key))
+                                                   actor, idempotency_key))
 
 
 def _receive(uow: UnitOfWork, level: StockLevel, quantity: int, causation_id: str | None) -> list[str]:

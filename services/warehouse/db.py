@@ -39,6 +39,8 @@ stock_adjustments = Table(
     # An operator's Idempotency-Key: a retried adjustment is found here instead of applied twice.
     Column("idempotency_key", String(200), unique=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Who made it (their token's subject); none for the changes made before it was kept.
+    Column("actor", String(255)),
 )
 
 reservations = Table(
@@ -141,11 +143,11 @@ def insert_sku(session: Connection, sku: str, name: str) -> bool:
 
 
 def record_adjustment(session: Connection, sku: str, quantity: int, reason: str, on_hand_before: int,
-                      on_hand_after: int, idempotency_key: str | None = None):
-    """Every operator change is kept, so stock can be reconciled later."""
+                      on_hand_after: int, actor: str, idempotency_key: str | None = None):
+    """Every operator change is kept with who made it, so stock can be reconciled later."""
     return session.execute(insert(stock_adjustments).values(
         sku=sku, quantity=quantity, reason=reason, on_hand_before=on_hand_before, on_hand_after=on_hand_after,
-        idempotency_key=idempotency_key,
+        actor=actor, idempotency_key=idempotency_key,
     ).returning(stock_adjustments)).one()
 
 

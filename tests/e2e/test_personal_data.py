@@ -55,7 +55,7 @@ def test_a_customers_personal_data_is_erased_once_no_open_order_needs_it_and_the
     assert address.status_code == 410 and "erased on request" in address.json()["detail"]
     order = bobs_orders.get(f"/orders/{waiting}").json()
     assert order["status"] == "CANCELLED" and [line["sku"] for line in order["items"]]
-    assert order["timeline"][-1]["what"] == "personal data erased on request (shipping address)"
+    assert order["timeline"][-1]["what"].startswith("personal data erased on request by ")
     assert [e["what"] for e in order["timeline"]][0] == "order placed"  # the history stays
     # Asking again erases nothing more and says so.
     assert erase(order_api, login, bob).json()["erased_orders"] == []

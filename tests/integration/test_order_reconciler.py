@@ -169,7 +169,7 @@ def test_an_expired_cancellation_is_sent_again_while_the_order_waits_for_stock_a
     never_started = place(order_sessions, idle_minutes=90, published=False)
     for order_id in (waiting, never_started):
         with unit_of_work(order_sessions) as session:
-            commands.request_cancellation(UnitOfWork(session, ORDER), order_id)
+            commands.request_cancellation(UnitOfWork(session, ORDER), order_id, actor="alice")
         expire(order_sessions, order_id, CANCEL_REQUESTED.name)
     expire(order_sessions, never_started, ORDER_PLACED.name)
 
@@ -186,7 +186,7 @@ def test_an_expired_cancellation_is_sent_again_while_the_order_waits_for_stock_a
 def test_an_expired_message_of_a_finished_order_is_not_sent_again(order_sessions):
     order_id = place(order_sessions)
     with unit_of_work(order_sessions) as session:
-        commands.request_cancellation(UnitOfWork(session, ORDER), order_id)
+        commands.request_cancellation(UnitOfWork(session, ORDER), order_id, actor="alice")
     expire(order_sessions, order_id, CANCEL_REQUESTED.name)
     with unit_of_work(order_sessions) as session:
         session.execute(text("UPDATE orders SET status = 'COMPLETED' WHERE id = :id"), {"id": order_id})
@@ -197,7 +197,7 @@ def test_an_expired_message_of_a_finished_order_is_not_sent_again(order_sessions
 def test_an_order_locked_for_a_resend_is_let_go_before_the_monitor_is_asked_about_others(order_sessions):
     waiting = place(order_sessions, status="AWAITING_STOCK", reserved=True, backorder_open=True)
     with unit_of_work(order_sessions) as session:
-        commands.request_cancellation(UnitOfWork(session, ORDER), waiting)
+        commands.request_cancellation(UnitOfWork(session, ORDER), waiting, actor="alice")
     expire(order_sessions, waiting, CANCEL_REQUESTED.name)
     stalled = place(order_sessions)
     asked = {}

@@ -34,8 +34,8 @@ def announcements(session) -> dict[str, list]:
 def test_a_new_sku_is_announced_once_and_an_existing_one_not_again(warehouse_sessions):
     sku = f"T-{uuid.uuid4().hex[:8]}"
     with unit_of_work(warehouse_sessions) as session:
-        assert commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "test item", 3)
-        assert not commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "same sku again", 5)
+        assert commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "test item", 3, actor="olivia")
+        assert not commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "same sku again", 5, actor="olivia")
         [row] = announcements(session)[sku]
     assert (row.destination, row.topic, row.key) == ("kafka", WAREHOUSE.events_topic, sku)
     assert (row.payload["subject"], row.payload["correlation_id"]) == (sku, sku)

@@ -28,7 +28,7 @@ def in_own_transaction(sessions, use_case):
 def new_sku(sessions, on_hand: int) -> str:
     sku = f"T-{uuid.uuid4().hex[:8]}"
     with unit_of_work(sessions) as session:
-        assert commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "test item", on_hand)
+        assert commands.add_sku(UnitOfWork(session, WAREHOUSE), sku, "test item", on_hand, actor="olivia")
     return sku
 
 

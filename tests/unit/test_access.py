@@ -48,6 +48,10 @@ ACCESS = {
     ("monitor", "post", "/user-tasks/{key}/assignment"): {OPERATOR},
     ("monitor", "delete", "/user-tasks/{key}/assignment"): {OPERATOR},
     ("monitor", "post", "/migrations"): {OPERATOR},
+    ("monitor", "post", "/operations/incident-retries"): {OPERATOR},
+    ("monitor", "get", "/operations"): {OPERATOR},
+    ("monitor", "get", "/operations/{operation_id}"): {OPERATOR},
+    ("monitor", "get", "/audit"): {OPERATOR},
 }
 # Open: liveness, readiness and metrics on every service, and the pages a browser loads before it has a token.
 OPEN = {"/health", "/ready", "/metrics", "/", "/login-config"}

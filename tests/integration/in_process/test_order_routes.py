@@ -145,7 +145,7 @@ def test_cancelling_a_running_order_is_pending_and_asks_its_process_to_stop_once
     assert (name, message["message_id"]) == (CANCEL_REQUESTED.name, f"{CANCEL_REQUESTED.name}:{order_id}")
     shown = orders.client.get(f"/orders/{order_id}", headers=ALICE).json()
     assert shown["cancellation"]["outcome"] == "pending"
-    assert [t["what"] for t in shown["timeline"]] == ["order placed", "cancellation requested"]
+    assert [t["what"] for t in shown["timeline"]] == ["order placed", "cancellation requested by alice"]
 
 
 def test_cancelling_a_completed_order_is_refused_with_the_reason_on_the_order(orders):

@@ -194,8 +194,8 @@ def test_a_report_that_cannot_be_true_or_about_no_order_is_refused(uow):
 def test_a_cancellation_of_a_running_order_is_pending_and_asks_the_process_once(uow):
     order_id = placed(uow)
 
-    cancellation, at = commands.request_cancellation(uow, order_id)
-    again, _ = commands.request_cancellation(uow, order_id)
+    cancellation, at = commands.request_cancellation(uow, order_id, actor="alice")
+    again, _ = commands.request_cancellation(uow, order_id, actor="alice")
 
     assert (cancellation.outcome, at) == (CancelOutcome.PENDING, OrderStatus.PLACED)
     assert again == cancellation, "asked again: the first request"
@@ -210,7 +210,7 @@ def test_a_cancellation_of_a_delivered_order_is_refused_at_once_and_the_process_
     report(uow, order_id, "packed", shipment("s-1", PACKED, 3), OrderStatus.PACKED)
     report(uow, order_id, "delivered", shipment("s-1", DELIVERED), OrderStatus.DELIVERED)
 
-    cancellation, at = commands.request_cancellation(uow, order_id)
+    cancellation, at = commands.request_cancellation(uow, order_id, actor="alice")
 
     assert (cancellation.outcome, at) == (CancelOutcome.REFUSED, OrderStatus.DELIVERED)
     assert "delivered" in cancellation.reason
@@ -222,12 +222,12 @@ def test_a_cancellation_of_a_delivered_order_is_refused_at_once_and_the_process_
 
 def test_a_cancellation_of_an_unknown_order_is_refused(uow):
     with pytest.raises(UnknownOrder):
-        commands.request_cancellation(uow, "no-such-order")
+        commands.request_cancellation(uow, "no-such-order", actor="alice")
 
 
 def test_closing_an_order_cancelled_settles_its_pending_cancellation_as_cancelled(uow):
     order_id = placed(uow)
-    commands.request_cancellation(uow, order_id)
+    commands.request_cancellation(uow, order_id, actor="alice")
 
     commands.close_order(uow, order_id, OrderStatus.CANCELLED, process_instance_key=7)
 
@@ -239,7 +239,7 @@ def test_closing_an_order_cancelled_settles_its_pending_cancellation_as_cancelle
 
 def test_closing_an_order_completed_refuses_its_pending_cancellation_with_the_reason(uow):
     order_id = placed(uow)
-    commands.request_cancellation(uow, order_id)
+    commands.request_cancellation(uow, order_id, actor="alice")
 
     commands.close_order(uow, order_id, OrderStatus.COMPLETED, process_instance_key=7)
 

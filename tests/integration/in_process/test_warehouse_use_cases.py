@@ -35,7 +35,7 @@ class Warehouse:
     def sku(self, name: str, on_hand: int) -> str:
         sku = self._id(name)
         with self.units() as uow:
-            assert commands.add_sku(uow, sku, f"{name} item", on_hand)
+            assert commands.add_sku(uow, sku, f"{name} item", on_hand, actor="olivia")
         return sku
 
     def reserve(self, order: str, *lines: tuple[str, int]):
