@@ -18,6 +18,8 @@ from cloudevents.core.v1.event import CloudEvent
 
 CORRELATION_ID = "correlationid"
 CAUSATION_ID = "causationid"
+# The CloudEvents distributed-tracing extension: the W3C trace context of the span that published the event.
+TRACEPARENT = "traceparent"
 _FORMAT = JSONFormat()
 
 
@@ -47,6 +49,7 @@ class Envelope:
     data: dict[str, Any]
     correlation_id: str
     causation_id: str | None = None
+    traceparent: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
@@ -76,6 +79,8 @@ class Envelope:
         }
         if self.causation_id:
             attributes[CAUSATION_ID] = self.causation_id
+        if self.traceparent:
+            attributes[TRACEPARENT] = self.traceparent
         return ce_kafka.to_binary(CloudEvent(attributes, self.data), _FORMAT, key_mapper=lambda e: e.get_subject())
 
     @classmethod
@@ -98,5 +103,6 @@ class Envelope:
             data=data,
             correlation_id=event.get_extension(CORRELATION_ID) or event.get_subject(),
             causation_id=event.get_extension(CAUSATION_ID),
+            traceparent=event.get_extension(TRACEPARENT),
             time=event.get_time() or datetime.now(timezone.utc),
         )

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy import exc as sql
@@ -30,6 +31,7 @@ from shared.runtime.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_SECONDS
 from shared.runtime.outbox import UnitOfWork, UnitsOfWork
 from shared.runtime.refusals import Refusals, refusal
 from shared.runtime.tables import inbox
+from shared.runtime.tracing import continued
 from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
@@ -283,7 +285,11 @@ class EventConsumer(RecordConsumer):
             self.dead_letter(message, f"{envelope.type} payload is invalid: {summarise(exc)}")
             return "dead_lettered"
         try:
-            with self.units() as uow:
+            # The handler's work, and the events it publishes, continue the trace of the event's publisher.
+            with continued(f"consume {envelope.type}", envelope.traceparent, kind=SpanKind.CONSUMER,
+                           attributes={"messaging.system": "kafka", "messaging.destination.name": message.topic(),
+                                       "messaging.message.id": envelope.id, "fulfil.key": envelope.subject}), \
+                    self.units() as uow:
                 if not record_in_inbox(uow.session, self.name, envelope):
                     return "duplicate"
                 subscription.handler(uow, event, envelope)

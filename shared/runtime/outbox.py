@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared.runtime.db import signal_on_commit, unit_of_work
 from shared.runtime.envelope import Envelope, EventPayload
 from shared.runtime.tables import outbox
+from shared.runtime.tracing import current_traceparent
 
 T = TypeVar("T")
 
@@ -88,8 +89,9 @@ class UnitOfWork:
 
     def _add(self, destination: str, topic: str, key: str, payload: dict[str, Any]) -> None:
         row_id = uuid.uuid4()
+        # The row keeps the trace of the work that wrote it: the relay publishes it later, on another thread.
         seq = self.session.execute(_ADD_ROW, {"id": row_id, "destination": destination, "topic": topic, "key": key,
-                                              "payload": payload}).scalar_one()
+                                              "payload": payload, "traceparent": current_traceparent()}).scalar_one()
         signal_on_commit(self.session, lane_signal(destination), Written(row_id, key, seq))
 
 

@@ -18,10 +18,14 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Producer
+from opentelemetry.trace import SpanKind
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError, ZeebeBackPressureError
 from sqlalchemy import bindparam, case, exists, func, select, update
@@ -33,6 +37,7 @@ from shared.runtime.envelope import Envelope
 from shared.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.runtime.outbox import UNPUBLISHED, Written, lane_signal
 from shared.runtime.tables import outbox
+from shared.runtime.tracing import TRACEPARENT, continued, current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,20 @@ def _envelope_from_row(payload: dict[str, Any]) -> Envelope:
         time=datetime.fromisoformat(payload["time"]), correlation_id=payload["correlation_id"],
         causation_id=payload["causation_id"], data=payload["data"],
     )
+
+
+@contextmanager
+def relayed(row, system: str, **attributes) -> Iterator[str | None]:
+    """The row's publish as a span continuing the trace of the work that wrote it; yields that span's traceparent,
+    to send along. A row written outside any trace is published without a span (None): a new trace per message
+    nobody asked about would bury the orders' traces, and a process variable of its own would cut an order's."""
+    if getattr(row, "traceparent", None) is None:
+        yield None
+        return
+    with continued(f"publish {row.topic}", row.traceparent, kind=SpanKind.PRODUCER,
+                   attributes={"messaging.system": system, "messaging.destination.name": row.topic,
+                               "fulfil.key": row.key, **attributes}):
+        yield current_traceparent()
 
 
 def kafka_producer(bootstrap: str) -> Producer:
@@ -245,9 +264,10 @@ class KafkaLane(OutboxLane):
 
         for row in rows:
             try:
-                message = _envelope_from_row(row.payload).to_kafka()
-                self.producer.produce(row.topic, key=message.key, value=message.value,
-                                      headers=list(message.headers.items()), on_delivery=delivered(row.seq))
+                with relayed(row, "kafka", **{"cloudevents.event_type": row.payload["type"]}) as traceparent:
+                    message = replace(_envelope_from_row(row.payload), traceparent=traceparent).to_kafka()
+                    self.producer.produce(row.topic, key=message.key, value=message.value,
+                                          headers=list(message.headers.items()), on_delivery=delivered(row.seq))
             except Exception as exc:  # refused at once (too large, queue full): only this row's key waits
                 failed[row.seq] = f"{type(exc).__name__}: {exc}"
         remaining = self.producer.flush(KAFKA_TIMEOUT_SECONDS)
@@ -316,13 +336,21 @@ class ZeebeLane(OutboxLane):
         return failed
 
     async def publish_one(self, row, ttl_ms: int) -> None:
+        with relayed(row, "zeebe") as traceparent:
+            # The process keeps it as a variable and hands it to each job (shared.runtime.zeebe), call activities'
+            # too (they take all their parent's variables).
+            variables = {**row.payload["variables"], TRACEPARENT: traceparent} if traceparent \
+                else row.payload["variables"]
+            await self.publish_with_back_pressure(row, variables, ttl_ms)
+
+    async def publish_with_back_pressure(self, row, variables: dict[str, Any], ttl_ms: int) -> None:
         payload = row.payload
         deadline = asyncio.get_running_loop().time() + ZEEBE_TIMEOUT_SECONDS
         while True:
             async with self.in_flight:
                 try:
                     await asyncio.wait_for(self.zeebe.publish_message(
-                        name=row.topic, correlation_key=row.key, variables=payload["variables"],
+                        name=row.topic, correlation_key=row.key, variables=variables,
                         time_to_live_in_milliseconds=ttl_ms, message_id=payload["message_id"],
                     ), ZEEBE_TIMEOUT_SECONDS)
                     self.in_flight.succeeded()

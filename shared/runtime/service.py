@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.engine import Connection, Engine
 
 from shared.runtime import logging as service_logging
+from shared.runtime import tracing
 from shared.runtime.auth import TokenVerifier, route_access
 from shared.runtime.backoff import FailureBackoff, describe
 from shared.runtime.db import Wakeups, make_engine, unit_of_work
@@ -340,7 +341,12 @@ def serve(service: Service) -> None:
     settings = service.settings
     service_logging.configure(settings.service_name, settings.log_format)
     upgrade_to_head(service.migrations, settings.database_url, settings.migration_lock_timeout_seconds)
+    tracing.configure(settings.service_name, settings.tracing_endpoint, settings.tracing_sample_ratio)
+    if settings.tracing_sql:
+        tracing.instrument_sql(service.sessions)
+    app = create_app(service, run_loops=True)
+    tracing.instrument_app(app)
     # The access lines are RequestLog's (with the duration, without the query string), not uvicorn's.
-    uvicorn.run(service_logging.RequestLog(create_app(service, run_loops=True)), host=settings.http_host,
+    uvicorn.run(service_logging.RequestLog(app), host=settings.http_host,
                 port=settings.http_port, log_config=service_logging.config(settings.service_name, settings.log_format),
                 log_level="info", access_log=False)

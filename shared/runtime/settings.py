@@ -94,6 +94,13 @@ class ServiceSettings(BaseSettings):
     history_retention_days: float = Field(default=90.0, gt=0)
     consumer_group: str = ""
 
+    # Traces (shared/runtime/tracing.py): exported to Zipkin's JSON v2 span API at this address, or nowhere when
+    # empty (FULFIL_<SERVICE>_TRACING_ENDPOINT; the launcher passes its Zipkin's). The share of new traces kept
+    # (a continued one follows its parent), and whether every SQL statement gets a span (it costs CPU).
+    tracing_endpoint: str = "http://127.0.0.1:9411/api/v2/spans"
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    tracing_sql: bool = False
+
     def __init_subclass__(cls, service: RegisteredService | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)  # `service` is taken once pydantic has built the class, below
 

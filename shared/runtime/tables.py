@@ -26,6 +26,8 @@ outbox = Table(
     Column("last_error", Text),
     # A Zeebe message not published within its time to live is not published at all (shared.runtime.relay).
     Column("expired_at", DateTime(timezone=True)),
+    # The W3C trace context of the span that wrote the row, which the relay's span continues (shared.runtime.tracing).
+    Column("traceparent", String(55)),
     Index("outbox_unpublished", "destination", "seq",
           postgresql_where=text("published_at IS NULL AND expired_at IS NULL")),
     Index("outbox_unpublished_by_key", "key", "seq",

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from pyzeebe import Job, JobController, ZeebeClient, ZeebeTaskRouter, ZeebeWorker, create_insecure_channel
 from pyzeebe.errors import BusinessError
@@ -40,6 +41,7 @@ from shared.runtime.backoff import FailureBackoff, exponential
 from shared.runtime.logging import log_context
 from shared.runtime.metrics import JOB_SECONDS, JOBS
 from shared.runtime.refusals import Refusals, refusal
+from shared.runtime.tracing import TRACEPARENT, continued
 from shared.runtime.validation import summarise
 
 log = logging.getLogger(__name__)
@@ -170,7 +172,8 @@ class JobHandlers:
             missing = set(handler.needs) - set(dependencies) - {"job"}
             if missing:
                 raise TypeError(f"{handler.function.__name__} needs {', '.join(sorted(missing))}")
-            variables = [field.alias or name for name, field in handler.input.model_fields.items()]
+            # With the contract's variables comes the trace the order's messages started (shared.runtime.tracing).
+            variables = [field.alias or name for name, field in handler.input.model_fields.items()] + [TRACEPARENT]
             router.task(job_type, variables_to_fetch=variables, timeout_ms=JOB_TIMEOUT_MS)(
                 _adapter(handler, dependencies, concurrency, self.refusals))
         return router
@@ -191,9 +194,15 @@ def _adapter(handler: _Handler, dependencies: dict[str, Any], concurrency: int,
             raise JobExpired(f"its deadline passed {late_seconds:.1f} s ago while it waited for one of the "
                              f"{concurrency} handlers of its type; the broker hands it out again")
         given = {name: job if name == "job" else dependencies[name] for name in handler.needs}
+        traceparent = variables.pop(TRACEPARENT, None)
         started = time.perf_counter()
         try:
-            output = handler.function(handler.input.model_validate(variables), **given)
+            # On this thread: the span is current for the handler's units of work, whose rows carry it on.
+            with continued(job.type, traceparent if isinstance(traceparent, str) else None, kind=SpanKind.CONSUMER,
+                           attributes={"zeebe.job.type": job.type, "zeebe.job.key": job.key,
+                                       "zeebe.process_instance.key": job.process_instance_key,
+                                       "fulfil.order_id": variables.get("orderId")}):
+                output = handler.function(handler.input.model_validate(variables), **given)
         except Exception as error:
             reason = refusal(refusals, error)
             if reason is None:
