@@ -2,7 +2,7 @@
 
     fulfil order place --item KB-101:2 --item MS-202:1      place an order, print its id
     fulfil order watch <id>                                  follow its timeline live until it ends
-    fulfil order show <id> | list | cancel <id>
+    fulfil order show <id> | list | cancel <id>              (show: with the link to its trace in Zipkin)
     fulfil order stuck                                       orders that stalled, and what is known about why
     fulfil order abort <id> --reason TEXT                    end an order its process cannot finish, undoing its work
     fulfil stock list | show <sku>                           free and reserved units, and each SKU's version
@@ -118,6 +118,8 @@ def order_show(settings: StackSettings, args) -> int:
     print("  items: " + ", ".join(f"{i['quantity']}x {i['sku']}" for i in order["items"]))
     for entry in order["timeline"]:
         _print_timeline_entry(entry)
+    if order.get("trace_id"):
+        print(f"  trace: {settings.zipkin_url}/zipkin/traces/{order['trace_id']}")
     return 0
 
 

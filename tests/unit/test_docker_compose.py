@@ -14,13 +14,14 @@ import yaml
 from shared.contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
 from shared.runtime.auth import service_client_id
 from shared.runtime.settings import ServiceSettings
-from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres
+from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres, zipkin
 from tools.stack.config import (
     CAMUNDA_VERSION,
     KAFKA_VERSION,
     KEYCLOAK_REALM,
     KEYCLOAK_VERSION,
     REPO_ROOT,
+    ZIPKIN_VERSION,
     StackSettings,
 )
 from tools.stack.services import environment
@@ -401,3 +402,24 @@ def test_every_published_port_answers_on_the_hosts_loopback_only():
     for name, container in COMPOSE.items():
         for mapping in container.get("ports", []):
             assert mapping.startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_zipkin_is_the_official_image_in_the_launcher_version_with_the_launchers_settings_and_port():
+    assert COMPOSE["zipkin"]["image"] == f"openzipkin/zipkin:{ZIPKIN_VERSION}"
+    assert {k: str(v) for k, v in COMPOSE["zipkin"]["environment"].items()} == zipkin.server_environment(LAUNCHER)
+    assert COMPOSE["zipkin"]["ports"] == [f"127.0.0.1:{LAUNCHER.zipkin_port}:{LAUNCHER.zipkin_port}"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_sends_its_spans_to_the_compose_zipkin_as_the_launcher_sends_them_to_its_own(service):
+    variable = f"FULFIL_{service.upper()}_TRACING_ENDPOINT"
+    launcher = environment(LAUNCHER, service)[variable]
+    assert launcher == LAUNCHER.zipkin_spans_url
+    # The same collector path and port; containers reach Zipkin by its service name.
+    assert COMPOSE[service]["environment"][variable] == launcher.replace("127.0.0.1", "zipkin")
+
+
+def test_the_monitor_links_traces_to_the_zipkin_the_host_sees():
+    launcher = environment(LAUNCHER, "monitor")["FULFIL_MONITOR_ZIPKIN_URL"]
+    assert launcher == LAUNCHER.zipkin_url
+    assert COMPOSE["monitor"]["environment"]["FULFIL_MONITOR_ZIPKIN_URL"] == launcher.replace("127.0.0.1", "localhost")

@@ -267,12 +267,14 @@ def test_the_readme_first_screen_gives_the_addresses_versions_and_logins_of_the_
     top = first_screen()
     ports = {s.name: s.port for s in SERVICES.values()}
     keycloak_port = StackSettings.model_fields["keycloak_port"].default
+    zipkin_port = StackSettings.model_fields["zipkin_port"].default
     realm = json.loads((ROOT / "tools/stack/keycloak-realm.json").read_text())
     demo_users = [u["username"] for u in realm["users"] if not u["username"].startswith("service-account-")]
     assert missing(top, [
         f"http://127.0.0.1:{ports['order']}/docs", *(f":{ports[s]}/docs" for s in ("warehouse", "factory", "delivery")),
         f"http://127.0.0.1:{ports['analytics']}/", f"http://127.0.0.1:{ports['monitor']}/",
-        f"http://127.0.0.1:{keycloak_port}/", f"Camunda {'.'.join(CAMUNDA_VERSION.split('.')[:2])}",
+        f"http://127.0.0.1:{keycloak_port}/", f"http://127.0.0.1:{zipkin_port}/zipkin/",
+        f"Camunda {'.'.join(CAMUNDA_VERSION.split('.')[:2])}",
         *(f"`{user}`" for user in demo_users), ".stack/keycloak/secrets.json", "make help",
     ]) == []
 

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, KEYCLOAK_VERSION, StackSettings
+from tools.stack.config import CAMUNDA_VERSION, KAFKA_VERSION, KEYCLOAK_VERSION, ZIPKIN_VERSION, StackSettings
 from tools.stack.errors import StackError
 from tools.stack.processes import step
 
@@ -29,6 +29,11 @@ def keycloak_home(settings: StackSettings) -> Path:
     """The unpacked Keycloak server distribution (Apache License 2.0), fetched and unpacked on first use."""
     return _unpacked(settings, "org.keycloak:keycloak-quarkus-dist", KEYCLOAK_VERSION, f"keycloak-{KEYCLOAK_VERSION}",
                      "bin/kc.sh", licence="Apache License 2.0")
+
+
+def zipkin_jar(settings: StackSettings) -> Path:
+    """Zipkin's self-contained server (Apache License 2.0): the `exec` jar, run as it is."""
+    return fetch(settings, "io.zipkin:zipkin-server", ZIPKIN_VERSION, "jar", classifier="exec")
 
 
 def _unpacked(settings: StackSettings, coordinate: str, version: str, folder: str, launcher: str,
@@ -68,23 +73,28 @@ def kafka_libs(settings: StackSettings) -> Path:
     return libs
 
 
-def fetch(settings: StackSettings, coordinate: str, version: str, extension: str, into: Path | None = None) -> Path:
+def fetch(settings: StackSettings, coordinate: str, version: str, extension: str, into: Path | None = None,
+          classifier: str = "") -> Path:
     group, artifact = coordinate.split(":")
     target_dir = into or settings.downloads
-    target = target_dir / f"{artifact}-{version}.{extension}"
+    # Maven's own file name, which `dependency:copy` writes too: artifact-version[-classifier].extension.
+    file_name = f"{artifact}-{version}{f'-{classifier}' if classifier else ''}.{extension}"
+    target = target_dir / file_name
     if target.is_file():
         return target
+    # groupId:artifactId:version:packaging[:classifier], as dependency:copy reads it.
+    full = f"{coordinate}:{version}:{extension}{f':{classifier}' if classifier else ''}"
     if shutil.which("mvn"):
-        step(f"fetching {coordinate}:{version}:{extension} with Maven (cached in ~/.m2 after the first time)")
+        step(f"fetching {full} with Maven (cached in ~/.m2 after the first time)")
         _run_maven(
-            ["dependency:copy", f"-Dartifact={coordinate}:{version}:{extension}",
-             f"-DoutputDirectory={target_dir}", "-Dmdep.overWriteReleases=false"],
+            ["dependency:copy", f"-Dartifact={full}", f"-DoutputDirectory={target_dir}",
+             "-Dmdep.overWriteReleases=false"],
             what=f"{coordinate}:{version}",
         )
     else:
-        _http_fetch(group, artifact, version, extension, target)
+        _http_fetch(maven_url(group, artifact, version, extension, classifier), target)
     if not target.is_file():
-        raise StackError(f"{coordinate}:{version}:{extension} was not fetched; see the Maven output above")
+        raise StackError(f"{full} was not fetched; see the Maven output above")
     return target
 
 
@@ -98,12 +108,12 @@ def _run_maven(args: list[str], what: str) -> None:
         )
 
 
-def maven_url(group: str, artifact: str, version: str, extension: str) -> str:
-    return f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.{extension}"
+def maven_url(group: str, artifact: str, version: str, extension: str, classifier: str = "") -> str:
+    suffix = f"-{classifier}" if classifier else ""
+    return f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}{suffix}.{extension}"
 
 
-def _http_fetch(group: str, artifact: str, version: str, extension: str, target: Path) -> None:
-    url = maven_url(group, artifact, version, extension)
+def _http_fetch(url: str, target: Path) -> None:
     step(f"downloading {url}")
     partial = target.with_suffix(target.suffix + ".part")
     sha1 = hashlib.sha1()

@@ -12,23 +12,24 @@ from pydantic import ValidationError
 from shared.contracts.registry import SERVICES
 from tools import bootstrap
 from tools.monitor import MonitorError
-from tools.stack import browser, camunda, kafka, keycloak, postgres, services
+from tools.stack import browser, camunda, kafka, keycloak, postgres, services, zipkin
 from tools.stack.config import (
     CAMUNDA_VERSION,
     KAFKA_VERSION,
     KEYCLOAK_VERSION,
     REPLICA_PORT_STEP,
     REPO_ROOT,
+    ZIPKIN_VERSION,
     StackSettings,
 )
 from tools.stack.errors import StackError
 from tools.stack.processes import read_pid, step, stop
 
-INFRASTRUCTURE = ("postgres", kafka.NAME, camunda.NAME, keycloak.NAME)
+INFRASTRUCTURE = ("postgres", kafka.NAME, camunda.NAME, keycloak.NAME, zipkin.NAME)
 
 
 def is_running(settings: StackSettings) -> bool:
-    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, keycloak.NAME)) or bool(
+    return any(read_pid(settings, name) for name in (kafka.NAME, camunda.NAME, keycloak.NAME, zipkin.NAME)) or bool(
         [r for r in services.started_replicas(settings) if read_pid(settings, r.name)])
 
 
@@ -37,6 +38,7 @@ def up(settings: StackSettings) -> None:
     step(f"stack state lives in {settings.state_dir}")
     postgres.start(settings)
     keycloak.start(settings)
+    zipkin.start(settings)
     kafka.start(settings)
     created = bootstrap.create_topics(settings.kafka_bootstrap)
     if created:
@@ -48,6 +50,7 @@ def up(settings: StackSettings) -> None:
     added = keycloak.sync_realm(settings)
     if added:
         step(f"applied the changed realm template to the running Keycloak: added {', '.join(added)}")
+    zipkin.wait_ready(settings)
     services.start_all(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)
@@ -57,7 +60,8 @@ def down(settings: StackSettings) -> None:
     services.stop_all(settings)
     if read_pid(settings, camunda.NAME) and not camunda.snapshot_before_stop(settings):
         step("Camunda took no snapshot: its next start replays the log written since its last one")
-    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka"), (keycloak.NAME, "Keycloak")):
+    for name, what in ((camunda.NAME, "Camunda"), (kafka.NAME, "Kafka"), (keycloak.NAME, "Keycloak"),
+                       (zipkin.NAME, "Zipkin")):
         if stop(settings, name, timeout=30):
             step(f"stopped {what}")
     if postgres.stop(settings):
@@ -73,6 +77,7 @@ def print_urls(settings: StackSettings) -> None:
   Analytics          http://127.0.0.1:{settings.analytics_port}/   (JSON /figures)
   Process monitor    http://127.0.0.1:{settings.monitor_port}/   (instances, incidents, user tasks; API /docs)
   Metrics            /metrics on every service port (Prometheus)
+  Traces (Zipkin)    {settings.zipkin_url}/zipkin/   (Zipkin {ZIPKIN_VERSION}; an order's trace_id finds its trace)
   {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
   Camunda metrics    http://localhost:{settings.camunda_management_port}/actuator/prometheus

@@ -19,6 +19,8 @@ KAFKA_VERSION = "4.1.1"
 # The OpenID Connect provider (tools/stack/keycloak.py) and the realm of the suite it serves.
 KEYCLOAK_VERSION = "26.7.3"
 KEYCLOAK_REALM = "fulfilment"
+# The trace collector and UI (tools/stack/zipkin.py): the newest zipkin-server exec jar on Maven Central.
+ZIPKIN_VERSION = "3.6.1"
 
 # Replica n of a service listens this many ports times (n - 1) above the service's own port: with the
 # services on 8001-8006, replicas 2 and 3 take 8011-8016 and 8021-8026, clear of each other's ranges.
@@ -49,6 +51,8 @@ class StackSettings(BaseSettings):
     # Keycloak's own defaults are 8080 (Camunda's here) and 9000 for its management interface (health).
     keycloak_port: int = 8180
     keycloak_management_port: int = 9000
+    # Zipkin's own default: its API, its UI (/zipkin/) and the span collector (/api/v2/spans) on one port.
+    zipkin_port: int = 9411
 
     order_port: int = ORDER.port
     warehouse_port: int = WAREHOUSE.port
@@ -64,7 +68,7 @@ class StackSettings(BaseSettings):
     def _ports_apart(self) -> StackSettings:
         ports = [self.zeebe_grpc_port, self.camunda_http_port, self.camunda_management_port,
                  self.zeebe_command_port, self.zeebe_internal_port, self.kafka_port, self.kafka_controller_port,
-                 self.postgres_port, self.keycloak_port, self.keycloak_management_port,
+                 self.postgres_port, self.keycloak_port, self.keycloak_management_port, self.zipkin_port,
                  *(self.replica_port(s, n) for s in SERVICES for n in range(1, self.replicas + 1))]
         taken = sorted({p for p in ports if ports.count(p) > 1})
         if taken:
@@ -103,6 +107,16 @@ class StackSettings(BaseSettings):
     def auth_issuer(self) -> str:
         """The issuer of the suite's access tokens: its realm on the local Keycloak."""
         return f"http://127.0.0.1:{self.keycloak_port}/realms/{KEYCLOAK_REALM}"
+
+    @property
+    def zipkin_url(self) -> str:
+        """Zipkin's base address: its UI is /zipkin/, a trace /zipkin/traces/<trace id>."""
+        return f"http://127.0.0.1:{self.zipkin_port}"
+
+    @property
+    def zipkin_spans_url(self) -> str:
+        """Where the services send their spans (Zipkin's v2 JSON collector)."""
+        return f"{self.zipkin_url}/api/v2/spans"
 
     @property
     def postgres_secrets(self) -> Path:

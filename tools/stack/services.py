@@ -67,6 +67,8 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
         prefix + "AUTH_ISSUER": settings.auth_issuer,
+        # Spans go to the stack's Zipkin; the exporter drops them while it is down (shared/runtime/tracing.py).
+        prefix + "TRACING_ENDPOINT": settings.zipkin_spans_url,
         "PYTHONUNBUFFERED": "1",
     }
     if service in keycloak.CALLING_SERVICES:
@@ -80,6 +82,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         # Retries, cancellations and task completions go to the engine's REST API; orders are linked for people.
         env[prefix + "CAMUNDA_REST_URL"] = f"http://localhost:{settings.camunda_http_port}"
         env[prefix + "ORDER_API_URL"] = f"http://127.0.0.1:{settings.order_port}"
+        env[prefix + "ZIPKIN_URL"] = settings.zipkin_url
     if service == ORDER.name:
         env[prefix + "MONITOR_URL"] = f"http://127.0.0.1:{settings.monitor_port}"
     return env

@@ -247,6 +247,8 @@ async function instancePage(key) {
   view.append(h("h2", {}, `${i.bpmn_process_id} instance ${i.key} · `, state(i.state)),
     facts([
       ["order", i.order_url ? h("a", { href: i.order_url, "data-testid": "order-link" }, i.order_id) : "—"],
+      ["trace", i.trace_url ? h("a", { href: i.trace_url, "data-testid": "trace-link" }, `${i.trace_id} (Zipkin)`)
+        : i.trace_id || "—"],
       ["version", `${i.version}${i.version_tag ? ` (tag ${i.version_tag})` : ""} (definition ${i.definition_key})`],
       ["migrated", i.migrations.length
         ? h("span", { "data-testid": "migrations" }, i.migrations.map((m, n) => [n ? "; " : "",
