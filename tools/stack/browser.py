@@ -5,8 +5,8 @@ import os
 import shutil
 import subprocess
 
+from tools.stack import debian
 from tools.stack.errors import StackError
-from tools.stack.processes import step
 
 BROWSER = "BROWSER"  # the environment variable that points to a Chromium binary of one's choice
 # Headless, and quiet: no sandbox (root in a container), no GPU, and nothing fetched or synced besides the page.
@@ -40,11 +40,8 @@ def ensure_chromium() -> str:
             raise StackError(f"{BROWSER}={configured} is not a Chromium binary: point {BROWSER} to one (or unset it "
                              f"to use Debian's chromium)")
         return binary
-    if chromium() is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        step("no chromium on the PATH: installing Debian's chromium for the browser tests (apt-get)")
-        apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=apt, check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=apt, check=False)
+    if chromium() is None and debian.can_install():
+        debian.install("chromium", "for the browser tests: none on the PATH")
     binary = chromium()
     if binary is None:
         raise StackError(MISSING)

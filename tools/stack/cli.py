@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from shared.contracts.registry import SERVICES
 from tools import bootstrap
 from tools.monitor import MonitorError
-from tools.stack import browser, camunda, kafka, keycloak, postgres, services, zipkin
+from tools.stack import browser, camunda, kafka, keycloak, postgres, prometheus, services, zipkin
 from tools.stack.config import (
     CAMUNDA_VERSION,
     KAFKA_VERSION,
@@ -52,11 +52,14 @@ def up(settings: StackSettings) -> None:
         step(f"applied the changed realm template to the running Keycloak: added {', '.join(added)}")
     zipkin.wait_ready(settings)
     services.start_all(settings)
+    prometheus.start(settings)
     step(f"stack ready in {time.monotonic() - started:.1f}s")
     print_urls(settings)
 
 
 def down(settings: StackSettings) -> None:
+    if prometheus.stop(settings):
+        step("stopped Prometheus")
     services.stop_all(settings)
     if read_pid(settings, camunda.NAME) and not camunda.snapshot_before_stop(settings):
         step("Camunda took no snapshot: its next start replays the log written since its last one")
@@ -81,6 +84,7 @@ def print_urls(settings: StackSettings) -> None:
   {_replica_ports(settings)}
   Camunda REST API   http://localhost:{settings.camunda_http_port}/v2/topology   (Camunda {CAMUNDA_VERSION})
   Camunda metrics    http://localhost:{settings.camunda_management_port}/actuator/prometheus
+  Prometheus         {prometheus.summary(settings)}
   Zeebe gRPC         localhost:{settings.zeebe_grpc_port}
   Kafka              {settings.kafka_bootstrap}   (Kafka {KAFKA_VERSION})
   PostgreSQL         127.0.0.1:{settings.postgres_port}
@@ -108,6 +112,9 @@ def status(settings: StackSettings) -> int:
         running = port_is_open(settings.postgres_port) if name == "postgres" else read_pid(settings, name) is not None
         all_up &= running
         print(f"  {name:<12} {'running' if running else 'stopped'}")
+    if prometheus.binary():  # not installed is no failure of the stack: `make up` said how to get it
+        all_up &= read_pid(settings, prometheus.NAME) is not None
+    print(f"  {prometheus.NAME:<12} {prometheus.status(settings)}")
     wanted = services.replicas(settings)
     for replica in sorted({*wanted, *services.started_replicas(settings)},
                           key=lambda r: (list(SERVICES).index(r.service), r.number)):
@@ -175,6 +182,7 @@ def run(settings: StackSettings) -> None:
 def test(settings: StackSettings, pytest_args: list[str]) -> int:
     """Start what is not running, run the whole suite, stop what this command started."""
     browser.ensure_chromium()  # before anything starts: the browser tests need it, and a missing one stops here
+    prometheus.ensure_installed(required=True)  # promtool for the alert rules' tests, and the e2e check
     started_here = not is_running(settings)
     try:
         up(settings)

@@ -51,6 +51,8 @@ class StackSettings(BaseSettings):
     # Keycloak's own defaults are 8080 (Camunda's here) and 9000 for its management interface (health).
     keycloak_port: int = 8180
     keycloak_management_port: int = 9000
+    # Prometheus' own default (tools/stack/prometheus.py): its UI, API and the alerts.
+    prometheus_port: int = 9090
     # Zipkin's own default: its API, its UI (/zipkin/) and the span collector (/api/v2/spans) on one port.
     zipkin_port: int = 9411
 
@@ -69,6 +71,7 @@ class StackSettings(BaseSettings):
         ports = [self.zeebe_grpc_port, self.camunda_http_port, self.camunda_management_port,
                  self.zeebe_command_port, self.zeebe_internal_port, self.kafka_port, self.kafka_controller_port,
                  self.postgres_port, self.keycloak_port, self.keycloak_management_port, self.zipkin_port,
+                 self.prometheus_port,
                  *(self.replica_port(s, n) for s in SERVICES for n in range(1, self.replicas + 1))]
         taken = sorted({p for p in ports if ports.count(p) > 1})
         if taken:
