@@ -102,6 +102,9 @@ class OrderView(BaseModel):
     cancellation: CancellationView | None = Field(default=None, description="the cancellation request, if any")
     timeline: list[TimelineEntry] | None = None
     monitor: str = Field(description="the order's process instances in the process monitor (a page)")
+    trace_id: str | None = Field(default=None, description="the trace that placed the order (Zipkin: "
+                                                           "/zipkin/traces/<trace_id>); none for orders placed "
+                                                           "before traces were kept")
 
 
 def _view(session: Connection, order, settings: OrderSettings, *, with_timeline: bool) -> OrderView:
@@ -117,7 +120,7 @@ def _view(session: Connection, order, settings: OrderSettings, *, with_timeline:
         process_instance_key=order.process_instance_key,
         created_at=order.created_at.isoformat(), updated_at=order.updated_at.isoformat(),
         cancellation=None if cancellation is None else _cancellation_view(cancellation), timeline=timeline,
-        monitor=settings.monitor_page(order.id),
+        monitor=settings.monitor_page(order.id), trace_id=order.trace_id,
     )
 
 

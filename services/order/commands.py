@@ -56,6 +56,7 @@ from shared.contracts.order import (
 from shared.contracts.process import Deadlines, OrderStart
 from shared.runtime.envelope import Envelope
 from shared.runtime.outbox import UnitOfWork, latest_message
+from shared.runtime.tracing import current_trace_id
 
 # The failures of these use cases no retry can fix, and how their reason reads where a job or an event meets one
 # (an incident, a dead letter): the order is not this service's, or what is asked of it cannot be taken in.
@@ -92,7 +93,7 @@ def place_order(uow: UnitOfWork, *, customer_id: str, items: list[OrderLine], sh
     earlier = db.earlier_orders(uow.session, customer_id)
     db.insert_order(uow.session, order_id=order_id, customer_id=customer_id, shipping_address=shipping_address,
                     lines=lines, accepts_partial=accepts_partial, idempotency_key=idempotency_key,
-                    fingerprint=fingerprint)
+                    fingerprint=fingerprint, trace_id=current_trace_id())
     wire_items = [Line(sku=l.sku, quantity=l.quantity) for l in lines]
     uow.publish(OrderPlaced(order_id=order_id, customer_id=customer_id, items=wire_items))
     # Ids, line items and counts only: customer data never enters the process.

@@ -60,6 +60,8 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("personal_data_erased_at", DateTime(timezone=True)),
+    # The trace that placed the order (32 hex digits), for a look at its whole path in Zipkin.
+    Column("trace_id", String(32)),
     # A customer's own orders, newest first (GET /orders with a customer's token).
     Index("ix_orders_customer_created", "customer_id", "created_at"),
     # Settles a race between two requests with one key (shared.runtime.db.again_if_raced runs the loser again).
@@ -158,11 +160,11 @@ def count_idle_orders(session: Connection, idle_for: timedelta) -> tuple[int, fl
 
 def insert_order(session: Connection, *, order_id: str, customer_id: str, shipping_address: dict,
                  lines: list[OrderLine], accepts_partial: bool, idempotency_key: str | None,
-                 fingerprint: str) -> None:
+                 fingerprint: str, trace_id: str | None = None) -> None:
     session.execute(_INSERT_ORDER, {
         "id": order_id, "customer_id": customer_id, "shipping_address": shipping_address,
         "status": OrderStatus.PLACED, "accepts_partial": accepts_partial, "idempotency_key": idempotency_key,
-        "request_fingerprint": fingerprint,
+        "request_fingerprint": fingerprint, "trace_id": trace_id,
     })
     session.execute(_INSERT_LINES, [{"order_id": order_id, "sku": l.sku, "quantity": l.quantity} for l in lines])
     add_timeline(session, order_id, OrderStatus.PLACED, "order placed")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import select
 
 from services.order import commands, db
 from services.order.domain import (
@@ -30,6 +33,7 @@ from shared.contracts.order import (
     OrderPlaced,
 )
 from shared.runtime.envelope import Envelope
+from shared.runtime.tables import outbox
 from tests.integration.conftest import TEST_DEADLINES, TEST_LIMITS
 from tests.integration.in_process.conftest import events_of, messages_of, module_database, rolled_back
 
@@ -98,6 +102,17 @@ def test_placing_writes_the_placed_event_and_the_start_message_with_the_customer
     [(name, message)] = messages_of(uow.session, second.order_id)
     assert (name, message["message_id"]) == (ORDER_PLACED.name, second.order_id)
     assert (message["variables"]["earlierOrders"], message["variables"]["totalUnits"]) == (1, 1)
+
+
+def test_placing_keeps_the_trace_that_placed_the_order_on_it_and_on_its_outbox_rows(uow):
+    provider = TracerProvider()  # a sampling tracer of its own: the process has no provider in the tests
+    with provider.get_tracer("test").start_as_current_span("POST /orders") as request:
+        order_id = placed(uow)
+    trace_id = trace.format_trace_id(request.get_span_context().trace_id)
+    assert db.get_order(uow.session, order_id).trace_id == trace_id
+    rows = uow.session.execute(select(outbox.c.destination, outbox.c.traceparent).where(outbox.c.key == order_id)).all()
+    assert {r.destination for r in rows} == {"kafka", "zeebe"}
+    assert all(r.traceparent.split("-")[1] == trace_id for r in rows)
 
 
 def test_placing_refuses_items_off_the_catalog_or_over_the_limits_and_writes_nothing(uow):
