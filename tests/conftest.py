@@ -130,6 +130,12 @@ def monitor_api(stack, login):
 
 
 @pytest.fixture(scope="session")
+def zipkin_api(stack):
+    """Zipkin's API (no login: it listens on loopback only), where the services' spans are collected."""
+    yield from _http_client(stack.zipkin_url, None)
+
+
+@pytest.fixture(scope="session")
 def camunda_api(stack):
     yield from _http_client(f"http://localhost:{stack.camunda_http_port}", None)
 
