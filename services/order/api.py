@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
-from services.order import commands, db, reconciler
+from services.order import commands, db, operations_api, reconciler
 from services.order.domain import (
     Cancellation,
     CancelOutcome,
@@ -357,3 +357,7 @@ def stuck_orders(request: Request, all_sessions: Sessions, limit: PageLimit = 50
     return [StallView(order_id=s.order_id, status=s.status, idle_seconds=s.idle_seconds, diagnosis=s.diagnosis
                       or reconciler.diagnose_process(engine.instances_of(s.order_id), s.status))
             for s in stalls]
+
+
+# Its own module, the same API: its routes are this router's (each declares its roles itself).
+router.routes.extend(operations_api.router.routes)

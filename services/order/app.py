@@ -2,7 +2,7 @@
 from datetime import timedelta
 from functools import partial
 
-from services.order import api, consumers, db, reconciler, workers
+from services.order import api, batches, consumers, db, reconciler, workers
 from services.order.process_monitor import ProcessMonitor
 from services.order.settings import OrderSettings
 from shared.contracts.order import SERVICE
@@ -19,7 +19,8 @@ service = Service(
     api=api.router,
     jobs=workers.handlers,
     subscriptions=consumers.SUBSCRIPTIONS,
-    background=[polling_loop("reconciler", loop_step(SERVICE, reconcile), settings.reconcile_every_seconds)],
+    background=[polling_loop("reconciler", loop_step(SERVICE, reconcile), settings.reconcile_every_seconds),
+                polling_loop("batch operations", batches.work, settings.operations_every_seconds)],
     retention=[db.forget_steps_of_final_orders],
     metrics=[partial(reconciler.stall_metrics, stuck_after=stuck_after)],
 )

@@ -28,6 +28,8 @@ class OrderSettings(ServiceSettings, service=ORDER):
     # long has stalled: the reconciler repairs or reports it (services/order/reconciler.py).
     stuck_after_seconds: float = 300
     reconcile_every_seconds: float = 15
+    # How often the batch operations loop looks for pending items when it found none (it goes on at once otherwise).
+    operations_every_seconds: float = 2
 
     # The process monitor: the reconciler asks its API about a stalled order's process instances, and each order
     # links to its page where people reach it (the same address unless set: a container reaches it by another).
