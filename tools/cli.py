@@ -5,6 +5,7 @@
     fulfil order show <id> | list | cancel <id>              (show: with the link to its trace in Zipkin)
     fulfil order stuck                                       orders that stalled, and what is known about why
     fulfil order abort <id> --reason TEXT                    end an order its process cannot finish, undoing its work
+    fulfil order abort|cancel --status S [--placed-before T] [--reason TEXT]   many orders as one operation
     fulfil stock list | show <sku>                           free and reserved units, and each SKU's version
     fulfil stock set <sku> <on-hand> --if-match VERSION      a count, made against the version shown
     fulfil stock set <sku> <on-hand> --name NAME             add a new SKU
@@ -12,6 +13,8 @@
     fulfil dead-letters list [--consumer NAME]               events a consumer set aside, and why
     fulfil dead-letters put-back <id>                        publish one on its topic again
     fulfil incident list | retry <key> [--retries N]         open incidents (process monitor); retry after a fix
+    fulfil incident retry --job-type X [--message TEXT] [--since T] [--until T]   all that match, as one operation
+    fulfil operation show <id> [--order]                     a batch operation's progress and each item's result
     fulfil task list | claim <key> | release <key>           open user tasks (yours: --as USER); claim, let go
     fulfil task complete <key> <choice> [--note TEXT]        complete one with its form's choice (and note)
     fulfil process deploy [--dry-run] | versions            lint, check and deploy bpmn/; versions and running counts
@@ -143,7 +146,48 @@ def order_stuck(settings: StackSettings, args) -> int:
     return 0
 
 
+def follow_operation(fetch, operation: dict, poll_seconds: float = 1) -> int:
+    """Prints a batch operation's progress until every item is done, then each item's result; 1 if any failed."""
+    shown = None
+    while True:
+        progress = (operation["total"] - operation["pending"], operation["ok"], operation["failed"])
+        if progress != shown:
+            print(f"operation {operation['id']} ({operation['kind']} by {operation['actor']}): {progress[0]} of "
+                  f"{operation['total']} done, {progress[1]} ok, {progress[2]} failed", flush=True)
+            shown = progress
+        if operation["state"] == "DONE":
+            break
+        time.sleep(poll_seconds)
+        operation = fetch(operation["id"])
+    for item in operation["items"] or []:
+        print(f"  {item['target']:<36} {item['state']:<6} {item['result']}")
+    return 1 if operation["failed"] else 0
+
+
+def _order_batch(settings: StackSettings, args, action: str) -> int:
+    if not args.status:
+        raise CliError(f"name the order, or the orders with --status STATUS (fulfil order {action} --help)")
+    body = {"action": action, "status": args.status, "placed_before": args.placed_before,
+            "placed_after": args.placed_after, "reason": getattr(args, "reason", None)}
+    with _client(settings, settings.order_port, _user(args)) as client:
+        operation = _call(client, "POST", "/order-operations",
+                          json={k: v for k, v in body.items() if v is not None}).json()
+        return follow_operation(lambda operation_id: _call(client, "GET", f"/order-operations/{operation_id}").json(),
+                                operation)
+
+
+def operation_show(settings: StackSettings, args) -> int:
+    if args.order:
+        with _client(settings, settings.order_port, _user(args)) as client:
+            fetch = lambda operation_id: _call(client, "GET", f"/order-operations/{operation_id}").json()  # noqa: E731
+            return follow_operation(fetch, fetch(args.operation_id))
+    return follow_operation(lambda operation_id: monitor.operation(settings, operation_id),
+                            monitor.operation(settings, args.operation_id))
+
+
 def order_cancel(settings: StackSettings, args) -> int:
+    if args.order_id is None:
+        return _order_batch(settings, args, "cancel")
     with _client(settings, settings.order_port, _user(args)) as client:
         result = _call(client, "POST", f"/orders/{args.order_id}/cancel").json()
     print(f"order {args.order_id}: {result['result']}")
@@ -151,6 +195,10 @@ def order_cancel(settings: StackSettings, args) -> int:
 
 
 def order_abort(settings: StackSettings, args) -> int:
+    if args.order_id is None:
+        return _order_batch(settings, args, "abort")
+    if not args.reason:
+        raise CliError("an abort needs --reason, for the order's timeline")
     with _client(settings, settings.order_port, _user(args)) as client:
         result = _call(client, "POST", f"/orders/{args.order_id}/abort", json={"reason": args.reason}).json()
     print(f"order {args.order_id}: {result['result']}; `fulfil order watch {args.order_id}` follows it to CANCELLED")
@@ -239,8 +287,15 @@ def _kafka_call(call):
 
 
 def incident_retry(settings: StackSettings, args) -> int:
-    print(monitor.retry_incident(settings, args.key, args.retries))
-    return 0
+    if args.key is not None:
+        print(monitor.retry_incident(settings, args.key, args.retries))
+        return 0
+    body = {"job_type": args.job_type, "message_contains": args.message, "since": args.since, "until": args.until,
+            "retries": args.retries}
+    if not any(body[k] for k in ("job_type", "message_contains", "since", "until")):
+        raise CliError("name the incident, or the incidents with --job-type, --message, --since or --until")
+    operation = monitor.retry_incidents(settings, {k: v for k, v in body.items() if v is not None})
+    return follow_operation(lambda operation_id: monitor.operation(settings, operation_id), operation)
 
 
 def task_complete(settings: StackSettings, args) -> int:
@@ -258,6 +313,12 @@ def _process_migration():
     from tools import process_migration
 
     return process_migration
+
+
+def _order_filter(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--status", help="every order with this status, as one operation (e.g. PLACED)")
+    command.add_argument("--placed-before", help="and placed before (ISO 8601)")
+    command.add_argument("--placed-after", help="and placed at or after (ISO 8601)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -290,14 +351,22 @@ def parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=order_list)
     order.add_parser("stuck", help="orders that stopped moving, and what is known about why").set_defaults(
         run=order_stuck)
-    cancel = order.add_parser("cancel", help="cancel an order that is not delivered yet")
-    cancel.add_argument("order_id")
+    cancel = order.add_parser("cancel", help="cancel an order that is not delivered yet (or, with --status, "
+                                             "every order that matches, as one operation)")
+    cancel.add_argument("order_id", nargs="?")
+    _order_filter(cancel)
     cancel.set_defaults(run=order_cancel)
     abort = order.add_parser("abort", help="end an order its process cannot finish (an incident nobody can fix, an "
                                            "instance cancelled in the engine): its work is undone, it ends CANCELLED")
-    abort.add_argument("order_id")
-    abort.add_argument("--reason", required=True, help="why, for the order's timeline")
+    abort.add_argument("order_id", nargs="?")
+    abort.add_argument("--reason", help="why, for the order's timeline (needed)")
+    _order_filter(abort)
     abort.set_defaults(run=order_abort)
+    operation = area("operation", "batch operations: progress and each item's result")
+    show_operation = operation.add_parser("show", help="follow a batch operation until it is done")
+    show_operation.add_argument("operation_id")
+    show_operation.add_argument("--order", action="store_true", help="an operation on orders (the Order service's)")
+    show_operation.set_defaults(run=operation_show)
 
     stock = area("stock", "read, count and adjust stock")
     stock.add_parser("list", help="stock per SKU").set_defaults(run=stock_list)
@@ -332,8 +401,12 @@ def parser() -> argparse.ArgumentParser:
     incident.add_parser("list", help="open incidents and their messages").set_defaults(
         run=lambda settings, _: monitor.print_incidents(settings))
     retry = incident.add_parser("retry", help="after fixing its cause: give the job retries, resolve the incident")
-    retry.add_argument("key", type=int)
+    retry.add_argument("key", type=int, nargs="?", help="one incident; leave out to retry all that match the filter")
     retry.add_argument("--retries", type=int, default=1)
+    retry.add_argument("--job-type", help="incidents of jobs of this type, e.g. warehouse.reserve-stock")
+    retry.add_argument("--message", help="incidents whose error message contains this")
+    retry.add_argument("--since", help="raised at or after (ISO 8601)")
+    retry.add_argument("--until", help="raised before (ISO 8601)")
     retry.set_defaults(run=incident_retry)
 
     task = area("task", "user tasks, from the process monitor")

@@ -96,6 +96,15 @@ def print_user_tasks(settings: StackSettings, user: str = keycloak.OPERATOR_USER
     return 0
 
 
+def retry_incidents(settings: StackSettings, body: dict) -> dict:
+    """One operation retrying every open incident that matches (`POST /operations/incident-retries`)."""
+    return _request(settings, "POST", "/operations/incident-retries", json=body)
+
+
+def operation(settings: StackSettings, operation_id: str) -> dict:
+    return _request(settings, "GET", f"/operations/{operation_id}")
+
+
 def retry_incident(settings: StackSettings, key: int, retries: int = 1) -> str:
     return _request(settings, "POST", f"/incidents/{key}/retry", params={"retries": retries})["detail"]
 
