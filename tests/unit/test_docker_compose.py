@@ -2,6 +2,7 @@
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -14,7 +15,8 @@ import yaml
 from shared.contracts.registry import ENGINE_RECORDS_TOPIC, SERVICES, all_topics
 from shared.runtime.auth import service_client_id
 from shared.runtime.settings import ServiceSettings
-from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres, zipkin
+from tests.unit.test_alert_rules import known_metric, metric_names
+from tools.stack import artifacts, camunda, java, kafka, keycloak, postgres, prometheus, zipkin
 from tools.stack.config import (
     CAMUNDA_VERSION,
     KAFKA_VERSION,
@@ -423,3 +425,64 @@ def test_the_monitor_links_traces_to_the_zipkin_the_host_sees():
     launcher = environment(LAUNCHER, "monitor")["FULFIL_MONITOR_ZIPKIN_URL"]
     assert launcher == LAUNCHER.zipkin_url
     assert COMPOSE["monitor"]["environment"]["FULFIL_MONITOR_ZIPKIN_URL"] == launcher.replace("127.0.0.1", "localhost")
+
+
+# Prometheus and Grafana: the launcher's rules and scrape jobs, and a dashboard of metrics that exist.
+def mounted(container: str, inside: str) -> Path:
+    """The repository file a container sees at `inside`, through its bind mounts."""
+    for volume in COMPOSE[container].get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./") and (inside == target or inside.startswith(target + "/")):
+            return REPO_ROOT / source / inside.removeprefix(target).lstrip("/")
+    raise AssertionError(f"{container} does not mount {inside}")
+
+
+def compose_prometheus_config() -> dict:
+    flag = next(a for a in COMPOSE["prometheus"]["command"] if a.startswith("--config.file="))
+    return yaml.safe_load(mounted("prometheus", flag.partition("=")[2]).read_text())
+
+
+def test_compose_prometheus_is_the_official_image_with_the_rules_the_launcher_loads():
+    assert COMPOSE["prometheus"]["image"].startswith("prom/prometheus:v")
+    assert COMPOSE["prometheus"]["ports"] == [f"127.0.0.1:{LAUNCHER.prometheus_port}:9090"]
+    rule_files = [mounted("prometheus", path) for path in compose_prometheus_config()["rule_files"]]
+    assert rule_files == [prometheus.RULES] and prometheus.RULES.is_file()
+
+
+def test_compose_prometheus_scrapes_what_the_launchers_does_by_service_name():
+    def by_service_name(job: dict) -> dict:
+        host = "zeebe" if job["job_name"] == prometheus.CAMUNDA_JOB else job["job_name"]
+        return {**job, "static_configs": [{"targets": [re.sub(r"^127\.0\.0\.1:", f"{host}:", t) for t in c["targets"]]}
+                                          for c in job["static_configs"]]}
+
+    launcher = prometheus.scrape_config(LAUNCHER)
+    compose = compose_prometheus_config()
+    assert compose["scrape_configs"] == [by_service_name(job) for job in launcher["scrape_configs"]]
+    assert compose["global"] == launcher["global"]
+    assert COMPOSE["zeebe"]["ports"][-1].endswith(":9600")  # the management port the camunda job scrapes
+
+
+def test_grafana_shows_the_dashboard_over_the_compose_prometheus():
+    assert COMPOSE["grafana"]["image"].startswith("grafana/grafana:")
+    provisioning = "/etc/grafana/provisioning"
+    source = yaml.safe_load(mounted("grafana", f"{provisioning}/datasources/prometheus.yml").read_text())
+    [datasource] = source["datasources"]
+    assert datasource["url"] == "http://prometheus:9090" and datasource["type"] == "prometheus"
+    dashboards = mounted("grafana", f"{provisioning}/dashboards/fulfilment.yml")
+    [provider] = yaml.safe_load(dashboards.read_text())["providers"]
+    assert mounted("grafana", provider["options"]["path"]) == DASHBOARD.parent
+    assert {p["datasource"]["uid"] for p in json.loads(DASHBOARD.read_text())["panels"]} == {datasource["uid"]}
+
+
+DASHBOARD = REPO_ROOT / "ops/grafana/dashboards/fulfilment.json"
+
+
+def test_every_dashboard_query_reads_a_metric_of_the_suite_or_camunda():
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    read = {(p["title"], name) for p in panels for t in p["targets"] for name in metric_names(t["expr"])}
+    assert {(title, name) for title, name in read if not known_metric(name)} == set()
+    names = {name for _, name in read}
+    # What the dashboard is for: the services' orders, latency, outbox, lag and jobs beside Camunda's own.
+    assert {"fulfil_http_request_duration_seconds_bucket", "fulfil_outbox_backlog_rows", "fulfil_consumer_lag_records",
+            "fulfil_jobs_total", "zeebe_executed_instances_total", "zeebe_job_events_total",
+            "zeebe_dropped_request_count_total"} <= names
