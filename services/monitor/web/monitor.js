@@ -294,12 +294,69 @@ async function instancePage(key) {
     i.elements.map((e) => h("tr", {}, h("td", {}, e.element_id), h("td", {}, e.element_type),
                             h("td", {}, state(e.state)), h("td", {}, when(e.entered_at)),
                             h("td", {}, when(e.left_at))))));
+  if (i.order_id) view.append(...await auditOf(i.order_id));
 }
 
 async function incidentsPage() {
   const page = await api("/incidents?limit=500");
   view.append(h("h2", {}, `Open incidents (${page.total})`),
-              page.items.length ? table(INCIDENT_HEADINGS, page.items.map(incidentRow)) : h("p", {}, "none"));
+              page.items.length ? table(INCIDENT_HEADINGS, page.items.map(incidentRow)) : h("p", {}, "none"),
+              retryAllForm());
+}
+
+// Every open incident that matches, retried as one operation of the monitor (its progress: #/operations/<id>).
+function retryAllForm() {
+  const field = (name, label, type = "text") => h("label", {}, `${label} `, h("input", { name, type }));
+  const form = h("form", { "data-testid": "retry-all", onsubmit: async (event) => {
+    event.preventDefault();
+    const chosen = Object.fromEntries([...new FormData(form)].filter(([, v]) => v));
+    for (const name of ["since", "until"]) if (chosen[name]) chosen[name] = new Date(chosen[name]).toISOString();
+    try {
+      const operation = await api("/operations/incident-retries", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(chosen) });
+      location.hash = `#/operations/${operation.id}`;
+    } catch (error) {
+      say(`retrying the incidents failed: ${error.message}`, true);
+    }
+  } },
+  h("h3", {}, "Retry all that match, as one operation"), field("job_type", "job type"),
+  field("message_contains", "message contains"), field("since", "raised since", "datetime-local"),
+  field("until", "until", "datetime-local"), h("button", { type: "submit" }, "retry matching incidents"));
+  return form;
+}
+
+function operationRow(o) {
+  return h("tr", {}, h("td", {}, h("a", { href: `#/operations/${o.id}` }, o.id.slice(0, 8))), h("td", {}, o.kind),
+           h("td", {}, JSON.stringify(o.filter)), h("td", {}, o.actor), h("td", {}, when(o.created_at)),
+           h("td", {}, state(o.state)), h("td", {}, `${o.total - o.pending} of ${o.total}`), h("td", {}, o.ok),
+           h("td", { class: o.failed ? "incident" : "" }, o.failed));
+}
+
+const OPERATION_HEADINGS = ["operation", "kind", "filter", "by", "created", "state", "done", "ok", "failed"];
+
+async function operationsPage() {
+  const page = await api("/operations?limit=100");
+  view.append(h("h2", {}, `Batch operations (${page.total})`),
+              page.items.length ? table(OPERATION_HEADINGS, page.items.map(operationRow)) : h("p", {}, "none"));
+}
+
+async function operationPage(id) {
+  const o = await api(`/operations/${id}`);
+  view.append(h("h2", {}, `Operation ${o.id}`), table(OPERATION_HEADINGS, [operationRow(o)]),
+              table(["item", "state", "result", "done"], o.items.map((item) => h("tr", { "data-testid": "item" },
+                h("td", {}, item.target), h("td", {}, state(item.state)), h("td", {}, item.result || ""),
+                h("td", {}, when(item.done_at))))));
+  if (o.state === "RUNNING") setTimeout(() => { if (location.hash === `#/operations/${id}`) route(); }, 1000);
+}
+
+// Who did what to the order's instances in the monitor, newest first.
+async function auditOf(orderId) {
+  const page = await api(`/audit?order_id=${encodeURIComponent(orderId)}&limit=100`);
+  return [h("h2", {}, "Who did what"), page.items.length
+    ? table(["at", "who", "action", "target", "result"], page.items.map((e) => h("tr", { "data-testid": "audit" },
+      h("td", {}, when(e.at)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.target),
+      h("td", {}, e.result))))
+    : h("p", {}, "nothing yet")];
 }
 
 async function tasksPage() {
@@ -331,6 +388,8 @@ async function route() {
     else if (parts[0] === "orders" && parts[1]) await instanceList({ order_id: decodeURIComponent(parts[1]) },
                                                                   `Instances of order ${decodeURIComponent(parts[1])}`);
     else if (parts[0] === "incidents") await incidentsPage();
+    else if (parts[0] === "operations" && parts[1]) await operationPage(parts[1]);
+    else if (parts[0] === "operations") await operationsPage();
     else if (parts[0] === "tasks") await tasksPage();
     else if (parts[0] === "stalled") await stalledPage();
     else await home();
