@@ -15,10 +15,12 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 from pyzeebe import Job
 
 from shared.contracts.base import JobInput
 from shared.contracts.order import OrderPlaced
+from shared.runtime import tracing
 from shared.runtime.envelope import Envelope
 from shared.runtime.inbox import EventConsumer, Subscription
 from shared.runtime.outbox import UnitOfWork
@@ -39,14 +41,15 @@ SPANS = InMemorySpanExporter()
 
 @pytest.fixture(autouse=True, scope="module")
 def provider() -> Iterator[None]:
-    # The global provider can be set once per process; the module tracer (a proxy) uses it from then on.
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        installed = TracerProvider()
-        installed.add_span_processor(SimpleSpanProcessor(SPANS))
-        trace.set_tracer_provider(installed)
-    else:
-        trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(SPANS))
+    """A recording provider as the process's for these tests only: the other tests run with none, as tools do.
+    The API lets a process set its provider once, and the runtime's proxy tracer keeps the first it finds."""
+    installed = TracerProvider()
+    installed.add_span_processor(SimpleSpanProcessor(SPANS))
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace.set_tracer_provider(installed)
     yield
+    trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = None, Once()
+    tracing.tracer._real_tracer = None
 
 
 @pytest.fixture(autouse=True)
