@@ -3,6 +3,7 @@ import dataclasses
 import importlib
 import math
 import time
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
@@ -10,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.analytics import figures
 from services.analytics.figures import metric_families
+from services.monitor import repairs
+from services.order import reconciler
 from shared.contracts.roles import CUSTOMER, OPERATOR
 from shared.runtime.metrics import lag_from_statistics
 from shared.runtime.service import create_app
@@ -133,3 +136,31 @@ def test_the_figures_as_metrics_need_an_operators_token_and_are_computed_at_most
         monkeypatch.setattr(time, "monotonic", lambda: now)
         assert 'fulfil_open_orders 1.0' in client.get("/figures/metrics", headers=operator).text
         assert len(computed) == 2
+
+
+class Answers:
+    """A connection whose every statement reads the rows given."""
+
+    def __init__(self, rows) -> None:
+        self.rows = rows
+
+    def execute(self, statement):
+        return self
+
+    def all(self):
+        return self.rows
+
+
+def test_open_incidents_are_counted_per_element_for_the_alert():
+    samples = exposed(repairs.incident_metrics(Answers([("ship", 1), ("reserve-stock", 2)])))
+    assert samples == {("fulfil_monitor_open_incidents", (("element", "reserve-stock"),)): 2,
+                       ("fulfil_monitor_open_incidents", (("element", "ship"),)): 1}
+
+
+def test_stalled_orders_and_the_longest_stall_are_gauges_for_the_alert(monkeypatch):
+    asked = []
+    monkeypatch.setattr(reconciler.db, "count_idle_orders",
+                        lambda session, idle_for: asked.append(idle_for) or (3, 912.5))
+    samples = exposed(reconciler.stall_metrics(None, stuck_after=timedelta(minutes=5)))
+    assert samples == {("fulfil_order_stalled_orders", ()): 3, ("fulfil_order_longest_stall_seconds", ()): 912.5}
+    assert asked == [timedelta(minutes=5)]
