@@ -367,11 +367,7 @@ def list_operations(all_sessions: Sessions, limit: PageLimit = 50, offset: PageO
             tags=["operations"], responses={404: OPERATION_NOT_FOUND})
 def get_operation(operation_id: Identifier, all_sessions: Sessions) -> OperationView:
     """One operation: who asked for what, its progress, and each item's result."""
-    with unit_of_work(all_sessions) as session:
-        row = batches.operations.get(session, operation_id)
-        if row is None:
-            raise HTTPException(404, detail=f"no operation {operation_id}")
-        return operation_view(row, batches.operations.items_of(session, operation_id))
+    return batches.operations.answer(all_sessions, operation_id)
 
 
 @router.get("/audit", dependencies=OPERATORS, response_model=Page[AuditView], tags=["operations"])

@@ -80,8 +80,4 @@ def list_order_operations(all_sessions: Sessions, limit: PageLimit = 50,
             responses={404: NOT_FOUND})
 def get_order_operation(operation_id: Identifier, all_sessions: Sessions) -> OperationView:
     """One operation: who asked for what, its progress, and each order's result."""
-    with unit_of_work(all_sessions) as session:
-        row = batches.operations.get(session, operation_id)
-        if row is None:
-            raise HTTPException(404, detail=f"no operation {operation_id}")
-        return view(row, batches.operations.items_of(session, operation_id))
+    return batches.operations.answer(all_sessions, operation_id)

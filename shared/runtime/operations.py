@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from fastapi import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Engine, Row, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.schema import Column, ForeignKey, Index, MetaData, PrimaryKeyConstraint, Table
 from sqlalchemy.types import DateTime, Integer, String, Text
+
+from shared.runtime.db import unit_of_work
 
 RUNNING, DONE = "RUNNING", "DONE"
 PENDING, OK, ERROR = "PENDING", "OK", "ERROR"
@@ -95,6 +98,14 @@ class Operations:
         rows = session.execute(self._with_counts().where(*where)
                                .order_by(self.operations.c.created_at.desc()).limit(limit).offset(offset)).all()
         return total, rows
+
+    def answer(self, sessions: Engine, operation_id: str) -> OperationView:
+        """For a route: the operation with each item's result, or a 404."""
+        with unit_of_work(sessions) as session:
+            row = self.get(session, operation_id)
+            if row is None:
+                raise HTTPException(404, detail=f"no operation {operation_id}")
+            return view(row, self.items_of(session, operation_id))
 
     def items_of(self, session: Connection, operation_id: str) -> list[Row]:
         return session.execute(select(self.items).where(self.items.c.operation_id == operation_id)
