@@ -124,6 +124,7 @@ def _ask_engine(action) -> None:
 
 def _audited(all_sessions, actor: Caller, action: str, target: str, order_id: str | None, act):
     """`act()`'s answer, with who asked, what for and how it ended (ok, or refused with the reason) in the audit."""
+    result = "failed: the monitor's log has the cause"
     try:
         answer = act()
     except HTTPException as exc:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, Row, func, select, update
+from sqlalchemy import Connection, Engine, Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.schema import Column, ForeignKey, Index, MetaData, PrimaryKeyConstraint, Table
 from sqlalchemy.types import DateTime, Integer, String, Text
@@ -57,7 +57,7 @@ def tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("result", Text),
         Column("done_at", DateTime(timezone=True)),
         PrimaryKeyConstraint("operation_id", "seq"),
-        Index("operation_items_pending", "operation_id", "seq", postgresql_where="state = 'PENDING'"),
+        Index("operation_items_pending", "operation_id", "seq", postgresql_where=text("state = 'PENDING'")),
     )
     return operations, items
 
