@@ -48,3 +48,15 @@ def test_prometheus_has_the_alert_rules_loaded_and_evaluating(prometheus_api):
     loaded = eventually(lambda: (found := rules()) and all(h == "ok" for h in found.values()) and found,
                         timeout=30, what="Prometheus to evaluate every alert rule without an error")
     assert set(loaded) == shipped
+
+
+def test_the_gauges_the_alerts_read_from_the_databases_reach_prometheus(stack, prometheus_api):
+    def series(query: str) -> set[tuple[str, str]]:
+        result = prometheus_api.get("/query", params={"query": query}).json()["data"]["result"]
+        return {(r["metric"]["job"], r["metric"]["instance"]) for r in result}
+
+    every_replica = {(r.service, f"127.0.0.1:{r.port(stack)}") for s in SERVICES for r in replicas(stack, s)}
+    order_replicas = {(job, instance) for job, instance in every_replica if job == "order"}
+    eventually(lambda: series("fulfil_outbox_oldest_unpublished_age_seconds") >= every_replica
+               and series("fulfil_order_stalled_orders") == order_replicas,
+               timeout=30, what="every replica's outbox age, and each Order replica's stalled orders, in Prometheus")
