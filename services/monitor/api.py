@@ -2,7 +2,6 @@
 projection; retry, cancel and complete go to the engine's REST API. `/` is the page (web/)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FilePath
@@ -10,8 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 from sqlalchemy import Row
 
 from services.monitor import audit, batches, queries
@@ -56,7 +54,7 @@ from services.monitor.views import (
 from shared.contracts.roles import OPERATOR, SERVICE, TASK_GROUPS
 from shared.runtime.auth import NO_ACTOR, PUBLIC, Actor, Caller, CurrentCaller, allow
 from shared.runtime.db import unit_of_work
-from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
+from shared.runtime.http import NOT_JSON, Identifier, IsoTime, PageLimit, PageOffset, Sessions, Text, problem
 from shared.runtime.operations import OperationView
 from shared.runtime.operations import view as operation_view
 
@@ -73,14 +71,6 @@ WEB = FilePath(__file__).with_name("web")
 Key = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _iso_time(value):
-    # Pydantic would also take a number of seconds since 1970; the API documents ISO 8601 only.
-    if isinstance(value, datetime) or isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d", value):
-        return value
-    raise PydanticCustomError("datetime_format", "must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z")
-
-
-IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
 NOT_FOUND = problem("No such key in the monitor (or not projected yet)")
 ENGINE_ERRORS = {409: problem("The state does not allow it, or the engine refused: the engine's reason"),
                  503: problem("The engine's REST API did not answer")}

@@ -1,7 +1,6 @@
 """Order batch operations over HTTP: cancel or abort many orders as one operation, and its progress."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
@@ -12,7 +11,7 @@ from services.order.domain import OrderStatus
 from shared.contracts.roles import OPERATOR
 from shared.runtime.auth import NO_ACTOR, Actor, allow
 from shared.runtime.db import unit_of_work
-from shared.runtime.http import NOT_JSON, Identifier, PageLimit, PageOffset, Sessions, Text, problem
+from shared.runtime.http import NOT_JSON, Identifier, IsoTime, PageLimit, PageOffset, Sessions, Text, problem
 from shared.runtime.operations import MAX_ITEMS, OperationView, view
 
 router = APIRouter(tags=["operations"])
@@ -26,8 +25,8 @@ class OrderBatchRequest(BaseModel):
                     "process cannot finish, their work undone and the order CANCELLED")
     status: OrderStatus | None = Field(default=None, description="orders with this status")
     order_ids: list[Identifier] = Field(default=[], max_length=MAX_ITEMS, description="these orders")
-    placed_before: datetime | None = None
-    placed_after: datetime | None = None
+    placed_before: IsoTime | None = None
+    placed_after: IsoTime | None = None
     reason: Text | None = Field(default=None, min_length=1, max_length=500,
                                 description="why (an abort needs it), for each order's timeline; no personal data")
 

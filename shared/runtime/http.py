@@ -1,11 +1,13 @@
 """What every service's routes share: the session dependency, text types that are safe to store, the error shape."""
 from __future__ import annotations
 
+import re
 import unicodedata
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Engine
 
@@ -44,6 +46,17 @@ Text = Annotated[str, AfterValidator(_no_control_characters), _NO_CONTROL_CHARAC
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control_characters),
                       _NO_CONTROL_CHARACTERS]
 """An id in a path or query: an order id, a SKU, a delivery id."""
+
+
+def _iso_time(value):
+    # Pydantic would also take a number of seconds since 1970; the APIs document ISO 8601 only.
+    if isinstance(value, datetime) or isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d", value):
+        return value
+    raise PydanticCustomError("datetime_format", "must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z")
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+"""A moment in a query or a body: ISO 8601 only."""
 
 
 # Every list answers in pages: at most MAX_PAGE_SIZE items, `limit` and `offset` in the query.
