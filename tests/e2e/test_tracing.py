@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import place_and_complete
+from tests.e2e.test_cli import fulfil
 from tools.stack import zipkin
 from tools.stack.processes import kill
 from tools.stack.services import readiness, replicas
@@ -61,12 +62,14 @@ def traced(order: dict) -> str:
 
 
 def test_an_order_in_stock_is_one_trace_from_its_placement_through_warehouse_and_delivery(
-        order_api, fresh_sku, zipkin_api):
+        stack, order_api, fresh_sku, zipkin_api):
     order = place_and_complete(order_api, items=[{"sku": fresh_sku(5), "quantity": 3}])
     spans = trace_of(zipkin_api, traced(order), IN_STOCK)
     [root] = [span for span in spans if not span.get("parentId")]
     assert service_of(root) == "order", f"the trace starts with the placement, not {root}"
     assert all(span["traceId"] == order["trace_id"] for span in spans)
+    shown = fulfil("order", "show", order["id"])
+    assert f"trace: {stack.zipkin_url}/zipkin/traces/{order['trace_id']}" in shown.stdout, shown.stdout + shown.stderr
 
 
 def test_a_backordered_order_is_one_trace_that_takes_in_the_factory(order_api, fresh_sku, zipkin_api):
