@@ -7,6 +7,7 @@ from services.factory import db
 from services.factory.domain import ProductionOrder
 from shared.contracts.factory import ItemsProduced
 from shared.runtime.outbox import UnitOfWork
+from shared.runtime.tracing import continued, current_traceparent
 
 
 def take_request(uow: UnitOfWork, *, request_id: str, order_id: str, sku: str, quantity: int,
@@ -15,7 +16,7 @@ def take_request(uow: UnitOfWork, *, request_id: str, order_id: str, sku: str, q
     db.record_request(uow.session, ProductionOrder.requested(
         request_id=request_id, order_id=order_id, sku=sku, quantity=quantity, now=datetime.now(timezone.utc),
         production_seconds=production_seconds, requested_by_event=requested_by_event,
-    ))
+    ), current_traceparent())
 
 
 def produce_due(uow: UnitOfWork) -> int:
@@ -23,12 +24,15 @@ def produce_due(uow: UnitOfWork) -> int:
     if not db.line_running(uow.session):
         return 0
     now = datetime.now(timezone.utc)
-    produced = [order.produced(now) for order in db.claim_due(uow.session, now) if order.is_due(now)]
-    for order in produced:
+    produced = [(order.produced(now), trace) for order, trace in db.claim_due(uow.session, now) if order.is_due(now)]
+    for order, trace in produced:
         db.save_if_unstarted(uow.session, order)
-        uow.publish(ItemsProduced(order_id=order.order_id, request_id=order.request_id,
-                                  sku=order.sku, quantity=order.quantity),
-                    causation_id=order.requested_by_event)
+        # In the trace of the request, which the order's placement started.
+        with continued("factory.produce", trace, attributes={"fulfil.order_id": order.order_id,
+                                                             "fulfil.request_id": order.request_id}):
+            uow.publish(ItemsProduced(order_id=order.order_id, request_id=order.request_id,
+                                      sku=order.sku, quantity=order.quantity),
+                        causation_id=order.requested_by_event)
     return len(produced)
 
 

@@ -42,6 +42,9 @@ production_orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The replenishment-requested event this order came from: the causation of its items-produced.
     Column("requested_by_event", String(200)),
+    # The trace the request came in (shared/runtime/tracing.py): the production continues it, so the items-produced
+    # event and what follows from it stay in the order's trace.
+    Column("traceparent", String(55)),
     # What the retention removes, the oldest first.
     Index("production_orders_finished", "created_at", postgresql_where=FINISHED),
 )
@@ -64,16 +67,18 @@ def set_line_running(session: Connection, running: bool) -> None:
                     .on_conflict_do_update(index_elements=["id"], set_={"running": running}))
 
 
-def record_request(session: Connection, order: ProductionOrder) -> None:
+def record_request(session: Connection, order: ProductionOrder, traceparent: str | None = None) -> None:
     """A redelivered request is recorded once."""
     session.execute(insert(production_orders).values(
         request_id=order.request_id, order_id=order.order_id, sku=order.sku, quantity=order.quantity,
         status=order.status, due_at=order.due_at, requested_by_event=order.requested_by_event,
+        traceparent=traceparent,
     ).on_conflict_do_nothing())
 
 
-def claim_due(session: Connection, now: datetime, limit: int = 50) -> list[ProductionOrder]:
-    """Candidates for `ProductionOrder.is_due`, locked so two production loops never finish the same one.
+def claim_due(session: Connection, now: datetime, limit: int = 50) -> list[tuple[ProductionOrder, str | None]]:
+    """Candidates for `ProductionOrder.is_due`, locked so two production loops never finish the same one, each with
+    the trace its request came in.
 
     The WHERE clause repeats the rule so the limit counts due orders only.
     """
@@ -81,7 +86,7 @@ def claim_due(session: Connection, now: datetime, limit: int = 50) -> list[Produ
                            .where(production_orders.c.status == UNSTARTED, production_orders.c.due_at <= now)
                            .order_by(production_orders.c.due_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
-    return [_production_order(r) for r in rows]
+    return [(_production_order(r), r.traceparent) for r in rows]
 
 
 def lock_production_order(session: Connection, request_id: str) -> ProductionOrder | None:
