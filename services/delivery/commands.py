@@ -18,6 +18,7 @@ from shared.contracts.delivery import (
 )
 from shared.runtime.db import serialise_on
 from shared.runtime.outbox import UnitOfWork
+from shared.runtime.tracing import continued, current_traceparent
 
 
 class UnknownDelivery(LookupError):
@@ -56,7 +57,7 @@ def start_delivery(uow: UnitOfWork, *, order_id: str, shipment_id: str, items: l
     delivery_id = str(uuid.uuid4())
     plan = plan_delivery(shipment_id, datetime.now(timezone.utc), delay_seconds)
     db.insert_delivery(uow.session, id=delivery_id, order_id=order_id, shipment_id=shipment_id, items=items,
-                       courier=plan.courier, due_at=plan.due_at)
+                       courier=plan.courier, due_at=plan.due_at, traceparent=current_traceparent())
     uow.publish(DeliveryStarted(order_id=order_id, delivery_id=delivery_id,
                                 shipment_id=shipment_id, courier=plan.courier))
     return Dispatch(delivery_id)
@@ -68,10 +69,13 @@ def finish_due_deliveries(uow: UnitOfWork) -> int:
     due = db.claim_due(uow.session, now)
     for delivery in due:
         db.mark_delivered(uow.session, delivery.id, now)
-        uow.publish(DeliveryCompleted(order_id=delivery.order_id, delivery_id=delivery.id,
-                                      shipment_id=delivery.shipment_id))
-        uow.send(DELIVERY_COMPLETED.to(delivery.shipment_id, Delivered(delivered_at=now.isoformat()),
-                                       occurrence=delivery.id))
+        # In the trace of the delivery command, which the order's placement started.
+        with continued("delivery.deliver", delivery.traceparent, attributes={"fulfil.order_id": delivery.order_id,
+                                                                             "fulfil.delivery_id": delivery.id}):
+            uow.publish(DeliveryCompleted(order_id=delivery.order_id, delivery_id=delivery.id,
+                                          shipment_id=delivery.shipment_id))
+            uow.send(DELIVERY_COMPLETED.to(delivery.shipment_id, Delivered(delivered_at=now.isoformat()),
+                                           occurrence=delivery.id))
     return len(due)
 
 

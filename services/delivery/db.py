@@ -26,6 +26,8 @@ deliveries = Table(
     Column("dispatched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    # The trace the delivery command came in (shared/runtime/tracing.py): the courier's delivery continues it.
+    Column("traceparent", String(55)),
     # The delivery command is idempotent per order and shipment.
     UniqueConstraint("order_id", "shipment_id", name="deliveries_one_per_shipment"),
     # The courier's round: only deliveries under way, by when they are due.
