@@ -119,3 +119,14 @@ def test_units_added_go_to_the_order_waiting_for_them_first(stock):
 def test_stock_is_an_operators_only(stock):
     assert stock.client.get("/stock", headers=bearer("alice", CUSTOMER)).status_code == 403
     assert stock.client.get("/stock").status_code == 401
+
+
+def test_an_adjustment_keeps_who_made_it_and_a_token_that_names_nobody_may_read_but_not_change_stock(stock):
+    adjusted = stock.adjust("KB-101", 2)
+    assert adjusted.status_code == 201 and adjusted.json()["actor"] == "olivia"
+    nobody = bearer(None, OPERATOR)
+    assert stock.client.get("/stock/KB-101", headers=nobody).status_code == 200
+    refused = stock.client.post("/stock/KB-101/adjustments", json={"quantity": 1, "reason": "x"}, headers=nobody)
+    assert refused.status_code == 403 and "names nobody" in refused.json()["detail"]
+    counted = stock.client.put("/stock/KB-101", json={"on_hand": 3}, headers={**nobody, "If-Match": '"1"'})
+    assert counted.status_code == 403
