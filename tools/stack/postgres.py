@@ -236,9 +236,11 @@ def scratch_database(settings: StackSettings, purpose: str, template: str | None
     and drops it afterwards. `template`: a copy of that database instead, far quicker than migrating a schema again
     (nothing may be connected to the template meanwhile)."""
     from sqlalchemy import create_engine, text  # noqa: PLC0415 - the launcher itself needs no SQLAlchemy
+    from sqlalchemy.pool import NullPool  # noqa: PLC0415
 
     name = f"{purpose}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(settings.superuser_database_url(), isolation_level="AUTOCOMMIT")
+    # A new connection each time: a test run may restart PostgreSQL between the create and the drop.
+    admin = create_engine(settings.superuser_database_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:

@@ -46,8 +46,12 @@ def identity_provider() -> Iterator[JwksEndpoint]:
         yield endpoint
 
 
+TOKEN_LIFETIME_SECONDS = 6 * 3600
+
+
 def bearer(subject: str | None, *roles: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(subject=subject, roles=roles)}"}
+    # Modules mint theirs when collected, and a whole `make test` runs for half an hour and more before their turn.
+    return {"Authorization": f"Bearer {token(TOKEN_LIFETIME_SECONDS, subject=subject, roles=roles)}"}
 
 
 @pytest.fixture(scope="session")
