@@ -111,6 +111,9 @@ def configure(service: str, log_format: LogFormat = "text", level: int = logging
 ACCESS = logging.getLogger("shared.runtime.access")
 # A request about one order; the id is the path's segment after /orders/.
 ORDER_PATH = re.compile(r"/orders/(?P<order_id>[^/]+)")
+# The launcher's probes and Prometheus's scrapes (service.py's operations routes) ask every few seconds: their
+# access lines are DEBUG unless the answer is an error.
+ROUTINE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
 class RequestLog:
@@ -141,5 +144,7 @@ class RequestLog:
                 await self.app(scope, receive, sending)
             finally:
                 took = round((time.perf_counter() - started) * 1000, 1)
-                ACCESS.info("%s %s %s %.1f ms", scope.get("method"), path, answer["status"], took,
-                            extra={**answer, "method": scope.get("method"), "path": path, "duration_ms": took})
+                routine = path in ROUTINE_PATHS and answer["status"] < 400
+                ACCESS.log(logging.DEBUG if routine else logging.INFO, "%s %s %s %.1f ms", scope.get("method"), path,
+                           answer["status"], took,
+                           extra={**answer, "method": scope.get("method"), "path": path, "duration_ms": took})

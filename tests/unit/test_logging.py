@@ -246,3 +246,21 @@ def test_the_log_format_is_one_setting_for_every_service(monkeypatch):
     assert OrderSettings().log_format == "text"
     monkeypatch.setenv("FULFIL_LOG_FORMAT", "json")
     assert OrderSettings().log_format == WarehouseSettings().log_format == "json"
+
+
+def test_probes_and_scrapes_that_succeed_log_their_access_lines_at_debug_only(lines):
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict:
+        return {}
+
+    @app.get("/ready")
+    def ready() -> None:
+        raise RuntimeError("the database is down")
+
+    with TestClient(RequestLog(app), raise_server_exceptions=False) as client:
+        client.get("/health")
+        client.get("/ready")
+    [line] = lines()
+    assert "GET /ready 500" in line
