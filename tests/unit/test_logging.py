@@ -51,6 +51,7 @@ def lines():
         handler.setFormatter(ServiceFormatter("order", log_format))
 
     read.use = use
+    read.handler = handler
     read.json = lambda: [json.loads(line) for line in read()]
     yield read
     for logger, (level, propagate) in zip(loggers, before, strict=True):
@@ -264,3 +265,18 @@ def test_probes_and_scrapes_that_succeed_log_their_access_lines_at_debug_only(li
         client.get("/ready")
     [line] = lines()
     assert "GET /ready 500" in line
+
+
+def test_a_job_done_is_one_line_in_its_orders_context(lines):
+    lines.use("json")
+    worker_log = logging.getLogger("shared.runtime.zeebe")
+    worker_log.addHandler(lines.handler)
+    level = worker_log.level
+    worker_log.setLevel(logging.INFO)
+    try:
+        asyncio.run(_adapter(_Handler(lambda step: None, Step, ()), {}, 1, {})(job(orderId="o-8"), orderId="o-8"))
+    finally:
+        worker_log.removeHandler(lines.handler)
+        worker_log.setLevel(level)
+    [done] = lines.json()
+    assert done["order_id"] == "o-8" and done["message"].startswith("job 1 (test.logging, instance 1) done in ")
