@@ -48,6 +48,12 @@ def label(name: str, length: int, nullable: bool = False) -> sa.Column:
     return sa.Column(name, sa.String(length=length), nullable=nullable)
 
 
+def trace_context(name: str = "traceparent") -> sa.Column:
+    """The W3C traceparent of the work that wrote a row (55 characters), for the work that takes it up later to
+    continue its trace (shared/runtime/tracing.py); none on rows written before traces were kept."""
+    return sa.Column(name, sa.String(length=55), nullable=True)
+
+
 def prose(name: str, nullable: bool = False) -> sa.Column:
     """Unbounded text: a reason, a message, a document."""
     return sa.Column(name, sa.Text(), nullable=nullable)

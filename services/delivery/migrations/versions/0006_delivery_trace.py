@@ -1,6 +1,4 @@
-"""The trace a delivery's command came in, which the courier's delivery continues (shared/runtime/tracing.py).
-
-Nullable, no default: deliveries started before have none, and adding it rewrites nothing."""
+"""Deliveries keep the trace their command came in, which the courier's delivery continues."""
 from shared.runtime import migration_columns as col
 from shared.runtime.migrations import add_columns, drop_columns
 
@@ -8,8 +6,7 @@ revision, down_revision = "0006", "0005"
 
 
 def upgrade() -> None:
-    # A W3C traceparent: 55 characters.
-    add_columns("deliveries", col.label("traceparent", 55, nullable=True))
+    add_columns("deliveries", col.trace_context())
 
 
 def downgrade() -> None:
