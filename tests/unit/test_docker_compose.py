@@ -416,7 +416,7 @@ def test_zipkin_is_the_official_image_in_the_launcher_version_with_the_launchers
 def test_each_service_sends_its_spans_to_the_compose_zipkin_as_the_launcher_sends_them_to_its_own(service):
     variable = f"FULFIL_{service.upper()}_TRACING_ENDPOINT"
     launcher = environment(LAUNCHER, service)[variable]
-    assert launcher == LAUNCHER.zipkin_spans_url
+    assert launcher == zipkin.spans_url(LAUNCHER)
     # The same collector path and port; containers reach Zipkin by its service name.
     assert COMPOSE[service]["environment"][variable] == launcher.replace("127.0.0.1", "zipkin")
 

@@ -18,7 +18,7 @@ def test_zipkin_listens_on_the_stacks_address_and_port_and_keeps_spans_in_memory
     assert zipkin.server_options(settings) == ["--armeria.ports[0].ip=127.0.0.1", "--armeria.ports[0].port=19411",
                                                "--armeria.ports[0].protocols[0]=http"]
     assert zipkin.server_environment(settings)["STORAGE_TYPE"] == "mem"
-    assert settings.zipkin_spans_url == "http://127.0.0.1:19411/api/v2/spans"
+    assert zipkin.spans_url(settings) == "http://127.0.0.1:19411/api/v2/spans"
 
 
 def test_zipkin_may_not_share_a_port_with_another_part_of_the_stack():

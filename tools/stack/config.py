@@ -117,11 +117,6 @@ class StackSettings(BaseSettings):
         return f"http://127.0.0.1:{self.zipkin_port}"
 
     @property
-    def zipkin_spans_url(self) -> str:
-        """Where the services send their spans (Zipkin's v2 JSON collector)."""
-        return f"{self.zipkin_url}/api/v2/spans"
-
-    @property
     def postgres_secrets(self) -> Path:
         """PostgreSQL's passwords by role, generated at the first start (tools/stack/postgres.py)."""
         return self.state_dir / "postgres" / "secrets.json"

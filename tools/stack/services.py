@@ -13,7 +13,7 @@ from pathlib import Path
 from services.delivery.settings import DeliverySettings
 from shared.contracts.registry import DELIVERY, MONITOR, ORDER, SERVICES
 from shared.runtime.auth import service_client_id
-from tools.stack import keycloak
+from tools.stack import keycloak, zipkin
 from tools.stack.config import REPO_ROOT, StackSettings
 from tools.stack.processes import (
     python_executable,
@@ -68,7 +68,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
         prefix + "AUTH_ISSUER": settings.auth_issuer,
         # Spans go to the stack's Zipkin; the exporter drops them while it is down (shared/runtime/tracing.py).
-        prefix + "TRACING_ENDPOINT": settings.zipkin_spans_url,
+        prefix + "TRACING_ENDPOINT": zipkin.spans_url(settings),
         "PYTHONUNBUFFERED": "1",
     }
     if service in keycloak.CALLING_SERVICES:

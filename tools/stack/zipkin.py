@@ -20,6 +20,11 @@ MEMORY_SPANS = 500_000
 HEAP = "512m"
 
 
+def spans_url(settings: StackSettings) -> str:
+    """Where the services send their spans: Zipkin's collector of JSON v2 spans."""
+    return f"{settings.zipkin_url}/api/v2/spans"
+
+
 def server_environment(settings: StackSettings) -> dict[str, str]:
     """Zipkin's own settings (its documented variables, which the official image reads the same way)."""
     return {
