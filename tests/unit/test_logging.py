@@ -22,6 +22,7 @@ from shared.runtime.envelope import Envelope
 from shared.runtime.inbox import EventConsumer, Subscription
 from shared.runtime.logging import ACCESS, RequestLog, ServiceFormatter, config, log_context
 from shared.runtime.zeebe import _adapter, _Handler
+from tests.unit.kafka_records import KafkaRecord
 
 log = logging.getLogger("tests.logging")
 TRACE_ID, SPAN_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
@@ -136,25 +137,6 @@ def test_a_job_handlers_lines_carry_the_jobs_order_and_trace_and_the_next_jobs_d
     assert second["message"] == "handling o-2" and "order_id" not in second and "trace_id" not in second
 
 
-class Record:
-    """The little of a Kafka record the consumer reads."""
-
-    def __init__(self, envelope: Envelope) -> None:
-        self.kafka = envelope.to_kafka()
-
-    def headers(self):
-        return list(self.kafka.headers.items())
-
-    def key(self):
-        return self.kafka.key
-
-    def value(self):
-        return self.kafka.value
-
-    def topic(self):
-        return "factory"
-
-
 def test_an_event_handlers_lines_carry_the_events_order_and_the_next_lines_do_not(lines):
     lines.use("json")
 
@@ -167,11 +149,11 @@ def test_an_event_handlers_lines_carry_the_events_order_and_the_next_lines_do_no
         log.info("%s units produced", event.quantity)
 
     consumer = EventConsumer(subscriptions=[Subscription(ItemsProduced, handler)], units=units, name="test",
-                             bootstrap="", group_id="test", topics=["factory"], sessions=None,
+                             bootstrap="", group_id="test", topics=["factory.events"], sessions=None,
                              dead_letter_topic="factory.dead-letter", producer=None)
     event = ItemsProduced(order_id="o-7", request_id="r-1", sku="SKU-1", quantity=2)
     with in_span():
-        assert consumer.handle(Record(Envelope.wrap(event, source="test"))) == "handled"
+        assert consumer.handle(KafkaRecord(Envelope.wrap(event, source="test"), topic="factory.events")) == "handled"
     log.info("between events")
     handled, between = lines.json()
     assert (handled["message"], handled["order_id"], handled["trace_id"]) == ("2 units produced", "o-7",

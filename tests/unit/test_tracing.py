@@ -35,6 +35,7 @@ from shared.runtime.tracing import (
     tracer_provider,
 )
 from shared.runtime.zeebe import JobHandlers, _adapter
+from tests.unit.kafka_records import KafkaRecord
 
 SPANS = InMemorySpanExporter()
 
@@ -145,23 +146,6 @@ def test_a_zeebe_message_carries_the_relay_span_as_the_traceparent_variable(span
     [publish] = [s for s in spans.get_finished_spans() if s.name == "publish order-placed"]
     assert sent == {"orderId": "o-1", TRACEPARENT: traceparent_of(publish)}
     assert publish.parent.span_id.to_bytes(8, "big").hex() == written.split("-")[2]
-
-
-class KafkaRecord:
-    def __init__(self, envelope: Envelope) -> None:
-        self.message = envelope.to_kafka()
-
-    def headers(self):
-        return list(self.message.headers.items())
-
-    def key(self):
-        return self.message.key.encode()
-
-    def value(self):
-        return self.message.value
-
-    def topic(self):
-        return "order.events"
 
 
 def test_a_consumer_handles_an_event_in_a_span_that_is_a_child_of_the_events_context(spans):
