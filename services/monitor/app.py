@@ -2,7 +2,7 @@
 from datetime import timedelta
 from functools import partial
 
-from services.monitor import api, batches, consumers, db, repairs
+from services.monitor import api, audit, batches, consumers, db, repairs
 from services.monitor.engine import Engine
 from services.monitor.settings import MonitorSettings
 from shared.runtime.service import Service, polling_loop
@@ -19,6 +19,6 @@ service = Service(
     background=[polling_loop("stuck-job repair", restart_stuck_jobs, settings.repair_every_seconds),
                 polling_loop("batch operations", partial(batches.work, engine=Engine(settings.camunda_rest_url)),
                              settings.operations_every_seconds)],
-    retention=[db.forget_ended_instances],
+    retention=[db.forget_ended_instances, audit.forget_old, batches.operations.forget_finished],
     metrics=[repairs.incident_metrics],
 )

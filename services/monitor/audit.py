@@ -3,9 +3,9 @@ operation) with its actor (the token's subject), its target, when and how it end
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection, Row, and_, func, insert, select
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select
 from sqlalchemy.schema import Column, Index, Table
 from sqlalchemy.types import BigInteger, DateTime, String, Text
 
@@ -22,6 +22,7 @@ audit = Table(
     Column("result", Text, nullable=False),
     Index("audit_by_order", "order_id", "at"),
     Index("audit_by_actor", "actor", "at"),
+    Index("audit_by_age", "at"),
 )
 
 
@@ -48,3 +49,11 @@ def page(session: Connection, *, order_id: str | None, actor: str | None, target
     rows = session.execute(select(audit).where(where).order_by(audit.c.at.desc(), audit.c.id.desc())
                            .limit(limit).offset(offset)).all()
     return total, rows
+
+
+def forget_old(session: Connection, kept_for: timedelta, batch: int = 1000) -> int:
+    """For the retention loop: remove up to `batch` entries older than `kept_for`, oldest first; returns how many
+    went. The audit is kept as long as the instances it is about (the monitor's history retention)."""
+    oldest = (select(audit.c.id).where(audit.c.at < func.now() - kept_for).order_by(audit.c.at).limit(batch)
+              .with_for_update(skip_locked=True))
+    return session.execute(delete(audit).where(audit.c.id.in_(oldest.scalar_subquery()))).rowcount

@@ -21,6 +21,6 @@ service = Service(
     subscriptions=consumers.SUBSCRIPTIONS,
     background=[polling_loop("reconciler", loop_step(SERVICE, reconcile), settings.reconcile_every_seconds),
                 polling_loop("batch operations", batches.work, settings.operations_every_seconds)],
-    retention=[db.forget_steps_of_final_orders],
+    retention=[db.forget_steps_of_final_orders, batches.operations.forget_finished],
     metrics=[partial(reconciler.stall_metrics, stuck_after=stuck_after)],
 )

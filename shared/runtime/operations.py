@@ -13,11 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, Row, func, select, text, update
+from sqlalchemy import Connection, Engine, Row, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.schema import Column, ForeignKey, Index, MetaData, PrimaryKeyConstraint, Table
 from sqlalchemy.types import DateTime, Integer, String, Text
@@ -121,6 +121,20 @@ class Operations:
                        func.coalesce(counted.c.failed, 0).label("failed"),
                        func.coalesce(counted.c.pending, 0).label("pending"))
                 .outerjoin(counted, counted.c.operation_id == self.operations.c.id))
+
+    def forget_finished(self, session: Connection, kept_for: timedelta, batch: int = 200) -> int:
+        """For the retention loop: remove up to `batch` operations done and made more than `kept_for` ago, with
+        their items; returns how many went. Running ones stay whatever their age."""
+        old = session.execute(
+            select(self.operations.c.id)
+            .where(self.operations.c.state == DONE, self.operations.c.created_at < func.now() - kept_for)
+            .order_by(self.operations.c.created_at).limit(batch)
+            .with_for_update(skip_locked=True)  # another replica's round takes others
+        ).scalars().all()
+        if old:
+            session.execute(delete(self.items).where(self.items.c.operation_id.in_(old)))
+            session.execute(delete(self.operations).where(self.operations.c.id.in_(old)))
+        return len(old)
 
     def work_one(self, session: Connection, actions: Mapping[str, Callable[[Connection, Row, str], str]]) -> int:
         """A step of a polling loop: the oldest pending item of a running operation, claimed, done by its kind's

@@ -91,6 +91,31 @@ def test_the_monitor_forgets_instances_that_ended_long_ago_and_keeps_active_ones
                 "only the instance that ended long ago goes; an active one's page still shows what it called"
 
 
+def test_the_monitor_forgets_audit_entries_and_finished_operations_past_their_time_and_keeps_running_ones(stack):
+    from services.monitor import audit, batches
+    from services.monitor.app import service
+
+    operations = batches.operations
+    with migrated_database(stack, "monitor") as sessions:
+        with unit_of_work(sessions) as session:
+            for at, target in ((LONG_AGO, "old"), (LATELY, "recent")):
+                session.execute(insert(audit.audit).values(at=at, actor="olivia", action="retry-incident",
+                                                           target=target, result="ok"))
+            made = {name: operations.create(session, "incident-retry", {}, "olivia", targets)
+                    for name, targets in (("old done", []), ("old running", ["1"]), ("recent done", []))}
+            for name, created in (("old done", LONG_AGO), ("old running", LONG_AGO), ("recent done", LATELY)):
+                session.execute(operations.operations.update().where(operations.operations.c.id == made[name])
+                                .values(created_at=created))
+
+        assert forget_all(sessions, service.retention) > 0
+
+        with unit_of_work(sessions) as session:
+            assert session.execute(select(audit.audit.c.target)).scalars().all() == ["recent"]
+            kept = set(session.execute(select(operations.operations.c.id)).scalars())
+            assert kept == {made["old running"], made["recent done"]}, "a running operation stays whatever its age"
+            assert session.scalar(select(func.count()).select_from(operations.items)) == 1
+
+
 # Order service
 
 def place(session, *, ended_as: OrderStatus | None, last_moved: datetime) -> str:

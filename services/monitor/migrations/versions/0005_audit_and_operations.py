@@ -20,6 +20,7 @@ def upgrade() -> None:
     )
     op.create_index("audit_by_order", "audit", ["order_id", "at"])
     op.create_index("audit_by_actor", "audit", ["actor", "at"])
+    op.create_index("audit_by_age", "audit", ["at"])  # what the retention deletes, oldest first
     operations.create(op.get_bind())
 
 
