@@ -24,3 +24,12 @@ def test_zipkin_listens_on_the_stacks_address_and_port_and_keeps_spans_in_memory
 def test_zipkin_may_not_share_a_port_with_another_part_of_the_stack():
     with pytest.raises(ValidationError, match="9000"):
         StackSettings(zipkin_port=9000)  # Keycloak's management port
+
+
+def test_with_trace_export_off_the_services_are_given_no_collector(monkeypatch):
+    from tools.stack.services import environment
+
+    monkeypatch.setenv("FULFIL_STACK_TRACE_EXPORT", "false")
+    assert environment(StackSettings(), "order")["FULFIL_ORDER_TRACING_ENDPOINT"] == ""
+    monkeypatch.delenv("FULFIL_STACK_TRACE_EXPORT")
+    assert environment(StackSettings(), "order")["FULFIL_ORDER_TRACING_ENDPOINT"].endswith("/api/v2/spans")

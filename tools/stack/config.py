@@ -55,6 +55,9 @@ class StackSettings(BaseSettings):
     prometheus_port: int = 9090
     # Zipkin's own default: its API, its UI (/zipkin/) and the span collector (/api/v2/spans) on one port.
     zipkin_port: int = 9411
+    # Whether the services export their spans to Zipkin (FULFIL_STACK_TRACE_EXPORT=false: they still make them, so
+    # an order still has a trace id, but send none; `make bench` with it on and off gives what export costs).
+    trace_export: bool = True
 
     order_port: int = ORDER.port
     warehouse_port: int = WAREHOUSE.port

@@ -68,7 +68,7 @@ def environment(settings: StackSettings, service: str, replica: int = 1) -> dict
         prefix + "ZEEBE_ADDRESS": settings.zeebe_address,
         prefix + "AUTH_ISSUER": settings.auth_issuer,
         # Spans go to the stack's Zipkin; the exporter drops them while it is down (shared/runtime/tracing.py).
-        prefix + "TRACING_ENDPOINT": zipkin.spans_url(settings),
+        prefix + "TRACING_ENDPOINT": zipkin.spans_url(settings) if settings.trace_export else "",
         "PYTHONUNBUFFERED": "1",
     }
     if service in keycloak.CALLING_SERVICES:
