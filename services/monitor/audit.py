@@ -6,24 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select
-from sqlalchemy.schema import Column, Index, Table
-from sqlalchemy.types import BigInteger, DateTime, String, Text
 
-from services.monitor.db import metadata
-
-audit = Table(
-    "audit", metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(255), nullable=False),
-    Column("action", String(50), nullable=False),
-    Column("target", String(100), nullable=False),
-    Column("order_id", String(100)),
-    Column("result", Text, nullable=False),
-    Index("audit_by_order", "order_id", "at"),
-    Index("audit_by_actor", "actor", "at"),
-    Index("audit_by_age", "at"),
-)
+from services.monitor.db import audit
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from sqlalchemy import Connection, Row, select
 from services.monitor import audit, db
 from services.monitor.domain import IncidentState
 from services.monitor.engine import Engine, EngineRefused
-from shared.runtime.operations import MAX_ITEMS, ItemFailed, Operations, tables
+from shared.runtime.operations import MAX_ITEMS, ItemFailed, Operations
 
 RETRY_INCIDENTS = "retry-incidents"
-operations = Operations(*tables(db.metadata))
+operations = Operations(db.operations, db.operation_items)
 ZEEBE = "{http://camunda.org/schema/zeebe/1.0}"
 
 

@@ -36,8 +36,25 @@ from services.monitor.domain import (
     order_id_from,
 )
 from shared.contracts.process import ORDER_ID_VARIABLE
+from shared.runtime.operations import tables as operation_tables
 
 metadata = MetaData()
+# Batch operations (retry these incidents) and their items (shared.runtime.operations).
+operations, operation_items = operation_tables(metadata)
+# Who did what: every operator action with its actor (the token's subject), target, time and result (audit.py).
+audit = Table(
+    "audit", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("order_id", String(100)),
+    Column("result", Text, nullable=False),
+    Index("audit_by_order", "order_id", "at"),
+    Index("audit_by_actor", "actor", "at"),
+    Index("audit_by_age", "at"),
+)
 
 ACTIVE = text("state = 'ACTIVE'")
 

@@ -11,11 +11,11 @@ from sqlalchemy import Connection, Row, select
 from services.order import commands, db
 from services.order.domain import CancelOutcome, OrderEnded, OrderStatus, UnknownOrder
 from shared.contracts.order import SERVICE
-from shared.runtime.operations import MAX_ITEMS, ItemFailed, Operations, tables
+from shared.runtime.operations import MAX_ITEMS, ItemFailed, Operations
 from shared.runtime.outbox import UnitOfWork
 
 ABORT, CANCEL = "abort-orders", "cancel-orders"
-operations = Operations(*tables(db.metadata))
+operations = Operations(db.operations, db.operation_items)
 
 
 class TooManyItems(Exception):

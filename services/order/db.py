@@ -21,8 +21,11 @@ from services.order.domain import (
     Shipment,
     ShipmentStage,
 )
+from shared.runtime.operations import tables as operation_tables
 
 metadata = MetaData()
+# Batch operations on orders and their items (shared.runtime.operations).
+operations, operation_items = operation_tables(metadata)
 # What an erased order keeps in place of the fingerprint of its request.
 ERASED = "erased"
 # Timeline entries of the steps between an order's placing and its end: what the retention removes. Written out,

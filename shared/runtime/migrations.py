@@ -189,3 +189,38 @@ def create_closed_keys_table(table: str, key: str) -> None:
 
 def drop_closed_keys_table(table: str) -> None:
     op.drop_table(table)
+
+
+# Frozen as written by the revisions that added batch operations: shared.runtime.operations.tables, as of then.
+def create_operations_tables() -> None:
+    """A service's batch operations and their items (`shared.runtime.operations`)."""
+    op.create_table(
+        "operations",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=50), nullable=False),
+        sa.Column("filter", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("actor", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("operations_by_age", "operations", ["created_at"])
+    op.create_table(
+        "operation_items",
+        sa.Column("operation_id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("target", sa.String(length=100), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("result", sa.Text(), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["operation_id"], ["operations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("operation_id", "seq"),
+    )
+    op.create_index("operation_items_pending", "operation_items", ["operation_id", "seq"],
+                    postgresql_where=sa.text("state = 'PENDING'"))
+
+
+def drop_operations_tables() -> None:
+    drop_tables("operation_items", "operations")

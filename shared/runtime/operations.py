@@ -35,7 +35,8 @@ class ItemFailed(Exception):
 
 
 def tables(metadata: MetaData) -> tuple[Table, Table]:
-    """The two tables of a service's operations, in its metadata (its migration creates them with `create`)."""
+    """The two tables of a service's operations, in its metadata (its migration creates them with
+    shared.runtime.migrations.create_operations_tables)."""
     operations = Table(
         "operations", metadata,
         Column("id", String(36), primary_key=True),
@@ -60,13 +61,6 @@ def tables(metadata: MetaData) -> tuple[Table, Table]:
         Index("operation_items_pending", "operation_id", "seq", postgresql_where=text("state = 'PENDING'")),
     )
     return operations, items
-
-
-def create(connection: Connection) -> None:
-    """For a service's migration: its operations tables as `tables` declares them."""
-    metadata = MetaData()
-    tables(metadata)
-    metadata.create_all(connection)
 
 
 @dataclass(frozen=True)

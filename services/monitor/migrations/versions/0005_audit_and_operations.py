@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from shared.runtime import operations
+from shared.runtime.migrations import create_operations_tables, drop_operations_tables
 
 revision, down_revision = "0005", "0004"
 
@@ -21,10 +21,9 @@ def upgrade() -> None:
     op.create_index("audit_by_order", "audit", ["order_id", "at"])
     op.create_index("audit_by_actor", "audit", ["actor", "at"])
     op.create_index("audit_by_age", "audit", ["at"])  # what the retention deletes, oldest first
-    operations.create(op.get_bind())
+    create_operations_tables()
 
 
 def downgrade() -> None:
-    op.drop_table("operation_items")
-    op.drop_table("operations")
+    drop_operations_tables()
     op.drop_table("audit")

@@ -1,15 +1,12 @@
 """Batch operations on orders (cancel or abort many as one) with their items (shared.runtime.operations)."""
-from alembic import op
-
-from shared.runtime import operations
+from shared.runtime.migrations import create_operations_tables, drop_operations_tables
 
 revision, down_revision = "0014", "0013"  # 0013: the order's trace id
 
 
 def upgrade() -> None:
-    operations.create(op.get_bind())
+    create_operations_tables()
 
 
 def downgrade() -> None:
-    op.drop_table("operation_items")
-    op.drop_table("operations")
+    drop_operations_tables()
