@@ -56,7 +56,10 @@ def start(settings: StackSettings) -> None:
         return
     jar = artifacts.zipkin_jar(settings)
     step(f"starting Zipkin {ZIPKIN_VERSION} on {settings.zipkin_url}/zipkin/ (spans in memory)")
-    start_detached(settings, NAME, [java_binary(), f"-Xmx{HEAP}", "-jar", str(jar), *server_options(settings)],
+    # The JDK's resolver: Armeria's own binds a UDP socket on every address of the machine (ss lists *:<ephemeral>),
+    # and every socket of the stack stays on loopback (tests/e2e/test_exposure.py).
+    start_detached(settings, NAME, [java_binary(), f"-Xmx{HEAP}", "-Dcom.linecorp.armeria.useJdkDnsResolver=true",
+                                    "-jar", str(jar), *server_options(settings)],
                    env=server_environment(settings), cwd=settings.state_dir)
 
 
